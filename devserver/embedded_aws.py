@@ -1,0 +1,189 @@
+"""AWS inside the process: moto for DynamoDB, SES v2 and Secrets Manager.
+
+Also the two things moto does not do the way AWS does and that this project relies
+on: each DynamoDB request is atomic (moto's backend has no lock, so two threads can
+interleave inside one conditional write), and sent emails keep both their parts.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+
+REGION = "us-east-1"
+LOCAL_ENVIRONMENT = {
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "TABLE_NAME": "kuploy-access-local",
+    "SIGNING_KEY_SECRET_ID": "kuploy-access/local/signing-key",
+    "SENDER_EMAIL": "no-reply@kuploy.local",
+    "POWERTOOLS_SERVICE_NAME": "kuploy-access",
+    "POWERTOOLS_METRICS_NAMESPACE": "Kuploy/Access",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_DEV": "false",
+}
+
+_dynamodb_lock = threading.RLock()
+_serialized = False
+
+
+def serialize_dynamodb_requests() -> None:
+    """Make every DynamoDB request atomic, as the real service is."""
+    global _serialized
+    if _serialized:
+        return
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.call_action
+
+    @functools.wraps(original)
+    def atomic_call_action(self: Any) -> Any:
+        with _dynamodb_lock:
+            return original(self)
+
+    DynamoHandler.call_action = atomic_call_action  # type: ignore[method-assign]
+    _serialized = True
+
+
+@dataclass(frozen=True)
+class SentEmail:
+    to: str
+    subject: str
+    text: str
+    html: str
+    sent_at: str
+
+
+class Outbox:
+    """The emails SES accepted, newest last, captured from the SendEmail calls."""
+
+    def __init__(self) -> None:
+        self._emails: list[SentEmail] = []
+        self._lock = threading.Lock()
+        self.listeners: list[Callable[[SentEmail], None]] = []
+
+    def record(self, params: dict[str, Any], **_: Any) -> None:
+        simple = params.get("Content", {}).get("Simple", {})
+        body = simple.get("Body", {})
+        sent_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        for to in params.get("Destination", {}).get("ToAddresses", []):
+            email = SentEmail(
+                to=to,
+                subject=simple.get("Subject", {}).get("Data", ""),
+                text=body.get("Text", {}).get("Data", ""),
+                html=body.get("Html", {}).get("Data", ""),
+                sent_at=sent_at,
+            )
+            with self._lock:
+                self._emails.append(email)
+            for listener in self.listeners:
+                listener(email)
+
+    def all(self) -> list[dict[str, str]]:
+        with self._lock:
+            return [asdict(email) for email in self._emails]
+
+
+def create_table(table: dict[str, Any], name: str) -> None:
+    client = boto3.client("dynamodb", region_name=REGION)
+    arguments: dict[str, Any] = {
+        "TableName": name,
+        "AttributeDefinitions": table["AttributeDefinitions"],
+        "KeySchema": table["KeySchema"],
+        "BillingMode": table.get("BillingMode", "PAY_PER_REQUEST"),
+    }
+    if table.get("GlobalSecondaryIndexes"):
+        arguments["GlobalSecondaryIndexes"] = table["GlobalSecondaryIndexes"]
+    client.create_table(**arguments)
+    ttl = table.get("TimeToLiveSpecification")
+    if ttl:
+        client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+
+
+def create_signing_key(secret_id: str, value: str | None = None) -> None:
+    boto3.client("secretsmanager", region_name=REGION).create_secret(
+        Name=secret_id, SecretString=value or secrets.token_urlsafe(48)
+    )
+
+
+def verify_sender(address: str) -> None:
+    boto3.client("sesv2", region_name=REGION).create_email_identity(EmailIdentity=address)
+
+
+def capture_emails(outbox: Outbox) -> None:
+    """Hook the default boto3 session so every SES v2 client created later reports to the outbox."""
+    session = boto3._get_default_session()
+    session.events.register("provide-client-params.sesv2.SendEmail", outbox.record)
+
+
+@contextmanager
+def embedded_aws(
+    table: dict[str, Any], environment: dict[str, str], state_file: str | None = None
+) -> Iterator[Outbox]:
+    """Start moto with the table, the signing key and the SES sender in place."""
+    from moto import mock_aws
+
+    with mock_aws():
+        serialize_dynamodb_requests()
+        boto3.setup_default_session(region_name=REGION)
+        outbox = Outbox()
+        capture_emails(outbox)
+        create_table(table, environment["TABLE_NAME"])
+        create_signing_key(environment["SIGNING_KEY_SECRET_ID"], _saved_signing_key(state_file))
+        verify_sender(environment["SENDER_EMAIL"])
+        yield outbox
+
+
+def dump_items(table_name: str) -> list[dict[str, Any]]:
+    client = boto3.client("dynamodb", region_name=REGION)
+    items: list[dict[str, Any]] = []
+    for page in client.get_paginator("scan").paginate(TableName=table_name):
+        items.extend(page["Items"])
+    return items
+
+
+def load_items(table_name: str, items: list[dict[str, Any]]) -> None:
+    client = boto3.client("dynamodb", region_name=REGION)
+    for start in range(0, len(items), 25):
+        batch = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+        client.batch_write_item(RequestItems={table_name: batch})
+
+
+def _saved_signing_key(path: str | None) -> str | None:
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            value = json.load(handle).get("signing_key")
+    except FileNotFoundError:
+        return None
+    return str(value) if value else None
+
+
+def save_state(path: str, table_name: str, secret_id: str) -> None:
+    """Keep the items and the signing key, so tokens issued before a restart still work."""
+    key = boto3.client("secretsmanager", region_name=REGION).get_secret_value(SecretId=secret_id)
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump({"items": dump_items(table_name), "signing_key": key["SecretString"]}, handle)
+
+
+def restore_state(path: str, table_name: str) -> int:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            items = json.load(handle).get("items", [])
+    except FileNotFoundError:
+        return 0
+    load_items(table_name, items)
+    return len(items)

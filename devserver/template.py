@@ -1,0 +1,139 @@
+"""Reads template.yaml: routes, the authorizer, the table. No second list to keep in sync."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_PATH = PROJECT_ROOT / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Understands CloudFormation's short intrinsic tags (!Ref, !GetAtt, !Sub, ...)."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    code_dir: Path
+    module: str
+    handler: str
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    method: str
+    path: str
+    function: FunctionSpec
+    protected: bool
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True)
+class AuthorizerSpec:
+    function: FunctionSpec
+    identity_headers: tuple[str, ...]
+    simple_responses: bool
+    payload_version: str
+
+
+@dataclass(frozen=True)
+class ApiSpec:
+    routes: list[RouteSpec]
+    authorizer: AuthorizerSpec | None
+    table: dict[str, Any]
+    environment: dict[str, Any]
+
+
+def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        document: dict[str, Any] = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    return document
+
+
+def _function(logical_id: str, resource: dict[str, Any], globals_: dict[str, Any]) -> FunctionSpec:
+    props = resource["Properties"]
+    handler = props.get("Handler") or globals_.get("Handler", "app.lambda_handler")
+    module, _, attribute = handler.rpartition(".")
+    return FunctionSpec(
+        logical_id=logical_id,
+        code_dir=PROJECT_ROOT / props["CodeUri"],
+        module=module,
+        handler=attribute,
+    )
+
+
+def api_spec(document: dict[str, Any] | None = None) -> ApiSpec:
+    document = document or load_template()
+    resources: dict[str, Any] = document["Resources"]
+    globals_ = document.get("Globals", {}).get("Function", {})
+    functions = {
+        logical_id: _function(logical_id, resource, globals_)
+        for logical_id, resource in resources.items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+
+    apis = {lid: r for lid, r in resources.items() if r["Type"] == "AWS::Serverless::HttpApi"}
+    if len(apis) != 1:
+        raise ValueError("the local server expects exactly one AWS::Serverless::HttpApi")
+    api_auth = next(iter(apis.values()))["Properties"].get("Auth", {})
+    default_authorizer = api_auth.get("DefaultAuthorizer")
+
+    authorizer = None
+    if default_authorizer:
+        config = api_auth["Authorizers"][default_authorizer]
+        function_id = config["FunctionArn"]["Fn::GetAtt"][0]
+        authorizer = AuthorizerSpec(
+            function=functions[function_id],
+            identity_headers=tuple(h.lower() for h in config.get("Identity", {}).get("Headers", [])),
+            simple_responses=bool(config.get("EnableSimpleResponses")),
+            payload_version=str(config.get("AuthorizerPayloadFormatVersion", "2.0")),
+        )
+
+    routes = []
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        for event in (resource["Properties"].get("Events") or {}).values():
+            if event["Type"] != "HttpApi":
+                continue
+            props = event["Properties"]
+            auth = (props.get("Auth") or {}).get("Authorizer", default_authorizer)
+            routes.append(
+                RouteSpec(
+                    method=str(props["Method"]).upper(),
+                    path=str(props["Path"]),
+                    function=functions[logical_id],
+                    protected=bool(auth) and auth != "NONE",
+                )
+            )
+
+    tables = [r for r in resources.values() if r["Type"] == "AWS::DynamoDB::Table"]
+    if len(tables) != 1:
+        raise ValueError("the local server expects exactly one AWS::DynamoDB::Table")
+    environment = globals_.get("Environment", {}).get("Variables", {})
+    return ApiSpec(routes=routes, authorizer=authorizer, table=tables[0]["Properties"], environment=environment)

@@ -1,0 +1,94 @@
+"""Sign-up and email verification: `/auth/signup`, `/auth/verify-email`,
+`/auth/resend-verification`, and the `/verify-email` page behind the emailed link."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from urllib.parse import parse_qs
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import Annotated
+
+from kuploy_access.domain.errors import DomainError
+from kuploy_access.http import pages
+from kuploy_access.http.api import create_app, lambda_entry, metrics
+from kuploy_access.wiring import signup_service
+
+app = create_app()
+
+
+class SignUpRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(max_length=320, examples=["ada@example.com"])
+    password: str = Field(max_length=1024, description="8–256 characters, not a commonly used password")
+    name: str | None = Field(default=None, max_length=200)
+
+
+class VerifyEmailRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: str = Field(max_length=512)
+
+
+class EmailRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(max_length=320)
+
+
+class VerificationSent(BaseModel):
+    status: Literal["verification_sent"] = "verification_sent"
+
+
+class Verified(BaseModel):
+    status: Literal["verified"] = "verified"
+
+
+class Accepted(BaseModel):
+    status: Literal["accepted"] = "accepted"
+
+
+@app.post("/auth/signup", status_code=202, tags=["accounts"], summary="Create an account")
+def sign_up(body: SignUpRequest) -> VerificationSent:
+    signup_service().sign_up(body.email, body.password, body.name)
+    metrics.add_metric(name="SignUps", unit=MetricUnit.Count, value=1)
+    return VerificationSent()
+
+
+@app.post("/auth/verify-email", tags=["accounts"], summary="Confirm an email address with its token")
+def verify_email(body: VerifyEmailRequest) -> Verified:
+    signup_service().verify_email(body.token)
+    return Verified()
+
+
+@app.post("/auth/resend-verification", status_code=202, tags=["accounts"], summary="Send the verification email again")
+def resend_verification(body: EmailRequest) -> Accepted:
+    signup_service().resend_verification(body.email)
+    return Accepted()
+
+
+@app.get("/verify-email", tags=["pages"], summary="The page behind the emailed link (changes nothing)")
+def verify_email_page(token: Annotated[str, Query(max_length=512)] = "") -> Response[Any]:
+    if not token:
+        return pages.page("Confirm your email", pages.message("This link is incomplete.", error=True), 400)
+    return pages.page(
+        "Confirm your email",
+        pages.confirm_form(
+            "/verify-email", token, "Press the button to confirm your email address.", "Confirm email address"
+        ),
+    )
+
+
+@app.post("/verify-email", tags=["pages"], summary="The page's confirm button (form post)")
+def verify_email_form() -> Response[Any]:
+    form = parse_qs(app.current_event.decoded_body or "")
+    token = (form.get("token") or [""])[0]
+    try:
+        signup_service().verify_email(token)
+    except DomainError as error:
+        return pages.page("Confirm your email", pages.message(error.detail, error=True), error.status)
+    return pages.page("Email confirmed", pages.message("Your email address is confirmed. You can sign in now."))
+
+
+lambda_handler = lambda_entry(app)

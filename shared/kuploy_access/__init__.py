@@ -1,0 +1,1 @@
+"""Kuploy Access: the domain package shipped in the Lambda layer."""

@@ -1,0 +1,116 @@
+"""PynamoDB models: one table, several item shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from kuploy_access.config import settings
+
+GSI1_NAME = "gsi1"
+
+
+def _meta() -> type:
+    config = settings()
+
+    class Meta:
+        table_name = config.table_name
+        region = config.region
+
+    return Meta
+
+
+class Gsi1(GlobalSecondaryIndex[Any]):
+    class Meta:
+        index_name = GSI1_NAME
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class TableItem(Model):
+    Meta = _meta()
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class UserItem(TableItem):
+    Meta = _meta()
+
+    user_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    name = UnicodeAttribute(default="")
+    password_hash = UnicodeAttribute(null=True)
+    email_verified = BooleanAttribute(default=False)
+    two_factor_enabled = BooleanAttribute(default=False)
+    created_at = UTCDateTimeAttribute()
+
+
+class EmailGuardItem(TableItem):
+    Meta = _meta()
+
+    user_id = UnicodeAttribute()
+
+
+class OneTimeTokenItem(TableItem):
+    Meta = _meta()
+
+    kind = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    expires_at = UTCDateTimeAttribute()
+    password_hash = UnicodeAttribute(null=True)
+    expires_at_epoch = TTLAttribute()
+
+
+class SessionItem(TableItem):
+    Meta = _meta()
+
+    session_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    last_used_at = UTCDateTimeAttribute()
+    expires_at = UTCDateTimeAttribute()
+    ip = UnicodeAttribute(default="")
+    user_agent = UnicodeAttribute(default="")
+    refresh_token_hash = UnicodeAttribute()
+    expires_at_epoch = TTLAttribute()
+
+
+class RefreshTokenItem(TableItem):
+    Meta = _meta()
+
+    session_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    expires_at = UTCDateTimeAttribute()
+    expires_at_epoch = TTLAttribute()
+
+
+class MembershipItem(TableItem):
+    Meta = _meta()
+
+    org_id = UnicodeAttribute()
+    org_name = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    role = UnicodeAttribute()
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+    by_user = Gsi1()
+
+
+def user_key(user_id: str) -> str:
+    return f"USER#{user_id}"
+
+
+def email_key(email: str) -> str:
+    return f"EMAIL#{email}"

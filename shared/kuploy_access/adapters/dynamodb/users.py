@@ -1,0 +1,124 @@
+"""Users and the email guard that keeps one account per address."""
+
+from __future__ import annotations
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from kuploy_access.adapters.dynamodb.models import (
+    EmailGuardItem,
+    UserItem,
+    email_key,
+    user_key,
+)
+from kuploy_access.adapters.dynamodb.tokens import token_item
+from kuploy_access.domain.one_time_tokens import OneTimeToken
+from kuploy_access.domain.users import User
+from kuploy_access.services.ports import EmailAlreadyRegistered, TokenNotUsable
+
+PROFILE = "PROFILE"
+EMAIL_GUARD = "EMAIL"
+
+
+def _to_user(item: UserItem) -> User:
+    return User(
+        id=item.user_id,
+        email=item.email,
+        name=item.name or "",
+        password_hash=item.password_hash,
+        email_verified=bool(item.email_verified),
+        two_factor_enabled=bool(item.two_factor_enabled),
+        created_at=item.created_at,
+    )
+
+
+def _failed_conditions(error: TransactWriteError) -> list[bool]:
+    return [
+        reason is not None and reason.code == "ConditionalCheckFailed"
+        for reason in (error.cancellation_reasons or [])
+    ]
+
+
+class DynamoUserRepository:
+    def __init__(self) -> None:
+        self._connection = Connection(region=UserItem.Meta.region)
+
+    def create(self, user: User, verification: OneTimeToken) -> None:
+        profile = UserItem(
+            pk=user_key(user.id),
+            sk=PROFILE,
+            user_id=user.id,
+            email=user.email,
+            name=user.name,
+            password_hash=user.password_hash,
+            email_verified=user.email_verified,
+            two_factor_enabled=user.two_factor_enabled,
+            created_at=user.created_at,
+        )
+        guard = EmailGuardItem(pk=email_key(user.email), sk=EMAIL_GUARD, user_id=user.id)
+        try:
+            with TransactWrite(connection=self._connection) as transaction:
+                # The guard's condition is the one-account-per-email invariant: two
+                # sign-ups at the same instant cannot both create it.
+                transaction.save(guard, condition=EmailGuardItem.pk.does_not_exist())
+                transaction.save(profile, condition=UserItem.pk.does_not_exist())
+                transaction.save(token_item(verification))
+        except TransactWriteError as error:
+            failed = _failed_conditions(error)
+            if failed and failed[0]:
+                raise EmailAlreadyRegistered() from None
+            raise
+
+    def get(self, user_id: str) -> User | None:
+        try:
+            return _to_user(UserItem.get(user_key(user_id), PROFILE))
+        except UserItem.DoesNotExist:
+            return None
+
+    def get_by_email(self, email: str) -> User | None:
+        try:
+            guard = EmailGuardItem.get(email_key(email), EMAIL_GUARD)
+        except EmailGuardItem.DoesNotExist:
+            return None
+        return self.get(guard.user_id)
+
+    def verify_email(self, token: OneTimeToken) -> None:
+        stored = token_item(token)
+        actions = [UserItem.email_verified.set(True)]
+        if token.password_hash is not None:
+            actions.append(UserItem.password_hash.set(token.password_hash))
+        try:
+            with TransactWrite(connection=self._connection) as transaction:
+                # Single use: the delete only succeeds while the token is still there.
+                transaction.delete(stored, condition=type(stored).pk.exists())
+                transaction.update(
+                    UserItem(pk=user_key(token.user_id), sk=PROFILE),
+                    actions=actions,
+                    condition=UserItem.pk.exists(),
+                )
+        except TransactWriteError as error:
+            if any(_failed_conditions(error)):
+                raise TokenNotUsable() from None
+            raise
+
+    def update_name(self, user_id: str, name: str) -> User | None:
+        item = UserItem(pk=user_key(user_id), sk=PROFILE)
+        try:
+            item.update(actions=[UserItem.name.set(name)], condition=UserItem.pk.exists())
+        except UserItem.UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return None
+            raise
+        return _to_user(item)
+
+    def update_password_hash(self, user_id: str, old_hash: str, new_hash: str) -> None:
+        item = UserItem(pk=user_key(user_id), sk=PROFILE)
+        try:
+            item.update(
+                actions=[UserItem.password_hash.set(new_hash)],
+                condition=UserItem.password_hash == old_hash,
+            )
+        except UserItem.UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise

@@ -1,0 +1,27 @@
+"""Settings read from the environment once per container (set by template.yaml)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    public_base_url: str
+    sender_email: str
+    signing_key_secret_id: str
+    region: str
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return Settings(
+        table_name=os.environ.get("TABLE_NAME", "kuploy-access"),
+        public_base_url=os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:3000"),
+        sender_email=os.environ.get("SENDER_EMAIL", "no-reply@kuploy.dev"),
+        signing_key_secret_id=os.environ.get("SIGNING_KEY_SECRET_ID", "kuploy-access/signing-key"),
+        region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+    )

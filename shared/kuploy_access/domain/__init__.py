@@ -1,0 +1,1 @@
+"""Entities, rules and the permission table. No AWS in here."""

@@ -1,0 +1,79 @@
+"""The emails the service sends, each with a text and an HTML part.
+
+Links are built from the configured public base URL (never a request's Host
+header) and every email says what its link does and when it stops working.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlencode
+
+PRODUCT = "Kuploy"
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    to: str
+    subject: str
+    text: str
+    html: str
+
+
+def _link(base_url: str, path: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}{path}?{urlencode({'token': token})}"
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _html_page(heading: str, paragraphs: list[str], link: str | None, button: str | None) -> str:
+    body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+    action = ""
+    if link and button:
+        safe = html.escape(link, quote=True)
+        action = (
+            f'<p><a href="{safe}" style="background:#1f6feb;color:#fff;padding:10px 16px;'
+            f'border-radius:6px;text-decoration:none">{html.escape(button)}</a></p>'
+            f"<p>Or paste this address into your browser:<br>{html.escape(link)}</p>"
+        )
+    return (
+        "<!doctype html><html><body style=\"font-family:sans-serif;max-width:560px\">"
+        f"<h2>{html.escape(heading)}</h2>{body}{action}</body></html>"
+    )
+
+
+def verification_email(to: str, base_url: str, token: str, expires_at: datetime) -> OutgoingEmail:
+    link = _link(base_url, "/verify-email", token)
+    lines = [
+        f"Confirm that {to} is your email address to finish creating your {PRODUCT} account.",
+        f"The link opens a page with a button that confirms the address. "
+        f"It works once and expires at {_when(expires_at)} (24 hours).",
+        "If you did not sign up, ignore this email: no account is created without it.",
+    ]
+    text = "\n\n".join([lines[0], f"Confirm your address: {link}", *lines[1:]])
+    return OutgoingEmail(
+        to=to,
+        subject=f"Confirm your email address for {PRODUCT}",
+        text=text,
+        html=_html_page("Confirm your email address", lines, link, "Confirm email address"),
+    )
+
+
+def account_exists_email(to: str, base_url: str) -> OutgoingEmail:
+    reset_link = f"{base_url.rstrip('/')}/forgot-password"
+    lines = [
+        f"Someone tried to create a {PRODUCT} account with {to}, but this address already has one.",
+        "If that was you, sign in instead. If you forgot your password, you can reset it "
+        f"at {reset_link}.",
+        "If it was not you, you can ignore this email: nothing about your account changed.",
+    ]
+    return OutgoingEmail(
+        to=to,
+        subject=f"You already have a {PRODUCT} account",
+        text="\n\n".join(lines),
+        html=_html_page("You already have an account", lines, None, None),
+    )

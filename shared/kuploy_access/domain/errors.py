@@ -1,0 +1,93 @@
+"""Domain errors. Each carries the stable `code` of API.md and its HTTP status.
+
+The HTTP layer maps every one of these to a problem document in one place
+(`kuploy_access.http.problems`), so services raise meaning, not status codes.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status: int = 400
+    code: str = "validation_error"
+    title: str = "Bad request"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+
+
+class ValidationFailed(DomainError):
+    status = 422
+    code = "validation_error"
+    title = "The request did not pass validation"
+
+
+class InvalidEmail(ValidationFailed):
+    code = "invalid_email"
+    title = "That is not a valid email address"
+
+
+class PasswordTooShort(ValidationFailed):
+    code = "password_too_short"
+    title = "The password is too short"
+
+
+class PasswordTooLong(ValidationFailed):
+    code = "validation_error"
+    title = "The password is too long"
+
+
+class PasswordTooCommon(ValidationFailed):
+    code = "password_too_common"
+    title = "That password is too common"
+
+
+class InvalidCredentials(DomainError):
+    status = 401
+    code = "invalid_credentials"
+    title = "Wrong email or password"
+
+
+class EmailNotVerified(DomainError):
+    status = 403
+    code = "email_not_verified"
+    title = "Verify your email address before signing in"
+
+
+class InvalidToken(DomainError):
+    """A one-time token in a body is unknown, used, malformed or of another kind."""
+
+    status = 400
+    code = "invalid_token"
+    title = "The token is invalid or was already used"
+
+
+class TokenExpired(DomainError):
+    status = 400
+    code = "token_expired"
+    title = "The token has expired"
+
+
+class Unauthorized(DomainError):
+    """No usable credentials on a protected route."""
+
+    status = 401
+    code = "unauthorized"
+    title = "Authentication required"
+
+    def __init__(self, code: str = "unauthorized", detail: str | None = None) -> None:
+        super().__init__(detail)
+        self.code = code
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+    title = "Conflict"

@@ -1,0 +1,1 @@
+"""What every HTTP handler shares: the resolver, problem documents, the route guard."""

@@ -1,0 +1,148 @@
+"""The resolver every handler is built on, and the Lambda entry point around it.
+
+One place maps errors to problem documents, so handlers only parse, call a
+service, and shape the answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.logging import correlation_paths
+
+from kuploy_access.domain.errors import DomainError
+from kuploy_access.domain.principal import ANONYMOUS
+from kuploy_access.http.guard import principal_of, unauthorized_problem
+from kuploy_access.http.problems import API_HEADERS, problem_body, problem_headers, problem_result
+
+MAX_BODY_BYTES = 64 * 1024
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+
+
+def problem_response(status: int, code: str, title: str, detail: str | None = None, **ext: Any) -> Response[Any]:
+    return Response(
+        status_code=status,
+        content_type=problem_headers(status, code)["Content-Type"],
+        headers={k: v for k, v in problem_headers(status, code).items() if k != "Content-Type"},
+        body=json.dumps(problem_body(status, code, title, detail, **ext)),
+    )
+
+
+def _validation_problem(errors: list[dict[str, Any]]) -> Response[Any]:
+    # Never echo `input`: it may hold a password.
+    body_errors = [e for e in errors if tuple(e.get("loc", ()))[:1] == ("body",)]
+    unreadable = any(e.get("type") == "json_invalid" for e in body_errors) or any(
+        len(tuple(e.get("loc", ()))) == 1 for e in body_errors
+    )
+    if unreadable:
+        return problem_response(400, "validation_error", "The body must be a JSON object")
+    fields = [
+        {
+            "field": ".".join(str(part) for part in tuple(e.get("loc", ()))[1:]) or str(e.get("loc")),
+            "in": str(tuple(e.get("loc", ("body",)))[0]),
+            "message": str(e.get("msg", "invalid")),
+        }
+        for e in errors
+    ]
+    return problem_response(
+        422, "validation_error", "The request did not pass validation", fields[0]["message"], errors=fields
+    )
+
+
+def create_app() -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(enable_validation=True)
+
+    @app.exception_handler(DomainError)
+    def _domain_error(error: DomainError) -> Response[Any]:
+        return problem_response(error.status, error.code, error.title, error.detail)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid_request(error: RequestValidationError) -> Response[Any]:
+        return _validation_problem(list(error.errors()))
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported_type(_: RequestUnsupportedContentType) -> Response[Any]:
+        return problem_response(415, "validation_error", "Send the body as application/json")
+
+    @app.not_found
+    def _not_found(_: NotFoundError) -> Response[Any]:
+        return problem_response(404, "not_found", "Not found")
+
+    @app.exception_handler(Exception)
+    def _bug(error: Exception) -> Response[Any]:
+        logger.exception("unhandled error")
+        return problem_response(500, "internal_error", "Something went wrong on our side")
+
+    return app
+
+
+def _body_size(event: dict[str, Any]) -> int:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        return len(base64.b64decode(body, validate=False))
+    return len(body.encode("utf-8"))
+
+
+def _json_by_default(event: dict[str, Any]) -> dict[str, Any]:
+    """Read a JSON-looking body as JSON whatever its declared type.
+
+    `curl -d '{...}'` declares application/x-www-form-urlencoded; API.md says JSON in
+    and out, so a body that starts like a JSON document is read as one.
+    """
+    headers = event.get("headers") or {}
+    declared = str(headers.get("content-type", "")).strip().lower()
+    body = str(event.get("body") or "").lstrip()
+    if event.get("isBase64Encoded") or declared.startswith("application/json"):
+        return event
+    if declared and not declared.startswith("application/x-www-form-urlencoded"):
+        return event
+    if not body.startswith(("{", "[", '"')) and body[:4] not in ("null", "true", "fals") and not body[:1].isdigit():
+        return event
+    return {**event, "headers": {**headers, "content-type": "application/json"}}
+
+
+def _behind_authorizer(event: dict[str, Any]) -> bool:
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    return "lambda" in authorizer
+
+
+def lambda_entry(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """Wrap the resolver: body limit, observability, and the headers every answer carries."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+    @metrics.log_metrics
+    @tracer.capture_lambda_handler(capture_response=False)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if _body_size(event) > MAX_BODY_BYTES:
+            return problem_result(413, "payload_too_large", "The body is larger than 64 KiB")
+        if _behind_authorizer(event) and principal_of(event).type == ANONYMOUS:
+            # Every route behind the authorizer needs a caller; answer before the body
+            # is even parsed, so a client learns "sign in again" first.
+            return unauthorized_problem(principal_of(event))
+        result: dict[str, Any] = app.resolve(_json_by_default(event), context)
+        headers = result.setdefault("headers", {})
+        for name, value in API_HEADERS.items():
+            headers.setdefault(name, value)
+        return result
+
+    return handler
+
+
+logging.getLogger("botocore").setLevel(logging.WARNING)
+# A request that records no metric is normal (a page view, a validation error).
+warnings.filterwarnings("ignore", message="No application metrics to publish")

@@ -1,0 +1,1 @@
+"""Use cases. They get their repositories, mailer and clock passed in."""

@@ -1,0 +1,118 @@
+"""Sign-up and email verification."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from kuploy_access.domain import email_messages
+from kuploy_access.domain.emails import canonical_email
+from kuploy_access.domain.errors import InvalidToken, TokenExpired
+from kuploy_access.domain.ids import new_id
+from kuploy_access.domain.one_time_tokens import (
+    MAX_TOKEN_LENGTH,
+    TOKEN_LIFETIMES,
+    OneTimeToken,
+    TokenKind,
+    hash_secret,
+    new_secret,
+)
+from kuploy_access.domain.passwords import check_new_password
+from kuploy_access.domain.users import User, clean_name
+from kuploy_access.services.ports import (
+    Clock,
+    EmailAlreadyRegistered,
+    Mailer,
+    PasswordHasher,
+    TokenNotUsable,
+    TokenRepository,
+    UserRepository,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SignUpService:
+    users: UserRepository
+    tokens: TokenRepository
+    mailer: Mailer
+    hasher: PasswordHasher
+    clock: Clock
+    public_base_url: str
+
+    def sign_up(self, email: str, password: str, name: str | None = None) -> None:
+        """Same outcome for every well-formed request: an email goes to the address."""
+        address = canonical_email(email)
+        password_hash = self.hasher.hash(check_new_password(password))
+        now = self.clock.now()
+        user = User(
+            id=new_id("usr"),
+            email=address,
+            name=clean_name(name),
+            password_hash=password_hash,
+            email_verified=False,
+            two_factor_enabled=False,
+            created_at=now,
+        )
+        secret, token = self._new_verification(user.id, password_hash)
+        try:
+            self.users.create(user, token)
+        except EmailAlreadyRegistered:
+            self._sign_up_again(address, password_hash)
+            return
+        self._send(email_messages.verification_email(address, self.public_base_url, secret, token.expires_at))
+
+    def _sign_up_again(self, address: str, password_hash: str) -> None:
+        existing = self.users.get_by_email(address)
+        if existing is None:  # the account vanished between the two calls
+            return
+        if existing.email_verified:
+            self._send(email_messages.account_exists_email(existing.email, self.public_base_url))
+            return
+        secret, token = self._new_verification(existing.id, password_hash)
+        self.tokens.put(token)
+        self._send(email_messages.verification_email(existing.email, self.public_base_url, secret, token.expires_at))
+
+    def resend_verification(self, email: str) -> None:
+        address = canonical_email(email)
+        user = self.users.get_by_email(address)
+        if user is None or user.email_verified:
+            return
+        secret, token = self._new_verification(user.id, None)
+        self.tokens.put(token)
+        self._send(email_messages.verification_email(user.email, self.public_base_url, secret, token.expires_at))
+
+    def verify_email(self, secret: str) -> None:
+        if not secret or len(secret) > MAX_TOKEN_LENGTH:
+            raise InvalidToken()
+        token = self.tokens.get(TokenKind.EMAIL_VERIFICATION, hash_secret(secret))
+        if token is None:
+            raise InvalidToken()
+        if token.is_expired(self.clock.now()):
+            self.tokens.delete(token.kind, token.token_hash)
+            raise TokenExpired("The verification link has expired; ask for a new one")
+        try:
+            self.users.verify_email(token)
+        except TokenNotUsable:
+            raise InvalidToken() from None
+
+    def _new_verification(self, user_id: str, password_hash: str | None) -> tuple[str, OneTimeToken]:
+        secret = new_secret()
+        token = OneTimeToken(
+            kind=TokenKind.EMAIL_VERIFICATION,
+            token_hash=hash_secret(secret),
+            user_id=user_id,
+            expires_at=self.clock.now() + TOKEN_LIFETIMES[TokenKind.EMAIL_VERIFICATION],
+            password_hash=password_hash,
+        )
+        return secret, token
+
+    def _send(self, email: email_messages.OutgoingEmail) -> None:
+        # The answer is the same 202 either way (it must not reveal whether the
+        # address has an account); a failed delivery is logged for operators and the
+        # person can ask for the email again.
+        try:
+            self.mailer.send(email)
+        except Exception:
+            logger.exception("email delivery failed", extra={"subject": email.subject})
