@@ -129,9 +129,7 @@ def capture_emails(outbox: Outbox) -> None:
 
 
 @contextmanager
-def embedded_aws(
-    table: dict[str, Any], environment: dict[str, str], state_file: str | None = None
-) -> Iterator[Outbox]:
+def embedded_aws(table: dict[str, Any], environment: dict[str, str], state_file: str | None = None) -> Iterator[Outbox]:
     """Start moto with the table, the signing key and the SES sender in place."""
     from moto import mock_aws
 
@@ -157,7 +155,7 @@ def dump_items(table_name: str) -> list[dict[str, Any]]:
 def load_items(table_name: str, items: list[dict[str, Any]]) -> None:
     client = boto3.client("dynamodb", region_name=REGION)
     for start in range(0, len(items), 25):
-        batch = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+        batch: Any = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
         client.batch_write_item(RequestItems={table_name: batch})
 
 

@@ -100,8 +100,7 @@ class LocalGateway:
     def __init__(self, api: ApiSpec) -> None:
         self.api = api
         self._routes = [
-            _CompiledRoute(r, _path_pattern(r.path), sum("{" not in s for s in r.path.split("/")))
-            for r in api.routes
+            _CompiledRoute(r, _path_pattern(r.path), sum("{" not in s for s in r.path.split("/"))) for r in api.routes
         ]
         # API Gateway prefers the most specific route: more literal segments first.
         self._routes.sort(key=lambda r: -r.literal_segments)
@@ -280,5 +279,3 @@ def to_gateway_response(result: Any) -> GatewayResponse:
     if not any(name.lower() == "content-type" for name, _ in headers):
         headers.append(("Content-Type", "application/json"))
     return GatewayResponse(int(result["statusCode"]), headers, body)
-
-

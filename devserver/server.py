@@ -16,7 +16,6 @@ import signal
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 from devserver.template import PROJECT_ROOT, api_spec
@@ -28,7 +27,7 @@ def _prepare_environment(port: int, host: str, template_env: dict[str, Any]) -> 
     from devserver.embedded_aws import LOCAL_ENVIRONMENT
 
     environment = dict(LOCAL_ENVIRONMENT)
-    public_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    public_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - comparison, not a bind
     environment["PUBLIC_BASE_URL"] = os.environ.get("PUBLIC_BASE_URL", f"http://{public_host}:{port}")
     # Literal (non-intrinsic) variables of the template's Globals apply locally too.
     for name, value in template_env.items():
@@ -76,7 +75,7 @@ def make_handler(gateway: Any, outbox: Any) -> type[BaseHTTPRequestHandler]:
             if self.command != "HEAD":
                 self.wfile.write(body)
 
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve  # noqa: N815
 
     return Handler
 

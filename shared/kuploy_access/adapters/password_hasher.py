@@ -28,9 +28,7 @@ class Argon2PasswordHasher:
     def __init__(
         self, time_cost: int = TIME_COST, memory_cost: int = MEMORY_COST_KIB, parallelism: int = PARALLELISM
     ) -> None:
-        self._argon2 = Argon2(
-            time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism, type=Type.ID
-        )
+        self._argon2 = Argon2(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism, type=Type.ID)
 
     def hash(self, password: str) -> str:
         return self._argon2.hash(password)

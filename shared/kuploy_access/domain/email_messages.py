@@ -41,7 +41,7 @@ def _html_page(heading: str, paragraphs: list[str], link: str | None, button: st
             f"<p>Or paste this address into your browser:<br>{html.escape(link)}</p>"
         )
     return (
-        "<!doctype html><html><body style=\"font-family:sans-serif;max-width:560px\">"
+        '<!doctype html><html><body style="font-family:sans-serif;max-width:560px">'
         f"<h2>{html.escape(heading)}</h2>{body}{action}</body></html>"
     )
 
@@ -67,8 +67,7 @@ def account_exists_email(to: str, base_url: str) -> OutgoingEmail:
     reset_link = f"{base_url.rstrip('/')}/forgot-password"
     lines = [
         f"Someone tried to create a {PRODUCT} account with {to}, but this address already has one.",
-        "If that was you, sign in instead. If you forgot your password, you can reset it "
-        f"at {reset_link}.",
+        f"If that was you, sign in instead. If you forgot your password, you can reset it at {reset_link}.",
         "If it was not you, you can ignore this email: nothing about your account changed.",
     ]
     return OutgoingEmail(

@@ -24,4 +24,3 @@ def canonical_email(raw: str) -> str:
     except EmailNotValidError as error:
         raise InvalidEmail(str(error)) from None
     return result.normalized.casefold()
-

@@ -54,7 +54,7 @@ def _validation_problem(errors: list[dict[str, Any]]) -> Response[Any]:
     fields = [
         {
             "field": ".".join(str(part) for part in tuple(e.get("loc", ()))[1:]) or str(e.get("loc")),
-            "in": str(tuple(e.get("loc", ("body",)))[0]),
+            "in": str(next(iter(e.get("loc", ("body",))))),
             "message": str(e.get("msg", "invalid")),
         }
         for e in errors

@@ -16,7 +16,8 @@ from aws_lambda_powertools.event_handler import Response
 
 STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1f2328}"
-    "button{background:#1f6feb;color:#fff;border:0;border-radius:6px;padding:.6rem 1.2rem;font-size:1rem;cursor:pointer}"
+    "button{background:#1f6feb;color:#fff;border:0;border-radius:6px;padding:.6rem 1.2rem;"
+    "font-size:1rem;cursor:pointer}"
     ".error{color:#b42318}"
 )
 _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
@@ -35,9 +36,9 @@ PAGE_HEADERS = {
 
 def page(title: str, body_html: str, status: int = 200) -> Response[Any]:
     document = (
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-        "<meta name=\"robots\" content=\"noindex\">"
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        '<meta name="robots" content="noindex">'
         f"<title>{html.escape(title)} · Kuploy</title><style>{STYLE}</style></head>"
         f"<body><h1>{html.escape(title)}</h1>{body_html}</body></html>"
     )
@@ -51,7 +52,7 @@ def confirm_form(action: str, token: str, explanation: str, button: str) -> str:
         f"<p>{html.escape(explanation)}</p>"
         f'<form method="post" action="{html.escape(action, quote=True)}">'
         f'<input type="hidden" name="token" value="{html.escape(token, quote=True)}">'
-        f"<button type=\"submit\">{html.escape(button)}</button></form>"
+        f'<button type="submit">{html.escape(button)}</button></form>'
     )
 
 

@@ -14,9 +14,7 @@ API_HEADERS = {
 }
 
 
-def problem_body(
-    status: int, code: str, title: str, detail: str | None = None, **extensions: Any
-) -> dict[str, Any]:
+def problem_body(status: int, code: str, title: str, detail: str | None = None, **extensions: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + code,
         "title": title,
@@ -37,9 +35,7 @@ def problem_headers(status: int, code: str) -> dict[str, str]:
     return headers
 
 
-def problem_result(
-    status: int, code: str, title: str, detail: str | None = None, **extensions: Any
-) -> dict[str, Any]:
+def problem_result(status: int, code: str, title: str, detail: str | None = None, **extensions: Any) -> dict[str, Any]:
     """A complete API Gateway (payload 2.0) result, for answers made before routing."""
     return {
         "statusCode": status,

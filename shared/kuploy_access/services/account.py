@@ -22,9 +22,7 @@ class AccountView:
             "email_verified": self.user.email_verified,
             "two_factor_enabled": self.user.two_factor_enabled,
             "created_at": self.user.created_at.isoformat().replace("+00:00", "Z"),
-            "organizations": [
-                {"id": m.org_id, "name": m.org_name, "role": m.role} for m in self.organizations
-            ],
+            "organizations": [{"id": m.org_id, "name": m.org_name, "role": m.role} for m in self.organizations],
         }
 
 

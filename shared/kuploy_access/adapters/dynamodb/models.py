@@ -6,7 +6,6 @@ from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
-    NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
@@ -19,17 +18,7 @@ from kuploy_access.config import settings
 GSI1_NAME = "gsi1"
 
 
-def _meta() -> type:
-    config = settings()
-
-    class Meta:
-        table_name = config.table_name
-        region = config.region
-
-    return Meta
-
-
-class Gsi1(GlobalSecondaryIndex[Any]):
+class Gsi1(GlobalSecondaryIndex[Any]):  # type: ignore[no-untyped-call]
     class Meta:
         index_name = GSI1_NAME
         projection = AllProjection()
@@ -39,15 +28,17 @@ class Gsi1(GlobalSecondaryIndex[Any]):
 
 
 class TableItem(Model):
-    Meta = _meta()
+    """The table; each item shape below inherits its Meta."""
+
+    class Meta:
+        table_name = settings().table_name
+        region = settings().region
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
 
 
 class UserItem(TableItem):
-    Meta = _meta()
-
     user_id = UnicodeAttribute()
     email = UnicodeAttribute()
     name = UnicodeAttribute(default="")
@@ -58,14 +49,10 @@ class UserItem(TableItem):
 
 
 class EmailGuardItem(TableItem):
-    Meta = _meta()
-
     user_id = UnicodeAttribute()
 
 
 class OneTimeTokenItem(TableItem):
-    Meta = _meta()
-
     kind = UnicodeAttribute()
     user_id = UnicodeAttribute()
     expires_at = UTCDateTimeAttribute()
@@ -74,8 +61,6 @@ class OneTimeTokenItem(TableItem):
 
 
 class SessionItem(TableItem):
-    Meta = _meta()
-
     session_id = UnicodeAttribute()
     user_id = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
@@ -88,8 +73,6 @@ class SessionItem(TableItem):
 
 
 class RefreshTokenItem(TableItem):
-    Meta = _meta()
-
     session_id = UnicodeAttribute()
     user_id = UnicodeAttribute()
     expires_at = UTCDateTimeAttribute()
@@ -97,8 +80,6 @@ class RefreshTokenItem(TableItem):
 
 
 class MembershipItem(TableItem):
-    Meta = _meta()
-
     org_id = UnicodeAttribute()
     org_name = UnicodeAttribute()
     user_id = UnicodeAttribute()

@@ -6,6 +6,7 @@ from pynamodb.connection import Connection
 from pynamodb.transactions import TransactWrite
 
 from kuploy_access.adapters.dynamodb.models import RefreshTokenItem, SessionItem, user_key
+from kuploy_access.config import settings
 from kuploy_access.domain.sessions import Session
 
 
@@ -19,7 +20,7 @@ def session_sort_key(session_id: str) -> str:
 
 class DynamoSessionRepository:
     def __init__(self) -> None:
-        self._connection = Connection(region=SessionItem.Meta.region)
+        self._connection = Connection(region=settings().region)
 
     def create(self, session: Session) -> None:
         record = SessionItem(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from kuploy_access.adapters.dynamodb.models import (
@@ -13,6 +14,7 @@ from kuploy_access.adapters.dynamodb.models import (
     user_key,
 )
 from kuploy_access.adapters.dynamodb.tokens import token_item
+from kuploy_access.config import settings
 from kuploy_access.domain.one_time_tokens import OneTimeToken
 from kuploy_access.domain.users import User
 from kuploy_access.services.ports import EmailAlreadyRegistered, TokenNotUsable
@@ -35,14 +37,13 @@ def _to_user(item: UserItem) -> User:
 
 def _failed_conditions(error: TransactWriteError) -> list[bool]:
     return [
-        reason is not None and reason.code == "ConditionalCheckFailed"
-        for reason in (error.cancellation_reasons or [])
+        reason is not None and reason.code == "ConditionalCheckFailed" for reason in (error.cancellation_reasons or [])
     ]
 
 
 class DynamoUserRepository:
     def __init__(self) -> None:
-        self._connection = Connection(region=UserItem.Meta.region)
+        self._connection = Connection(region=settings().region)
 
     def create(self, user: User, verification: OneTimeToken) -> None:
         profile = UserItem(
@@ -85,7 +86,7 @@ class DynamoUserRepository:
 
     def verify_email(self, token: OneTimeToken) -> None:
         stored = token_item(token)
-        actions = [UserItem.email_verified.set(True)]
+        actions: list[Action] = [UserItem.email_verified.set(True)]
         if token.password_hash is not None:
             actions.append(UserItem.password_hash.set(token.password_hash))
         try:
@@ -106,7 +107,7 @@ class DynamoUserRepository:
         item = UserItem(pk=user_key(user_id), sk=PROFILE)
         try:
             item.update(actions=[UserItem.name.set(name)], condition=UserItem.pk.exists())
-        except UserItem.UpdateError as error:
+        except UpdateError as error:
             if error.cause_response_code == "ConditionalCheckFailedException":
                 return None
             raise
@@ -119,6 +120,6 @@ class DynamoUserRepository:
                 actions=[UserItem.password_hash.set(new_hash)],
                 condition=UserItem.password_hash == old_hash,
             )
-        except UserItem.UpdateError as error:
+        except UpdateError as error:
             if error.cause_response_code != "ConditionalCheckFailedException":
                 raise

@@ -1,0 +1,68 @@
+# Two commands on a fresh machine with Python and make: `make dev` and `make test`.
+# Each creates or updates its own virtual environment from the pinned requirements.
+
+PYTHON ?= python3
+VENV := .venv
+SAM_VENV := .venv-sam
+PY := $(VENV)/bin/python
+PORT ?= 3000
+# sam build needs the Lambda runtime's interpreter (python3.13) on PATH.
+PY313 := $(shell command -v python3.13 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -n 1)
+SAM_PATH := $(if $(PY313),$(dir $(PY313)):,)$(PATH)
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: dev test test-unit test-integration test-e2e test-build lint typecheck openapi openapi-check bench build validate clean
+
+$(VENV)/.installed: requirements/dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	touch $@
+
+$(SAM_VENV)/.installed: requirements/sam.txt
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/sam.txt
+	touch $@
+
+dev: $(VENV)/.installed
+	$(PY) -m devserver --port $(PORT) $(if $(STATE),--state $(STATE),)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy shared/kuploy_access functions devserver tools
+
+openapi: $(VENV)/.installed
+	$(PY) -m tools.generate_openapi
+
+openapi-check: $(VENV)/.installed
+	$(PY) -m tools.generate_openapi --check
+
+test-unit: $(VENV)/.installed
+	$(PY) -m pytest tests/unit
+
+test-integration: $(VENV)/.installed
+	$(PY) -m pytest tests/integration
+
+test-e2e: $(VENV)/.installed
+	$(PY) -m pytest tests/e2e
+
+test-build: $(VENV)/.installed $(SAM_VENV)/.installed
+	PATH="$(SAM_PATH)" $(PY) -m pytest tests/build
+
+# Everything CI checks; ends with pytest's summary line.
+test: $(VENV)/.installed $(SAM_VENV)/.installed lint typecheck openapi-check
+	PATH="$(SAM_PATH)" $(PY) -m pytest tests
+
+validate: $(SAM_VENV)/.installed
+	$(SAM_VENV)/bin/sam validate --lint
+
+build: $(SAM_VENV)/.installed
+	PATH="$(SAM_PATH)" $(SAM_VENV)/bin/sam build
+
+bench: $(VENV)/.installed
+	$(PY) -m bench
+
+clean:
+	rm -rf .aws-sam .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,70 @@
+"""Drive the handlers in-process through the local gateway (no sockets, same events)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from devserver.embedded_aws import Outbox
+from devserver.gateway import LocalGateway
+from devserver.template import api_spec
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode()
+
+
+class GatewayClient:
+    def __init__(self, outbox: Outbox) -> None:
+        self.gateway = LocalGateway(api_spec())
+        self.outbox = outbox
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> Answer:
+        raw_path, _, query = path.partition("?")
+        sent = {"Content-Type": "application/json", "User-Agent": "pytest"} | (headers or {})
+        if token is not None:
+            sent["Authorization"] = f"Bearer {token}"
+        payload = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
+        answer = self.gateway.handle(method, raw_path, query, list(sent.items()), payload, "203.0.113.7")
+        return Answer(answer.status, {k.lower(): v for k, v in answer.headers}, answer.body)
+
+    def last_link(self, to: str, path: str) -> str:
+        """The token of the newest emailed link to `path` for `to`."""
+        for email in reversed(self.outbox.all()):
+            if email["to"] == to:
+                found = re.search(re.escape(path) + r"\?token=([A-Za-z0-9_\-]+)", email["text"])
+                if found:
+                    return found.group(1)
+        raise AssertionError(f"no email with {path} to {to}")
+
+    def sign_up_and_verify(self, email: str, password: str = "a sturdy passphrase", name: str = "Ada") -> None:
+        assert self.request("POST", "/auth/signup", {"email": email, "password": password, "name": name}).status == 202
+        token = self.last_link(email.lower(), "/verify-email")
+        assert self.request("POST", "/auth/verify-email", {"token": token}).status == 200
+
+    def log_in(self, email: str, password: str = "a sturdy passphrase") -> dict[str, Any]:
+        answer = self.request("POST", "/auth/login", {"email": email, "password": password})
+        assert answer.status == 200, answer.text
+        tokens: dict[str, Any] = answer.json()
+        return tokens
