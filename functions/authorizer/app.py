@@ -14,23 +14,14 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from kuploy_access.adapters.signing_key import signing_key
-from kuploy_access.config import settings
-from kuploy_access.domain.access_tokens import JwtCodec, JwtKind, TokenRejected
+from kuploy_access.domain.access_tokens import JwtKind, TokenRejected
 from kuploy_access.domain.principal import USER, Principal
+from kuploy_access.wiring import jwt_codec
 
 logger = Logger()
-_codec: JwtCodec | None = None
 
 API_KEY_PREFIX = "kpy_"
 MAX_TOKEN_LENGTH = 4096
-
-
-def _jwt_codec() -> JwtCodec:
-    global _codec
-    if _codec is None:
-        _codec = JwtCodec(signing_key(settings().signing_key_secret_id))
-    return _codec
 
 
 def bearer_token(headers: dict[str, str] | None) -> str | None:
@@ -49,7 +40,7 @@ def authorize(token: str | None, now: datetime) -> Principal:
         # simply not a valid credential.
         return Principal.anonymous("invalid_token")
     try:
-        verified = _jwt_codec().verify(JwtKind.ACCESS, token, now)
+        verified = jwt_codec().verify(JwtKind.ACCESS, token, now)
     except TokenRejected as rejected:
         logger.info("token refused", extra={"reason": rejected.reason, "code": rejected.code})
         return Principal.anonymous(rejected.code)

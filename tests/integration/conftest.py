@@ -15,7 +15,7 @@ from devserver.template import api_spec
 def aws() -> Iterator[Outbox]:
     """A fresh moto world per test: table, signing key, SES sender; yields the outbox."""
     from kuploy_access import wiring
-    from kuploy_access.adapters.signing_key import signing_key
+    from kuploy_access.adapters.signing_key import forget_signing_keys
 
     environment = {name: os.environ.get(name, value) for name, value in LOCAL_ENVIRONMENT.items()}
     with embedded_aws(api_spec().table, environment) as outbox:
@@ -27,9 +27,6 @@ def aws() -> Iterator[Outbox]:
         wiring.signup_service,
         wiring.login_service,
         wiring.account_service,
-        signing_key,
     ):
         factory.cache_clear()
-    from aws_lambda_powertools.utilities import parameters
-
-    parameters.clear_caches()
+    forget_signing_keys()

@@ -9,11 +9,12 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import warnings
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
@@ -31,7 +32,26 @@ MAX_BODY_BYTES = 64 * 1024
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
+
+
+def _traced(
+    handler: Callable[[dict[str, Any], Any], dict[str, Any]],
+) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """Powertools Tracer (X-Ray SDK subsegments for every AWS call), when switched on.
+
+    The X-Ray SDK creates two botocore clients while it is imported, which costs more
+    than importing boto3 itself (`make bench`). Lambda's active tracing (template:
+    `Tracing: Active`) traces every invocation without it; set XRAY_SDK_TRACING=true
+    (template parameter XRaySdkTracing) to add per-call subsegments at that price.
+    """
+    if os.environ.get("XRAY_SDK_TRACING", "false").lower() != "true":
+        return handler
+    from aws_lambda_powertools import Tracer
+
+    traced: Callable[[dict[str, Any], Any], dict[str, Any]] = Tracer().capture_lambda_handler(
+        handler, capture_response=False
+    )
+    return traced
 
 
 def problem_response(status: int, code: str, title: str, detail: str | None = None, **ext: Any) -> Response[Any]:
@@ -126,7 +146,7 @@ def lambda_entry(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], Any],
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     @metrics.log_metrics
-    @tracer.capture_lambda_handler(capture_response=False)
+    @_traced
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if _body_size(event) > MAX_BODY_BYTES:
             return problem_result(413, "payload_too_large", "The body is larger than 64 KiB")
