@@ -34,6 +34,32 @@ SECURITY_SCHEMES: dict[str, Any] = {
 }
 
 
+def _document_problems(operation: dict[str, Any]) -> None:
+    """Every route answers problem documents, never Powertools' own validation shape."""
+    from kuploy_access.http.openapi_docs import problem_response
+
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    if "requestBody" not in operation and not operation.get("parameters"):
+        responses.pop("422", None)  # nothing to validate
+    if "422" in responses:
+        responses["422"] = problem_response(*_codes(responses["422"], "validation_error"))
+    if "requestBody" in operation:
+        responses.setdefault("400", problem_response("validation_error"))
+        responses.setdefault("413", problem_response("payload_too_large"))
+    if operation.get("security"):
+        responses.setdefault("401", problem_response("unauthorized", "invalid_token", "token_expired"))
+
+
+def _codes(response: dict[str, Any], default: str) -> list[str]:
+    """The codes a handler documented on this status, or the default."""
+    content = response.get("content", {})
+    if "application/problem+json" in content:
+        description = str(response.get("description", ""))
+        found = [part.strip("` ,") for part in description.split(":", 1)[-1].split(",")]
+        return [code for code in found if code] or [default]
+    return [default]
+
+
 def build_document() -> dict[str, Any]:
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     sys.path.insert(0, str(ROOT / "shared"))
@@ -59,8 +85,12 @@ def build_document() -> dict[str, Any]:
             app.get_openapi_json_schema(title=TITLE, version=VERSION, security_schemes=SECURITY_SCHEMES)
         )
         for path, operations in document.get("paths", {}).items():
+            for operation in operations.values():
+                _document_problems(operation)
             paths.setdefault(path, {}).update(operations)
         schemas.update(document.get("components", {}).get("schemas", {}))
+    for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        schemas.pop(unused, None)
     paths.setdefault("/openapi.json", {})["get"] = {
         "summary": "This document",
         "tags": ["meta"],

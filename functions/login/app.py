@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kuploy_access.domain.errors import DomainError
 from kuploy_access.http.api import create_app, lambda_entry, metrics
+from kuploy_access.http.openapi_docs import responses
 from kuploy_access.services.login import ClientInfo
 from kuploy_access.wiring import login_service
 
@@ -26,7 +27,12 @@ class Tokens(BaseModel):
     expires_in: int
 
 
-@app.post("/auth/login", tags=["sessions"], summary="Sign in with email and password")
+@app.post(
+    "/auth/login",
+    tags=["sessions"],
+    summary="Sign in with email and password",
+    responses=responses(200, "Tokens", s401="invalid_credentials", s403="email_not_verified"),
+)
 def log_in(body: LoginRequest) -> Tokens:
     http = app.current_event.request_context.http
     client = ClientInfo(ip=http.source_ip or "", user_agent=http.user_agent or "")

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kuploy_access.domain.errors import DomainError
 from kuploy_access.http import pages
 from kuploy_access.http.api import create_app, lambda_entry, metrics
+from kuploy_access.http.openapi_docs import responses
 from kuploy_access.wiring import signup_service
 
 app = create_app()
@@ -48,14 +49,30 @@ class Accepted(BaseModel):
     status: Literal["accepted"] = "accepted"
 
 
-@app.post("/auth/signup", status_code=202, tags=["accounts"], summary="Create an account")
+@app.post(
+    "/auth/signup",
+    status_code=202,
+    tags=["accounts"],
+    summary="Create an account",
+    description="Same answer whether or not the address is registered; the address gets an email either way.",
+    responses=responses(
+        202,
+        "The email is on its way",
+        s422=("validation_error", "invalid_email", "password_too_short", "password_too_common"),
+    ),
+)
 def sign_up(body: SignUpRequest) -> VerificationSent:
     signup_service().sign_up(body.email, body.password, body.name)
     metrics.add_metric(name="SignUps", unit=MetricUnit.Count, value=1)
     return VerificationSent()
 
 
-@app.post("/auth/verify-email", tags=["accounts"], summary="Confirm an email address with its token")
+@app.post(
+    "/auth/verify-email",
+    tags=["accounts"],
+    summary="Confirm an email address with its token",
+    responses=responses(200, "The address is verified", s400=("invalid_token", "token_expired", "validation_error")),
+)
 def verify_email(body: VerifyEmailRequest) -> Verified:
     signup_service().verify_email(body.token)
     return Verified()
