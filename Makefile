@@ -11,7 +11,7 @@ PY313 := $(shell command -v python3.13 2>/dev/null || ls -d $$HOME/.pyenv/versio
 SAM_PATH := $(if $(PY313),$(dir $(PY313)):,)$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test test-unit test-integration test-e2e test-build lint typecheck openapi openapi-check bench build validate clean
+.PHONY: browser dev test test-unit test-integration test-e2e test-build lint typecheck openapi openapi-check bench build validate clean
 
 $(VENV)/.installed: requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ $(SAM_VENV)/.installed: requirements/sam.txt
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/sam.txt
 	touch $@
+
+# The browser test drives Debian's Chromium (test tools cannot download browsers here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 dev: $(VENV)/.installed
 	$(PY) -m devserver --port $(PORT) $(if $(STATE),--state $(STATE),)
@@ -45,14 +51,14 @@ test-unit: $(VENV)/.installed
 test-integration: $(VENV)/.installed
 	$(PY) -m pytest tests/integration
 
-test-e2e: $(VENV)/.installed
+test-e2e: $(VENV)/.installed browser
 	$(PY) -m pytest tests/e2e
 
 test-build: $(VENV)/.installed $(SAM_VENV)/.installed
 	PATH="$(SAM_PATH)" $(PY) -m pytest tests/build
 
 # Everything CI checks; ends with pytest's summary line.
-test: $(VENV)/.installed $(SAM_VENV)/.installed lint typecheck openapi-check
+test: $(VENV)/.installed $(SAM_VENV)/.installed browser lint typecheck openapi-check
 	PATH="$(SAM_PATH)" $(PY) -m pytest tests
 
 validate: $(SAM_VENV)/.installed

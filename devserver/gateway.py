@@ -13,9 +13,11 @@ import importlib.util
 import json
 import re
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -55,13 +57,14 @@ class LambdaContext:
 
 
 def _gateway_answer(status: int, message: str) -> GatewayResponse:
-    body = json.dumps({"message": message}).encode()
+    body = json.dumps({"message": message}, separators=(",", ":")).encode()
     return GatewayResponse(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))], body)
 
 
-def load_handler(function: FunctionSpec) -> Handler:
+def load_handler(function: FunctionSpec, instance: int = 0) -> Handler:
+    """Import a function's module; each `instance` is a separate copy, like a Lambda container."""
     path = function.code_dir / f"{function.module.replace('.', '/')}.py"
-    name = f"kuploy_function_{function.logical_id}"
+    name = f"kuploy_function_{function.logical_id}" + (f"_{instance}" if instance else "")
     if name in sys.modules:
         module = sys.modules[name]
     else:
@@ -89,6 +92,35 @@ def _path_pattern(path: str) -> re.Pattern[str]:
     return re.compile("^/" + "/".join(parts) + "$")
 
 
+class _Containers:
+    """Warm copies of one function. Like Lambda, a copy serves one request at a time;
+    concurrent requests get another copy (a cold start), so handlers that keep
+    per-request state on module globals (Powertools' resolver does) never share it."""
+
+    def __init__(self, function: FunctionSpec) -> None:
+        self.function = function
+        self._idle: list[Handler] = []
+        self._created = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def container(self) -> Iterator[Handler]:
+        with self._lock:
+            if self._idle:
+                handler = self._idle.pop()
+            else:
+                handler = None
+                instance = self._created
+                self._created += 1
+        if handler is None:
+            handler = load_handler(self.function, instance)
+        try:
+            yield handler
+        finally:
+            with self._lock:
+                self._idle.append(handler)
+
+
 @dataclass
 class _CompiledRoute:
     spec: RouteSpec
@@ -104,7 +136,8 @@ class LocalGateway:
         ]
         # API Gateway prefers the most specific route: more literal segments first.
         self._routes.sort(key=lambda r: -r.literal_segments)
-        self._handlers: dict[str, Handler] = {}
+        self._containers: dict[str, _Containers] = {}
+        self._containers_lock = threading.Lock()
 
     def load_all(self) -> None:
         """Import every function once, as Lambda's init phase would, before serving."""
@@ -112,12 +145,18 @@ class LocalGateway:
         if self.api.authorizer:
             functions[self.api.authorizer.function.logical_id] = self.api.authorizer.function
         for function in functions.values():
-            self._handler(function)
+            with self._pool(function).container():
+                pass
 
-    def _handler(self, function: FunctionSpec) -> Handler:
-        if function.logical_id not in self._handlers:
-            self._handlers[function.logical_id] = load_handler(function)
-        return self._handlers[function.logical_id]
+    def _pool(self, function: FunctionSpec) -> _Containers:
+        with self._containers_lock:
+            if function.logical_id not in self._containers:
+                self._containers[function.logical_id] = _Containers(function)
+            return self._containers[function.logical_id]
+
+    def invoke(self, function: FunctionSpec, event: dict[str, Any]) -> Any:
+        with self._pool(function).container() as handler:
+            return handler(event, LambdaContext(function.logical_id))
 
     def match(self, method: str, path: str) -> tuple[RouteSpec, dict[str, str]] | None:
         for route in self._routes:
@@ -146,7 +185,7 @@ class LocalGateway:
                 return refusal
 
         try:
-            result = self._handler(route.function)(event, LambdaContext(route.function.logical_id))
+            result = self.invoke(route.function, event)
         except Exception:  # the function crashed: API Gateway answers 500 by itself
             import traceback
 
@@ -163,7 +202,7 @@ class LocalGateway:
             return _gateway_answer(401, "Unauthorized")
         request = authorizer_event(event, [v for v in identity if v is not None])
         try:
-            answer = self._handler(authorizer.function)(request, LambdaContext(authorizer.function.logical_id))
+            answer = self.invoke(authorizer.function, request)
         except Exception:
             import traceback
 

@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         outbox.listeners.append(_print_email)
         gateway = LocalGateway(api)
         gateway.load_all()
+        ThreadingHTTPServer.request_queue_size = 128  # bursts of parallel clients
         server = ThreadingHTTPServer((args.host, args.port), make_handler(gateway, outbox))
         server.daemon_threads = True
         stopping = threading.Event()

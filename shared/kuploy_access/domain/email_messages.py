@@ -64,10 +64,10 @@ def verification_email(to: str, base_url: str, token: str, expires_at: datetime)
 
 
 def account_exists_email(to: str, base_url: str) -> OutgoingEmail:
-    reset_link = f"{base_url.rstrip('/')}/forgot-password"
     lines = [
         f"Someone tried to create a {PRODUCT} account with {to}, but this address already has one.",
-        f"If that was you, sign in instead. If you forgot your password, you can reset it at {reset_link}.",
+        "If that was you, sign in with your password instead; if you forgot it, choose "
+        '"Forgot password" on the sign-in page.',
         "If it was not you, you can ignore this email: nothing about your account changed.",
     ]
     return OutgoingEmail(

@@ -99,6 +99,10 @@ def create_app() -> APIGatewayHttpResolver:
     def _unsupported_type(_: RequestUnsupportedContentType) -> Response[Any]:
         return problem_response(415, "validation_error", "Send the body as application/json")
 
+    @app.exception_handler(UnicodeDecodeError)
+    def _undecodable(_: UnicodeDecodeError) -> Response[Any]:
+        return problem_response(400, "validation_error", "The body must be UTF-8 text")
+
     @app.not_found
     def _not_found(_: NotFoundError) -> Response[Any]:
         return problem_response(404, "not_found", "Not found")

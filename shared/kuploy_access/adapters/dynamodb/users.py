@@ -87,8 +87,13 @@ class DynamoUserRepository:
     def verify_email(self, token: OneTimeToken) -> None:
         stored = token_item(token)
         actions: list[Action] = [UserItem.email_verified.set(True)]
+        user_condition = UserItem.pk.exists()
         if token.password_hash is not None:
             actions.append(UserItem.password_hash.set(token.password_hash))
+            # A sign-up's link may set that sign-up's password only while the address
+            # is unverified: once its owner verified, an older link (perhaps from
+            # someone who signed up with their address first) must not take over.
+            user_condition = user_condition & (UserItem.email_verified == False)  # noqa: E712
         try:
             with TransactWrite(connection=self._connection) as transaction:
                 # Single use: the delete only succeeds while the token is still there.
@@ -96,7 +101,7 @@ class DynamoUserRepository:
                 transaction.update(
                     UserItem(pk=user_key(token.user_id), sk=PROFILE),
                     actions=actions,
-                    condition=UserItem.pk.exists(),
+                    condition=user_condition,
                 )
         except TransactWriteError as error:
             if any(_failed_conditions(error)):
