@@ -80,16 +80,28 @@ class FakeUsers:
         user_id = self.by_email.get(email)
         return self.by_id.get(user_id) if user_id else None
 
+    def restart_verification(self, user: User, token: OneTimeToken, password_hash: str | None) -> None:
+        with self._lock:
+            current = self.by_id.get(user.id)
+            if current is None or current.email_verified:
+                raise TokenNotUsable()
+            if current.verification_token_hash:
+                self.tokens.delete(token.kind, current.verification_token_hash)
+            self.tokens.put(token)
+            changes: dict[str, object] = {"verification_token_hash": token.token_hash}
+            if password_hash is not None:
+                changes["password_hash"] = password_hash
+            self.by_id[user.id] = replace(current, **changes)  # type: ignore[arg-type]
+
     def verify_email(self, token: OneTimeToken) -> None:
         with self._lock:
+            user = self.by_id.get(token.user_id)
             if self.tokens.get(token.kind, token.token_hash) is None:
                 raise TokenNotUsable()
+            if user is None or user.verification_token_hash != token.token_hash:
+                raise TokenNotUsable()
             self.tokens.delete(token.kind, token.token_hash)
-            user = self.by_id[token.user_id]
-            changes: dict[str, object] = {"email_verified": True}
-            if token.password_hash is not None:
-                changes["password_hash"] = token.password_hash
-            self.by_id[user.id] = replace(user, **changes)  # type: ignore[arg-type]
+            self.by_id[user.id] = replace(user, email_verified=True, verification_token_hash=None)
 
     def update_name(self, user_id: str, name: str) -> User | None:
         user = self.by_id.get(user_id)

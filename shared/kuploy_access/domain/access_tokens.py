@@ -89,7 +89,13 @@ class JwtCodec:
                 algorithms=[ALGORITHM],
                 audience=kind.audience,
                 issuer=ISSUER,
-                options={"require": ["iss", "aud", "sub", "exp", "iat", "jti"], "verify_exp": False},
+                options={
+                    "require": ["iss", "aud", "sub", "exp", "iat", "jti"],
+                    # Time is judged below against the injected clock only.
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
             )
         except TokenRejected:
             raise
@@ -97,7 +103,10 @@ class JwtCodec:
             raise TokenRejected("invalid_token", type(error).__name__) from None
         # Expiry is checked here, against the injected clock, and only after the
         # signature held: a forged token must never earn a `token_expired` answer.
-        expires_at = int(claims["exp"])
+        try:
+            expires_at = int(claims["exp"])
+        except (TypeError, ValueError):
+            raise TokenRejected("invalid_token", "malformed exp") from None
         if int(now.timestamp()) >= expires_at:
             raise TokenRejected("token_expired", "token expired")
         subject = claims["sub"]

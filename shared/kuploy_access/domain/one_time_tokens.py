@@ -44,9 +44,6 @@ class OneTimeToken:
     token_hash: str
     user_id: str
     expires_at: datetime
-    # Email verification binds the password chosen at that sign-up, so whoever
-    # verifies the address gets the password they chose, not an earlier squatter's.
-    password_hash: str | None = None
 
     def is_expired(self, now: datetime) -> bool:
         return now >= self.expires_at

@@ -15,6 +15,10 @@ class User:
     email_verified: bool
     two_factor_enabled: bool
     created_at: datetime
+    # The SHA-256 of the one verification link that works now: each sign-up again or
+    # resend replaces it, so an older link (maybe from someone who signed up with this
+    # address first) stops working.
+    verification_token_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -25,10 +29,12 @@ class OrganizationMembership:
 
 
 MAX_NAME_LENGTH = 100
+_INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"}
 
 
 def clean_name(name: str | None) -> str:
     """Display names: trimmed, control characters removed."""
     if not name:
         return ""
-    return "".join(ch for ch in name.strip() if ch.isprintable())[:MAX_NAME_LENGTH]
+    printable = "".join(ch for ch in name if ch.isprintable() and ch not in _INVISIBLE)
+    return printable.strip()[:MAX_NAME_LENGTH].rstrip()

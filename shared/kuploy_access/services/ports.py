@@ -53,10 +53,18 @@ class UserRepository(Protocol):
 
     def get_by_email(self, email: str) -> User | None: ...
 
-    def verify_email(self, token: OneTimeToken) -> None:
-        """Consume the token and mark the user verified, atomically.
+    def restart_verification(self, user: User, token: OneTimeToken, password_hash: str | None) -> None:
+        """Make `token` the account's only working verification link (and, for a sign-up
+        again, set the password chosen then), while the account is unverified.
 
-        Raises TokenNotUsable when the token was consumed meanwhile.
+        Raises TokenNotUsable when the account was verified meanwhile.
+        """
+
+    def verify_email(self, token: OneTimeToken) -> None:
+        """Consume the token and mark the user verified, atomically, if it is still the
+        account's current verification link.
+
+        Raises TokenNotUsable when it was consumed or replaced meanwhile.
         """
 
     def update_name(self, user_id: str, name: str) -> User | None:

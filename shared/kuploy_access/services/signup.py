@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kuploy_access.domain import email_messages
 from kuploy_access.domain.emails import canonical_email
@@ -55,7 +55,8 @@ class SignUpService:
             two_factor_enabled=False,
             created_at=now,
         )
-        secret, token = self._new_verification(user.id, password_hash)
+        secret, token = self._new_verification(user.id)
+        user = replace(user, verification_token_hash=token.token_hash)
         try:
             self.users.create(user, token)
         except EmailAlreadyRegistered:
@@ -70,8 +71,13 @@ class SignUpService:
         if existing.email_verified:
             self._send(email_messages.account_exists_email(existing.email, self.public_base_url))
             return
-        secret, token = self._new_verification(existing.id, password_hash)
-        self.tokens.put(token)
+        # The latest sign-up's password wins, and only its link works: whoever signed up
+        # with this address before (without access to the inbox) is locked out.
+        secret, token = self._new_verification(existing.id)
+        try:
+            self.users.restart_verification(existing, token, password_hash)
+        except TokenNotUsable:  # verified in the meantime
+            return
         self._send(email_messages.verification_email(existing.email, self.public_base_url, secret, token.expires_at))
 
     def resend_verification(self, email: str) -> None:
@@ -79,8 +85,11 @@ class SignUpService:
         user = self.users.get_by_email(address)
         if user is None or user.email_verified:
             return
-        secret, token = self._new_verification(user.id, None)
-        self.tokens.put(token)
+        secret, token = self._new_verification(user.id)
+        try:
+            self.users.restart_verification(user, token, None)
+        except TokenNotUsable:
+            return
         self._send(email_messages.verification_email(user.email, self.public_base_url, secret, token.expires_at))
 
     def verify_email(self, secret: str) -> None:
@@ -97,14 +106,13 @@ class SignUpService:
         except TokenNotUsable:
             raise InvalidToken() from None
 
-    def _new_verification(self, user_id: str, password_hash: str | None) -> tuple[str, OneTimeToken]:
+    def _new_verification(self, user_id: str) -> tuple[str, OneTimeToken]:
         secret = new_secret()
         token = OneTimeToken(
             kind=TokenKind.EMAIL_VERIFICATION,
             token_hash=hash_secret(secret),
             user_id=user_id,
             expires_at=self.clock.now() + TOKEN_LIFETIMES[TokenKind.EMAIL_VERIFICATION],
-            password_hash=password_hash,
         )
         return secret, token
 

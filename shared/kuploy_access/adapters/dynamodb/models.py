@@ -46,6 +46,7 @@ class UserItem(TableItem):
     email_verified = BooleanAttribute(default=False)
     two_factor_enabled = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute()
+    verification_token_hash = UnicodeAttribute(null=True)
 
 
 class EmailGuardItem(TableItem):
@@ -56,7 +57,6 @@ class OneTimeTokenItem(TableItem):
     kind = UnicodeAttribute()
     user_id = UnicodeAttribute()
     expires_at = UTCDateTimeAttribute()
-    password_hash = UnicodeAttribute(null=True)
     expires_at_epoch = TTLAttribute()
 
 

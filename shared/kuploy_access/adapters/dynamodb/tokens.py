@@ -19,7 +19,6 @@ def token_item(token: OneTimeToken) -> OneTimeTokenItem:
         kind=token.kind.value,
         user_id=token.user_id,
         expires_at=token.expires_at,
-        password_hash=token.password_hash,
         expires_at_epoch=token.expires_at,
     )
 
@@ -40,7 +39,6 @@ class DynamoTokenRepository:
             token_hash=token_hash,
             user_id=item.user_id,
             expires_at=item.expires_at,
-            password_hash=item.password_hash,
         )
 
     def delete(self, kind: TokenKind, token_hash: str) -> None:

@@ -9,11 +9,12 @@ from pynamodb.transactions import TransactWrite
 
 from kuploy_access.adapters.dynamodb.models import (
     EmailGuardItem,
+    OneTimeTokenItem,
     UserItem,
     email_key,
     user_key,
 )
-from kuploy_access.adapters.dynamodb.tokens import token_item
+from kuploy_access.adapters.dynamodb.tokens import TOKEN, token_item, token_key
 from kuploy_access.config import settings
 from kuploy_access.domain.one_time_tokens import OneTimeToken
 from kuploy_access.domain.users import User
@@ -32,6 +33,7 @@ def _to_user(item: UserItem) -> User:
         email_verified=bool(item.email_verified),
         two_factor_enabled=bool(item.two_factor_enabled),
         created_at=item.created_at,
+        verification_token_hash=item.verification_token_hash,
     )
 
 
@@ -56,6 +58,7 @@ class DynamoUserRepository:
             email_verified=user.email_verified,
             two_factor_enabled=user.two_factor_enabled,
             created_at=user.created_at,
+            verification_token_hash=user.verification_token_hash,
         )
         guard = EmailGuardItem(pk=email_key(user.email), sk=EMAIL_GUARD, user_id=user.id)
         try:
@@ -84,24 +87,36 @@ class DynamoUserRepository:
             return None
         return self.get(guard.user_id)
 
-    def verify_email(self, token: OneTimeToken) -> None:
-        stored = token_item(token)
-        actions: list[Action] = [UserItem.email_verified.set(True)]
-        user_condition = UserItem.pk.exists()
-        if token.password_hash is not None:
-            actions.append(UserItem.password_hash.set(token.password_hash))
-            # A sign-up's link may set that sign-up's password only while the address
-            # is unverified: once its owner verified, an older link (perhaps from
-            # someone who signed up with their address first) must not take over.
-            user_condition = user_condition & (UserItem.email_verified == False)  # noqa: E712
+    def restart_verification(self, user: User, token: OneTimeToken, password_hash: str | None) -> None:
+        actions: list[Action] = [UserItem.verification_token_hash.set(token.token_hash)]
+        if password_hash is not None:
+            actions.append(UserItem.password_hash.set(password_hash))
         try:
             with TransactWrite(connection=self._connection) as transaction:
-                # Single use: the delete only succeeds while the token is still there.
-                transaction.delete(stored, condition=type(stored).pk.exists())
+                transaction.update(
+                    UserItem(pk=user_key(user.id), sk=PROFILE),
+                    actions=actions,
+                    condition=UserItem.pk.exists() & (UserItem.email_verified == False),  # noqa: E712
+                )
+                transaction.save(token_item(token), condition=OneTimeTokenItem.pk.does_not_exist())
+                if user.verification_token_hash and user.verification_token_hash != token.token_hash:
+                    previous = OneTimeTokenItem(pk=token_key(token.kind, user.verification_token_hash), sk=TOKEN)
+                    transaction.delete(previous)
+        except TransactWriteError as error:
+            if any(_failed_conditions(error)):
+                raise TokenNotUsable() from None
+            raise
+
+    def verify_email(self, token: OneTimeToken) -> None:
+        try:
+            with TransactWrite(connection=self._connection) as transaction:
+                # Single use: the delete only succeeds while the token is still there,
+                # and the update only while it is the account's current link.
+                transaction.delete(token_item(token), condition=OneTimeTokenItem.pk.exists())
                 transaction.update(
                     UserItem(pk=user_key(token.user_id), sk=PROFILE),
-                    actions=actions,
-                    condition=user_condition,
+                    actions=[UserItem.email_verified.set(True), UserItem.verification_token_hash.remove()],
+                    condition=UserItem.verification_token_hash == token.token_hash,
                 )
         except TransactWriteError as error:
             if any(_failed_conditions(error)):

@@ -1,0 +1,391 @@
+"""Sign-up and email verification on the in-memory fakes."""
+
+from __future__ import annotations
+
+import base64
+import threading
+import unicodedata
+from datetime import timedelta
+
+import pytest
+
+from kuploy_access.domain.errors import (
+    InvalidEmail,
+    InvalidToken,
+    PasswordTooCommon,
+    PasswordTooLong,
+    PasswordTooShort,
+    TokenExpired,
+)
+from kuploy_access.domain.one_time_tokens import MAX_TOKEN_LENGTH, OneTimeToken, TokenKind, hash_secret
+from tests.unit.fakes import FakeMailer
+from tests.unit.support import PUBLIC_BASE_URL, World, verification_link, verification_secret
+
+PASSWORD = "Analytical-Engine-1843"
+OTHER_PASSWORD = "Difference-Engine-1822"
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+def only_user(world: World):
+    assert len(world.users.by_id) == 1
+    return next(iter(world.users.by_id.values()))
+
+
+# --- a new address -------------------------------------------------------------------
+
+
+def test_new_email_creates_an_unverified_user(world):
+    world.signup().sign_up("Ada@Example.COM", PASSWORD, "Ada Lovelace")
+    user = only_user(world)
+    assert user.email == "ada@example.com"
+    assert user.name == "Ada Lovelace"
+    assert user.email_verified is False
+    assert user.two_factor_enabled is False
+    assert user.id.startswith("usr_")
+    assert user.created_at == world.clock.now()
+    assert user.password_hash == world.hasher.hash(PASSWORD)
+
+
+def test_new_email_gets_a_verification_email_with_a_link_from_the_base_url(world):
+    world.signup().sign_up("Ada@Example.COM", PASSWORD)
+    assert len(world.mailer.sent) == 1
+    email = world.mailer.sent[0]
+    assert email.to == "ada@example.com"
+    link = verification_link(email)
+    assert link.startswith(f"{PUBLIC_BASE_URL}/verify-email?token=")
+    assert verification_secret(email) in email.html
+
+
+def test_only_the_sha256_of_the_token_is_stored(world):
+    world.signup().sign_up("ada@example.com", PASSWORD)
+    secret = verification_secret(world.mailer.sent[0])
+    stored = world.tokens.get(TokenKind.EMAIL_VERIFICATION, hash_secret(secret))
+    assert stored is not None
+    assert stored.token_hash == hash_secret(secret) != secret
+    assert len(stored.token_hash) == 64
+    assert all(secret not in token_hash for _kind, token_hash in world.tokens.items)
+    assert all(secret not in repr(token) for token in world.tokens.items.values())
+    assert all(secret not in repr(user) for user in world.users.by_id.values())
+
+
+def test_the_token_has_at_least_128_bits_and_lives_24_hours(world):
+    world.signup().sign_up("ada@example.com", PASSWORD)
+    secret = verification_secret(world.mailer.sent[0])
+    raw = base64.urlsafe_b64decode(secret + "=" * (-len(secret) % 4))
+    assert len(raw) * 8 >= 128
+    stored = world.tokens.get(TokenKind.EMAIL_VERIFICATION, hash_secret(secret))
+    assert stored.kind == TokenKind.EMAIL_VERIFICATION
+    assert stored.user_id == only_user(world).id
+    assert stored.expires_at == world.clock.now() + timedelta(hours=24)
+
+
+def test_password_is_normalised_before_hashing(world):
+    composed = "Cr\u00e8me-br\u00fbl\u00e9e-1987"
+    world.signup().sign_up("ada@example.com", unicodedata.normalize("NFD", composed))
+    assert only_user(world).password_hash == world.hasher.hash(composed)
+
+
+def test_name_is_cleaned(world):
+    world.signup().sign_up("ada@example.com", PASSWORD, "  Ada\x00 Lovelace\x07\n ")
+    assert only_user(world).name == "Ada Lovelace"
+
+
+def test_missing_name_is_empty(world):
+    world.signup().sign_up("ada@example.com", PASSWORD)
+    assert only_user(world).name == ""
+
+
+def test_long_name_is_cut_to_100_characters(world):
+    world.signup().sign_up("ada@example.com", PASSWORD, "A" * 500)
+    assert only_user(world).name == "A" * 100
+
+
+# --- refused input -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "error"),
+    [
+        ("not-an-email", PASSWORD, InvalidEmail),
+        ("ada@example.com", "short", PasswordTooShort),
+        ("ada@example.com", "Password1", PasswordTooCommon),
+        ("ada@example.com", "x" * 257, PasswordTooLong),
+    ],
+)
+def test_bad_input_is_refused_before_anything_is_stored(world, email, password, error):
+    with pytest.raises(error):
+        world.signup().sign_up(email, password)
+    assert world.users.by_id == {}
+    assert world.users.by_email == {}
+    assert world.tokens.items == {}
+    assert world.mailer.sent == []
+    assert world.hasher.hash_calls == 0
+
+
+def test_invalid_email_is_reported_before_the_password(world):
+    with pytest.raises(InvalidEmail):
+        world.signup().sign_up("nope", "short")
+
+
+# --- a registered address ------------------------------------------------------------
+
+
+def test_registered_and_verified_gets_account_exists_email_and_no_new_user(world):
+    existing = world.add_user(email="ada@example.com", password=PASSWORD, verified=True)
+    world.signup().sign_up("ADA@example.com", OTHER_PASSWORD, "Mallory")
+    assert list(world.users.by_id) == [existing.id]
+    assert world.users.get(existing.id) == existing  # password and name untouched
+    assert world.tokens.items == {}
+    assert len(world.mailer.sent) == 1
+    email = world.mailer.sent[0]
+    assert email.to == "ada@example.com"
+    assert "verify-email" not in email.text
+    assert "already" in email.text
+
+
+def test_registered_and_unverified_gets_a_new_verification_email(world):
+    service = world.signup()
+    service.sign_up("ada@example.com", PASSWORD)
+    first_user = only_user(world)
+    service.sign_up("Ada@Example.com", OTHER_PASSWORD)
+    assert only_user(world).id == first_user.id
+    assert len(world.mailer.sent) == 2
+    first, second = (verification_secret(email) for email in world.mailer.sent)
+    assert first != second
+    assert world.mailer.sent[1].to == "ada@example.com"
+
+
+def test_verifying_the_second_sign_up_sets_the_password_chosen_then(world):
+    # Anti-squatting: someone who signed up with another person's address first does
+    # not keep the account once its real owner signs up and verifies.
+    service = world.signup()
+    service.sign_up("ada@example.com", PASSWORD)  # the squatter
+    service.sign_up("ada@example.com", OTHER_PASSWORD)  # the owner
+    service.verify_email(verification_secret(world.mailer.sent[1]))
+    user = only_user(world)
+    assert user.email_verified is True
+    assert world.hasher.verify(user.password_hash, OTHER_PASSWORD)
+    assert not world.hasher.verify(user.password_hash, PASSWORD)
+
+
+def test_verifying_the_first_sign_up_keeps_the_first_password(world):
+    service = world.signup()
+    service.sign_up("ada@example.com", PASSWORD)
+    service.verify_email(verification_secret(world.mailer.sent[0]))
+    user = only_user(world)
+    assert user.email_verified is True
+    assert world.hasher.verify(user.password_hash, PASSWORD)
+
+
+def test_concurrent_sign_ups_make_exactly_one_account(world):
+    service = world.signup()
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def sign_up(index: int) -> None:
+        try:
+            barrier.wait()
+            service.sign_up("Race@Example.com", f"{PASSWORD}-{index}")
+        except BaseException as error:  # collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=sign_up, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(world.users.by_id) == 1
+    assert len(world.mailer.sent) == 8
+    assert {email.to for email in world.mailer.sent} == {"race@example.com"}
+
+
+# --- resending -----------------------------------------------------------------------
+
+
+def test_resend_for_an_unknown_address_sends_nothing(world):
+    world.signup().resend_verification("nobody@example.com")
+    assert world.mailer.sent == []
+    assert world.tokens.items == {}
+
+
+def test_resend_for_a_verified_address_sends_nothing(world):
+    world.add_user(email="ada@example.com", verified=True)
+    world.signup().resend_verification("ADA@example.com")
+    assert world.mailer.sent == []
+    assert world.tokens.items == {}
+
+
+def test_resend_for_an_unverified_address_sends_a_working_link_and_keeps_the_password(world):
+    service = world.signup()
+    service.sign_up("ada@example.com", PASSWORD)
+    service.resend_verification("ADA@EXAMPLE.COM")
+    assert len(world.mailer.sent) == 2
+    resent = world.mailer.sent[1]
+    assert resent.to == "ada@example.com"
+    service.verify_email(verification_secret(resent))
+    user = only_user(world)
+    assert user.email_verified is True
+    assert world.hasher.verify(user.password_hash, PASSWORD)
+
+
+def test_resend_with_failing_mail_does_not_raise(world):
+    world.add_user(email="ada@example.com", verified=False)
+    world.mailer = FakeMailer(fail=True)
+    world.signup().resend_verification("ada@example.com")
+    assert len(world.tokens.items) == 1
+
+
+# --- verifying -----------------------------------------------------------------------
+
+
+def test_verify_marks_the_user_verified(world):
+    service = world.signup()
+    service.sign_up("ada@example.com", PASSWORD)
+    service.verify_email(verification_secret(world.mailer.sent[0]))
+    assert only_user(world).email_verified is True
+    assert world.tokens.items == {}
+
+
+def test_a_token_works_once(world):
+    service = world.signup()
+    service.sign_up("ada@example.com", PASSWORD)
+    secret = verification_secret(world.mailer.sent[0])
+    service.verify_email(secret)
+    with pytest.raises(InvalidToken) as caught:
+        service.verify_email(secret)
+    assert caught.value.code == "invalid_token"
+    assert caught.value.status == 400
+
+
+def test_an_expired_token_says_token_expired_and_is_gone(world):
+    service = world.signup()
+    service.sign_up("ada@example.com", PASSWORD)
+    secret = verification_secret(world.mailer.sent[0])
+    world.clock.advance(timedelta(hours=24))
+    with pytest.raises(TokenExpired) as caught:
+        service.verify_email(secret)
+    assert caught.value.code == "token_expired"
+    assert only_user(world).email_verified is False
+    with pytest.raises(InvalidToken):
+        service.verify_email(secret)
+
+
+def test_a_token_still_works_just_before_24_hours(world):
+    service = world.signup()
+    service.sign_up("ada@example.com", PASSWORD)
+    world.clock.advance(timedelta(hours=24) - timedelta(seconds=1))
+    service.verify_email(verification_secret(world.mailer.sent[0]))
+    assert only_user(world).email_verified is True
+
+
+@pytest.mark.parametrize("secret", ["", "unknown-token", "x" * (MAX_TOKEN_LENGTH + 1)])
+def test_unknown_empty_or_oversized_token_is_invalid(world, secret):
+    world.signup().sign_up("ada@example.com", PASSWORD)
+    with pytest.raises(InvalidToken):
+        world.signup().verify_email(secret)
+    assert only_user(world).email_verified is False
+
+
+def test_the_stored_hash_is_not_a_token(world):
+    service = world.signup()
+    service.sign_up("ada@example.com", PASSWORD)
+    secret = verification_secret(world.mailer.sent[0])
+    with pytest.raises(InvalidToken):
+        service.verify_email(hash_secret(secret))
+    assert only_user(world).email_verified is False
+
+
+@pytest.mark.parametrize("kind", [k for k in TokenKind if k is not TokenKind.EMAIL_VERIFICATION])
+def test_a_token_of_another_kind_cannot_verify_an_email(world, kind):
+    user = world.add_user(email="ada@example.com", verified=False)
+    secret = "a-secret-issued-for-another-purpose-0123456789"
+    world.tokens.put(
+        OneTimeToken(
+            kind=kind,
+            token_hash=hash_secret(secret),
+            user_id=user.id,
+            expires_at=world.clock.now() + timedelta(hours=1),
+        )
+    )
+    with pytest.raises(InvalidToken):
+        world.signup().verify_email(secret)
+    assert world.users.get(user.id).email_verified is False
+
+
+# --- mail trouble --------------------------------------------------------------------
+
+
+def test_mail_failure_does_not_fail_the_sign_up(world):
+    world.mailer = FakeMailer(fail=True)
+    world.signup().sign_up("ada@example.com", PASSWORD)
+    assert only_user(world).email == "ada@example.com"
+    assert len(world.tokens.items) == 1
+
+
+def test_mail_failure_on_the_account_exists_path_does_not_raise(world):
+    world.add_user(email="ada@example.com", verified=True)
+    world.mailer = FakeMailer(fail=True)
+    world.signup().sign_up("ada@example.com", OTHER_PASSWORD)
+    assert len(world.users.by_id) == 1
+
+
+def test_mail_failure_on_the_sign_up_again_path_does_not_raise(world):
+    world.add_user(email="ada@example.com", verified=False)
+    world.mailer = FakeMailer(fail=True)
+    world.signup().sign_up("ada@example.com", OTHER_PASSWORD)
+    assert len(world.tokens.items) == 1
+
+
+def test_an_older_sign_up_link_cannot_take_over_once_the_owner_verified(world):
+    service = world.signup()
+    service.sign_up("ada@example.com", PASSWORD)  # the squatter's sign-up
+    service.sign_up("ada@example.com", OTHER_PASSWORD)  # the owner's
+    squatter_link, owner_link = (verification_secret(email) for email in world.mailer.sent)
+    service.verify_email(owner_link)
+    with pytest.raises(InvalidToken):
+        service.verify_email(squatter_link)
+    assert world.hasher.verify(only_user(world).password_hash, OTHER_PASSWORD)
+
+
+def test_resend_after_a_second_sign_up_keeps_the_owners_password(world):
+    # The owner signs up over a squatter's unverified account, the email is slow, they
+    # ask for it again and follow the newest link: the account must carry the owner's
+    # password, not the squatter's.
+    service = world.signup()
+    service.sign_up("ada@example.com", PASSWORD)  # the squatter
+    service.sign_up("ada@example.com", OTHER_PASSWORD)  # the owner
+    service.resend_verification("ada@example.com")  # the owner again
+    service.verify_email(verification_secret(world.mailer.sent[-1]))
+    user = only_user(world)
+    assert user.email_verified is True
+    assert world.hasher.verify(user.password_hash, OTHER_PASSWORD)
+    assert not world.hasher.verify(user.password_hash, PASSWORD)
+
+
+def test_only_the_newest_link_works_after_a_second_sign_up(world):
+    service = world.signup()
+    service.sign_up("ada@example.com", PASSWORD)  # perhaps someone else, first
+    service.sign_up("ada@example.com", OTHER_PASSWORD)
+    first, second = (verification_secret(email) for email in world.mailer.sent)
+    with pytest.raises(InvalidToken):
+        service.verify_email(first)
+    service.verify_email(second)
+    user = only_user(world)
+    assert user.email_verified is True
+    assert world.hasher.verify(user.password_hash, OTHER_PASSWORD)
+
+
+def test_a_resend_replaces_the_previous_link(world):
+    service = world.signup()
+    service.sign_up("ada@example.com", PASSWORD)
+    service.resend_verification("ada@example.com")
+    first, second = (verification_secret(email) for email in world.mailer.sent)
+    with pytest.raises(InvalidToken):
+        service.verify_email(first)
+    service.verify_email(second)
+    assert only_user(world).email_verified is True
