@@ -6,9 +6,10 @@ VENV := .venv
 SAM_VENV := .venv-sam
 PY := $(VENV)/bin/python
 PORT ?= 3000
-# sam build needs the Lambda runtime's interpreter (python3.13) on PATH.
-PY313 := $(shell command -v python3.13 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -n 1)
-SAM_PATH := $(if $(PY313),$(dir $(PY313)):,)$(PATH)
+# sam build needs the Lambda runtime's interpreter (python3.13) on PATH: a real
+# interpreter, not pyenv's shim (which hangs when 3.13 is not pyenv's global version).
+PY313 := $(or $(shell ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -n 1),$(shell python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null))
+SAM_PATH := $(if $(PY313),$(patsubst %/,%,$(dir $(PY313))):,)$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: browser dev test test-unit test-integration test-e2e test-build lint typecheck openapi openapi-check bench build validate clean

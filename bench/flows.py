@@ -1,0 +1,188 @@
+"""Sign-up, verify, login and GET /me in-process on moto: DynamoDB requests and time.
+
+Requests go through the local gateway (devserver.gateway.LocalGateway), so each one
+is the real payload 2.0 event, the authorizer in front of protected routes, and the
+real handler, with the table built from template.yaml.
+
+DynamoDB requests are counted by botocore itself: a `before-call.dynamodb` handler
+joins botocore's built-in handlers (the way moto hooks in), so every botocore
+session created afterwards, including the per-thread sessions of PynamoDB's
+connections and the one its TransactWrite uses, reports every DynamoDB API call.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable
+from contextlib import redirect_stdout
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.project import prepare_in_process_imports, progress
+
+PASSWORD = "correct horse battery staple 42"
+OPERATIONS = ("sign-up", "verify email", "login", "GET /me", "authorizer alone")
+
+
+@dataclass
+class DynamoDBCalls:
+    """Every DynamoDB API call botocore makes, by operation name, in order."""
+
+    operations: list[str] = field(default_factory=list)
+
+    def __call__(self, event_name: str = "", **_: Any) -> None:
+        # before-call.dynamodb.<Operation>. Returning anything but None would
+        # short-circuit the call with that value as the response.
+        self.operations.append(event_name.rsplit(".", 1)[-1])
+
+
+_calls = DynamoDBCalls()
+_installed = False
+
+
+def install_counter() -> DynamoDBCalls:
+    """Hook every botocore session created from now on. Call before any session exists."""
+    global _installed
+    if not _installed:
+        import botocore.handlers
+
+        botocore.handlers.BUILTIN_HANDLERS.append(("before-call.dynamodb", _calls))
+        _installed = True
+    return _calls
+
+
+@dataclass
+class Sample:
+    seconds: float
+    operations: tuple[str, ...]
+
+
+@dataclass
+class FlowResult:
+    operation: str
+    samples: list[Sample]
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(s.seconds for s in self.samples) * 1000
+
+    @property
+    def min_ms(self) -> float:
+        return min(s.seconds for s in self.samples) * 1000
+
+    @property
+    def request_counts(self) -> list[int]:
+        return sorted({len(s.operations) for s in self.samples})
+
+    @property
+    def max_requests(self) -> int:
+        return max(len(s.operations) for s in self.samples)
+
+    @property
+    def breakdown(self) -> str:
+        """The operations of the most common shape, e.g. 'GetItem×2, TransactWriteItems'."""
+        shapes = Counter(s.operations for s in self.samples)
+        operations = shapes.most_common(1)[0][0]
+        counts = Counter(operations)
+        return ", ".join(f"{name}×{n}" if n > 1 else name for name, n in counts.items()) or "none"
+
+
+class _Sink(io.TextIOBase):
+    """Handlers log and emit metrics to stdout, as on Lambda; the report stays readable."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+@dataclass
+class _Answer:
+    status: int
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def run(runs: int = 20) -> list[FlowResult]:
+    calls = install_counter()
+    prepare_in_process_imports()
+
+    from devserver.embedded_aws import LOCAL_ENVIRONMENT, embedded_aws
+    from devserver.gateway import LambdaContext, LocalGateway, authorizer_event, build_event, load_handler
+    from devserver.template import api_spec
+
+    api = api_spec()
+    environment = dict(LOCAL_ENVIRONMENT)
+    samples: dict[str, list[Sample]] = {name: [] for name in OPERATIONS}
+
+    with redirect_stdout(_Sink()), embedded_aws(api.table, environment) as outbox:
+        gateway = LocalGateway(api)
+        gateway.load_all()  # Lambda's init phase: imports happen before the first request
+        assert api.authorizer is not None
+        authorizer = load_handler(api.authorizer.function)
+        me_route = next(r for r in api.routes if r.route_key == "GET /me")
+
+        def timed(operation: str, call: Callable[[], _Answer], expected: int, record: bool) -> _Answer:
+            before = len(calls.operations)
+            started = time.perf_counter()
+            answer = call()
+            elapsed = time.perf_counter() - started
+            if answer.status != expected:
+                raise RuntimeError(f"{operation}: HTTP {answer.status}, expected {expected}: {answer.body[:300]!r}")
+            if record:
+                samples[operation].append(Sample(elapsed, tuple(calls.operations[before:])))
+            return answer
+
+        def request(method: str, path: str, body: Any = None, token: str | None = None) -> Callable[[], _Answer]:
+            headers = [("Content-Type", "application/json"), ("User-Agent", "kuploy-bench")]
+            if token is not None:
+                headers.append(("Authorization", f"Bearer {token}"))
+            payload = json.dumps(body).encode() if body is not None else b""
+
+            def call() -> _Answer:
+                answer = gateway.handle(method, path, "", headers, payload, "203.0.113.9")
+                return _Answer(answer.status, answer.body)
+
+            return call
+
+        def authorize(token: str) -> Callable[[], _Answer]:
+            headers = [("authorization", f"Bearer {token}"), ("user-agent", "kuploy-bench")]
+            event = authorizer_event(build_event(me_route, "GET", "/me", "", headers, b"", "203.0.113.9", {}), [])
+
+            def call() -> _Answer:
+                answer = authorizer(event, LambdaContext(api.authorizer.function.logical_id))  # type: ignore[union-attr]
+                principal = answer["context"]["principal_type"]
+                return _Answer(200 if principal == "user" else 401, json.dumps(answer).encode())
+
+            return call
+
+        # Run 0 warms every container (schemas, the signing key, the password list) and is not recorded.
+        for index in range(runs + 1):
+            record = index > 0
+            email = f"bench-{index}@example.com"
+            body = {"email": email, "password": PASSWORD, "name": f"Bench {index}"}
+            timed("sign-up", request("POST", "/auth/signup", body), 202, record)
+            token = _verification_token(outbox.all(), email)
+            timed("verify email", request("POST", "/auth/verify-email", {"token": token}), 200, record)
+            login = timed("login", request("POST", "/auth/login", {"email": email, "password": PASSWORD}), 200, record)
+            access_token = str(login.json()["access_token"])
+            timed("GET /me", request("GET", "/me", token=access_token), 200, record)
+            timed("authorizer alone", authorize(access_token), 200, record)
+        if not calls.operations:
+            raise RuntimeError("the botocore hook saw no DynamoDB call at all; the counts would be wrong")
+    progress(f"flows: {runs} recorded runs of each operation")
+    return [FlowResult(name, samples[name]) for name in OPERATIONS]
+
+
+def _verification_token(emails: list[dict[str, str]], to: str) -> str:
+    for email in reversed(emails):
+        if email["to"] == to:
+            found = re.search(r"/verify-email\?token=([A-Za-z0-9_\-]+)", email["text"])
+            if found:
+                return found.group(1)
+    raise RuntimeError(f"no verification email to {to}")

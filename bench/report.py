@@ -1,0 +1,191 @@
+"""Runs the three measurements and prints one report with the targets judged."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bench import argon2_cost, flows, imports
+
+AUTHORIZER_MAX_RATIO = 1.25
+HANDLER_MAX_RATIO = 1.6
+LOGIN_MAX_REQUESTS = 3
+
+
+@dataclass(frozen=True)
+class Target:
+    description: str
+    passed: bool
+    observed: str
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [
+            cell.rjust(width) if align_right else cell.ljust(width)
+            for cell, width, align_right in zip(cells, widths, right, strict=True)
+        ]
+        return "  ".join(parts).rstrip()
+
+    rule = "  ".join("-" * width for width in widths)
+    return "\n".join([line(headers), rule, *(line(row) for row in rows)])
+
+
+def flows_section(results: list[flows.FlowResult], runs: int) -> str:
+    rows = []
+    for result in results:
+        counts = result.request_counts
+        count = str(counts[0]) if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
+        rows.append([result.operation, count, result.breakdown, f"{result.median_ms:.1f}", f"{result.min_ms:.1f}"])
+    return "\n".join(
+        [
+            f"1. Requests in-process on moto, through the local gateway ({runs} runs each, after one warm-up run)",
+            "",
+            table(
+                ["operation", "DynamoDB requests", "operations", "median ms", "min ms"],
+                rows,
+                [False, True, False, True, True],
+            ),
+            "",
+            "   Requests counted by a botocore 'before-call.dynamodb' handler on every session;",
+            "   GET /me includes the authorizer in front of it; sign-up and login include argon2id.",
+        ]
+    )
+
+
+def imports_section(results: imports.ImportResults) -> str:
+    rows = []
+    for target, samples in results.samples.items():
+        label = "import boto3 (baseline)" if target == imports.BASELINE else f"functions/{target}/app.py"
+        rows.append(
+            [
+                label,
+                f"{samples.median_ms:.1f}",
+                f"{results.ratio(target):.2f}",
+                f"{samples.wall_median_ms:.1f}",
+                f"{results.wall_ratio(target):.2f}",
+                f"{samples.source_median_ms:.1f}",
+                f"{results.source_ratio(target):.2f}",
+                str(samples.module_count),
+                ", ".join(samples.loaded) or "none",
+            ]
+        )
+    return "\n".join(
+        [
+            f"2. Cold import in a fresh Python {results.environment.version} with only the layer's requirements"
+            f" (medians of {results.repeats} interleaved runs; no-.pyc: {results.source_repeats})",
+            "",
+            table(
+                [
+                    "module",
+                    "import ms",
+                    "ratio",
+                    "process ms",
+                    "ratio",
+                    "no-.pyc ms",
+                    "ratio",
+                    "modules",
+                    f"loaded of {', '.join(imports.WATCHED)}",
+                ],
+                rows,
+                [False, True, True, True, True, True, True, True, False],
+            ),
+            "",
+            "   ratio = median / median of `import boto3` in the same run. Judged: 'import ms' (the import",
+            "   statement alone, .pyc present). 'process ms' is the whole `python -c` wall time; 'no-.pyc' is the",
+            "   import from sources only, as sam build ships the layer (informational).",
+        ]
+    )
+
+
+def argon2_section(results: argon2_cost.Argon2Results) -> str:
+    rows = [
+        [setting.label, setting.description, f"{setting.median_ms:.1f}"] for setting in (results.ours, results.owasp)
+    ]
+    return "\n".join(
+        [
+            f"3. argon2id verify (medians of {results.repeats} alternating runs, one thread)",
+            "",
+            table(["parameters", "", "verify ms"], rows, [False, False, True]),
+            "",
+            f"   ours / OWASP reference = {results.ratio:.2f}",
+        ]
+    )
+
+
+def judge(
+    flow_results: list[flows.FlowResult],
+    import_results: imports.ImportResults,
+    argon2_results: argon2_cost.Argon2Results,
+) -> list[Target]:
+    authorizer = import_results.samples["authorizer"]
+    forbidden = [name for name in authorizer.loaded if name in imports.FORBIDDEN_IN_AUTHORIZER]
+    authorizer_ratio = import_results.ratio("authorizer")
+    handler_ratios = {name: import_results.ratio(name) for name in imports.FUNCTION_NAMES}
+    worst = max(handler_ratios, key=lambda name: handler_ratios[name])
+    login = next(result for result in flow_results if result.operation == "login")
+    return [
+        Target(
+            "authorizer imports none of argon2, pyotp, pydantic",
+            not forbidden,
+            f"loaded: {', '.join(forbidden) or 'none'}",
+        ),
+        Target(
+            f"authorizer import ratio <= {AUTHORIZER_MAX_RATIO}",
+            authorizer_ratio <= AUTHORIZER_MAX_RATIO,
+            f"{authorizer_ratio:.2f}",
+        ),
+        Target(
+            f"no handler's import ratio > {HANDLER_MAX_RATIO}",
+            handler_ratios[worst] <= HANDLER_MAX_RATIO,
+            f"highest {handler_ratios[worst]:.2f} ({worst})",
+        ),
+        Target(
+            f"login makes <= {LOGIN_MAX_REQUESTS} DynamoDB requests",
+            login.max_requests <= LOGIN_MAX_REQUESTS,
+            f"{login.max_requests} ({login.breakdown})",
+        ),
+        Target(
+            "argon2id parameters at least OWASP's (m=19 MiB, t=2, p=1)",
+            argon2_results.at_least_owasp,
+            argon2_results.ours.description,
+        ),
+    ]
+
+
+def targets_section(targets: list[Target]) -> str:
+    rows = [["PASS" if t.passed else "FAIL", t.description, t.observed] for t in targets]
+    verdict = "all targets met" if all(t.passed for t in targets) else "SOME TARGETS MISSED"
+    return "\n".join(["Targets", "", table(["", "target", "observed"], rows, [False, False, False]), "", verdict])
+
+
+def main(runs: int = 20) -> int:
+    started = time.monotonic()
+    print("Kuploy Access benchmark (a report: exits 0 whatever the figures)", file=sys.stderr, flush=True)
+    flow_results = flows.run(runs)
+    import_results = imports.run()
+    argon2_results = argon2_cost.run()
+    targets = judge(flow_results, import_results, argon2_results)
+    elapsed = time.monotonic() - started
+
+    header = (
+        f"Kuploy Access benchmark — in-process on Python {platform.python_version()}, "
+        f"{platform.machine()}, {os.cpu_count()} CPUs, {elapsed:.0f} s"
+    )
+    print(header)
+    print("=" * len(header))
+    for section in (
+        flows_section(flow_results, runs),
+        imports_section(import_results),
+        argon2_section(argon2_results),
+        targets_section(targets),
+    ):
+        print()
+        print(section)
+    return 0

@@ -1,0 +1,131 @@
+"""`sam build` makes a layer whose native modules run on Lambda's arm64 (aarch64).
+
+Without Docker, SAM's python builder asks pip for wheels of the target platform
+(manylinux aarch64, cp313), so a python3.13 must be on PATH; the build goes to a
+temporary directory and never touches the project's .aws-sam/.
+"""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from devserver.template import load_template
+from tests.build.helpers import ROOT, SAM, TEMPLATE, find_python313, python313_candidates, sam_environment
+
+pytestmark = [pytest.mark.build, pytest.mark.timeout(900)]
+
+BUILD_TIMEOUT_SECONDS = 600
+# "A few minutes": a fresh machine downloads ~15 MB of wheels; a warm pip cache takes ~30 s.
+BUILD_BUDGET_SECONDS = 300
+
+EM_AARCH64 = 183
+EM_X86_64 = 62
+
+# The native modules the layer cannot do without, by path inside python/.
+REQUIRED_NATIVE = {
+    "cffi": "_cffi_backend.*.so",
+    "argon2 bindings": "_argon2_cffi_bindings/_ffi*.so",
+    "pydantic-core": "pydantic_core/_pydantic_core*.so",
+}
+
+
+@dataclass(frozen=True)
+class Build:
+    directory: Path
+    seconds: float
+    output: str
+
+
+def _layer_logical_id() -> str:
+    resources = load_template()["Resources"]
+    layers = [lid for lid, r in resources.items() if r["Type"] == "AWS::Serverless::LayerVersion"]
+    assert len(layers) == 1, layers
+    return str(layers[0])
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    python313 = find_python313()
+    if python313 is None:
+        looked = ", ".join(str(p) for p in python313_candidates())
+        pytest.skip(f"no python3.13 interpreter found (looked at: {looked}); sam build for python3.13 needs one")
+    target = tmp_path_factory.mktemp("sam-build")
+    started = time.monotonic()
+    result = subprocess.run(
+        [
+            str(SAM),
+            "build",
+            "--template-file",
+            str(TEMPLATE),
+            "--build-dir",
+            str(target / "build"),
+            "--cache-dir",
+            str(target / "cache"),
+            "--no-cached",
+        ],
+        cwd=ROOT,
+        env=sam_environment(python313.parent),
+        capture_output=True,
+        text=True,
+        timeout=BUILD_TIMEOUT_SECONDS,
+        check=False,
+    )
+    seconds = time.monotonic() - started
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    print(f"sam build took {seconds:.1f} s with {python313}")
+    return Build(target / "build", seconds, output)
+
+
+def elf_machine(path: Path) -> int:
+    """e_machine of a 64-bit little-endian ELF file (offset 18)."""
+    with path.open("rb") as handle:
+        header = handle.read(20)
+    assert header[:4] == b"\x7fELF", f"{path} is not an ELF file"
+    assert header[4] == 2, f"{path} is not a 64-bit ELF"
+    assert header[5] == 1, f"{path} is not little-endian"
+    machine: int = struct.unpack_from("<H", header, 18)[0]
+    return machine
+
+
+def test_build_fits_in_a_few_minutes(build: Build):
+    assert "Build Succeeded" in build.output
+    assert build.seconds < BUILD_BUDGET_SECONDS, f"sam build took {build.seconds:.0f} s"
+
+
+def test_layer_holds_the_domain_package(build: Build):
+    python = build.directory / _layer_logical_id() / "python"
+    assert (python / "kuploy_access" / "__init__.py").is_file()
+    assert (python / "kuploy_access" / "wiring.py").is_file()
+    # Only the pinned runtime dependencies: no test or dev tooling, and no
+    # cryptography (PyJWT would import it when present; HS256 does not need it).
+    for absent in ("moto", "pytest", "cryptography"):
+        assert not (python / absent).exists(), f"{absent} is in the layer"
+
+
+def test_every_native_module_is_aarch64(build: Build):
+    python = build.directory / _layer_logical_id() / "python"
+    shared_objects = sorted(python.rglob("*.so"))
+    assert shared_objects, "the layer has no native modules at all"
+    machines = {path.relative_to(python).as_posix(): elf_machine(path) for path in shared_objects}
+    wrong = {name: machine for name, machine in machines.items() if machine != EM_AARCH64}
+    assert not wrong, f"not aarch64 (183): {wrong}"
+    for name in machines:
+        assert "x86_64" not in name, name
+        if ".cpython-" in name:
+            assert ".cpython-313-" in name, f"{name} is built for another Python than 3.13"
+    for what, pattern in REQUIRED_NATIVE.items():
+        assert list(python.glob(pattern)), f"no {what} native module ({pattern}) in the layer: {sorted(machines)}"
+
+
+def test_functions_are_built_with_their_handlers(build: Build):
+    resources = load_template()["Resources"]
+    functions = [lid for lid, r in resources.items() if r["Type"] == "AWS::Serverless::Function"]
+    for logical_id in functions:
+        assert (build.directory / logical_id / "app.py").is_file(), logical_id
