@@ -38,7 +38,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(VENV)/.installed
-	$(VENV)/bin/mypy shared/kuploy_access functions devserver tools
+	$(VENV)/bin/mypy shared/kuploy_access functions devserver tools bench
 
 openapi: $(VENV)/.installed
 	$(PY) -m tools.generate_openapi

@@ -123,9 +123,14 @@ def verify_sender(address: str) -> None:
 
 
 def capture_emails(outbox: Outbox) -> None:
-    """Hook the default boto3 session so every SES v2 client created later reports to the outbox."""
-    session = boto3._get_default_session()
-    session.events.register("provide-client-params.sesv2.SendEmail", outbox.record)
+    """Every SES v2 client created from now on, by boto3 or plain botocore, reports its
+    SendEmail calls to the outbox (botocore copies its built-in handlers into each new
+    session, the way moto hooks in)."""
+    from botocore import handlers
+
+    entry = ("provide-client-params.sesv2.SendEmail", outbox.record)
+    handlers.BUILTIN_HANDLERS[:] = [h for h in handlers.BUILTIN_HANDLERS if h[0] != entry[0]]
+    handlers.BUILTIN_HANDLERS.append(entry)
 
 
 @contextmanager

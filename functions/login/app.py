@@ -17,7 +17,7 @@ app = create_app()
 class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: str = Field(max_length=320)
-    password: str = Field(max_length=1024)
+    password: str = Field(max_length=1024, repr=False)
 
 
 class Tokens(BaseModel):

@@ -23,13 +23,13 @@ app = create_app()
 class SignUpRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: str = Field(max_length=320, examples=["ada@example.com"])
-    password: str = Field(max_length=1024, description="8–256 characters, not a commonly used password")
+    password: str = Field(max_length=1024, repr=False, description="8–256 characters, not a commonly used password")
     name: str | None = Field(default=None, max_length=200)
 
 
 class VerifyEmailRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    token: str = Field(max_length=512)
+    token: str = Field(max_length=512, repr=False)
 
 
 class EmailRequest(BaseModel):

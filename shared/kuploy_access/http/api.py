@@ -140,6 +140,20 @@ def _json_by_default(event: dict[str, Any]) -> dict[str, Any]:
     return {**event, "headers": {**headers, "content-type": "application/json"}}
 
 
+def _unreadable_json(event: dict[str, Any]) -> bool:
+    """JSON the resolver's parser would crash on rather than refuse: nesting deeper than
+    the recursion limit, integers longer than Python's 4,300-digit conversion limit."""
+    headers = event.get("headers") or {}
+    if not str(headers.get("content-type", "")).lower().startswith("application/json") or not event.get("body"):
+        return False
+    body = event["body"]
+    try:
+        json.loads(base64.b64decode(body) if event.get("isBase64Encoded") else body)
+    except (ValueError, RecursionError):
+        return True
+    return False
+
+
 def _behind_authorizer(event: dict[str, Any]) -> bool:
     authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
     return "lambda" in authorizer
@@ -158,7 +172,10 @@ def lambda_entry(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], Any],
             # Every route behind the authorizer needs a caller; answer before the body
             # is even parsed, so a client learns "sign in again" first.
             return unauthorized_problem(principal_of(event))
-        result: dict[str, Any] = app.resolve(_json_by_default(event), context)
+        event = _json_by_default(event)
+        if _unreadable_json(event):
+            return problem_result(400, "validation_error", "The body must be a JSON object")
+        result: dict[str, Any] = app.resolve(event, context)
         headers = result.setdefault("headers", {})
         for name, value in API_HEADERS.items():
             headers.setdefault(name, value)
@@ -168,5 +185,8 @@ def lambda_entry(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], Any],
 
 
 logging.getLogger("botocore").setLevel(logging.WARNING)
+# Powertools' resolver logs each route call with its parsed body at DEBUG, which
+# would put passwords in CloudWatch whenever someone turns POWERTOOLS_DEBUG on.
+logging.getLogger("aws_lambda_powertools.event_handler").setLevel(logging.INFO)
 # A request that records no metric is normal (a page view, a validation error).
 warnings.filterwarnings("ignore", message="No application metrics to publish")

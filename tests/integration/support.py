@@ -1,0 +1,257 @@
+"""Helpers for the integration tests: the table as items, problem documents, JWTs, counters."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+
+from tests.integration.gateway_client import Answer
+
+REGION = "us-east-1"
+PASSWORD = "a sturdy passphrase"
+
+
+# --- the table -------------------------------------------------------------------------
+
+
+def table_name() -> str:
+    return os.environ["TABLE_NAME"]
+
+
+def scan() -> list[dict[str, Any]]:
+    """Every item of the table, as plain values (strings, bools, numbers as strings)."""
+    client = boto3.client("dynamodb", region_name=REGION)
+    items: list[dict[str, Any]] = []
+    for page in client.get_paginator("scan").paginate(TableName=table_name(), ConsistentRead=True):
+        for item in page["Items"]:
+            items.append({name: next(iter(value.values())) for name, value in item.items()})
+    return items
+
+
+def items_with_prefix(prefix: str) -> list[dict[str, Any]]:
+    return [item for item in scan() if item["pk"].startswith(prefix)]
+
+
+def users() -> list[dict[str, Any]]:
+    return [item for item in scan() if item["pk"].startswith("USER#") and item["sk"] == "PROFILE"]
+
+
+def email_guards() -> list[dict[str, Any]]:
+    return [item for item in scan() if item["pk"].startswith("EMAIL#")]
+
+
+def verification_tokens() -> list[dict[str, Any]]:
+    return items_with_prefix("TOKEN#email_verification#")
+
+
+def raw_item(pk: str, sk: str) -> dict[str, Any] | None:
+    client = boto3.client("dynamodb", region_name=REGION)
+    found = client.get_item(TableName=table_name(), Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True)
+    item = found.get("Item")
+    if item is None:
+        return None
+    return {name: next(iter(value.values())) for name, value in item.items()}
+
+
+def delete_raw_item(pk: str, sk: str) -> None:
+    boto3.client("dynamodb", region_name=REGION).delete_item(
+        TableName=table_name(), Key={"pk": {"S": pk}, "sk": {"S": sk}}
+    )
+
+
+# --- answers ---------------------------------------------------------------------------
+
+
+PROBLEM_FIELDS = {"type", "title", "status", "detail", "code"}
+
+
+def assert_problem(answer: Answer, status: int, code: str) -> dict[str, Any]:
+    """An RFC 9457 problem document with the stable code of API.md."""
+    assert answer.status == status, (answer.status, answer.text)
+    assert answer.headers.get("content-type", "").startswith("application/problem+json"), answer.headers
+    assert answer.headers.get("cache-control") == "no-store", answer.headers
+    body: dict[str, Any] = answer.json()
+    assert body.keys() >= PROBLEM_FIELDS, body
+    assert body["status"] == status, body
+    assert body["code"] == code, body
+    assert isinstance(body["type"], str) and body["type"], body
+    assert isinstance(body["title"], str) and body["title"], body
+    assert isinstance(body["detail"], str) and body["detail"], body
+    if status == 401:
+        assert answer.headers.get("www-authenticate", "").startswith("Bearer"), answer.headers
+    return body
+
+
+def assert_no_5xx(answer: Answer) -> None:
+    assert answer.status < 500, (answer.status, answer.text)
+
+
+# --- JWTs ------------------------------------------------------------------------------
+
+
+def signing_key() -> bytes:
+    """The HS256 key, read from (moto) Secrets Manager as the service reads it."""
+    client = boto3.client("secretsmanager", region_name=REGION)
+    value = client.get_secret_value(SecretId=os.environ["SIGNING_KEY_SECRET_ID"])["SecretString"]
+    return str(value).encode("utf-8")
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def jwt_parts(token: str) -> tuple[dict[str, Any], dict[str, Any], str]:
+    header, payload, signature = token.split(".")
+    return json.loads(b64url_decode(header)), json.loads(b64url_decode(payload)), signature
+
+
+def forge_jwt(header: dict[str, Any], claims: dict[str, Any], key: bytes | None, algorithm: str = "HS256") -> str:
+    """A compact JWS by hand, so nothing in a library can refuse to build a bad one."""
+    signing_input = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims).encode())}"
+    if key is None:
+        return signing_input + "."
+    digest = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}[algorithm]
+    signature = hmac.new(key, signing_input.encode(), digest).digest()
+    return f"{signing_input}.{b64url(signature)}"
+
+
+def access_claims(user_id: str, *, now: datetime | None = None, lifetime: timedelta = timedelta(minutes=15)) -> dict:
+    issued = int((now or datetime.now(UTC)).timestamp())
+    return {
+        "iss": "https://access.kuploy.dev",
+        "aud": "kuploy-api",
+        "sub": user_id,
+        "iat": issued,
+        "exp": issued + int(lifetime.total_seconds()),
+        "jti": "test-" + os.urandom(8).hex(),
+        "sid": "ses_test",
+    }
+
+
+ACCESS_HEADER = {"alg": "HS256", "typ": "at+jwt"}
+
+
+# --- counting DynamoDB requests ---------------------------------------------------------
+
+
+@dataclass
+class DynamoRequests:
+    """DynamoDB requests, seen twice: by botocore hooks on the clients, and by moto."""
+
+    by_hook: list[str] = field(default_factory=list)
+    by_moto: list[str] = field(default_factory=list)
+
+
+def _pynamodb_clients() -> list[Any]:
+    from kuploy_access import wiring
+    from kuploy_access.adapters.dynamodb import models
+
+    clients = []
+    for model in (
+        models.TableItem,
+        models.UserItem,
+        models.EmailGuardItem,
+        models.OneTimeTokenItem,
+        models.SessionItem,
+        models.RefreshTokenItem,
+        models.MembershipItem,
+    ):
+        clients.append(model._get_connection().connection.client)
+    for service in (wiring.signup_service(), wiring.login_service(), wiring.account_service()):
+        for repository in vars(service).values():
+            connection = getattr(repository, "_connection", None)
+            if connection is not None:
+                clients.append(connection.client)
+    unique: dict[int, Any] = {id(client): client for client in clients}
+    return list(unique.values())
+
+
+@contextmanager
+def count_dynamodb_requests() -> Iterator[DynamoRequests]:
+    """Register `before-call.dynamodb` on every botocore client the repositories use.
+
+    moto's request handler is wrapped too, as a cross-check that no client was missed.
+    """
+    from moto.dynamodb.responses import DynamoHandler
+
+    seen = DynamoRequests()
+
+    def hook(model: Any, **_: Any) -> None:
+        seen.by_hook.append(model.name)
+
+    clients = _pynamodb_clients()
+    for client in clients:
+        client.meta.events.register("before-call.dynamodb", hook, unique_id="kuploy-test-counter")
+
+    original = DynamoHandler.call_action
+
+    def counting_call_action(self: Any) -> Any:
+        seen.by_moto.append(str(self._get_action()))
+        return original(self)
+
+    DynamoHandler.call_action = counting_call_action  # type: ignore[method-assign]
+    try:
+        yield seen
+    finally:
+        DynamoHandler.call_action = original  # type: ignore[method-assign]
+        for client in clients:
+            client.meta.events.unregister("before-call.dynamodb", unique_id="kuploy-test-counter")
+
+
+# --- a moto world shared by the tests of one module -------------------------------------
+
+
+@contextmanager
+def moto_world() -> Iterator[Any]:
+    """What conftest's `aws` fixture does, for a module-scoped fixture: yields the outbox."""
+    from devserver.embedded_aws import LOCAL_ENVIRONMENT, embedded_aws
+    from devserver.template import api_spec
+    from kuploy_access import wiring
+    from kuploy_access.adapters.signing_key import forget_signing_keys
+
+    environment = {name: os.environ.get(name, value) for name, value in LOCAL_ENVIRONMENT.items()}
+    try:
+        with embedded_aws(api_spec().table, environment) as outbox:
+            yield outbox
+    finally:
+        for factory in (
+            wiring.password_hasher,
+            wiring.jwt_codec,
+            wiring.signup_service,
+            wiring.login_service,
+            wiring.account_service,
+        ):
+            factory.cache_clear()
+        forget_signing_keys()
+
+
+def wipe_table() -> None:
+    client = boto3.client("dynamodb", region_name=REGION)
+    for item in scan():
+        client.delete_item(TableName=table_name(), Key={"pk": {"S": item["pk"]}, "sk": {"S": item["sk"]}})
+
+
+class OutboxSince:
+    """The emails sent since this view was made, so that tests can share one moto world."""
+
+    def __init__(self, outbox: Any) -> None:
+        self._outbox = outbox
+        self._start = len(outbox.all())
+        self.listeners = outbox.listeners
+
+    def all(self) -> list[dict[str, str]]:
+        return list(self._outbox.all()[self._start :])

@@ -1,0 +1,206 @@
+"""Concurrency: one account per email and single-use tokens, enforced by the database.
+
+Threads meet at a barrier right before the write that matters, so every thread has
+passed every check the service makes in its own memory before any of them writes:
+only DynamoDB's conditions can keep the invariants. (devserver.embedded_aws makes
+each moto request atomic, as each real DynamoDB request is.)
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from kuploy_access import wiring
+from kuploy_access.adapters.dynamodb.tokens import DynamoTokenRepository
+from kuploy_access.adapters.dynamodb.users import DynamoUserRepository
+from kuploy_access.domain.errors import InvalidToken
+from kuploy_access.domain.one_time_tokens import hash_secret
+from tests.integration import support
+from tests.integration.gateway_client import GatewayClient
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[Any]:
+    """One moto world for the module (creating one costs more than most tests here)."""
+    with support.moto_world() as outbox:
+        yield outbox
+
+
+@pytest.fixture
+def aws(world) -> Any:
+    """Overrides conftest's: the shared world, emptied, with an outbox of this test's emails."""
+    support.wipe_table()
+    return support.OutboxSince(world)
+
+
+TIMEOUT = 30
+
+
+def run_together(count: int, target: Callable[[int], Any]) -> list[tuple[str, Any]]:
+    """Run `target(i)` on `count` threads released at once; answer each outcome."""
+    start = threading.Barrier(count, timeout=TIMEOUT)
+    outcomes: list[tuple[str, Any]] = [("missing", None)] * count
+
+    def work(index: int) -> None:
+        start.wait()
+        try:
+            outcomes[index] = ("ok", target(index))
+        except BaseException as error:
+            outcomes[index] = ("error", error)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(TIMEOUT)
+        assert not thread.is_alive(), "a thread hung"
+    return outcomes
+
+
+def meet_before(monkeypatch: pytest.MonkeyPatch, cls: type, method: str, parties: int) -> threading.Barrier:
+    """Make every thread that calls cls.method wait for the others first."""
+    barrier = threading.Barrier(parties, timeout=TIMEOUT)
+    original = getattr(cls, method)
+
+    def waiting(self: Any, *args: Any, **kwargs: Any) -> Any:
+        barrier.wait()
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, method, waiting)
+    return barrier
+
+
+def _verifies(service: Any, secret: str) -> bool:
+    try:
+        service.verify_email(secret)
+    except InvalidToken:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("threads", [2, 8])
+def test_simultaneous_sign_ups_with_one_email_make_one_account(aws, monkeypatch, threads):
+    service = wiring.signup_service()
+    # Every thread reaches the conditional write at the same instant.
+    meet_before(monkeypatch, DynamoUserRepository, "create", threads)
+    spellings = ["race@example.com", "Race@Example.com", "RACE@EXAMPLE.COM", "race@EXAMPLE.com"]
+
+    outcomes = run_together(
+        threads, lambda i: service.sign_up(spellings[i % len(spellings)], f"{support.PASSWORD} {i}", f"Racer {i}")
+    )
+
+    assert [kind for kind, _ in outcomes] == ["ok"] * threads, outcomes
+    accounts = support.users()
+    guards = support.email_guards()
+    assert len(accounts) == 1, accounts
+    assert len(guards) == 1, guards
+    assert guards[0]["pk"] == "EMAIL#race@example.com"
+    assert guards[0]["user_id"] == accounts[0]["user_id"]
+    # Every sign-up got its verification email, to the one address...
+    sent = aws.all()
+    assert len(sent) == threads
+    assert {email["to"] for email in sent} == {"race@example.com"}
+    tokens = support.verification_tokens()
+    assert 1 <= len(tokens) <= threads
+    assert {token["user_id"] for token in tokens} == {accounts[0]["user_id"]}
+    # ...and exactly one of the emailed links (the account's current one) verifies it.
+    links = [re.search(r"token=([A-Za-z0-9_\-]+)", email["text"]).group(1) for email in sent]  # type: ignore[union-attr]
+    verified = [link for link in links if _verifies(service, link)]
+    assert len(verified) == 1, verified
+    assert hash_secret(verified[0]) == accounts[0]["verification_token_hash"]
+
+
+def test_simultaneous_sign_ups_through_the_local_gateway_each_get_their_own_answer(aws, monkeypatch):
+    """`make dev` serves requests on threads; each must get its own route's answer.
+
+    Lambda never runs two invocations in one execution environment at once, and the
+    Powertools resolver relies on that (it keeps the current request on the app).
+    """
+    client = GatewayClient(aws)
+    client.gateway.load_all()
+    meet_before(monkeypatch, DynamoUserRepository, "create", 4)
+
+    outcomes = run_together(
+        4,
+        lambda i: client.request("POST", "/auth/signup", {"email": "twin@example.com", "password": support.PASSWORD}),
+    )
+
+    answers = [value for kind, value in outcomes if kind == "ok"]
+    assert len(answers) == 4, outcomes
+    assert {(a.status, a.body) for a in answers} == {(202, b'{"status":"verification_sent"}')}
+    assert len(support.users()) == 1
+    assert len(support.email_guards()) == 1
+
+
+def test_simultaneous_sign_ups_with_different_emails_all_succeed(aws, monkeypatch):
+    service = wiring.signup_service()
+    meet_before(monkeypatch, DynamoUserRepository, "create", 4)
+
+    outcomes = run_together(4, lambda i: service.sign_up(f"person{i}@example.com", support.PASSWORD))
+
+    assert [kind for kind, _ in outcomes] == ["ok"] * 4, outcomes
+    assert sorted(user["email"] for user in support.users()) == [f"person{i}@example.com" for i in range(4)]
+    assert len(support.email_guards()) == 4
+
+
+@pytest.mark.parametrize("threads", [2, 6])
+def test_one_token_verified_at_once_from_several_threads_succeeds_once(aws, monkeypatch, threads):
+    client = GatewayClient(aws)
+    service = wiring.signup_service()
+    service.sign_up("once@example.com", support.PASSWORD)
+    token = client.last_link("once@example.com", "/verify-email")
+    # Every thread has read the token (it is still there for all of them) before any
+    # of them consumes it: only the conditional delete can make it single-use.
+    meet_before(monkeypatch, DynamoUserRepository, "verify_email", threads)
+
+    outcomes = run_together(threads, lambda i: service.verify_email(token))
+
+    kinds = [kind for kind, _ in outcomes]
+    assert kinds.count("ok") == 1, outcomes
+    refused = [value for kind, value in outcomes if kind == "error"]
+    assert len(refused) == threads - 1
+    assert all(isinstance(error, InvalidToken) for error in refused), refused
+    assert support.users()[0]["email_verified"] is True
+    assert support.verification_tokens() == []
+
+
+def test_the_token_read_itself_does_not_make_it_single_use(aws, monkeypatch):
+    """Control for the test above: the threads really did all find the token."""
+    service = wiring.signup_service()
+    service.sign_up("control@example.com", support.PASSWORD)
+    token = GatewayClient(aws).last_link("control@example.com", "/verify-email")
+    found: list[bool] = []
+    original_get = DynamoTokenRepository.get
+
+    def recording_get(self: Any, *args: Any) -> Any:
+        result = original_get(self, *args)
+        found.append(result is not None)
+        return result
+
+    monkeypatch.setattr(DynamoTokenRepository, "get", recording_get)
+    meet_before(monkeypatch, DynamoUserRepository, "verify_email", 2)
+
+    run_together(2, lambda i: service.verify_email(token))
+
+    assert found == [True, True]
+
+
+def test_concurrent_requests_to_two_routes_of_one_function_keep_their_status(aws):
+    """Sign-up and resend-verification run in one function; both answer 202, whatever runs beside them."""
+    client = GatewayClient(aws)
+    client.gateway.load_all()
+
+    def request(i: int) -> Any:
+        if i % 2:
+            return client.request("POST", "/auth/signup", {"email": f"p{i}@example.com", "password": support.PASSWORD})
+        return client.request("POST", "/auth/resend-verification", {"email": f"p{i}@example.com"})
+
+    for _ in range(3):
+        outcomes = run_together(4, request)
+        answers = [(value.status, value.json()["status"]) for kind, value in outcomes if kind == "ok"]
+        assert answers == [(202, "accepted"), (202, "verification_sent")] * 2, answers

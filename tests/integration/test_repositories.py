@@ -1,0 +1,332 @@
+"""The DynamoDB repositories on moto, with the table defined in template.yaml."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from kuploy_access.adapters.dynamodb.sessions import DynamoSessionRepository
+from kuploy_access.adapters.dynamodb.tokens import DynamoTokenRepository, token_key
+from kuploy_access.adapters.dynamodb.users import DynamoUserRepository
+from kuploy_access.domain.ids import new_id
+from kuploy_access.domain.one_time_tokens import OneTimeToken, TokenKind, hash_secret, new_secret
+from kuploy_access.domain.sessions import Session
+from kuploy_access.domain.users import User
+from kuploy_access.services.ports import EmailAlreadyRegistered, TokenNotUsable
+from tests.integration import support
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[Any]:
+    """One moto world for the module (creating one costs more than most tests here)."""
+    with support.moto_world() as outbox:
+        yield outbox
+
+
+@pytest.fixture
+def aws(world) -> Any:
+    """Overrides conftest's: the shared world, emptied, with an outbox of this test's emails."""
+    support.wipe_table()
+    return support.OutboxSince(world)
+
+
+NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def make_user(
+    email: str = "ada@example.com", password_hash: str = "$argon2id$first", verification_token_hash: str | None = None
+) -> User:
+    return User(
+        id=new_id("usr"),
+        email=email,
+        name="Ada",
+        password_hash=password_hash,
+        email_verified=False,
+        two_factor_enabled=False,
+        created_at=NOW,
+        verification_token_hash=verification_token_hash,
+    )
+
+
+def make_token(
+    user_id: str, kind: TokenKind = TokenKind.EMAIL_VERIFICATION, expires_at: datetime | None = None
+) -> tuple[str, OneTimeToken]:
+    secret = new_secret()
+    return secret, OneTimeToken(
+        kind=kind,
+        token_hash=hash_secret(secret),
+        user_id=user_id,
+        expires_at=expires_at or NOW + timedelta(hours=24),
+    )
+
+
+def new_account(repository: DynamoUserRepository, email: str = "ada@example.com") -> tuple[User, OneTimeToken]:
+    """A user created as sign-up creates one: its first link is its current one."""
+    user = make_user(email)
+    _, token = make_token(user.id)
+    user = replace(user, verification_token_hash=token.token_hash)
+    repository.create(user, token)
+    return user, token
+
+
+def test_create_writes_user_guard_and_token_together(aws):
+    repository = DynamoUserRepository()
+    user, token = new_account(repository)
+
+    items = support.scan()
+    assert len(items) == 3
+    profile = support.raw_item(f"USER#{user.id}", "PROFILE")
+    assert profile is not None
+    assert profile["email"] == "ada@example.com"
+    assert profile["email_verified"] is False
+    assert profile["password_hash"] == "$argon2id$first"
+    assert profile["verification_token_hash"] == token.token_hash
+    guard = support.raw_item("EMAIL#ada@example.com", "EMAIL")
+    assert guard is not None and guard["user_id"] == user.id
+    stored = support.raw_item(token_key(TokenKind.EMAIL_VERIFICATION, token.token_hash), "TOKEN")
+    assert stored is not None
+    assert stored["user_id"] == user.id
+    assert stored["kind"] == "email_verification"
+    # The TTL attribute is set, as an epoch number.
+    assert int(stored["expires_at_epoch"]) == int(token.expires_at.timestamp())
+
+
+def test_the_token_is_stored_hashed_never_as_its_secret(aws):
+    repository = DynamoUserRepository()
+    user = make_user()
+    secret, token = make_token(user.id)
+    repository.create(replace(user, verification_token_hash=token.token_hash), token)
+
+    for item in support.scan():
+        assert secret not in repr(item)
+
+
+def test_second_create_with_the_same_email_raises_and_writes_nothing(aws):
+    repository = DynamoUserRepository()
+    first, _ = new_account(repository)
+    before = support.scan()
+
+    second = make_user(password_hash="$argon2id$second")
+    _, second_token = make_token(second.id)
+    with pytest.raises(EmailAlreadyRegistered):
+        repository.create(replace(second, verification_token_hash=second_token.token_hash), second_token)
+
+    after = support.scan()
+    assert sorted(map(repr, after)) == sorted(map(repr, before))
+    assert support.raw_item(f"USER#{second.id}", "PROFILE") is None
+    assert support.raw_item(token_key(TokenKind.EMAIL_VERIFICATION, second_token.token_hash), "TOKEN") is None
+    assert support.raw_item("EMAIL#ada@example.com", "EMAIL")["user_id"] == first.id  # type: ignore[index]
+
+
+def test_a_create_that_fails_for_another_reason_is_not_mistaken_for_a_taken_email(aws):
+    repository = DynamoUserRepository()
+    first, _ = new_account(repository)
+    # Same user id, new address: the profile's condition fails, not the guard's.
+    clash = replace(make_user("other@example.com"), id=first.id)
+    _, token = make_token(clash.id)
+    with pytest.raises(Exception) as raised:  # whatever it is, it is not "taken"
+        repository.create(clash, token)
+    assert not isinstance(raised.value, EmailAlreadyRegistered)
+    assert support.raw_item("EMAIL#other@example.com", "EMAIL") is None
+
+
+def test_get_and_get_by_email(aws):
+    repository = DynamoUserRepository()
+    user, _ = new_account(repository)
+
+    by_email = repository.get_by_email("ada@example.com")
+    assert by_email == user
+    assert repository.get(user.id) == user
+    assert repository.get_by_email("someone@example.com") is None
+    assert repository.get("usr_doesnotexist") is None
+
+
+def test_verify_email_consumes_the_token_and_flips_the_flag(aws):
+    repository = DynamoUserRepository()
+    user, token = new_account(repository)
+
+    repository.verify_email(token)
+
+    stored = repository.get(user.id)
+    assert stored is not None
+    assert stored.email_verified is True
+    assert stored.password_hash == "$argon2id$first"
+    assert stored.verification_token_hash is None
+    assert support.verification_tokens() == []
+    assert DynamoTokenRepository().get(TokenKind.EMAIL_VERIFICATION, token.token_hash) is None
+
+
+def test_a_second_verification_with_the_same_token_is_refused(aws):
+    repository = DynamoUserRepository()
+    _, token = new_account(repository)
+    repository.verify_email(token)
+
+    with pytest.raises(TokenNotUsable):
+        repository.verify_email(token)
+
+
+def test_verification_of_a_vanished_user_is_refused_and_keeps_the_token(aws):
+    repository = DynamoUserRepository()
+    _, token = make_token("usr_nobody")
+    DynamoTokenRepository().put(token)
+
+    with pytest.raises(TokenNotUsable):
+        repository.verify_email(token)
+    # The transaction was all or nothing: the token was not consumed.
+    assert DynamoTokenRepository().get(TokenKind.EMAIL_VERIFICATION, token.token_hash) is not None
+    assert support.raw_item("USER#usr_nobody", "PROFILE") is None
+
+
+def test_restart_verification_sets_the_password_and_replaces_the_link(aws):
+    repository = DynamoUserRepository()
+    user, first = new_account(repository)
+    _, second = make_token(user.id)
+
+    repository.restart_verification(user, second, "$argon2id$later")
+
+    stored = repository.get(user.id)
+    assert stored is not None
+    assert stored.password_hash == "$argon2id$later"
+    assert stored.verification_token_hash == second.token_hash
+    assert stored.email_verified is False
+    # Only the new link is stored, and only it verifies.
+    assert [item["pk"] for item in support.verification_tokens()] == [
+        token_key(TokenKind.EMAIL_VERIFICATION, second.token_hash)
+    ]
+    with pytest.raises(TokenNotUsable):
+        repository.verify_email(first)
+    repository.verify_email(second)
+    assert repository.get(user.id).email_verified is True  # type: ignore[union-attr]
+
+
+def test_restart_verification_without_a_password_keeps_the_password(aws):
+    repository = DynamoUserRepository()
+    user, _ = new_account(repository)
+    _, resent = make_token(user.id)
+
+    repository.restart_verification(user, resent, None)
+
+    assert repository.get(user.id).password_hash == "$argon2id$first"  # type: ignore[union-attr]
+    repository.verify_email(resent)
+
+
+def test_a_stale_link_that_is_still_stored_does_not_verify(aws):
+    """Even if an older token item survived (two restarts at once), only the current one works."""
+    repository = DynamoUserRepository()
+    user, _ = new_account(repository)
+    _, orphan = make_token(user.id)
+    DynamoTokenRepository().put(orphan)
+
+    with pytest.raises(TokenNotUsable):
+        repository.verify_email(orphan)
+    assert repository.get(user.id).email_verified is False  # type: ignore[union-attr]
+
+
+def test_restart_verification_of_a_verified_account_changes_nothing(aws):
+    repository = DynamoUserRepository()
+    user, token = new_account(repository)
+    repository.verify_email(token)
+    before = support.scan()
+    _, late = make_token(user.id)
+
+    with pytest.raises(TokenNotUsable):
+        repository.restart_verification(user, late, "$argon2id$intruder")
+
+    assert sorted(map(repr, support.scan())) == sorted(map(repr, before))
+    assert repository.get(user.id).password_hash == "$argon2id$first"  # type: ignore[union-attr]
+
+
+def test_update_password_hash_is_conditional_on_the_old_hash(aws):
+    repository = DynamoUserRepository()
+    user, _ = new_account(repository)
+    repository.update_password_hash(user.id, "$argon2id$first", "$argon2id$old")
+
+    # Someone changed the password meanwhile: a stale rehash must not undo it.
+    repository.update_password_hash(user.id, "$argon2id$not-the-current-one", "$argon2id$stale")
+    assert repository.get(user.id).password_hash == "$argon2id$old"  # type: ignore[union-attr]
+
+    repository.update_password_hash(user.id, "$argon2id$old", "$argon2id$new")
+    assert repository.get(user.id).password_hash == "$argon2id$new"  # type: ignore[union-attr]
+
+
+def test_update_name(aws):
+    repository = DynamoUserRepository()
+    user, _ = new_account(repository)
+
+    renamed = repository.update_name(user.id, "Ada Lovelace")
+    assert renamed is not None and renamed.name == "Ada Lovelace"
+    assert repository.get(user.id).name == "Ada Lovelace"  # type: ignore[union-attr]
+    # No account: nothing is created by an update.
+    assert repository.update_name("usr_nobody", "Ghost") is None
+    assert support.raw_item("USER#usr_nobody", "PROFILE") is None
+
+
+def test_sessions_create_writes_the_session_and_its_refresh_token(aws):
+    session = Session(
+        id=new_id("ses"),
+        user_id="usr_someone",
+        created_at=NOW,
+        last_used_at=NOW,
+        expires_at=NOW + timedelta(days=30),
+        ip="203.0.113.7",
+        user_agent="pytest",
+        refresh_token_hash=hash_secret("refresh-secret"),
+    )
+    DynamoSessionRepository().create(session)
+
+    items = support.scan()
+    assert len(items) == 2
+    stored = support.raw_item("USER#usr_someone", f"SESSION#{session.id}")
+    assert stored is not None
+    assert stored["refresh_token_hash"] == session.refresh_token_hash
+    assert stored["ip"] == "203.0.113.7"
+    refresh = support.raw_item(f"REFRESH#{session.refresh_token_hash}", "REFRESH")
+    assert refresh is not None
+    assert refresh["session_id"] == session.id
+    assert refresh["user_id"] == "usr_someone"
+    assert "refresh-secret" not in repr(items)
+
+    # The same session twice is refused as a whole (both conditions hold together).
+    with pytest.raises(Exception):  # noqa: B017 - PynamoDB's TransactWriteError
+        DynamoSessionRepository().create(session)
+    assert len(support.scan()) == 2
+
+
+def test_token_kinds_are_separate_keys(aws):
+    tokens = DynamoTokenRepository()
+    secret = new_secret()
+    token_hash = hash_secret(secret)
+    reset = OneTimeToken(
+        kind=TokenKind.PASSWORD_RESET, token_hash=token_hash, user_id="usr_a", expires_at=NOW + timedelta(hours=1)
+    )
+    tokens.put(reset)
+
+    assert tokens.get(TokenKind.PASSWORD_RESET, token_hash) == reset
+    assert tokens.get(TokenKind.EMAIL_VERIFICATION, token_hash) is None
+    assert tokens.get(TokenKind.LOGIN_CODE, token_hash) is None
+
+    verification = OneTimeToken(
+        kind=TokenKind.EMAIL_VERIFICATION, token_hash=token_hash, user_id="usr_b", expires_at=NOW + timedelta(hours=24)
+    )
+    tokens.put(verification)  # same secret, other kind: another item, no collision
+    keys = sorted(item["pk"] for item in support.items_with_prefix("TOKEN#"))
+    assert keys == [f"TOKEN#email_verification#{token_hash}", f"TOKEN#password_reset#{token_hash}"]
+    assert tokens.get(TokenKind.EMAIL_VERIFICATION, token_hash).user_id == "usr_b"  # type: ignore[union-attr]
+    assert tokens.get(TokenKind.PASSWORD_RESET, token_hash).user_id == "usr_a"  # type: ignore[union-attr]
+
+    tokens.delete(TokenKind.EMAIL_VERIFICATION, token_hash)
+    assert tokens.get(TokenKind.EMAIL_VERIFICATION, token_hash) is None
+    assert tokens.get(TokenKind.PASSWORD_RESET, token_hash) == reset
+
+
+def test_token_put_never_overwrites(aws):
+    tokens = DynamoTokenRepository()
+    _, token = make_token("usr_a")
+    tokens.put(token)
+    with pytest.raises(Exception):  # noqa: B017 - PynamoDB's PutError
+        tokens.put(OneTimeToken(token.kind, token.token_hash, "usr_other", token.expires_at))
+    assert tokens.get(token.kind, token.token_hash).user_id == "usr_a"  # type: ignore[union-attr]
