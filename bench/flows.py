@@ -1,4 +1,5 @@
-"""Sign-up, verify, login and GET /me in-process on moto: DynamoDB requests and time.
+"""Sign-up, verify, login, GET /me, refresh, logout and a failed login in-process on
+moto: DynamoDB requests and time.
 
 Requests go through the local gateway (devserver.gateway.LocalGateway), so each one
 is the real payload 2.0 event, the authorizer in front of protected routes, and the
@@ -26,7 +27,18 @@ from typing import Any
 from bench.project import prepare_in_process_imports, progress
 
 PASSWORD = "correct horse battery staple 42"
-OPERATIONS = ("sign-up", "verify email", "login", "GET /me", "authorizer alone")
+WRONG_PASSWORD = "correct horse battery staple 43"
+OPERATIONS = (
+    "sign-up",
+    "verify email",
+    "login",
+    "GET /me",
+    "authorizer alone",
+    "refresh",
+    "logout",
+    "failed login",
+    "login after a failure",
+)
 
 
 @dataclass
@@ -138,14 +150,16 @@ def run(runs: int = 20) -> list[FlowResult]:
                 samples[operation].append(Sample(elapsed, tuple(calls.operations[before:])))
             return answer
 
-        def request(method: str, path: str, body: Any = None, token: str | None = None) -> Callable[[], _Answer]:
+        def request(
+            method: str, path: str, body: Any = None, token: str | None = None, ip: str = "203.0.113.9"
+        ) -> Callable[[], _Answer]:
             headers = [("Content-Type", "application/json"), ("User-Agent", "kuploy-bench")]
             if token is not None:
                 headers.append(("Authorization", f"Bearer {token}"))
             payload = json.dumps(body).encode() if body is not None else b""
 
             def call() -> _Answer:
-                answer = gateway.handle(method, path, "", headers, payload, "203.0.113.9")
+                answer = gateway.handle(method, path, "", headers, payload, ip)
                 return _Answer(answer.status, answer.body)
 
             return call
@@ -173,6 +187,20 @@ def run(runs: int = 20) -> list[FlowResult]:
             access_token = str(login.json()["access_token"])
             timed("GET /me", request("GET", "/me", token=access_token), 200, record)
             timed("authorizer alone", authorize(access_token), 200, record)
+            refresh_token = str(login.json()["refresh_token"])
+            refreshed = timed(
+                "refresh", request("POST", "/auth/refresh", {"refresh_token": refresh_token}), 200, record
+            )
+            refresh_token = str(refreshed.json()["refresh_token"])
+            timed("logout", request("POST", "/auth/logout", {"refresh_token": refresh_token}), 204, record)
+            # A wrong password reads and bumps the throttle counters (per account and per
+            # client IP); the next good login also clears the account's count. Each run
+            # has its own client IP so the per-IP limit never turns these into 429s.
+            ip = f"198.18.{index // 250}.{index % 250 + 1}"
+            wrong = {"email": email, "password": WRONG_PASSWORD}
+            timed("failed login", request("POST", "/auth/login", wrong, ip=ip), 401, record)
+            right = {"email": email, "password": PASSWORD}
+            timed("login after a failure", request("POST", "/auth/login", right, ip=ip), 200, record)
         if not calls.operations:
             raise RuntimeError("the botocore hook saw no DynamoDB call at all; the counts would be wrong")
     progress(f"flows: {runs} recorded runs of each operation")

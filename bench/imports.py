@@ -38,7 +38,6 @@ from pathlib import Path
 
 from bench.project import FUNCTIONS, REQUIREMENTS, ROOT, SHARED, find_python313, progress
 
-FUNCTION_NAMES = ("authorizer", "signup", "login", "account", "openapi")
 BASELINE = "boto3"
 WATCHED = ("argon2", "pyotp", "pydantic", "boto3", "pynamodb", "cryptography")
 FORBIDDEN_IN_AUTHORIZER = ("argon2", "pyotp", "pydantic")
@@ -47,6 +46,16 @@ BENCH_VENV = ROOT / ".venv-bench"
 LAYER = BENCH_VENV / "layer" / "python"
 PYCACHE = BENCH_VENV / "pycache"
 MARKER = BENCH_VENV / ".layer-installed"
+
+
+def _function_names() -> tuple[str, ...]:
+    """Every function under functions/ (the authorizer first), so that a new function is
+    measured, and judged, without anyone remembering to list it here."""
+    names = sorted(path.name for path in FUNCTIONS.iterdir() if (path / "app.py").is_file())
+    return ("authorizer", *(name for name in names if name != "authorizer"))
+
+
+FUNCTION_NAMES = _function_names()
 
 _PROGRAM = """\
 import sys, time

@@ -14,6 +14,7 @@ from bench import argon2_cost, flows, imports
 AUTHORIZER_MAX_RATIO = 1.25
 HANDLER_MAX_RATIO = 1.6
 LOGIN_MAX_REQUESTS = 3
+REFRESH_MAX_REQUESTS = 2
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,9 @@ def flows_section(results: list[flows.FlowResult], runs: int) -> str:
             ),
             "",
             "   Requests counted by a botocore 'before-call.dynamodb' handler on every session;",
-            "   GET /me includes the authorizer in front of it; sign-up and login include argon2id.",
+            "   GET /me includes the authorizer in front of it; sign-up and the logins include argon2id.",
+            "   'failed login' is a wrong password (reads and bumps the throttle counters); 'login after a",
+            "   failure' is the good login that follows it (also clears the account's failure count).",
         ]
     )
 
@@ -130,6 +133,7 @@ def judge(
     handler_ratios = {name: import_results.ratio(name) for name in imports.FUNCTION_NAMES}
     worst = max(handler_ratios, key=lambda name: handler_ratios[name])
     login = next(result for result in flow_results if result.operation == "login")
+    refresh = next(result for result in flow_results if result.operation == "refresh")
     return [
         Target(
             "authorizer imports none of argon2, pyotp, pydantic",
@@ -150,6 +154,11 @@ def judge(
             f"login makes <= {LOGIN_MAX_REQUESTS} DynamoDB requests",
             login.max_requests <= LOGIN_MAX_REQUESTS,
             f"{login.max_requests} ({login.breakdown})",
+        ),
+        Target(
+            f"refresh makes <= {REFRESH_MAX_REQUESTS} DynamoDB requests",
+            refresh.max_requests <= REFRESH_MAX_REQUESTS,
+            f"{refresh.max_requests} ({refresh.breakdown})",
         ),
         Target(
             "argon2id parameters at least OWASP's (m=19 MiB, t=2, p=1)",

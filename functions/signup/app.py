@@ -15,6 +15,7 @@ from kuploy_access.domain.errors import DomainError
 from kuploy_access.http import pages
 from kuploy_access.http.api import create_app, lambda_entry, metrics
 from kuploy_access.http.openapi_docs import responses
+from kuploy_access.http.schemas import Accepted
 from kuploy_access.wiring import signup_service
 
 app = create_app()
@@ -43,10 +44,6 @@ class VerificationSent(BaseModel):
 
 class Verified(BaseModel):
     status: Literal["verified"] = "verified"
-
-
-class Accepted(BaseModel):
-    status: Literal["accepted"] = "accepted"
 
 
 @app.post(

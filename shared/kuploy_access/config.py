@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
+
+from kuploy_access.domain.sessions import SessionLifetimes
 
 
 @dataclass(frozen=True)
@@ -14,6 +17,7 @@ class Settings:
     sender_email: str
     signing_key_secret_id: str
     region: str
+    session_lifetimes: SessionLifetimes
 
 
 @lru_cache(maxsize=1)
@@ -24,4 +28,8 @@ def settings() -> Settings:
         sender_email=os.environ.get("SENDER_EMAIL", "no-reply@kuploy.dev"),
         signing_key_secret_id=os.environ.get("SIGNING_KEY_SECRET_ID", "kuploy-access/signing-key"),
         region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        session_lifetimes=SessionLifetimes(
+            absolute=timedelta(days=float(os.environ.get("SESSION_ABSOLUTE_DAYS", "30"))),
+            idle=timedelta(days=float(os.environ.get("SESSION_IDLE_DAYS", "7"))),
+        ),
     )

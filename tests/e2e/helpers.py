@@ -22,6 +22,7 @@ READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
 BANNER = re.compile(r"Kuploy Access on (\S+)")
 LINK = re.compile(r"https?://[^\s\"'<>]+/verify-email\?token=[A-Za-z0-9_\-%.~=]+")
+RESET_LINK = re.compile(r"https?://[^\s\"'<>]+/reset-password\?token=[A-Za-z0-9_\-%.~=]+")
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "code"}
 
 # Every server started by this suite, so a failing test can show their logs.
@@ -107,8 +108,13 @@ class DevServer:
         except FileNotFoundError:
             return ""
 
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, timeout=30)
+    def client(self, source_ip: str | None = None) -> httpx.Client:
+        """A client; with `source_ip` (a loopback address such as 127.0.0.23) its
+        connections come from that address, which the server sees as the client IP."""
+        if source_ip is None:
+            return httpx.Client(base_url=self.base_url, timeout=30)
+        transport = httpx.HTTPTransport(local_address=source_ip)
+        return httpx.Client(base_url=self.base_url, timeout=30, transport=transport)
 
 
 # --- accounts over HTTP ------------------------------------------------------------
@@ -160,6 +166,17 @@ def verification_link(email: dict[str, str]) -> str:
     return str(links[0])
 
 
+def reset_link(email: dict[str, str]) -> str:
+    links = RESET_LINK.findall(email["text"])
+    assert links, f"no reset link in {email['text']!r}"
+    assert len(set(links)) == 1, links
+    return str(links[0])
+
+
+def reset_emails_to(client: httpx.Client, address: str) -> list[dict[str, str]]:
+    return [email for email in emails_to(client, address) if RESET_LINK.search(email["text"])]
+
+
 def token_of(link: str) -> str:
     return parse_qs(urlsplit(link).query)["token"][0]
 
@@ -196,3 +213,22 @@ def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str
     assert body["status"] == status
     assert body["code"] == code, body
     return body
+
+
+def tokens_of(response: httpx.Response) -> dict[str, Any]:
+    """The token pair of a 200 login or refresh, checked for its documented shape."""
+    assert response.status_code == 200, response.text
+    pair: dict[str, Any] = response.json()
+    assert set(pair) == {"access_token", "refresh_token", "token_type", "expires_in"}, pair
+    assert pair["token_type"] == "Bearer"
+    assert response.headers["cache-control"] == "no-store"
+    return pair
+
+
+def outside_window_edge(window_seconds: int, margin_seconds: float = 20.0) -> None:
+    """Wait until the current fixed window (aligned to the epoch, as the server's rate
+    limits are) has at least `margin_seconds` left, so that one test's attempts all land
+    in one window. The server runs on this machine's clock."""
+    left = window_seconds - time.time() % window_seconds
+    if left < margin_seconds:
+        time.sleep(left + 0.5)

@@ -1,7 +1,8 @@
-"""A person in a real browser (Debian's Chromium through Playwright) confirms their email.
+"""A person in a real browser (Debian's Chromium through Playwright) confirms their
+email, and resets a forgotten password.
 
-The page must render under its own CSP (styles allowed by hash, no scripts), and its
-button must submit the form that verifies the address.
+The pages must render under their own CSP (styles allowed by hash, no scripts), and
+their buttons must submit the forms that verify the address or set the password.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from tests.e2e.helpers import (
     DevServer,
     emails_to,
     log_in,
+    reset_emails_to,
+    reset_link,
     sign_up,
+    signed_up_and_verified,
     strong_password,
     unique_email,
     verification_link,
@@ -78,3 +82,41 @@ def test_a_person_confirms_their_email_with_the_button(browser: Any, server: Dev
     page.wait_for_load_state()
     assert "already used" in page.inner_text("body")
     page.close()
+
+
+def test_a_person_resets_their_password_in_the_browser(browser: Any, server: DevServer, client: httpx.Client) -> None:
+    email, old_password = signed_up_and_verified(client)
+    session = log_in(client, email, old_password).json()
+    assert client.post("/auth/password/forgot", json={"email": email}).status_code == 202
+    link = reset_link(reset_emails_to(client, email)[-1])
+
+    page = browser.new_page()
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    response = page.goto(link)
+    assert response is not None and response.status == 200
+    assert page.title().startswith("Choose a new password")
+    field = page.locator("input[name=password]")
+    assert field.get_attribute("type") == "password"
+    assert field.get_attribute("autocomplete") == "new-password"
+    # The stylesheet applied (CSP allowed it by its hash): the page's own padding and colour.
+    assert page.eval_on_selector("input[name=password]", "i => getComputedStyle(i).paddingTop") == "8px"
+    color = page.eval_on_selector("button[type=submit]", "b => getComputedStyle(b).backgroundColor")
+    assert color == "rgb(31, 111, 235)"
+    # Opening the page changed nothing: the session still refreshes.
+    refreshed = client.post("/auth/refresh", json={"refresh_token": session["refresh_token"]})
+    assert refreshed.status_code == 200, refreshed.text
+
+    new_password = strong_password()
+    field.fill(new_password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    assert page.title().startswith("Password changed"), page.content()
+    assert "Password changed" in page.inner_text("body")
+    assert not [line for line in console if "Content Security Policy" in line], console
+    page.close()
+
+    assert log_in(client, email, new_password).status_code == 200
+    assert log_in(client, email, old_password).status_code == 401
+    refused = client.post("/auth/refresh", json={"refresh_token": refreshed.json()["refresh_token"]})
+    assert refused.status_code == 401, refused.text

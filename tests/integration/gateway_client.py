@@ -11,6 +11,8 @@ from devserver.embedded_aws import Outbox
 from devserver.gateway import LocalGateway
 from devserver.template import api_spec
 
+SOURCE_IP = "203.0.113.7"  # requestContext.http.sourceIp: the address API Gateway saw
+
 
 @dataclass
 class Answer:
@@ -40,13 +42,14 @@ class GatewayClient:
         token: str | None = None,
         headers: dict[str, str] | None = None,
         raw: bytes | None = None,
+        source_ip: str = SOURCE_IP,
     ) -> Answer:
         raw_path, _, query = path.partition("?")
         sent = {"Content-Type": "application/json", "User-Agent": "pytest"} | (headers or {})
         if token is not None:
             sent["Authorization"] = f"Bearer {token}"
         payload = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
-        answer = self.gateway.handle(method, raw_path, query, list(sent.items()), payload, "203.0.113.7")
+        answer = self.gateway.handle(method, raw_path, query, list(sent.items()), payload, source_ip)
         return Answer(answer.status, {k.lower(): v for k, v in answer.headers}, answer.body)
 
     def last_link(self, to: str, path: str) -> str:

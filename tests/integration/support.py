@@ -7,13 +7,15 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+import pytest
 
 from tests.integration.gateway_client import Answer
 
@@ -157,27 +159,61 @@ class DynamoRequests:
 
 
 def _pynamodb_clients() -> list[Any]:
-    from kuploy_access import wiring
+    """Every botocore client the repositories use: each model's, and each adapter's own
+    connection (for transactions), found by walking the services the wiring builds."""
+    from pynamodb.models import Model
+
     from kuploy_access.adapters.dynamodb import models
 
     clients = []
-    for model in (
-        models.TableItem,
-        models.UserItem,
-        models.EmailGuardItem,
-        models.OneTimeTokenItem,
-        models.SessionItem,
-        models.RefreshTokenItem,
-        models.MembershipItem,
-    ):
-        clients.append(model._get_connection().connection.client)
-    for service in (wiring.signup_service(), wiring.login_service(), wiring.account_service()):
-        for repository in vars(service).values():
-            connection = getattr(repository, "_connection", None)
-            if connection is not None:
-                clients.append(connection.client)
+    for model in vars(models).values():
+        if isinstance(model, type) and issubclass(model, Model) and model is not Model:
+            clients.append(model._get_connection().connection.client)
+    seen: set[int] = set()
+
+    def walk(thing: Any, depth: int) -> None:
+        if id(thing) in seen or depth > 3:
+            return
+        seen.add(id(thing))
+        connection = getattr(thing, "_connection", None)
+        if connection is not None:
+            clients.append(connection.client)
+        for value in getattr(thing, "__dict__", {}).values():
+            if type(value).__module__.startswith("kuploy_access."):
+                walk(value, depth + 1)
+
+    for factory in _wiring_factories():
+        walk(factory(), 0)
     unique: dict[int, Any] = {id(client): client for client in clients}
     return list(unique.values())
+
+
+SERVICE_FACTORIES = (
+    "signup_service",
+    "login_service",
+    "account_service",
+    "session_service",
+    "password_service",
+    "rate_limiter",
+)
+
+
+def _wiring_factories() -> list[Any]:
+    from kuploy_access import wiring
+
+    return [getattr(wiring, name) for name in SERVICE_FACTORIES]
+
+
+def forget_containers() -> None:
+    """Drop every per-container cache of the wiring, as a new Lambda container starts
+    without them (and as a new moto world needs)."""
+    from kuploy_access import wiring
+    from kuploy_access.adapters.signing_key import forget_signing_keys
+
+    for value in vars(wiring).values():
+        if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", "") == wiring.__name__:
+            value.cache_clear()
+    forget_signing_keys()
 
 
 @contextmanager
@@ -220,23 +256,13 @@ def moto_world() -> Iterator[Any]:
     """What conftest's `aws` fixture does, for a module-scoped fixture: yields the outbox."""
     from devserver.embedded_aws import LOCAL_ENVIRONMENT, embedded_aws
     from devserver.template import api_spec
-    from kuploy_access import wiring
-    from kuploy_access.adapters.signing_key import forget_signing_keys
 
     environment = {name: os.environ.get(name, value) for name, value in LOCAL_ENVIRONMENT.items()}
     try:
         with embedded_aws(api_spec().table, environment) as outbox:
             yield outbox
     finally:
-        for factory in (
-            wiring.password_hasher,
-            wiring.jwt_codec,
-            wiring.signup_service,
-            wiring.login_service,
-            wiring.account_service,
-        ):
-            factory.cache_clear()
-        forget_signing_keys()
+        forget_containers()
 
 
 def wipe_table() -> None:
@@ -255,3 +281,92 @@ class OutboxSince:
 
     def all(self) -> list[dict[str, str]]:
         return list(self._outbox.all()[self._start :])
+
+
+# --- the services' clock ----------------------------------------------------------------
+
+# Every rate limit's window (15 minutes, 1 hour) is a multiple of this one, aligned to
+# the epoch, so a window boundary of any limit is also a boundary of this one.
+RATE_WINDOW_SECONDS = 15 * 60
+
+
+class ServiceClock:
+    """`SystemClock.now` of every service, as real time plus an offset the test moves.
+
+    The authorizer keeps the real clock; offsets stay small or in the future, so the
+    access tokens the services issue stay valid for it.
+    """
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, delta: timedelta) -> None:
+        self.offset += delta
+
+    def clear_of_window_edges(self, margin: timedelta = timedelta(minutes=2)) -> None:
+        """Step into the next window when this one ends within `margin`, so that a test's
+        requests all count in one window whenever it runs."""
+        seconds = self.now().timestamp()
+        left = RATE_WINDOW_SECONDS - seconds % RATE_WINDOW_SECONDS
+        if left < margin.total_seconds():
+            self.advance(timedelta(seconds=left + 1))
+
+
+@contextmanager
+def service_clock() -> Iterator[ServiceClock]:
+    from kuploy_access.adapters import clock
+
+    original = clock.SystemClock.now
+    controlled = ServiceClock()
+    controlled.clear_of_window_edges()
+    clock.SystemClock.now = lambda self: controlled.now()  # type: ignore[method-assign]
+    try:
+        yield controlled
+    finally:
+        clock.SystemClock.now = original  # type: ignore[method-assign]
+
+
+def rate_counters() -> list[dict[str, Any]]:
+    return items_with_prefix("RATE#")
+
+
+# --- threads released at once -----------------------------------------------------------
+
+TIMEOUT = 30
+
+
+def run_together(count: int, target: Callable[[int], Any]) -> list[tuple[str, Any]]:
+    """Run `target(i)` on `count` threads released at once; answer each outcome."""
+    start = threading.Barrier(count, timeout=TIMEOUT)
+    outcomes: list[tuple[str, Any]] = [("missing", None)] * count
+
+    def work(index: int) -> None:
+        start.wait()
+        try:
+            outcomes[index] = ("ok", target(index))
+        except BaseException as error:
+            outcomes[index] = ("error", error)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(TIMEOUT)
+        assert not thread.is_alive(), "a thread hung"
+    return outcomes
+
+
+def meet_before(monkeypatch: pytest.MonkeyPatch, cls: type, method: str, parties: int) -> threading.Barrier:
+    """Make every thread that calls cls.method wait for the others first."""
+    barrier = threading.Barrier(parties, timeout=TIMEOUT)
+    original = getattr(cls, method)
+
+    def waiting(self: Any, *args: Any, **kwargs: Any) -> Any:
+        barrier.wait()
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, method, waiting)
+    return barrier

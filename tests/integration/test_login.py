@@ -180,16 +180,44 @@ def test_login_makes_at_most_three_dynamodb_requests(client):
     assert answer.status == 200
     assert requests.by_hook == requests.by_moto, requests  # no client escaped the hooks
     assert 1 <= len(requests.by_hook) <= 3, requests.by_hook
+    # The email guard and both failure counters in one read, the user, the new session.
+    assert requests.by_hook == ["BatchGetItem", "GetItem", "TransactWriteItems"]
 
 
-def test_a_refused_login_costs_no_more_requests(client):
+def test_a_refused_login_costs_no_more_requests_than_a_success(client, service_clock):
+    """A refusal reads what a success reads and writes the failure counters (account and
+    client IP) in one transaction; an unknown address skips only the user read."""
     client.sign_up_and_verify("ada@example.com")
     client.log_in("ada@example.com")
 
-    with support.count_dynamodb_requests() as requests:
+    with support.count_dynamodb_requests() as wrong_requests:
         wrong = log_in(client, "ada@example.com", "not the passphrase")
+    with support.count_dynamodb_requests() as unknown_requests:
         unknown = log_in(client, "nobody@example.com")
 
     assert wrong.status == unknown.status == 401
+    for requests in (wrong_requests, unknown_requests):
+        assert requests.by_hook == requests.by_moto, requests
+        assert len(requests.by_hook) <= 3, requests.by_hook
+    assert wrong_requests.by_hook == ["BatchGetItem", "GetItem", "TransactWriteItems"]
+    assert unknown_requests.by_hook == ["BatchGetItem", "TransactWriteItems"]
+    # What the transactions wrote: one failure for each address, two for the client IP.
+    counters = [item for item in support.rate_counters() if item["pk"].startswith("RATE#login-")]
+    hits = sorted((item["pk"].split("#")[1], int(item["hits"])) for item in counters)
+    assert hits == [("login-account", 1), ("login-account", 1), ("login-ip", 2)], hits
+
+
+def test_a_success_after_a_mistyped_password_also_clears_the_failure_count(client):
+    """A login right after a typo makes one request more than issue 2's 3: it deletes
+    the account's failure counter, so earlier typos do not count towards a lockout."""
+    client.sign_up_and_verify("ada@example.com")
+    client.log_in("ada@example.com")
+    assert_problem(log_in(client, "ada@example.com", "not the passphrase"), 401, "invalid_credentials")
+
+    with support.count_dynamodb_requests() as requests:
+        answer = log_in(client, "ada@example.com")
+
+    assert answer.status == 200
     assert requests.by_hook == requests.by_moto, requests
-    assert len(requests.by_hook) <= 4, requests.by_hook
+    assert len(requests.by_hook) == 4, requests.by_hook
+    assert "DeleteItem" in requests.by_hook, requests.by_hook

@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from kuploy_access import wiring
+from kuploy_access.adapters.dynamodb.rate_limits import DynamoRateLimiter
 from kuploy_access.adapters.dynamodb.tokens import DynamoTokenRepository
 from kuploy_access.adapters.dynamodb.users import DynamoUserRepository
 from kuploy_access.domain.errors import InvalidToken
 from kuploy_access.domain.one_time_tokens import hash_secret
+from kuploy_access.domain.rate_limits import VERIFICATION_EMAILS_PER_ADDRESS
 from tests.integration import support
 from tests.integration.gateway_client import GatewayClient
+from tests.integration.support import meet_before, run_together
 
 
 @pytest.fixture(scope="module")
@@ -38,41 +41,7 @@ def aws(world) -> Any:
     return support.OutboxSince(world)
 
 
-TIMEOUT = 30
-
-
-def run_together(count: int, target: Callable[[int], Any]) -> list[tuple[str, Any]]:
-    """Run `target(i)` on `count` threads released at once; answer each outcome."""
-    start = threading.Barrier(count, timeout=TIMEOUT)
-    outcomes: list[tuple[str, Any]] = [("missing", None)] * count
-
-    def work(index: int) -> None:
-        start.wait()
-        try:
-            outcomes[index] = ("ok", target(index))
-        except BaseException as error:
-            outcomes[index] = ("error", error)
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(TIMEOUT)
-        assert not thread.is_alive(), "a thread hung"
-    return outcomes
-
-
-def meet_before(monkeypatch: pytest.MonkeyPatch, cls: type, method: str, parties: int) -> threading.Barrier:
-    """Make every thread that calls cls.method wait for the others first."""
-    barrier = threading.Barrier(parties, timeout=TIMEOUT)
-    original = getattr(cls, method)
-
-    def waiting(self: Any, *args: Any, **kwargs: Any) -> Any:
-        barrier.wait()
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(cls, method, waiting)
-    return barrier
+TIMEOUT = support.TIMEOUT
 
 
 def _verifies(service: Any, secret: str) -> bool:
@@ -84,7 +53,7 @@ def _verifies(service: Any, secret: str) -> bool:
 
 
 @pytest.mark.parametrize("threads", [2, 8])
-def test_simultaneous_sign_ups_with_one_email_make_one_account(aws, monkeypatch, threads):
+def test_simultaneous_sign_ups_with_one_email_make_one_account(aws, monkeypatch, service_clock, threads):
     service = wiring.signup_service()
     # Every thread reaches the conditional write at the same instant.
     meet_before(monkeypatch, DynamoUserRepository, "create", threads)
@@ -101,9 +70,10 @@ def test_simultaneous_sign_ups_with_one_email_make_one_account(aws, monkeypatch,
     assert len(guards) == 1, guards
     assert guards[0]["pk"] == "EMAIL#race@example.com"
     assert guards[0]["user_id"] == accounts[0]["user_id"]
-    # Every sign-up got its verification email, to the one address...
+    # Every sign-up got its verification email, to the one address, up to the limit of
+    # 3 sign-up emails per address and hour; the others were still answered alike...
     sent = aws.all()
-    assert len(sent) == threads
+    assert len(sent) == min(threads, VERIFICATION_EMAILS_PER_ADDRESS.limit), sent
     assert {email["to"] for email in sent} == {"race@example.com"}
     tokens = support.verification_tokens()
     assert 1 <= len(tokens) <= threads
@@ -113,6 +83,44 @@ def test_simultaneous_sign_ups_with_one_email_make_one_account(aws, monkeypatch,
     verified = [link for link in links if _verifies(service, link)]
     assert len(verified) == 1, verified
     assert hash_secret(verified[0]) == accounts[0]["verification_token_hash"]
+
+
+def test_simultaneous_sign_ups_never_send_more_emails_than_the_hourly_limit(aws, monkeypatch, service_clock):
+    """The worst order of a race: the sign-up that created the account reaches the email
+    counter only after all the others have (a slow thread, a cold container)."""
+    threads = 8
+    service = wiring.signup_service()
+    meet_before(monkeypatch, DynamoUserRepository, "create", threads)
+    mine = threading.local()
+    others_counted = threading.Semaphore(0)
+    create = DynamoUserRepository.create
+    consume = DynamoRateLimiter.consume
+
+    def recording_create(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = create(self, *args, **kwargs)
+        mine.created = True
+        return result
+
+    def late_consume(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(mine, "created", False):
+            for _ in range(threads - 1):
+                assert others_counted.acquire(timeout=TIMEOUT)
+            return consume(self, *args, **kwargs)
+        try:
+            return consume(self, *args, **kwargs)
+        finally:
+            others_counted.release()
+
+    monkeypatch.setattr(DynamoUserRepository, "create", recording_create)
+    monkeypatch.setattr(DynamoRateLimiter, "consume", late_consume)
+
+    outcomes = run_together(threads, lambda i: service.sign_up("late@example.com", f"{support.PASSWORD} {i}"))
+
+    assert [kind for kind, _ in outcomes] == ["ok"] * threads, outcomes
+    assert len(support.users()) == 1
+    sent = aws.all()
+    assert {email["to"] for email in sent} == {"late@example.com"}
+    assert len(sent) <= VERIFICATION_EMAILS_PER_ADDRESS.limit, [email["subject"] for email in sent]
 
 
 def test_simultaneous_sign_ups_through_the_local_gateway_each_get_their_own_answer(aws, monkeypatch):

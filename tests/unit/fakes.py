@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from kuploy_access.domain.email_messages import OutgoingEmail
 from kuploy_access.domain.one_time_tokens import OneTimeToken, TokenKind
-from kuploy_access.domain.sessions import Session
+from kuploy_access.domain.rate_limits import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP, RateLimit
+from kuploy_access.domain.sessions import RefreshToken, Session
 from kuploy_access.domain.users import OrganizationMembership, User
-from kuploy_access.services.ports import EmailAlreadyRegistered, TokenNotUsable
+from kuploy_access.services.ports import (
+    EmailAlreadyRegistered,
+    LoginAttempts,
+    RefreshAlreadyRotated,
+    SessionNotLive,
+    TokenNotUsable,
+)
 
 
 @dataclass
@@ -110,18 +118,162 @@ class FakeUsers:
         self.by_id[user_id] = replace(user, name=name)
         return self.by_id[user_id]
 
-    def update_password_hash(self, user_id: str, old_hash: str, new_hash: str) -> None:
-        user = self.by_id[user_id]
-        if user.password_hash == old_hash:
-            self.by_id[user_id] = replace(user, password_hash=new_hash)
+    def update_password_hash(self, user_id: str, old_hash: str, new_hash: str, end_pending_reset: bool = False) -> bool:
+        with self._lock:
+            user = self.by_id.get(user_id)
+            if user is None or user.password_hash != old_hash:
+                return False
+            reset_token_hash = None if end_pending_reset else user.reset_token_hash
+            self.by_id[user_id] = replace(user, password_hash=new_hash, reset_token_hash=reset_token_hash)
+            return True
+
+    def start_password_reset(self, user: User, token: OneTimeToken) -> None:
+        with self._lock:
+            current = self.by_id[user.id]
+            if current.reset_token_hash and current.reset_token_hash != token.token_hash:
+                self.tokens.delete(token.kind, current.reset_token_hash)
+            self.tokens.put(token)
+            self.by_id[user.id] = replace(current, reset_token_hash=token.token_hash)
+
+    def reset_password(self, token: OneTimeToken, new_hash: str) -> None:
+        with self._lock:
+            user = self.by_id.get(token.user_id)
+            if user is None or self.tokens.get(token.kind, token.token_hash) is None:
+                raise TokenNotUsable()
+            if user.reset_token_hash != token.token_hash:
+                raise TokenNotUsable()
+            self.tokens.delete(token.kind, token.token_hash)
+            self.by_id[user.id] = replace(
+                user, password_hash=new_hash, email_verified=True, verification_token_hash=None, reset_token_hash=None
+            )
 
 
 class FakeSessions:
+    """The SessionRepository protocol, with the conditions of the DynamoDB transaction.
+
+    `before_rotate`, when set, runs once at the start of the next `rotate` (outside the
+    lock): a test uses it to let a competing request win the race for the same token.
+    """
+
     def __init__(self) -> None:
         self.items: dict[str, Session] = {}
+        self.refresh: dict[str, RefreshToken] = {}
+        self.before_rotate: Callable[[], None] | None = None
+        self._lock = threading.Lock()
 
     def create(self, session: Session) -> None:
-        self.items[session.id] = session
+        with self._lock:
+            if session.id in self.items or session.refresh_token_hash in self.refresh:
+                raise RuntimeError("conditional check failed: session or refresh token exists")
+            self.items[session.id] = session
+            self.refresh[session.refresh_token_hash] = RefreshToken(
+                token_hash=session.refresh_token_hash,
+                session_id=session.id,
+                user_id=session.user_id,
+                expires_at=session.expires_at,
+                idle_expires_at=session.idle_expires_at or session.expires_at,
+            )
+
+    def get_refresh(self, token_hash: str) -> RefreshToken | None:
+        return self.refresh.get(token_hash)
+
+    def rotate(
+        self, old: RefreshToken, new_hash: str, now: datetime, idle_expires_at: datetime, ip: str, user_agent: str
+    ) -> None:
+        hook, self.before_rotate = self.before_rotate, None
+        if hook is not None:
+            hook()
+        with self._lock:
+            stored = self.refresh.get(old.token_hash)
+            if stored is None or stored.rotated_at is not None:
+                raise RefreshAlreadyRotated()
+            if new_hash in self.refresh:
+                raise RuntimeError("conditional check failed: the new refresh token exists")
+            session = self.items.get(old.session_id)
+            if (
+                session is None
+                or session.user_id != old.user_id
+                or session.revoked_at is not None
+                or session.refresh_token_hash != old.token_hash
+            ):
+                raise SessionNotLive()
+            self.refresh[old.token_hash] = replace(stored, rotated_at=now)
+            self.refresh[new_hash] = RefreshToken(
+                token_hash=new_hash,
+                session_id=old.session_id,
+                user_id=old.user_id,
+                expires_at=old.expires_at,
+                idle_expires_at=idle_expires_at,
+            )
+            self.items[session.id] = replace(
+                session,
+                refresh_token_hash=new_hash,
+                last_used_at=now,
+                idle_expires_at=idle_expires_at,
+                ip=ip,
+                user_agent=user_agent,
+            )
+
+    def get(self, user_id: str, session_id: str) -> Session | None:
+        session = self.items.get(session_id)
+        return session if session is not None and session.user_id == user_id else None
+
+    def list_for_user(self, user_id: str) -> list[Session]:
+        return [session for session in self.items.values() if session.user_id == user_id]
+
+    def revoke(self, user_id: str, session_id: str, now: datetime) -> bool:
+        with self._lock:
+            session = self.items.get(session_id)
+            if session is None or session.user_id != user_id or session.revoked_at is not None:
+                return False
+            self.items[session_id] = replace(session, revoked_at=now)
+            return True
+
+
+class FakeRateLimiter:
+    """The RateLimiter protocol: fixed-window counters keyed by `limit.window_start(now)`,
+    like the DynamoDB items (one per limit, key and window)."""
+
+    def __init__(self, users: FakeUsers) -> None:
+        self.users = users
+        self.counters: dict[tuple[str, str, int], int] = {}
+        self.failures: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(limit: RateLimit, key: str, now: datetime) -> tuple[str, str, int]:
+        return (limit.name, key, limit.window_start(now))
+
+    def count(self, limit: RateLimit, key: str, now: datetime) -> int:
+        return self.counters.get(self._key(limit, key, now), 0)
+
+    def consume(self, limit: RateLimit, key: str, now: datetime) -> bool:
+        with self._lock:
+            counter = self._key(limit, key, now)
+            used = self.counters.get(counter, 0)
+            if used >= limit.limit:
+                return False
+            self.counters[counter] = used + 1
+            return True
+
+    def look_up(self, email: str, ip: str, now: datetime) -> LoginAttempts:
+        user_id = self.users.by_email.get(email)
+        return LoginAttempts(
+            user_id=user_id,
+            account_failures=self.count(LOGIN_FAILURES_PER_ACCOUNT, email, now),
+            ip_failures=self.count(LOGIN_FAILURES_PER_IP, ip, now),
+        )
+
+    def record_failure(self, email: str, ip: str, now: datetime) -> None:
+        with self._lock:
+            self.failures.append((email, ip))
+            for limit, key in ((LOGIN_FAILURES_PER_ACCOUNT, email), (LOGIN_FAILURES_PER_IP, ip)):
+                counter = self._key(limit, key, now)
+                self.counters[counter] = self.counters.get(counter, 0) + 1
+
+    def clear_account_failures(self, email: str, now: datetime) -> None:
+        with self._lock:
+            self.counters.pop(self._key(LOGIN_FAILURES_PER_ACCOUNT, email, now), None)
 
 
 class FakeMemberships:

@@ -9,15 +9,19 @@ from urllib.parse import parse_qs, urlsplit
 
 from kuploy_access.domain.access_tokens import JwtCodec
 from kuploy_access.domain.email_messages import OutgoingEmail
+from kuploy_access.domain.sessions import SessionLifetimes
 from kuploy_access.domain.users import User
 from kuploy_access.services.account import AccountService
 from kuploy_access.services.login import LoginService
+from kuploy_access.services.passwords import PasswordService
+from kuploy_access.services.sessions import SessionService
 from kuploy_access.services.signup import SignUpService
 from tests.unit.fakes import (
     FakeClock,
     FakeHasher,
     FakeMailer,
     FakeMemberships,
+    FakeRateLimiter,
     FakeSessions,
     FakeTokens,
     FakeUsers,
@@ -30,6 +34,7 @@ PUBLIC_BASE_URL = "https://console.kuploy.example"
 START = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 
 _LINK = re.compile(r"https?://[^\s\"'<>]+/verify-email\?token=[^\s\"'<>]+")
+_RESET_LINK = re.compile(r"https?://[^\s\"'<>]+/reset-password\?token=[^\s\"'<>]+")
 
 
 class CountingHasher(FakeHasher):
@@ -58,10 +63,33 @@ class World:
     sessions: FakeSessions = field(default_factory=FakeSessions)
     memberships: FakeMemberships = field(default_factory=FakeMemberships)
     codec: JwtCodec = field(default_factory=lambda: JwtCodec(TEST_KEY))
+    lifetimes: SessionLifetimes = field(default_factory=SessionLifetimes)
     users: FakeUsers = field(init=False)
+    limiter: FakeRateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.users = FakeUsers(self.tokens)
+        self.limiter = FakeRateLimiter(self.users)
+
+    def session_service(self) -> SessionService:
+        return SessionService(
+            sessions=self.sessions,
+            clock=self.clock,
+            access_tokens=lambda: self.codec,
+            lifetimes=self.lifetimes,
+        )
+
+    def passwords(self) -> PasswordService:
+        return PasswordService(
+            users=self.users,
+            tokens=self.tokens,
+            sessions=self.session_service(),
+            mailer=self.mailer,
+            hasher=self.hasher,
+            clock=self.clock,
+            limiter=self.limiter,
+            public_base_url=PUBLIC_BASE_URL,
+        )
 
     def signup(self) -> SignUpService:
         return SignUpService(
@@ -71,15 +99,16 @@ class World:
             hasher=self.hasher,
             clock=self.clock,
             public_base_url=PUBLIC_BASE_URL,
+            limiter=self.limiter,
         )
 
     def login(self) -> LoginService:
         return LoginService(
             users=self.users,
-            sessions=self.sessions,
+            sessions=self.session_service(),
             hasher=self.hasher,
             clock=self.clock,
-            access_tokens=self.codec,
+            limiter=self.limiter,
         )
 
     def account(self) -> AccountService:
@@ -116,4 +145,15 @@ def verification_link(email: OutgoingEmail) -> str:
 
 def verification_secret(email: OutgoingEmail) -> str:
     query = parse_qs(urlsplit(verification_link(email)).query)
+    return query["token"][0]
+
+
+def reset_link(email: OutgoingEmail) -> str:
+    found = _RESET_LINK.findall(email.text)
+    assert len(found) == 1, email.text
+    return found[0]
+
+
+def reset_secret(email: OutgoingEmail) -> str:
+    query = parse_qs(urlsplit(reset_link(email)).query)
     return query["token"][0]

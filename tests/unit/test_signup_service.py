@@ -124,6 +124,7 @@ def test_bad_input_is_refused_before_anything_is_stored(world, email, password, 
     assert world.tokens.items == {}
     assert world.mailer.sent == []
     assert world.hasher.hash_calls == 0
+    assert world.limiter.counters == {}
 
 
 def test_invalid_email_is_reported_before_the_password(world):
@@ -200,7 +201,10 @@ def test_concurrent_sign_ups_make_exactly_one_account(world):
         thread.join()
     assert errors == []
     assert len(world.users.by_id) == 1
-    assert len(world.mailer.sent) == 8
+    # Every request answered alike, but only 3 emails an hour per address: the one that
+    # created the account always sends (its consume result is not checked), so 3 or 4
+    # depending on whether its consume came among the first three.
+    assert len(world.mailer.sent) in (3, 4)
     assert {email.to for email in world.mailer.sent} == {"race@example.com"}
 
 
@@ -388,4 +392,69 @@ def test_a_resend_replaces_the_previous_link(world):
     with pytest.raises(InvalidToken):
         service.verify_email(first)
     service.verify_email(second)
+    assert only_user(world).email_verified is True
+
+
+# --- email limits --------------------------------------------------------------------
+
+
+def test_at_most_3_account_exists_emails_an_hour_then_silence(world):
+    existing = world.add_user(email="ada@example.com", verified=True)
+    service = world.signup()
+    for _ in range(5):
+        assert service.sign_up("ada@example.com", OTHER_PASSWORD) is None
+    assert len(world.mailer.sent) == 3
+    assert world.users.get(existing.id) == existing
+    world.clock.advance(timedelta(hours=1))
+    service.sign_up("ada@example.com", OTHER_PASSWORD)
+    assert len(world.mailer.sent) == 4
+
+
+def test_sign_up_and_resend_share_the_hourly_budget(world):
+    service = world.signup()
+    service.sign_up("ada@example.com", PASSWORD)  # 1: the account is created
+    service.resend_verification("ada@example.com")  # 2
+    service.sign_up("ADA@example.com", PASSWORD)  # 3
+    service.resend_verification("Ada@Example.com")  # refused
+    service.sign_up("ada@example.com", PASSWORD)  # refused
+    assert len(world.mailer.sent) == 3
+    world.clock.advance(timedelta(hours=1))
+    service.resend_verification("ada@example.com")
+    assert len(world.mailer.sent) == 4
+
+
+def test_the_email_budget_is_per_address(world):
+    service = world.signup()
+    for _ in range(3):
+        service.sign_up("ada@example.com", PASSWORD)
+    service.sign_up("grace@example.com", PASSWORD)
+    service.resend_verification("grace@example.com")
+    assert [email.to for email in world.mailer.sent[3:]] == ["grace@example.com", "grace@example.com"]
+
+
+def test_a_refused_sign_up_again_changes_neither_the_password_nor_the_link(world):
+    service = world.signup()
+    service.sign_up("ada@example.com", PASSWORD)
+    service.resend_verification("ada@example.com")
+    service.resend_verification("ada@example.com")
+    user_before = only_user(world)
+    tokens_before = dict(world.tokens.items)
+    service.sign_up("ada@example.com", OTHER_PASSWORD)  # over the limit
+    assert len(world.mailer.sent) == 3
+    assert only_user(world) == user_before
+    assert world.tokens.items == tokens_before
+    service.verify_email(verification_secret(world.mailer.sent[-1]))  # the newest link still works
+    user = only_user(world)
+    assert user.email_verified is True
+    assert world.hasher.verify(user.password_hash, PASSWORD)
+
+
+def test_a_refused_resend_does_not_kill_the_current_link(world):
+    service = world.signup()
+    service.sign_up("ada@example.com", PASSWORD)
+    service.resend_verification("ada@example.com")
+    service.resend_verification("ada@example.com")
+    service.resend_verification("ada@example.com")  # over the limit
+    assert len(world.mailer.sent) == 3
+    service.verify_email(verification_secret(world.mailer.sent[-1]))
     assert only_user(world).email_verified is True

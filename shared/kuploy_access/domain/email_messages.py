@@ -76,3 +76,35 @@ def account_exists_email(to: str, base_url: str) -> OutgoingEmail:
         text="\n\n".join(lines),
         html=_html_page("You already have an account", lines, None, None),
     )
+
+
+def password_reset_email(to: str, base_url: str, token: str, expires_at: datetime) -> OutgoingEmail:
+    link = _link(base_url, "/reset-password", token)
+    lines = [
+        f"Someone asked to reset the password of the {PRODUCT} account for {to}.",
+        "The link opens a page where you choose a new password. It works once and expires "
+        f"at {_when(expires_at)} (1 hour). Setting a new password signs out every device.",
+        "If you did not ask for this, ignore this email: your password stays as it is.",
+    ]
+    text = "\n\n".join([lines[0], f"Choose a new password: {link}", *lines[1:]])
+    return OutgoingEmail(
+        to=to,
+        subject=f"Reset your {PRODUCT} password",
+        text=text,
+        html=_html_page("Reset your password", lines, link, "Choose a new password"),
+    )
+
+
+def password_changed_email(to: str, base_url: str, changed_at: datetime) -> OutgoingEmail:
+    lines = [
+        f"The password of the {PRODUCT} account for {to} was changed at {_when(changed_at)}.",
+        "Your other devices were signed out.",
+        'If this was not you, reset your password now with "Forgot password" on the sign-in page '
+        f"({base_url.rstrip('/')}), and check your account's sessions.",
+    ]
+    return OutgoingEmail(
+        to=to,
+        subject=f"Your {PRODUCT} password was changed",
+        text="\n\n".join(lines),
+        html=_html_page("Your password was changed", lines, None, None),
+    )

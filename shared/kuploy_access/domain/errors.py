@@ -91,3 +91,25 @@ class Conflict(DomainError):
     status = 409
     code = "conflict"
     title = "Conflict"
+
+
+class TokenReused(DomainError):
+    """A refresh token that was already exchanged: the session is revoked."""
+
+    status = 401
+    code = "token_reused"
+    title = "This refresh token was already used; the session is signed out"
+
+
+class InvalidRefreshToken(DomainError):
+    status = 401
+    code = "invalid_token"
+    title = "The refresh token is not valid"
+
+
+class WrongPassword(DomainError):
+    """Inside a signed-in route: 403, so clients do not mistake it for an expired session."""
+
+    status = 403
+    code = "invalid_credentials"
+    title = "The current password is wrong"

@@ -19,6 +19,9 @@ class User:
     # resend replaces it, so an older link (maybe from someone who signed up with this
     # address first) stops working.
     verification_token_hash: str | None = None
+    # Likewise the one password-reset link that works now; a reset or a password
+    # change ends it.
+    reset_token_hash: str | None = None
 
 
 @dataclass(frozen=True)

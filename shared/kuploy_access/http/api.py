@@ -25,6 +25,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from kuploy_access.domain.errors import DomainError
 from kuploy_access.domain.principal import ANONYMOUS
+from kuploy_access.domain.rate_limits import RateLimited
 from kuploy_access.http.guard import principal_of, unauthorized_problem
 from kuploy_access.http.problems import API_HEADERS, problem_body, problem_headers, problem_result
 
@@ -89,7 +90,10 @@ def create_app() -> APIGatewayHttpResolver:
 
     @app.exception_handler(DomainError)
     def _domain_error(error: DomainError) -> Response[Any]:
-        return problem_response(error.status, error.code, error.title, error.detail)
+        response = problem_response(error.status, error.code, error.title, error.detail)
+        if isinstance(error, RateLimited):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     def _invalid_request(error: RequestValidationError) -> Response[Any]:

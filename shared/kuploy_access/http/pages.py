@@ -19,6 +19,8 @@ STYLE = (
     "button{background:#1f6feb;color:#fff;border:0;border-radius:6px;padding:.6rem 1.2rem;"
     "font-size:1rem;cursor:pointer}"
     ".error{color:#b42318}"
+    "label{display:block;margin:1rem 0 .3rem}input[type=password]{font-size:1rem;padding:.5rem;width:100%;"
+    "box-sizing:border-box;margin-bottom:1rem}"
 )
 _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
 
@@ -59,3 +61,16 @@ def confirm_form(action: str, token: str, explanation: str, button: str) -> str:
 def message(text: str, error: bool = False) -> str:
     css = ' class="error"' if error else ""
     return f"<p{css}>{html.escape(text)}</p>"
+
+
+def password_form(action: str, token: str) -> str:
+    return (
+        "<p>Choose a new password: at least 8 characters, not one of the commonly used ones. "
+        "Every device signed in to your account will be signed out.</p>"
+        f'<form method="post" action="{html.escape(action, quote=True)}">'
+        f'<input type="hidden" name="token" value="{html.escape(token, quote=True)}">'
+        '<label for="password">New password</label>'
+        '<input id="password" type="password" name="password" autocomplete="new-password" '
+        'minlength="8" maxlength="256" required>'
+        '<button type="submit">Set new password</button></form>'
+    )

@@ -18,12 +18,14 @@ from kuploy_access.domain.one_time_tokens import (
     new_secret,
 )
 from kuploy_access.domain.passwords import check_new_password
+from kuploy_access.domain.rate_limits import VERIFICATION_EMAILS_PER_ADDRESS
 from kuploy_access.domain.users import User, clean_name
 from kuploy_access.services.ports import (
     Clock,
     EmailAlreadyRegistered,
     Mailer,
     PasswordHasher,
+    RateLimiter,
     TokenNotUsable,
     TokenRepository,
     UserRepository,
@@ -40,6 +42,7 @@ class SignUpService:
     hasher: PasswordHasher
     clock: Clock
     public_base_url: str
+    limiter: RateLimiter
 
     def sign_up(self, email: str, password: str, name: str | None = None) -> None:
         """Same outcome for every well-formed request: an email goes to the address."""
@@ -60,7 +63,10 @@ class SignUpService:
         try:
             self.users.create(user, token)
         except EmailAlreadyRegistered:
-            self._sign_up_again(address, password_hash)
+            if self._email_allowed(address):
+                self._sign_up_again(address, password_hash)
+            return
+        if not self._email_allowed(address):  # its budget spent by resends before it existed
             return
         self._send(email_messages.verification_email(address, self.public_base_url, secret, token.expires_at))
 
@@ -83,7 +89,9 @@ class SignUpService:
     def resend_verification(self, email: str) -> None:
         address = canonical_email(email)
         user = self.users.get_by_email(address)
-        if user is None or user.email_verified:
+        # Only requests that would send count against the address's budget, or
+        # anyone could spend it before the person signs up.
+        if user is None or user.email_verified or not self._email_allowed(address):
             return
         secret, token = self._new_verification(user.id)
         try:
@@ -105,6 +113,15 @@ class SignUpService:
             self.users.verify_email(token)
         except TokenNotUsable:
             raise InvalidToken() from None
+
+    def _email_allowed(self, address: str) -> bool:
+        """A few emails an hour per address, so nobody can flood an inbox through sign-up.
+        Checked before anything changes: a refused request must not kill the link the
+        person already has."""
+        if self.limiter.consume(VERIFICATION_EMAILS_PER_ADDRESS, address, self.clock.now()):
+            return True
+        logger.info("sign-up email skipped: hourly limit for the address reached")
+        return False
 
     def _new_verification(self, user_id: str) -> tuple[str, OneTimeToken]:
         secret = new_secret()

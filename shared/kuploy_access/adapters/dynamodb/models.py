@@ -6,6 +6,7 @@ from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
@@ -47,6 +48,7 @@ class UserItem(TableItem):
     two_factor_enabled = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute()
     verification_token_hash = UnicodeAttribute(null=True)
+    reset_token_hash = UnicodeAttribute(null=True)
 
 
 class EmailGuardItem(TableItem):
@@ -69,6 +71,8 @@ class SessionItem(TableItem):
     ip = UnicodeAttribute(default="")
     user_agent = UnicodeAttribute(default="")
     refresh_token_hash = UnicodeAttribute()
+    idle_expires_at = UTCDateTimeAttribute(null=True)
+    revoked_at = UTCDateTimeAttribute(null=True)
     expires_at_epoch = TTLAttribute()
 
 
@@ -76,7 +80,22 @@ class RefreshTokenItem(TableItem):
     session_id = UnicodeAttribute()
     user_id = UnicodeAttribute()
     expires_at = UTCDateTimeAttribute()
+    idle_expires_at = UTCDateTimeAttribute(null=True)
+    rotated_at = UTCDateTimeAttribute(null=True)
     expires_at_epoch = TTLAttribute()
+
+
+class RateCounterItem(TableItem):
+    hits = NumberAttribute(default=0)
+    expires_at_epoch = TTLAttribute()
+
+
+class LoginLookupItem(TableItem):
+    """A read-only view that fits both an email guard and a counter, so that login
+    reads the account and its failure counters in one BatchGetItem."""
+
+    user_id = UnicodeAttribute(null=True)
+    hits = NumberAttribute(null=True)
 
 
 class MembershipItem(TableItem):

@@ -34,6 +34,7 @@ def _to_user(item: UserItem) -> User:
         two_factor_enabled=bool(item.two_factor_enabled),
         created_at=item.created_at,
         verification_token_hash=item.verification_token_hash,
+        reset_token_hash=item.reset_token_hash,
     )
 
 
@@ -133,13 +134,47 @@ class DynamoUserRepository:
             raise
         return _to_user(item)
 
-    def update_password_hash(self, user_id: str, old_hash: str, new_hash: str) -> None:
+    def update_password_hash(self, user_id: str, old_hash: str, new_hash: str, end_pending_reset: bool = False) -> bool:
         item = UserItem(pk=user_key(user_id), sk=PROFILE)
+        actions: list[Action] = [UserItem.password_hash.set(new_hash)]
+        if end_pending_reset:
+            actions.append(UserItem.reset_token_hash.remove())
         try:
-            item.update(
-                actions=[UserItem.password_hash.set(new_hash)],
-                condition=UserItem.password_hash == old_hash,
-            )
+            item.update(actions=actions, condition=UserItem.password_hash == old_hash)
         except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
-                raise
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def start_password_reset(self, user: User, token: OneTimeToken) -> None:
+        with TransactWrite(connection=self._connection) as transaction:
+            transaction.save(token_item(token), condition=OneTimeTokenItem.pk.does_not_exist())
+            transaction.update(
+                UserItem(pk=user_key(user.id), sk=PROFILE),
+                actions=[UserItem.reset_token_hash.set(token.token_hash)],
+                condition=UserItem.pk.exists(),
+            )
+            if user.reset_token_hash and user.reset_token_hash != token.token_hash:
+                transaction.delete(OneTimeTokenItem(pk=token_key(token.kind, user.reset_token_hash), sk=TOKEN))
+
+    def reset_password(self, token: OneTimeToken, new_hash: str) -> None:
+        try:
+            with TransactWrite(connection=self._connection) as transaction:
+                transaction.delete(token_item(token), condition=OneTimeTokenItem.pk.exists())
+                transaction.update(
+                    UserItem(pk=user_key(token.user_id), sk=PROFILE),
+                    actions=[
+                        UserItem.password_hash.set(new_hash),
+                        UserItem.email_verified.set(True),
+                        UserItem.verification_token_hash.remove(),
+                        UserItem.reset_token_hash.remove(),
+                    ],
+                    # Only the account's newest reset link works, and only until the
+                    # password changes.
+                    condition=UserItem.reset_token_hash == token.token_hash,
+                )
+        except TransactWriteError as error:
+            if any(_failed_conditions(error)):
+                raise TokenNotUsable() from None
+            raise

@@ -1,0 +1,120 @@
+"""Passwords: `/auth/password/forgot`, `/auth/password/reset`, the `/reset-password`
+page behind the emailed link, and `/me/password`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from kuploy_access.domain.errors import DomainError, Unauthorized
+from kuploy_access.http import pages
+from kuploy_access.http.api import create_app, lambda_entry
+from kuploy_access.http.guard import require_user
+from kuploy_access.http.openapi_docs import responses
+from kuploy_access.http.schemas import Accepted
+from kuploy_access.wiring import password_service, session_service
+
+app = create_app()
+
+PASSWORD_CODES = ("validation_error", "password_too_short", "password_too_common")
+
+
+class ForgotRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(max_length=320)
+
+
+class ResetRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: str = Field(max_length=512, repr=False)
+    password: str = Field(max_length=1024, repr=False, description="8–256 characters, not a commonly used password")
+
+
+class ChangeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    current_password: str = Field(max_length=1024, repr=False)
+    new_password: str = Field(max_length=1024, repr=False)
+
+
+@app.post(
+    "/auth/password/forgot",
+    status_code=202,
+    tags=["passwords"],
+    summary="Email a password reset link",
+    description="Always 202 for a well-formed request, whether or not the address has an account.",
+    responses=responses(202, "Accepted", s422=("validation_error", "invalid_email")),
+)
+def forgot_password(body: ForgotRequest) -> Accepted:
+    password_service().forgot(body.email)
+    return Accepted()
+
+
+@app.post(
+    "/auth/password/reset",
+    tags=["passwords"],
+    summary="Set a new password with the emailed token",
+    description="Every session of the account is signed out.",
+    responses=responses(204, "Password set", s400=("invalid_token", "token_expired"), s422=PASSWORD_CODES),
+)
+def reset_password(body: ResetRequest) -> Response[None]:
+    password_service().reset(body.token, body.password)
+    return Response(status_code=204)
+
+
+@app.post(
+    "/me/password",
+    tags=["passwords"],
+    summary="Change my password",
+    description="Needs the current password; every other session is signed out.",
+    security=[{"bearerAuth": []}],
+    responses=responses(
+        204,
+        "Password changed",
+        s403=("invalid_credentials", "api_key_not_allowed"),
+        s422=PASSWORD_CODES,
+        s429="rate_limited",
+    ),
+)
+def change_password(body: ChangeRequest) -> Response[None]:
+    caller = require_user(app.current_event.raw_event)
+    if not session_service().is_live(caller.id, caller.session_id):
+        raise Unauthorized("invalid_token", "This session was signed out")
+    password_service().change(
+        caller.id,
+        caller.session_id,
+        body.current_password,
+        body.new_password,
+        client_ip=app.current_event.request_context.http.source_ip or "",
+    )
+    return Response(status_code=204)
+
+
+@app.get("/reset-password", tags=["pages"], summary="The page behind the emailed link (changes nothing)")
+def reset_password_page(token: Annotated[str, Query(max_length=512)] = "") -> Response[Any]:
+    if not token:
+        return pages.page("Choose a new password", pages.message("This link is incomplete.", error=True), 400)
+    return pages.page("Choose a new password", pages.password_form("/reset-password", token))
+
+
+@app.post("/reset-password", tags=["pages"], summary="The page's form (form post)")
+def reset_password_form() -> Response[Any]:
+    form = parse_qs(app.current_event.decoded_body or "")
+    token = (form.get("token") or [""])[0]
+    password = (form.get("password") or [""])[0]
+    try:
+        password_service().reset(token, password)
+    except DomainError as error:
+        body = pages.message(error.detail, error=True)
+        if error.status == 422:  # the link still works: let them try another password
+            body += pages.password_form("/reset-password", token)
+        return pages.page("Choose a new password", body, error.status)
+    return pages.page(
+        "Password changed", pages.message("Your password is changed and every device was signed out. Sign in again.")
+    )
+
+
+lambda_handler = lambda_entry(app)

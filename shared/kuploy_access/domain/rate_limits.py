@@ -1,0 +1,54 @@
+"""Limits on guessing secrets and on sending email, as data.
+
+Fixed windows: a counter per (limit, key, window) in DynamoDB, incremented with a
+conditional update, deleted by TTL after its window. Lockouts end with their window,
+so an attacker cannot lock a victim out for longer than that by failing on purpose.
+
+- login per account: 5 failures in 15 minutes. Online guessing against one account
+  then gets at most 480 tries a day, hopeless against a password that is not on the
+  common list, while a person who mistypes a few times is not stopped.
+- login per client IP: 50 failures in 15 minutes, for password spraying across many
+  accounts from one address; high enough for an office behind one NAT.
+- emails per address: 3 an hour for each kind (verification, reset), so the service
+  cannot be used to flood someone's inbox; the answer stays 202 either way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from kuploy_access.domain.errors import DomainError
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    name: str
+    limit: int
+    window: timedelta
+
+    def window_start(self, now: datetime) -> int:
+        seconds = int(self.window.total_seconds())
+        return int(now.timestamp()) // seconds * seconds
+
+    def window_end(self, now: datetime) -> int:
+        return self.window_start(now) + int(self.window.total_seconds())
+
+    def retry_after(self, now: datetime) -> int:
+        return max(1, self.window_end(now) - int(now.timestamp()))
+
+
+LOGIN_FAILURES_PER_ACCOUNT = RateLimit("login-account", 5, timedelta(minutes=15))
+LOGIN_FAILURES_PER_IP = RateLimit("login-ip", 50, timedelta(minutes=15))
+VERIFICATION_EMAILS_PER_ADDRESS = RateLimit("email-verification", 3, timedelta(hours=1))
+RESET_EMAILS_PER_ADDRESS = RateLimit("email-reset", 3, timedelta(hours=1))
+
+
+class RateLimited(DomainError):
+    status = 429
+    code = "rate_limited"
+    title = "Too many attempts"
+
+    def __init__(self, retry_after: int, detail: str | None = None) -> None:
+        super().__init__(detail or f"Too many attempts; try again in {retry_after} seconds")
+        self.retry_after = retry_after

@@ -1,0 +1,43 @@
+"""`?limit=` and `?cursor=` over a list already in memory (API.md, "Lists")."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from kuploy_access.domain.errors import ValidationFailed
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def _encode(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> int:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        offset = json.loads(base64.urlsafe_b64decode(padded))["o"]
+    except (ValueError, KeyError, TypeError):
+        raise ValidationFailed("The cursor is not one this API gave out") from None
+    if not isinstance(offset, int) or offset < 0:
+        raise ValidationFailed("The cursor is not one this API gave out")
+    return offset
+
+
+def paginate(items: list[T], limit: int, cursor: str | None) -> Page[T]:
+    start = _decode(cursor) if cursor else 0
+    chunk = items[start : start + limit]
+    more = start + limit < len(items)
+    return Page(items=chunk, next_cursor=_encode(start + limit) if more else None)

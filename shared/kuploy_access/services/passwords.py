@@ -1,0 +1,120 @@
+"""Forgotten passwords, resets and changes."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from kuploy_access.domain import email_messages
+from kuploy_access.domain.emails import canonical_email
+from kuploy_access.domain.errors import InvalidToken, TokenExpired, Unauthorized, WrongPassword
+from kuploy_access.domain.one_time_tokens import (
+    MAX_TOKEN_LENGTH,
+    TOKEN_LIFETIMES,
+    OneTimeToken,
+    TokenKind,
+    hash_secret,
+    new_secret,
+)
+from kuploy_access.domain.passwords import check_new_password, normalize_password
+from kuploy_access.domain.rate_limits import (
+    LOGIN_FAILURES_PER_ACCOUNT,
+    LOGIN_FAILURES_PER_IP,
+    RESET_EMAILS_PER_ADDRESS,
+    RateLimited,
+)
+from kuploy_access.services.ports import (
+    Clock,
+    Mailer,
+    PasswordHasher,
+    RateLimiter,
+    TokenNotUsable,
+    TokenRepository,
+    UserRepository,
+)
+from kuploy_access.services.sessions import SessionService
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class PasswordService:
+    users: UserRepository
+    tokens: TokenRepository
+    sessions: SessionService
+    mailer: Mailer
+    hasher: PasswordHasher
+    clock: Clock
+    limiter: RateLimiter
+    public_base_url: str
+
+    def forgot(self, email: str) -> None:
+        """Email a reset link when the address has an account; the caller learns nothing."""
+        address = canonical_email(email)
+        now = self.clock.now()
+        user = self.users.get_by_email(address)
+        # Only requests that would send count against the address's budget.
+        if user is None or not self.limiter.consume(RESET_EMAILS_PER_ADDRESS, address, now):
+            return
+        secret = new_secret()
+        token = OneTimeToken(
+            kind=TokenKind.PASSWORD_RESET,
+            token_hash=hash_secret(secret),
+            user_id=user.id,
+            expires_at=now + TOKEN_LIFETIMES[TokenKind.PASSWORD_RESET],
+        )
+        self.users.start_password_reset(user, token)
+        self._send(email_messages.password_reset_email(user.email, self.public_base_url, secret, token.expires_at))
+
+    def reset(self, secret: str, new_password: str) -> None:
+        """Set a new password from an emailed link; every session of the account ends."""
+        normalized = check_new_password(new_password)  # refuse a bad password before using the link
+        if not secret or len(secret) > MAX_TOKEN_LENGTH:
+            raise InvalidToken()
+        token = self.tokens.get(TokenKind.PASSWORD_RESET, hash_secret(secret))
+        if token is None:
+            raise InvalidToken()
+        if token.is_expired(self.clock.now()):
+            self.tokens.delete(token.kind, token.token_hash)
+            raise TokenExpired("The reset link has expired; ask for a new one")
+        try:
+            self.users.reset_password(token, self.hasher.hash(normalized))
+        except TokenNotUsable:
+            raise InvalidToken() from None
+        self.sessions.revoke_all(token.user_id)
+        user = self.users.get(token.user_id)
+        if user is not None:
+            self.limiter.clear_account_failures(user.email, self.clock.now())
+            self._send(email_messages.password_changed_email(user.email, self.public_base_url, self.clock.now()))
+
+    def change(
+        self, user_id: str, session_id: str, current_password: str, new_password: str, client_ip: str = ""
+    ) -> None:
+        """Change the password of a signed-in person; their other sessions end.
+
+        Guesses at the current password count against the same limits as login, so a
+        stolen access token is not an unthrottled password oracle."""
+        user = self.users.get(user_id)
+        if user is None or user.password_hash is None:
+            raise Unauthorized("invalid_token", "The account no longer exists")
+        now = self.clock.now()
+        attempts = self.limiter.look_up(user.email, client_ip, now)
+        if attempts.account_failures >= LOGIN_FAILURES_PER_ACCOUNT.limit:
+            raise RateLimited(LOGIN_FAILURES_PER_ACCOUNT.retry_after(now))
+        if attempts.ip_failures >= LOGIN_FAILURES_PER_IP.limit:
+            raise RateLimited(LOGIN_FAILURES_PER_IP.retry_after(now))
+        if not self.hasher.verify(user.password_hash, normalize_password(current_password)):
+            self.limiter.record_failure(user.email, client_ip, now)
+            raise WrongPassword()
+        normalized = check_new_password(new_password)
+        new_hash = self.hasher.hash(normalized)
+        if not self.users.update_password_hash(user.id, user.password_hash, new_hash, end_pending_reset=True):
+            raise WrongPassword("The password was changed meanwhile; try again")
+        self.sessions.revoke_all(user.id, keep=session_id)
+        self._send(email_messages.password_changed_email(user.email, self.public_base_url, self.clock.now()))
+
+    def _send(self, email: email_messages.OutgoingEmail) -> None:
+        try:
+            self.mailer.send(email)
+        except Exception:
+            logger.exception("email delivery failed", extra={"subject": email.subject})

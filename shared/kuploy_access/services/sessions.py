@@ -1,0 +1,132 @@
+"""Sessions after login: refresh-token rotation with reuse detection, listing, revoking."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from kuploy_access.domain.access_tokens import JwtCodec, JwtKind
+from kuploy_access.domain.errors import InvalidRefreshToken, NotFound, TokenReused
+from kuploy_access.domain.ids import new_id
+from kuploy_access.domain.one_time_tokens import MAX_TOKEN_LENGTH, hash_secret, new_secret
+from kuploy_access.domain.sessions import (
+    ACCESS_TOKEN_LIFETIME,
+    MAX_USER_AGENT_LENGTH,
+    Session,
+    SessionLifetimes,
+    TokenPair,
+)
+from kuploy_access.services.ports import (
+    Clock,
+    RefreshAlreadyRotated,
+    SessionNotLive,
+    SessionRepository,
+)
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    ip: str
+    user_agent: str
+
+
+@dataclass
+class SessionService:
+    sessions: SessionRepository
+    clock: Clock
+    # A provider, not the codec: functions that only list or revoke sessions never
+    # fetch the signing key.
+    access_tokens: Callable[[], JwtCodec]
+    lifetimes: SessionLifetimes = field(default_factory=SessionLifetimes)
+
+    def start(self, user_id: str, client: ClientInfo) -> TokenPair:
+        now = self.clock.now()
+        refresh_token = new_secret()
+        expires_at = now + self.lifetimes.absolute
+        session = Session(
+            id=new_id("ses"),
+            user_id=user_id,
+            created_at=now,
+            last_used_at=now,
+            expires_at=expires_at,
+            ip=client.ip,
+            user_agent=client.user_agent[:MAX_USER_AGENT_LENGTH],
+            refresh_token_hash=hash_secret(refresh_token),
+            idle_expires_at=min(now + self.lifetimes.idle, expires_at),
+        )
+        self.sessions.create(session)
+        return self._pair(user_id, session.id, refresh_token, now)
+
+    def refresh(self, presented: str, client: ClientInfo) -> TokenPair:
+        """A new pair for a live refresh token; the presented one dies. Presenting a
+        token that was already exchanged revokes its whole session (RFC 9700 §4.14.2):
+        either the client or a thief holds a copy, and we cannot tell which."""
+        if not presented or len(presented) > MAX_TOKEN_LENGTH:
+            raise InvalidRefreshToken()
+        now = self.clock.now()
+        record = self.sessions.get_refresh(hash_secret(presented))
+        if record is None:
+            raise InvalidRefreshToken()
+        if record.rotated_at is not None:
+            self.sessions.revoke(record.user_id, record.session_id, now)
+            raise TokenReused()
+        if not record.usable(now):
+            raise InvalidRefreshToken("The session has expired; sign in again")
+        refresh_token = new_secret()
+        idle_expires_at = min(now + self.lifetimes.idle, record.expires_at)
+        try:
+            self.sessions.rotate(
+                record,
+                hash_secret(refresh_token),
+                now,
+                idle_expires_at,
+                client.ip,
+                client.user_agent[:MAX_USER_AGENT_LENGTH],
+            )
+        except RefreshAlreadyRotated:
+            # Lost a race with another exchange of the same token: a reuse all the same.
+            self.sessions.revoke(record.user_id, record.session_id, now)
+            raise TokenReused() from None
+        except SessionNotLive:
+            raise InvalidRefreshToken("The session was signed out") from None
+        return self._pair(record.user_id, record.session_id, refresh_token, now)
+
+    def log_out(self, presented: str) -> None:
+        """Revoke the session of a refresh token; unknown tokens are already logged out."""
+        if not presented or len(presented) > MAX_TOKEN_LENGTH:
+            return
+        record = self.sessions.get_refresh(hash_secret(presented))
+        if record is not None:
+            self.sessions.revoke(record.user_id, record.session_id, self.clock.now())
+
+    def live_sessions(self, user_id: str) -> list[Session]:
+        now = self.clock.now()
+        sessions = [s for s in self.sessions.list_for_user(user_id) if s.is_live(now)]
+        return sorted(sessions, key=lambda s: s.last_used_at, reverse=True)
+
+    def is_live(self, user_id: str, session_id: str) -> bool:
+        session = self.sessions.get(user_id, session_id) if session_id else None
+        return session is not None and session.is_live(self.clock.now())
+
+    def revoke(self, user_id: str, session_id: str) -> None:
+        if not self.sessions.revoke(user_id, session_id, self.clock.now()):
+            raise NotFound("No such session")
+
+    def revoke_all(self, user_id: str, keep: str | None = None) -> int:
+        now = self.clock.now()
+        revoked = 0
+        for session in self.sessions.list_for_user(user_id):
+            if session.id != keep and session.is_live(now) and self.sessions.revoke(user_id, session.id, now):
+                revoked += 1
+        return revoked
+
+    def _pair(self, user_id: str, session_id: str, refresh_token: str, now: datetime) -> TokenPair:
+        access_token = self.access_tokens().issue(
+            JwtKind.ACCESS, user_id, now, ACCESS_TOKEN_LIFETIME, extra={"sid": session_id}
+        )
+        return TokenPair(
+            access_token=access_token,
+            refresh_token=refresh_token,
+            expires_in=int(ACCESS_TOKEN_LIFETIME.total_seconds()),
+        )
