@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from kuploy_access.domain import email_messages
@@ -23,6 +22,7 @@ from kuploy_access.domain.rate_limits import (
     RESET_EMAILS_PER_ADDRESS,
     RateLimited,
 )
+from kuploy_access.services.delivery import send_quietly
 from kuploy_access.services.ports import (
     Clock,
     Mailer,
@@ -33,8 +33,6 @@ from kuploy_access.services.ports import (
     UserRepository,
 )
 from kuploy_access.services.sessions import SessionService
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -114,7 +112,4 @@ class PasswordService:
         self._send(email_messages.password_changed_email(user.email, self.public_base_url, self.clock.now()))
 
     def _send(self, email: email_messages.OutgoingEmail) -> None:
-        try:
-            self.mailer.send(email)
-        except Exception:
-            logger.exception("email delivery failed", extra={"subject": email.subject})
+        send_quietly(self.mailer, email)

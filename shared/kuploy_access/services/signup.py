@@ -20,6 +20,7 @@ from kuploy_access.domain.one_time_tokens import (
 from kuploy_access.domain.passwords import check_new_password
 from kuploy_access.domain.rate_limits import VERIFICATION_EMAILS_PER_ADDRESS
 from kuploy_access.domain.users import User, clean_name
+from kuploy_access.services.delivery import send_quietly
 from kuploy_access.services.ports import (
     Clock,
     EmailAlreadyRegistered,
@@ -134,10 +135,4 @@ class SignUpService:
         return secret, token
 
     def _send(self, email: email_messages.OutgoingEmail) -> None:
-        # The answer is the same 202 either way (it must not reveal whether the
-        # address has an account); a failed delivery is logged for operators and the
-        # person can ask for the email again.
-        try:
-            self.mailer.send(email)
-        except Exception:
-            logger.exception("email delivery failed", extra={"subject": email.subject})
+        send_quietly(self.mailer, email)
