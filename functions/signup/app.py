@@ -12,6 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
 
 from kuploy_access.domain.errors import DomainError
+from kuploy_access.domain.invitations import safe_continue_path
 from kuploy_access.http import pages
 from kuploy_access.http.api import create_app, lambda_entry, metrics
 from kuploy_access.http.openapi_docs import responses
@@ -82,13 +83,22 @@ def resend_verification(body: EmailRequest) -> Accepted:
 
 
 @app.get("/verify-email", tags=["pages"], summary="The page behind the emailed link (changes nothing)")
-def verify_email_page(token: Annotated[str, Query(max_length=512)] = "") -> Response[Any]:
+def verify_email_page(
+    token: Annotated[str, Query(max_length=512)] = "",
+    continue_to: Annotated[
+        str | None, Query(alias="next", max_length=200, description="An invitation page to continue to")
+    ] = None,
+) -> Response[Any]:
     if not token:
         return pages.page("Confirm your email", pages.message("This link is incomplete.", error=True), 400)
     return pages.page(
         "Confirm your email",
         pages.confirm_form(
-            "/verify-email", token, "Press the button to confirm your email address.", "Confirm email address"
+            "/verify-email",
+            token,
+            "Press the button to confirm your email address.",
+            "Confirm email address",
+            extra={"next": safe_continue_path(continue_to) or ""},
         ),
     )
 
@@ -97,10 +107,16 @@ def verify_email_page(token: Annotated[str, Query(max_length=512)] = "") -> Resp
 def verify_email_form() -> Response[Any]:
     form = parse_qs(app.current_event.decoded_body or "")
     token = (form.get("token") or [""])[0]
+    continue_to = safe_continue_path((form.get("next") or [""])[0])
     try:
         signup_service().verify_email(token)
     except DomainError as error:
         return pages.page("Confirm your email", pages.message(error.detail, error=True), error.status)
+    if continue_to:
+        return pages.page(
+            "Email confirmed",
+            pages.message("Your email address is confirmed.") + pages.link(continue_to, "Continue to your invitation"),
+        )
     return pages.page("Email confirmed", pages.message("Your email address is confirmed. You can sign in now."))
 
 

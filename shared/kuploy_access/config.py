@@ -18,6 +18,8 @@ class Settings:
     signing_key_secret_id: str
     region: str
     session_lifetimes: SessionLifetimes
+    invitation_lifetime: timedelta = timedelta(days=7)
+    audit_retention: timedelta = timedelta(days=400)
 
 
 @lru_cache(maxsize=1)
@@ -32,4 +34,6 @@ def settings() -> Settings:
             absolute=timedelta(days=float(os.environ.get("SESSION_ABSOLUTE_DAYS", "30"))),
             idle=timedelta(days=float(os.environ.get("SESSION_IDLE_DAYS", "7"))),
         ),
+        invitation_lifetime=timedelta(days=float(os.environ.get("INVITATION_DAYS", "7"))),
+        audit_retention=timedelta(days=float(os.environ.get("AUDIT_RETENTION_DAYS", "400"))),
     )

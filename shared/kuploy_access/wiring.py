@@ -12,12 +12,18 @@ from typing import TYPE_CHECKING
 from kuploy_access.config import settings
 
 if TYPE_CHECKING:
+    from kuploy_access.adapters.dynamodb.organizations import DynamoOrganizationRepository
     from kuploy_access.adapters.dynamodb.rate_limits import DynamoRateLimiter
     from kuploy_access.adapters.password_hasher import Argon2PasswordHasher
     from kuploy_access.domain.access_tokens import JwtCodec
+    from kuploy_access.services.access import AccessService
     from kuploy_access.services.account import AccountService
+    from kuploy_access.services.invitations import InvitationService
     from kuploy_access.services.login import LoginService
+    from kuploy_access.services.members import MemberService
+    from kuploy_access.services.organizations import OrganizationService
     from kuploy_access.services.passwords import PasswordService
+    from kuploy_access.services.resources import ResourceService
     from kuploy_access.services.sessions import SessionService
     from kuploy_access.services.signup import SignUpService
 
@@ -116,8 +122,71 @@ def login_service() -> LoginService:
 
 @lru_cache(maxsize=1)
 def account_service() -> AccountService:
-    from kuploy_access.adapters.dynamodb.memberships import DynamoMembershipRepository
     from kuploy_access.adapters.dynamodb.users import DynamoUserRepository
     from kuploy_access.services.account import AccountService
 
-    return AccountService(users=DynamoUserRepository(), memberships=DynamoMembershipRepository())
+    return AccountService(users=DynamoUserRepository(), memberships=organization_repository())
+
+
+@lru_cache(maxsize=1)
+def organization_repository() -> DynamoOrganizationRepository:
+    from kuploy_access.adapters.dynamodb.organizations import DynamoOrganizationRepository
+
+    return DynamoOrganizationRepository()
+
+
+@lru_cache(maxsize=1)
+def access_service() -> AccessService:
+    from kuploy_access.adapters.clock import SystemClock
+    from kuploy_access.services.access import AccessService
+
+    return AccessService(orgs=organization_repository(), clock=SystemClock())
+
+
+@lru_cache(maxsize=1)
+def organization_service() -> OrganizationService:
+    from kuploy_access.adapters.clock import SystemClock
+    from kuploy_access.adapters.dynamodb.audit import DynamoAuditLog
+    from kuploy_access.adapters.dynamodb.users import DynamoUserRepository
+    from kuploy_access.services.organizations import OrganizationService
+
+    return OrganizationService(
+        orgs=organization_repository(), users=DynamoUserRepository(), audit=DynamoAuditLog(), clock=SystemClock()
+    )
+
+
+@lru_cache(maxsize=1)
+def member_service() -> MemberService:
+    from kuploy_access.adapters.clock import SystemClock
+    from kuploy_access.services.members import MemberService
+
+    return MemberService(orgs=organization_repository(), clock=SystemClock())
+
+
+@lru_cache(maxsize=1)
+def invitation_service() -> InvitationService:
+    from kuploy_access.adapters.clock import SystemClock
+    from kuploy_access.adapters.dynamodb.invitations import DynamoInvitationRepository
+    from kuploy_access.adapters.dynamodb.users import DynamoUserRepository
+    from kuploy_access.adapters.ses_mailer import SesMailer
+    from kuploy_access.services.invitations import InvitationService
+
+    config = settings()
+    return InvitationService(
+        invitations=DynamoInvitationRepository(),
+        users=DynamoUserRepository(),
+        mailer=SesMailer(config.sender_email, config.region),
+        limiter=rate_limiter(),
+        clock=SystemClock(),
+        public_base_url=config.public_base_url,
+        lifetime=config.invitation_lifetime,
+    )
+
+
+@lru_cache(maxsize=1)
+def resource_service() -> ResourceService:
+    from kuploy_access.adapters.clock import SystemClock
+    from kuploy_access.adapters.dynamodb.resources import DynamoResourceRepository
+    from kuploy_access.services.resources import ResourceService
+
+    return ResourceService(resources=DynamoResourceRepository(), clock=SystemClock())

@@ -40,6 +40,7 @@ PUBLIC_ROUTES = {
     "GET /auth/oauth/{provider}/callback",
     "POST /auth/oauth/exchange",
     "GET /invitations/{token}",
+    "POST /invitations/{token}",  # the page's sign-in / sign-up forms
     "GET /openapi.json",
     "GET /verify-email",
     "POST /verify-email",

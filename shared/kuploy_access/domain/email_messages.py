@@ -46,8 +46,12 @@ def _html_page(heading: str, paragraphs: list[str], link: str | None, button: st
     )
 
 
-def verification_email(to: str, base_url: str, token: str, expires_at: datetime) -> OutgoingEmail:
+def verification_email(
+    to: str, base_url: str, token: str, expires_at: datetime, continue_to: str | None = None
+) -> OutgoingEmail:
     link = _link(base_url, "/verify-email", token)
+    if continue_to:
+        link += "&" + urlencode({"next": continue_to})
     lines = [
         f"Confirm that {to} is your email address to finish creating your {PRODUCT} account.",
         f"The link opens a page with a button that confirms the address. "
@@ -107,4 +111,23 @@ def password_changed_email(to: str, base_url: str, changed_at: datetime) -> Outg
         subject=f"Your {PRODUCT} password was changed",
         text="\n\n".join(lines),
         html=_html_page("Your password was changed", lines, None, None),
+    )
+
+
+def invitation_email(
+    to: str, base_url: str, token: str, org_name: str, inviter: str, role: str, expires_at: datetime
+) -> OutgoingEmail:
+    link = f"{base_url.rstrip('/')}/invitations/{token}"
+    lines = [
+        f"{inviter} invited {to} to join the organization “{org_name}” on {PRODUCT} as {role}.",
+        "The link opens a page that shows the invitation; you accept it there after signing in, "
+        f"or after creating an account with this address if you have none. It expires at {_when(expires_at)}.",
+        "If you do not know this organization or do not want to join, ignore this email or decline on the page.",
+    ]
+    text = "\n\n".join([lines[0], f"See the invitation: {link}", *lines[1:]])
+    return OutgoingEmail(
+        to=to,
+        subject=f"{inviter} invited you to {org_name} on {PRODUCT}",
+        text=text,
+        html=_html_page(f"Join {org_name} on {PRODUCT}", lines, link, "See the invitation"),
     )

@@ -113,3 +113,51 @@ class WrongPassword(DomainError):
     status = 403
     code = "invalid_credentials"
     title = "The current password is wrong"
+
+
+class Forbidden(DomainError):
+    """A member of the organization whose role (or a key whose scopes) lacks the permission."""
+
+    status = 403
+    code = "forbidden"
+    title = "Your role in this organization does not allow this"
+
+
+class OwnerProtected(DomainError):
+    status = 403
+    code = "owner_protected"
+    title = "The owner cannot leave, be removed or be demoted; transfer ownership first"
+
+
+class AlreadyMember(Conflict):
+    code = "already_member"
+    title = "That person is already a member of this organization"
+
+
+class AlreadyInvited(Conflict):
+    code = "already_invited"
+    title = "That address already has a pending invitation to this organization"
+
+
+class InvitationExpired(DomainError):
+    status = 410
+    code = "invitation_expired"
+    title = "This invitation has expired; ask for a new one"
+
+
+class InvitationUsed(DomainError):
+    status = 410
+    code = "invitation_used"
+    title = "This invitation was already used"
+
+
+class InvitationEmailMismatch(DomainError):
+    status = 403
+    code = "invitation_email_mismatch"
+    title = "This invitation was sent to another email address"
+
+
+class ApiKeyNotAllowed(DomainError):
+    status = 403
+    code = "api_key_not_allowed"
+    title = "This route is for users only; API keys cannot call it"

@@ -52,3 +52,9 @@ class RateLimited(DomainError):
     def __init__(self, retry_after: int, detail: str | None = None) -> None:
         super().__init__(detail or f"Too many attempts; try again in {retry_after} seconds")
         self.retry_after = retry_after
+
+
+# Invitations email addresses nobody has confirmed; a compromised admin account must
+# not turn an organization into a spam cannon.
+INVITATIONS_PER_ORG = RateLimit("invitations-org", 100, timedelta(hours=1))
+INVITATION_EMAILS_PER_ADDRESS = RateLimit("email-invitation", 5, timedelta(hours=1))

@@ -26,9 +26,12 @@ class User:
 
 @dataclass(frozen=True)
 class OrganizationMembership:
+    """One organization as its member sees it in `GET /orgs` and `GET /me`."""
+
     org_id: str
     org_name: str
     role: str
+    plan: str = "free"
 
 
 MAX_NAME_LENGTH = 100

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kuploy_access.domain.errors import DomainError, Unauthorized
+from kuploy_access.domain.errors import ApiKeyNotAllowed, Unauthorized
 from kuploy_access.domain.principal import API_KEY, USER, Principal
 from kuploy_access.http.problems import problem_result
 
@@ -15,10 +15,7 @@ _UNAUTHORIZED_DETAILS = {
 }
 
 
-class ApiKeyNotAllowed(DomainError):
-    status = 403
-    code = "api_key_not_allowed"
-    title = "This route is for users only; API keys cannot call it"
+__all__ = ["ApiKeyNotAllowed", "principal_of", "require_user", "unauthorized_problem"]
 
 
 def principal_of(event: Any) -> Principal:

@@ -19,8 +19,9 @@ STYLE = (
     "button{background:#1f6feb;color:#fff;border:0;border-radius:6px;padding:.6rem 1.2rem;"
     "font-size:1rem;cursor:pointer}"
     ".error{color:#b42318}"
-    "label{display:block;margin:1rem 0 .3rem}input[type=password]{font-size:1rem;padding:.5rem;width:100%;"
-    "box-sizing:border-box;margin-bottom:1rem}"
+    "label{display:block;margin:1rem 0 .3rem}input[type=password],input[type=email],input[type=text]"
+    "{font-size:1rem;padding:.5rem;width:100%;box-sizing:border-box;margin-bottom:1rem}"
+    "dt{font-weight:600}dd{margin:0 0 .6rem}hr{margin:2rem 0}"
 )
 _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
 
@@ -49,12 +50,64 @@ def page(title: str, body_html: str, status: int = 200) -> Response[Any]:
     )
 
 
-def confirm_form(action: str, token: str, explanation: str, button: str) -> str:
+def _hidden(fields: dict[str, str]) -> str:
+    return "".join(
+        f'<input type="hidden" name="{html.escape(k, quote=True)}" value="{html.escape(v, quote=True)}">'
+        for k, v in fields.items()
+        if v
+    )
+
+
+def confirm_form(action: str, token: str, explanation: str, button: str, extra: dict[str, str] | None = None) -> str:
     return (
         f"<p>{html.escape(explanation)}</p>"
         f'<form method="post" action="{html.escape(action, quote=True)}">'
         f'<input type="hidden" name="token" value="{html.escape(token, quote=True)}">'
+        f"{_hidden(extra or {})}"
         f'<button type="submit">{html.escape(button)}</button></form>'
+    )
+
+
+def link(href: str, text: str) -> str:
+    return f'<p><a href="{html.escape(href, quote=True)}">{html.escape(text)}</a></p>'
+
+
+def details(rows: list[tuple[str, str]]) -> str:
+    cells = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in rows)
+    return f"<dl>{cells}</dl>"
+
+
+def sign_in_form(action: str, email: str, intro: str, buttons: list[tuple[str, str]]) -> str:
+    """Email (fixed) and password, and one submit button per action (name="action")."""
+    submit = "".join(
+        f'<button type="submit" name="action" value="{html.escape(value, quote=True)}">{html.escape(label)}</button> '
+        for value, label in buttons
+    )
+    return (
+        f"<p>{html.escape(intro)}</p>"
+        f'<form method="post" action="{html.escape(action, quote=True)}">'
+        '<label for="email">Email</label>'
+        f'<input id="email" type="email" name="email" value="{html.escape(email, quote=True)}" '
+        'autocomplete="username" readonly>'
+        '<label for="password">Password</label>'
+        '<input id="password" type="password" name="password" autocomplete="current-password" required>'
+        f"{submit}</form>"
+    )
+
+
+def sign_up_form(action: str, email: str, intro: str) -> str:
+    return (
+        f"<p>{html.escape(intro)}</p>"
+        f'<form method="post" action="{html.escape(action, quote=True)}">'
+        '<input type="hidden" name="action" value="signup">'
+        '<label for="new-name">Your name</label>'
+        '<input id="new-name" type="text" name="name" autocomplete="name" maxlength="100">'
+        '<label for="new-email">Email</label>'
+        f'<input id="new-email" type="email" name="email" value="{html.escape(email, quote=True)}" readonly>'
+        '<label for="new-password">Choose a password</label>'
+        '<input id="new-password" type="password" name="password" autocomplete="new-password" '
+        'minlength="8" maxlength="256" required>'
+        '<button type="submit">Create account</button></form>'
     )
 
 

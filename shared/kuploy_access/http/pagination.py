@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from kuploy_access.domain.errors import ValidationFailed
+from kuploy_access.domain.paging import DEFAULT_LIMIT, MAX_LIMIT, Page
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "Page", "paginate"]
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    items: list[T]
-    next_cursor: str | None
 
 
 def _encode(offset: int) -> str:

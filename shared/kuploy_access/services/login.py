@@ -9,6 +9,7 @@ from kuploy_access.domain.errors import EmailNotVerified, InvalidCredentials, In
 from kuploy_access.domain.passwords import normalize_password
 from kuploy_access.domain.rate_limits import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP, RateLimited
 from kuploy_access.domain.sessions import TokenPair
+from kuploy_access.domain.users import User
 from kuploy_access.services.ports import Clock, PasswordHasher, RateLimiter, UserRepository
 from kuploy_access.services.sessions import ClientInfo, SessionService
 
@@ -24,6 +25,11 @@ class LoginService:
     limiter: RateLimiter
 
     def log_in(self, email: str, password: str, client: ClientInfo) -> TokenPair:
+        return self.sessions.start(self.authenticate(email, password, client).id, client)
+
+    def authenticate(self, email: str, password: str, client: ClientInfo) -> User:
+        """The account behind a correct email and password, under the same throttling
+        and refusals as a login (pages that sign in and act in one step use it)."""
         now = self.clock.now()
         address = self._address(email)
         attempts = self.limiter.look_up(address, client.ip, now)
@@ -53,7 +59,7 @@ class LoginService:
             self.limiter.clear_account_failures(address, now)
         if self.hasher.needs_rehash(user.password_hash):
             self.users.update_password_hash(user.id, user.password_hash, self.hasher.hash(normalized))
-        return self.sessions.start(user.id, client)
+        return user
 
     @staticmethod
     def _address(email: str) -> str:

@@ -10,9 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from kuploy_access.domain.audit import AuditEvent
 from kuploy_access.domain.email_messages import OutgoingEmail
+from kuploy_access.domain.invitations import Invitation
 from kuploy_access.domain.one_time_tokens import OneTimeToken, TokenKind
+from kuploy_access.domain.organizations import Member, Organization
+from kuploy_access.domain.paging import Page
 from kuploy_access.domain.rate_limits import RateLimit
+from kuploy_access.domain.resources import Resource, ResourceKind
 from kuploy_access.domain.sessions import RefreshToken, Session
 from kuploy_access.domain.users import OrganizationMembership, User
 
@@ -145,3 +150,88 @@ class MembershipRepository(Protocol):
 
 class Mailer(Protocol):
     def send(self, email: OutgoingEmail) -> None: ...
+
+
+class OrganizationRepository(Protocol):
+    """Organizations, memberships and the audit events written with their changes.
+
+    Methods that change something take the audit event and write it in the same
+    transaction; they raise NotFound for a missing (or deleted) organization or
+    member, and OwnerProtected where the change would touch the owner."""
+
+    def create(self, org: Organization, owner: Member, event: AuditEvent) -> None: ...
+
+    def load_access(self, org_id: str, user_id: str) -> tuple[Organization | None, Member | None]:
+        """The live organization and the caller's membership, in one read."""
+
+    def touch_member(self, org_id: str, user_id: str, now: datetime, stale_before: datetime) -> None:
+        """Set last_active_at = now unless it is already at or after `stale_before`."""
+
+    def get(self, org_id: str) -> Organization | None: ...
+
+    def update(self, org_id: str, changes: dict[str, object], event: AuditEvent) -> Organization: ...
+
+    def mark_deleted(self, org_id: str, now: datetime, event: AuditEvent) -> None: ...
+
+    def purge(self, org_id: str) -> int: ...
+
+    def organizations_of(self, user_id: str) -> list[OrganizationMembership]: ...
+
+    def members_page(self, org_id: str, limit: int, cursor: str | None) -> Page[Member]: ...
+
+    def get_member(self, org_id: str, user_id: str) -> Member | None: ...
+
+    def change_role(self, org_id: str, user_id: str, role: str, event: AuditEvent) -> Member: ...
+
+    def remove_member(self, org_id: str, user_id: str, event: AuditEvent) -> None: ...
+
+    def transfer_ownership(self, org_id: str, from_user: str, to_user: str, event: AuditEvent) -> None: ...
+
+
+class AuditLog(Protocol):
+    def record(self, event: AuditEvent) -> None: ...
+
+    def page(self, org_id: str, limit: int, cursor: str | None) -> Page[AuditEvent]: ...
+
+
+class InvitationRepository(Protocol):
+    def create(self, invitation: Invitation, invitee_user_id: str | None, now: datetime, event: AuditEvent) -> None:
+        """Raises AlreadyMember, AlreadyInvited (a pending, unexpired one exists) or NotFound."""
+
+    def by_token(self, token_hash: str) -> Invitation | None: ...
+
+    def by_token_for(self, token_hash: str, user_id: str) -> tuple[Invitation | None, User | None]:
+        """The invitation behind a link and the account answering it, in one read."""
+
+    def get(self, org_id: str, invitation_id: str) -> Invitation | None: ...
+
+    def of_org(self, org_id: str) -> list[Invitation]: ...
+
+    def for_email(self, email: str) -> list[Invitation]: ...
+
+    def accept(self, invitation: Invitation, member: Member, now: datetime, event: AuditEvent) -> None:
+        """Consume the invitation and create the membership atomically. Raises
+        InvitationUsed when it is no longer pending, AlreadyMember, NotFound."""
+
+    def decline(self, invitation: Invitation, now: datetime, event: AuditEvent) -> None: ...
+
+    def revoke(self, invitation: Invitation, event: AuditEvent) -> None: ...
+
+    def resend(self, invitation: Invitation, token_hash: str, expires_at: datetime, event: AuditEvent) -> Invitation:
+        """The new link replaces the old one, which stops working."""
+
+
+class ResourceRepository(Protocol):
+    def create(
+        self, resource: Resource, event: AuditEvent, parent: tuple[ResourceKind, str, str] | None = None
+    ) -> None: ...
+
+    def get(self, org_id: str, kind: ResourceKind, resource_id: str, parent_id: str = "") -> Resource | None: ...
+
+    def page(
+        self, org_id: str, kind: ResourceKind, limit: int, cursor: str | None, parent_id: str = ""
+    ) -> Page[Resource]: ...
+
+    def rename(self, resource: Resource, name: str, now: datetime, event: AuditEvent) -> Resource: ...
+
+    def delete(self, resource: Resource, event: AuditEvent) -> int: ...

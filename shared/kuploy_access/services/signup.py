@@ -9,6 +9,7 @@ from kuploy_access.domain import email_messages
 from kuploy_access.domain.emails import canonical_email
 from kuploy_access.domain.errors import InvalidToken, TokenExpired
 from kuploy_access.domain.ids import new_id
+from kuploy_access.domain.invitations import safe_continue_path
 from kuploy_access.domain.one_time_tokens import (
     MAX_TOKEN_LENGTH,
     TOKEN_LIFETIMES,
@@ -45,8 +46,10 @@ class SignUpService:
     public_base_url: str
     limiter: RateLimiter
 
-    def sign_up(self, email: str, password: str, name: str | None = None) -> None:
-        """Same outcome for every well-formed request: an email goes to the address."""
+    def sign_up(self, email: str, password: str, name: str | None = None, continue_to: str | None = None) -> None:
+        """Same outcome for every well-formed request: an email goes to the address.
+        `continue_to` (an invitation's page) is where the verified person goes next."""
+        continue_to = safe_continue_path(continue_to)
         address = canonical_email(email)
         password_hash = self.hasher.hash(check_new_password(password))
         now = self.clock.now()
@@ -65,13 +68,15 @@ class SignUpService:
             self.users.create(user, token)
         except EmailAlreadyRegistered:
             if self._email_allowed(address):
-                self._sign_up_again(address, password_hash)
+                self._sign_up_again(address, password_hash, continue_to)
             return
         if not self._email_allowed(address):  # its budget spent by resends before it existed
             return
-        self._send(email_messages.verification_email(address, self.public_base_url, secret, token.expires_at))
+        self._send(
+            email_messages.verification_email(address, self.public_base_url, secret, token.expires_at, continue_to)
+        )
 
-    def _sign_up_again(self, address: str, password_hash: str) -> None:
+    def _sign_up_again(self, address: str, password_hash: str, continue_to: str | None) -> None:
         existing = self.users.get_by_email(address)
         if existing is None:  # the account vanished between the two calls
             return
@@ -85,7 +90,11 @@ class SignUpService:
             self.users.restart_verification(existing, token, password_hash)
         except TokenNotUsable:  # verified in the meantime
             return
-        self._send(email_messages.verification_email(existing.email, self.public_base_url, secret, token.expires_at))
+        self._send(
+            email_messages.verification_email(
+                existing.email, self.public_base_url, secret, token.expires_at, continue_to
+            )
+        )
 
     def resend_verification(self, email: str) -> None:
         address = canonical_email(email)

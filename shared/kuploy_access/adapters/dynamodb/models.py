@@ -98,14 +98,95 @@ class LoginLookupItem(TableItem):
     hits = NumberAttribute(null=True)
 
 
-class MembershipItem(TableItem):
+class OrganizationItem(TableItem):
     org_id = UnicodeAttribute()
-    org_name = UnicodeAttribute()
+    name = UnicodeAttribute()
+    plan = UnicodeAttribute(default="free")
+    require_2fa = BooleanAttribute(default=False)
+    owner_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    created_by = UnicodeAttribute()
+    member_count = NumberAttribute(default=1)
+    deleted_at = UTCDateTimeAttribute(null=True)
+
+
+class MembershipItem(TableItem):
+    """pk ORG#, sk MEMBER#user; the index answers "organizations of a user"."""
+
+    org_id = UnicodeAttribute()
     user_id = UnicodeAttribute()
     role = UnicodeAttribute()
+    # Copied from the account so that a page of members is one Query; the account
+    # is the source of truth and updates these copies (name, 2FA status).
+    email = UnicodeAttribute(default="")
+    name = UnicodeAttribute(default="")
+    two_factor_enabled = BooleanAttribute(default=False)
+    joined_at = UTCDateTimeAttribute()
+    last_active_at = UTCDateTimeAttribute(null=True)
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
     by_user = Gsi1()
+
+
+class InvitationItem(TableItem):
+    """The invitation (pk ORG#, sk INVITATION#id) and its copy under the token's hash
+    (pk INVTOKEN#hash), which answers the emailed link with one GetItem. The index
+    lists an address's invitations (gsi1pk INVITEE#email)."""
+
+    invitation_id = UnicodeAttribute()
+    org_id = UnicodeAttribute()
+    org_name = UnicodeAttribute()
+    email = UnicodeAttribute()
+    role = UnicodeAttribute()
+    invited_by = UnicodeAttribute()
+    inviter_name = UnicodeAttribute(default="")
+    status = UnicodeAttribute()
+    token_hash = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    expires_at = UTCDateTimeAttribute()
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    expires_at_epoch = TTLAttribute()
+    by_invitee = Gsi1()
+
+
+class InviteeGuardItem(TableItem):
+    """pk ORG#, sk INVITEE#email: at most one pending invitation per address and org."""
+
+    invitation_id = UnicodeAttribute()
+    expires_at = UTCDateTimeAttribute()
+    expires_at_epoch = TTLAttribute()
+
+
+class ResourceItem(TableItem):
+    """Projects, applications, deployments, databases and channels in the org's partition."""
+
+    kind = UnicodeAttribute()
+    resource_id = UnicodeAttribute()
+    org_id = UnicodeAttribute()
+    parent_id = UnicodeAttribute(default="")
+    name = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    fields_json = UnicodeAttribute(default="{}")
+
+
+class AuditEventItem(TableItem):
+    """pk AUDIT#org, sk the event id (time-sortable): newest first with one Query."""
+
+    event_id = UnicodeAttribute()
+    org_id = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    actor_type = UnicodeAttribute()
+    actor_id = UnicodeAttribute()
+    actor_email = UnicodeAttribute(default="")
+    action = UnicodeAttribute()
+    target = UnicodeAttribute()
+    ip = UnicodeAttribute(default="")
+    user_agent = UnicodeAttribute(default="")
+    details_json = UnicodeAttribute(default="{}")
+    expires_at_epoch = TTLAttribute()
 
 
 def user_key(user_id: str) -> str:
@@ -114,3 +195,14 @@ def user_key(user_id: str) -> str:
 
 def email_key(email: str) -> str:
     return f"EMAIL#{email}"
+
+
+def org_key(org_id: str) -> str:
+    return f"ORG#{org_id}"
+
+
+def member_sk(user_id: str) -> str:
+    return f"MEMBER#{user_id}"
+
+
+ORG_PROFILE = "ORG"

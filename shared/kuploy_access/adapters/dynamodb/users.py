@@ -24,7 +24,7 @@ PROFILE = "PROFILE"
 EMAIL_GUARD = "EMAIL"
 
 
-def _to_user(item: UserItem) -> User:
+def user_of(item: UserItem) -> User:
     return User(
         id=item.user_id,
         email=item.email,
@@ -77,7 +77,7 @@ class DynamoUserRepository:
 
     def get(self, user_id: str) -> User | None:
         try:
-            return _to_user(UserItem.get(user_key(user_id), PROFILE))
+            return user_of(UserItem.get(user_key(user_id), PROFILE))
         except UserItem.DoesNotExist:
             return None
 
@@ -132,7 +132,7 @@ class DynamoUserRepository:
             if error.cause_response_code == "ConditionalCheckFailedException":
                 return None
             raise
-        return _to_user(item)
+        return user_of(item)
 
     def update_password_hash(self, user_id: str, old_hash: str, new_hash: str, end_pending_reset: bool = False) -> bool:
         item = UserItem(pk=user_key(user_id), sk=PROFILE)

@@ -1,0 +1,302 @@
+"""Organizations, their members, billing plan and audit log: `/orgs`, `/orgs/{org_id}`,
+`…/members`, `…/transfer-ownership`, `…/billing`, `…/audit-log`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from kuploy_access.domain.organizations import Member, Organization
+from kuploy_access.http.api import create_app, lambda_entry
+from kuploy_access.http.guard import require_user
+from kuploy_access.http.openapi_docs import responses
+from kuploy_access.http.org_guard import enter_org
+from kuploy_access.http.pagination import MAX_LIMIT, paginate
+from kuploy_access.http.schemas import client_of
+from kuploy_access.wiring import member_service, organization_service
+
+app = create_app()
+
+OrgId = Annotated[str, Path(max_length=64)]
+UserId = Annotated[str, Path(max_length=64)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+Cursor = Annotated[str | None, Query(max_length=512)]
+SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+ORG_PROBLEMS: dict[str, tuple[str, ...] | str] = {"s403": ("forbidden", "api_key_not_allowed"), "s404": "not_found"}
+
+
+class CreateOrgRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(max_length=200, examples=["Analytical Engines"])
+
+
+class UpdateOrgRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, max_length=200)
+    require_2fa: bool | None = None
+
+
+class CreatedOrg(BaseModel):
+    id: str
+    name: str
+    role: Literal["owner"] = "owner"
+    plan: str
+    created_at: datetime
+
+
+class OrgView(BaseModel):
+    id: str
+    name: str
+    plan: str
+    require_2fa: bool
+    created_at: datetime
+    member_count: int
+
+    @classmethod
+    def of(cls, org: Organization) -> OrgView:
+        return cls(
+            id=org.id,
+            name=org.name,
+            plan=org.plan,
+            require_2fa=org.require_2fa,
+            created_at=org.created_at,
+            member_count=org.member_count,
+        )
+
+
+class MyOrg(BaseModel):
+    id: str
+    name: str
+    role: str
+    plan: str
+
+
+class MyOrgList(BaseModel):
+    items: list[MyOrg]
+    next_cursor: str | None
+
+
+class MemberView(BaseModel):
+    user_id: str
+    email: str
+    name: str
+    role: str
+    joined_at: datetime
+    two_factor_enabled: bool
+    last_active_at: datetime | None
+
+    @classmethod
+    def of(cls, member: Member) -> MemberView:
+        return cls(
+            user_id=member.user_id,
+            email=member.email,
+            name=member.name,
+            role=member.role,
+            joined_at=member.joined_at,
+            two_factor_enabled=member.two_factor_enabled,
+            last_active_at=member.last_active_at,
+        )
+
+
+class MemberList(BaseModel):
+    items: list[MemberView]
+    next_cursor: str | None
+
+
+class ChangeRoleRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["admin", "member"]
+
+
+class TransferRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user_id: str = Field(max_length=64)
+
+
+class Billing(BaseModel):
+    plan: Literal["free", "pro", "team"]
+
+
+class SetPlanRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    plan: Literal["free", "pro", "team"]
+
+
+class ActorView(BaseModel):
+    type: Literal["user", "api_key"]
+    id: str
+    email: str | None = None
+
+
+class AuditEventView(BaseModel):
+    id: str
+    at: datetime
+    actor: ActorView
+    action: str
+    target: str
+    ip: str
+    user_agent: str
+    details: dict[str, str]
+
+
+class AuditEventList(BaseModel):
+    items: list[AuditEventView]
+    next_cursor: str | None
+
+
+@app.post(
+    "/orgs",
+    status_code=201,
+    tags=["organizations"],
+    summary="Create an organization; you become its owner",
+    security=SECURITY,
+    responses=responses(201, "Created", s403=("api_key_not_allowed", "email_not_verified"), s422="validation_error"),
+)
+def create_org(body: CreateOrgRequest) -> CreatedOrg:
+    user = require_user(app.current_event.raw_event)
+    org, _ = organization_service().create(user, body.name, client_of(app.current_event))
+    return CreatedOrg(id=org.id, name=org.name, plan=org.plan, created_at=org.created_at)
+
+
+@app.get(
+    "/orgs",
+    tags=["organizations"],
+    summary="My organizations, with my role in each",
+    security=SECURITY,
+    responses=responses(200, "My organizations", s403="api_key_not_allowed"),
+)
+def list_my_orgs(limit: Limit = 50, cursor: Cursor = None) -> MyOrgList:
+    user = require_user(app.current_event.raw_event)
+    page = paginate(organization_service().mine(user.id), limit, cursor)
+    return MyOrgList(
+        items=[MyOrg(id=m.org_id, name=m.org_name, role=m.role, plan=m.plan) for m in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
+@app.get(
+    "/orgs/<org_id>",
+    tags=["organizations"],
+    summary="An organization",
+    security=SECURITY,
+    responses=responses(200, "The organization", **ORG_PROBLEMS),
+)
+def get_org(org_id: OrgId) -> OrgView:
+    return OrgView.of(enter_org(app).org)
+
+
+@app.patch(
+    "/orgs/<org_id>",
+    tags=["organizations"],
+    summary="Rename an organization or change its policies",
+    security=SECURITY,
+    responses=responses(200, "The organization", **ORG_PROBLEMS, s422="validation_error"),
+)
+def update_org(org_id: OrgId, body: UpdateOrgRequest) -> OrgView:
+    caller = enter_org(app)
+    return OrgView.of(organization_service().update(caller, body.name, body.require_2fa))
+
+
+@app.delete(
+    "/orgs/<org_id>",
+    tags=["organizations"],
+    summary="Delete an organization with its members, invitations, keys and resources",
+    security=SECURITY,
+    responses=responses(204, "Deleted", **ORG_PROBLEMS),
+)
+def delete_org(org_id: OrgId) -> Response[None]:
+    organization_service().delete(enter_org(app))
+    return Response(status_code=204)
+
+
+@app.get(
+    "/orgs/<org_id>/members",
+    tags=["members"],
+    summary="Members of an organization",
+    security=SECURITY,
+    responses=responses(200, "Members, one page", **ORG_PROBLEMS),
+)
+def list_members(org_id: OrgId, limit: Limit = 50, cursor: Cursor = None) -> MemberList:
+    page = member_service().page(enter_org(app), limit, cursor)
+    return MemberList(items=[MemberView.of(m) for m in page.items], next_cursor=page.next_cursor)
+
+
+@app.patch(
+    "/orgs/<org_id>/members/<user_id>",
+    tags=["members"],
+    summary="Change a member's role (admin or member)",
+    security=SECURITY,
+    responses=responses(
+        200, "The member", s403=("forbidden", "api_key_not_allowed", "owner_protected"), s404="not_found"
+    ),
+)
+def change_role(org_id: OrgId, user_id: UserId, body: ChangeRoleRequest) -> MemberView:
+    return MemberView.of(member_service().change_role(enter_org(app), user_id, body.role))
+
+
+@app.delete(
+    "/orgs/<org_id>/members/<user_id>",
+    tags=["members"],
+    summary="Remove a member, or leave (your own user id)",
+    security=SECURITY,
+    responses=responses(204, "Removed", s403=("forbidden", "api_key_not_allowed", "owner_protected"), s404="not_found"),
+)
+def remove_member(org_id: OrgId, user_id: UserId) -> Response[None]:
+    me = require_user(app.current_event.raw_event)
+    caller = enter_org(app, acting_on_self=user_id == me.id)
+    member_service().remove(caller, user_id)
+    return Response(status_code=204)
+
+
+@app.post(
+    "/orgs/<org_id>/transfer-ownership",
+    tags=["members"],
+    summary="Make another member the owner; you become an admin",
+    security=SECURITY,
+    responses=responses(200, "The new owner", **ORG_PROBLEMS),
+)
+def transfer_ownership(org_id: OrgId, body: TransferRequest) -> MemberView:
+    return MemberView.of(member_service().transfer_ownership(enter_org(app), body.user_id))
+
+
+@app.get(
+    "/orgs/<org_id>/billing",
+    tags=["billing"],
+    summary="The organization's plan",
+    security=SECURITY,
+    responses=responses(200, "The plan", **ORG_PROBLEMS),
+)
+def get_billing(org_id: OrgId) -> Billing:
+    return Billing(plan=enter_org(app).org.plan)  # type: ignore[arg-type]
+
+
+@app.put(
+    "/orgs/<org_id>/billing",
+    tags=["billing"],
+    summary="Change the organization's plan",
+    security=SECURITY,
+    responses=responses(200, "The plan", **ORG_PROBLEMS),
+)
+def set_billing(org_id: OrgId, body: SetPlanRequest) -> Billing:
+    org = organization_service().set_plan(enter_org(app), body.plan)
+    return Billing(plan=org.plan)  # type: ignore[arg-type]
+
+
+@app.get(
+    "/orgs/<org_id>/audit-log",
+    tags=["audit"],
+    summary="What changed in the organization, newest first",
+    security=SECURITY,
+    responses=responses(200, "Events, one page", **ORG_PROBLEMS),
+)
+def audit_log(org_id: OrgId, limit: Limit = 50, cursor: Cursor = None) -> AuditEventList:
+    page = organization_service().audit_log(enter_org(app), limit, cursor)
+    items: list[Any] = [AuditEventView.model_validate(event.as_dict()) for event in page.items]
+    return AuditEventList(items=items, next_cursor=page.next_cursor)
+
+
+lambda_handler = lambda_entry(app)

@@ -1,0 +1,60 @@
+"""The audit log: one partition per organization, sort key = time-sortable event id."""
+
+from __future__ import annotations
+
+import json
+
+from kuploy_access.adapters.dynamodb.models import AuditEventItem
+from kuploy_access.adapters.dynamodb.pages import query_page
+from kuploy_access.config import settings
+from kuploy_access.domain.audit import Actor, AuditEvent
+from kuploy_access.domain.paging import Page
+
+EVENT_PREFIX = "EVT#"
+
+
+def audit_key(org_id: str) -> str:
+    return f"AUDIT#{org_id}"
+
+
+def audit_item(event: AuditEvent) -> AuditEventItem:
+    return AuditEventItem(
+        pk=audit_key(event.org_id),
+        sk=f"{EVENT_PREFIX}{event.id}",
+        event_id=event.id,
+        org_id=event.org_id,
+        at=event.at,
+        actor_type=event.actor.type,
+        actor_id=event.actor.id,
+        actor_email=event.actor.email,
+        action=event.action,
+        target=event.target,
+        ip=event.ip,
+        user_agent=event.user_agent,
+        details_json=json.dumps(event.details, sort_keys=True),
+        expires_at_epoch=event.at + settings().audit_retention,
+    )
+
+
+def _event(item: AuditEventItem) -> AuditEvent:
+    return AuditEvent(
+        id=item.event_id,
+        org_id=item.org_id,
+        at=item.at,
+        actor=Actor(type=item.actor_type, id=item.actor_id, email=item.actor_email or ""),
+        action=item.action,
+        target=item.target,
+        ip=item.ip or "",
+        user_agent=item.user_agent or "",
+        details=json.loads(item.details_json or "{}"),
+    )
+
+
+class DynamoAuditLog:
+    def record(self, event: AuditEvent) -> None:
+        # Event ids are unique; the condition keeps an event from ever being rewritten.
+        audit_item(event).save(condition=AuditEventItem.pk.does_not_exist())
+
+    def page(self, org_id: str, limit: int, cursor: str | None) -> Page[AuditEvent]:
+        page = query_page(AuditEventItem, audit_key(org_id), EVENT_PREFIX, limit, cursor, newest_first=True)
+        return Page([_event(item) for item in page.items], page.next_cursor)

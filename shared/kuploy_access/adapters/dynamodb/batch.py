@@ -1,0 +1,39 @@
+"""One BatchGetItem for items of different shapes (an invitation and an account, an
+organization and a membership): each key names the model that reads its item."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from pynamodb.connection import Connection
+from pynamodb.models import Model
+
+from kuploy_access.config import settings
+
+M = TypeVar("M", bound=Model)
+Key = tuple[str, str]
+
+
+@lru_cache(maxsize=1)
+def _client() -> Any:
+    return Connection(region=settings().region).client
+
+
+def batch_get(wanted: dict[Key, type[Model]]) -> dict[Key, Model]:
+    """The items that exist, by key. Unprocessed keys are asked for again."""
+    table = settings().table_name
+    found: dict[Key, Model] = {}
+    pending = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in wanted]
+    while pending:
+        response = _client().batch_get_item(RequestItems={table: {"Keys": pending}})
+        for raw in response.get("Responses", {}).get(table, []):
+            key = (raw["pk"]["S"], raw["sk"]["S"])
+            found[key] = wanted[key].from_raw_data(raw)
+        pending = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+    return found
+
+
+def typed(found: dict[Key, Model], key: Key, model: type[M]) -> M | None:
+    item = found.get(key)
+    return item if isinstance(item, model) else None

@@ -1,0 +1,313 @@
+"""Organizations and their members. The one-owner rule lives in the conditions here:
+the owner's membership is never updated or deleted except by a transfer, which moves
+`owner_id` and both roles in one transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+
+from kuploy_access.adapters.dynamodb.audit import audit_item
+from kuploy_access.adapters.dynamodb.batch import batch_get, typed
+from kuploy_access.adapters.dynamodb.models import (
+    ORG_PROFILE,
+    InvitationItem,
+    MembershipItem,
+    OrganizationItem,
+    TableItem,
+    member_sk,
+    org_key,
+    user_key,
+)
+from kuploy_access.adapters.dynamodb.pages import query_page
+from kuploy_access.adapters.dynamodb.transactions import ConditionFailed, Transaction
+from kuploy_access.domain.audit import AuditEvent
+from kuploy_access.domain.errors import NotFound, OwnerProtected
+from kuploy_access.domain.organizations import Member, Organization
+from kuploy_access.domain.paging import Page
+from kuploy_access.domain.permissions import Role
+from kuploy_access.domain.users import OrganizationMembership
+
+MEMBER_PREFIX = "MEMBER#"
+INVITATION_PREFIX = "INVITATION#"
+TOKEN_SK = "TOKEN"
+
+
+def token_key(token_hash: str) -> str:
+    return f"INVTOKEN#{token_hash}"
+
+
+ORG_PREFIX = "ORG#"
+_BATCH_GET_LIMIT = 100
+
+
+def organization_of(item: OrganizationItem) -> Organization:
+    return Organization(
+        id=str(item.org_id),
+        name=str(item.name),
+        plan=str(item.plan or "free"),
+        require_2fa=bool(item.require_2fa),
+        owner_id=str(item.owner_id),
+        created_at=item.created_at,
+        created_by=str(item.created_by or ""),
+        member_count=int(item.member_count or 0),
+        deleted_at=item.deleted_at,
+    )
+
+
+def member_of(item: MembershipItem) -> Member:
+    return Member(
+        org_id=str(item.org_id),
+        user_id=str(item.user_id),
+        role=str(item.role),
+        email=str(item.email or ""),
+        name=str(item.name or ""),
+        joined_at=item.joined_at,
+        two_factor_enabled=bool(item.two_factor_enabled),
+        last_active_at=item.last_active_at,
+    )
+
+
+def membership_item(member: Member) -> MembershipItem:
+    return MembershipItem(
+        pk=org_key(member.org_id),
+        sk=member_sk(member.user_id),
+        org_id=member.org_id,
+        user_id=member.user_id,
+        role=member.role,
+        email=member.email,
+        name=member.name,
+        two_factor_enabled=member.two_factor_enabled,
+        joined_at=member.joined_at,
+        last_active_at=member.last_active_at,
+        gsi1pk=user_key(member.user_id),
+        gsi1sk=f"{ORG_PREFIX}{member.org_id}",
+    )
+
+
+def live_org_condition() -> Condition:
+    """The organization exists and is not being deleted."""
+    condition: Condition = OrganizationItem.pk.exists() & OrganizationItem.deleted_at.does_not_exist()
+    return condition
+
+
+def _is_deleted(item: OrganizationItem) -> bool:
+    deleted_at: datetime | None = item.deleted_at
+    return deleted_at is not None
+
+
+def org_ref(org_id: str) -> OrganizationItem:
+    return OrganizationItem(pk=org_key(org_id), sk=ORG_PROFILE)
+
+
+def member_ref(org_id: str, user_id: str) -> MembershipItem:
+    return MembershipItem(pk=org_key(org_id), sk=member_sk(user_id))
+
+
+class DynamoOrganizationRepository:
+    def create(self, org: Organization, owner: Member, event: AuditEvent) -> None:
+        transaction = Transaction()
+        transaction.put(
+            "org",
+            OrganizationItem(
+                pk=org_key(org.id),
+                sk=ORG_PROFILE,
+                org_id=org.id,
+                name=org.name,
+                plan=org.plan,
+                require_2fa=org.require_2fa,
+                owner_id=org.owner_id,
+                created_at=org.created_at,
+                created_by=org.created_by,
+                member_count=1,
+            ),
+            condition=OrganizationItem.pk.does_not_exist(),
+        )
+        transaction.put("owner", membership_item(owner), condition=MembershipItem.pk.does_not_exist())
+        transaction.put("audit", audit_item(event))
+        transaction.commit()
+
+    def load_access(self, org_id: str, user_id: str) -> tuple[Organization | None, Member | None]:
+        """The organization and the caller's membership, in one BatchGetItem."""
+        org_at, member_at = (org_key(org_id), ORG_PROFILE), (org_key(org_id), member_sk(user_id))
+        found = batch_get({org_at: OrganizationItem, member_at: MembershipItem})
+        org_item = typed(found, org_at, OrganizationItem)
+        member_item = typed(found, member_at, MembershipItem)
+        if org_item is None or _is_deleted(org_item):
+            return None, None
+        return organization_of(org_item), member_of(member_item) if member_item is not None else None
+
+    def touch_member(self, org_id: str, user_id: str, now: datetime, stale_before: datetime) -> None:
+        """Record activity, unless another request did within the resolution already."""
+        try:
+            member_ref(org_id, user_id).update(
+                actions=[MembershipItem.last_active_at.set(now)],
+                condition=MembershipItem.pk.exists()
+                & (MembershipItem.last_active_at.does_not_exist() | (MembershipItem.last_active_at < stale_before)),
+            )
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+
+    def get(self, org_id: str) -> Organization | None:
+        try:
+            item = OrganizationItem.get(org_key(org_id), ORG_PROFILE)
+        except OrganizationItem.DoesNotExist:
+            return None
+        return None if _is_deleted(item) else organization_of(item)
+
+    def update(self, org_id: str, changes: dict[str, object], event: AuditEvent) -> Organization:
+        actions: list[Action] = []
+        if "name" in changes:
+            actions.append(OrganizationItem.name.set(str(changes["name"])))
+        if "require_2fa" in changes:
+            actions.append(OrganizationItem.require_2fa.set(bool(changes["require_2fa"])))
+        if "plan" in changes:
+            actions.append(OrganizationItem.plan.set(str(changes["plan"])))
+        transaction = Transaction()
+        transaction.update("org", org_ref(org_id), actions, condition=live_org_condition())
+        transaction.put("audit", audit_item(event))
+        try:
+            transaction.commit()
+        except ConditionFailed:
+            raise NotFound("No such organization") from None
+        org = self.get(org_id)
+        if org is None:
+            raise NotFound("No such organization")
+        return org
+
+    def mark_deleted(self, org_id: str, now: datetime, event: AuditEvent) -> None:
+        """From this write on, every route of the organization answers 404 and no
+        invitation can be accepted; `purge` then removes what it held."""
+        transaction = Transaction()
+        transaction.update(
+            "org", org_ref(org_id), [OrganizationItem.deleted_at.set(now)], condition=live_org_condition()
+        )
+        transaction.put("audit", audit_item(event))
+        try:
+            transaction.commit()
+        except ConditionFailed:
+            raise NotFound("No such organization") from None
+
+    def purge(self, org_id: str) -> int:
+        """Delete the memberships, invitations (and their links), resources and guards of a
+        deleted organization. Safe to run again. The audit log stays until its TTL."""
+        removed = 0
+        with TableItem.batch_write() as batch:
+            for invitation in InvitationItem.query(org_key(org_id), InvitationItem.sk.startswith(INVITATION_PREFIX)):
+                batch.delete(InvitationItem(pk=token_key(invitation.token_hash), sk=TOKEN_SK))
+            for item in TableItem.query(org_key(org_id)):
+                if item.sk != ORG_PROFILE:
+                    batch.delete(item)
+                    removed += 1
+        return removed
+
+    def organizations_of(self, user_id: str) -> list[OrganizationMembership]:
+        memberships = list(
+            MembershipItem.by_user.query(user_key(user_id), MembershipItem.gsi1sk.startswith(ORG_PREFIX))
+        )
+        orgs: dict[str, OrganizationItem] = {}
+        keys = [(org_key(m.org_id), ORG_PROFILE) for m in memberships]
+        for start in range(0, len(keys), _BATCH_GET_LIMIT):
+            for item in OrganizationItem.batch_get(keys[start : start + _BATCH_GET_LIMIT]):
+                orgs[item.org_id] = item
+        return [
+            OrganizationMembership(
+                org_id=m.org_id, org_name=orgs[m.org_id].name, role=m.role, plan=orgs[m.org_id].plan or "free"
+            )
+            for m in memberships
+            if m.org_id in orgs and not _is_deleted(orgs[m.org_id])
+        ]
+
+    def members_page(self, org_id: str, limit: int, cursor: str | None) -> Page[Member]:
+        page = query_page(MembershipItem, org_key(org_id), MEMBER_PREFIX, limit, cursor)
+        return Page([member_of(item) for item in page.items], page.next_cursor)
+
+    def all_members(self, org_id: str) -> list[Member]:
+        return [
+            member_of(item)
+            for item in MembershipItem.query(org_key(org_id), MembershipItem.sk.startswith(MEMBER_PREFIX))
+        ]
+
+    def get_member(self, org_id: str, user_id: str) -> Member | None:
+        try:
+            return member_of(MembershipItem.get(org_key(org_id), member_sk(user_id)))
+        except MembershipItem.DoesNotExist:
+            return None
+
+    def change_role(self, org_id: str, user_id: str, role: str, event: AuditEvent) -> Member:
+        transaction = Transaction()
+        transaction.update(
+            "member",
+            member_ref(org_id, user_id),
+            [MembershipItem.role.set(role)],
+            # The owner is never demoted here, even by a request that read the role a
+            # moment before a transfer made this person the owner.
+            condition=MembershipItem.pk.exists() & (MembershipItem.role != Role.OWNER.value),
+        )
+        transaction.check("org", OrganizationItem, org_key(org_id), ORG_PROFILE, live_org_condition())
+        transaction.put("audit", audit_item(event))
+        try:
+            transaction.commit()
+        except ConditionFailed as failed:
+            self._explain(org_id, user_id, failed)
+        member = self.get_member(org_id, user_id)
+        if member is None:
+            raise NotFound("No such member")
+        return member
+
+    def remove_member(self, org_id: str, user_id: str, event: AuditEvent) -> None:
+        transaction = Transaction()
+        transaction.delete(
+            "member",
+            member_ref(org_id, user_id),
+            condition=MembershipItem.pk.exists() & (MembershipItem.role != Role.OWNER.value),
+        )
+        transaction.update(
+            "org", org_ref(org_id), [OrganizationItem.member_count.add(-1)], condition=live_org_condition()
+        )
+        transaction.put("audit", audit_item(event))
+        try:
+            transaction.commit()
+        except ConditionFailed as failed:
+            self._explain(org_id, user_id, failed)
+
+    def transfer_ownership(self, org_id: str, from_user: str, to_user: str, event: AuditEvent) -> None:
+        transaction = Transaction()
+        transaction.update(
+            "org",
+            org_ref(org_id),
+            [OrganizationItem.owner_id.set(to_user)],
+            condition=live_org_condition() & (OrganizationItem.owner_id == from_user),
+        )
+        transaction.update(
+            "old_owner",
+            member_ref(org_id, from_user),
+            [MembershipItem.role.set(Role.ADMIN.value)],
+            condition=MembershipItem.role == Role.OWNER.value,
+        )
+        transaction.update(
+            "new_owner",
+            member_ref(org_id, to_user),
+            [MembershipItem.role.set(Role.OWNER.value)],
+            condition=MembershipItem.pk.exists() & (MembershipItem.role != Role.OWNER.value),
+        )
+        transaction.put("audit", audit_item(event))
+        try:
+            transaction.commit()
+        except ConditionFailed as failed:
+            if "new_owner" in failed.labels and self.get_member(org_id, to_user) is None:
+                raise NotFound("That person is not a member of this organization") from None
+            if failed.labels & {"org", "old_owner"} and self.get(org_id) is not None:
+                raise OwnerProtected("Only the current owner can transfer ownership") from None
+            raise NotFound("No such organization") from None
+
+    def _explain(self, org_id: str, user_id: str, failed: ConditionFailed) -> None:
+        if "org" in failed.labels:
+            raise NotFound("No such organization") from None
+        if self.get_member(org_id, user_id) is None:
+            raise NotFound("No such member") from None
+        raise OwnerProtected() from None

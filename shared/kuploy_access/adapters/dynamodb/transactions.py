@@ -1,0 +1,80 @@
+"""TransactWriteItems with named parts, so a refusal says which condition failed.
+
+PynamoDB sends a transaction's parts grouped by kind (condition checks, deletes,
+puts, updates), and DynamoDB's cancellation reasons follow that order; this keeps
+the labels in the same order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from kuploy_access.config import settings
+
+_ATTEMPTS = 3
+
+
+class ConditionFailed(Exception):
+    def __init__(self, labels: set[str]) -> None:
+        super().__init__(", ".join(sorted(labels)))
+        self.labels = labels
+
+
+class Transaction:
+    def __init__(self, connection: Connection | None = None) -> None:
+        self._connection = connection or Connection(region=settings().region)
+        self._parts: dict[str, list[tuple[str, Callable[[TransactWrite], None]]]] = {
+            "check": [],
+            "delete": [],
+            "put": [],
+            "update": [],
+        }
+
+    def __len__(self) -> int:
+        return sum(len(parts) for parts in self._parts.values())
+
+    def check(self, label: str, model: type[Model], hash_key: str, range_key: str, condition: Condition) -> None:
+        self._parts["check"].append(
+            (label, lambda tx: tx.condition_check(model, hash_key, range_key, condition=condition))
+        )
+
+    def delete(self, label: str, item: Model, condition: Condition | None = None) -> None:
+        self._parts["delete"].append((label, lambda tx: tx.delete(item, condition=condition)))
+
+    def put(self, label: str, item: Model, condition: Condition | None = None) -> None:
+        self._parts["put"].append((label, lambda tx: tx.save(item, condition=condition)))
+
+    def update(self, label: str, item: Model, actions: list[Action], condition: Condition | None = None) -> None:
+        self._parts["update"].append((label, lambda tx: tx.update(item, actions=actions, condition=condition)))
+
+    def commit(self) -> None:
+        """Raise ConditionFailed naming the parts whose condition did not hold."""
+        ordered = [part for kind in ("check", "delete", "put", "update") for part in self._parts[kind]]
+        for attempt in range(_ATTEMPTS):
+            try:
+                with TransactWrite(connection=self._connection) as transaction:
+                    for _, add in ordered:
+                        add(transaction)
+                return
+            except TransactWriteError as error:
+                reasons: list[Any] = list(error.cancellation_reasons or [])
+                failed = {
+                    label
+                    for (label, _), reason in zip(ordered, reasons, strict=False)
+                    if reason is not None and reason.code == "ConditionalCheckFailed"
+                }
+                if failed:
+                    raise ConditionFailed(failed) from None
+                conflicted = any(reason is not None and reason.code == "TransactionConflict" for reason in reasons)
+                # Another transaction touched the same items at that instant: its
+                # outcome is settled now, so trying again gives a true answer.
+                if not conflicted or attempt == _ATTEMPTS - 1:
+                    raise

@@ -1,0 +1,70 @@
+"""The audit log: who changed what in an organization, from where, when."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from kuploy_access.domain.ids import new_id
+
+DEFAULT_AUDIT_RETENTION = timedelta(days=400)
+
+
+@dataclass(frozen=True)
+class Actor:
+    type: str  # "user" | "api_key"
+    id: str
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    id: str
+    org_id: str
+    at: datetime
+    actor: Actor
+    action: str
+    target: str
+    ip: str
+    user_agent: str
+    details: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        actor: dict[str, str] = {"type": self.actor.type, "id": self.actor.id}
+        if self.actor.email:
+            actor["email"] = self.actor.email
+        return {
+            "id": self.id,
+            "at": self.at,
+            "actor": actor,
+            "action": self.action,
+            "target": self.target,
+            "ip": self.ip,
+            "user_agent": self.user_agent,
+            "details": dict(self.details),
+        }
+
+
+def audit_event(
+    org_id: str,
+    at: datetime,
+    actor: Actor,
+    action: str,
+    target: str,
+    ip: str,
+    user_agent: str,
+    /,
+    **details: str,
+) -> AuditEvent:
+    # The id starts with the event's millisecond, so the log sorts by time.
+    return AuditEvent(
+        id=new_id("evt", int(at.timestamp() * 1000)),
+        org_id=org_id,
+        at=at,
+        actor=actor,
+        action=action,
+        target=target,
+        ip=ip[:64],
+        user_agent=user_agent[:512],
+        details={k: v for k, v in details.items() if v is not None},
+    )

@@ -1,0 +1,20 @@
+"""The way into an organization route: the route's permission comes from the table in
+`domain.permissions`, keyed by API Gateway's routeKey, so no handler names a role or
+a permission itself."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+from kuploy_access.domain.permissions import rule_for
+from kuploy_access.http.guard import principal_of
+from kuploy_access.http.schemas import client_of
+from kuploy_access.services.access import OrgCaller
+from kuploy_access.wiring import access_service
+
+
+def enter_org(app: APIGatewayHttpResolver, acting_on_self: bool = False) -> OrgCaller:
+    raw = app.current_event.raw_event
+    org_id = str((raw.get("pathParameters") or {}).get("org_id", ""))
+    rule = rule_for(str(raw.get("routeKey", "")))
+    return access_service().enter(principal_of(raw), org_id, rule, client_of(app.current_event), acting_on_self)

@@ -1,0 +1,48 @@
+"""Members of an organization: list, change role, remove, leave, transfer ownership.
+
+The one-owner rule is enforced by the repository's conditions; the checks here only
+give clearer answers earlier (a member may not touch the owner at all)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kuploy_access.domain.errors import NotFound, ValidationFailed
+from kuploy_access.domain.organizations import Member
+from kuploy_access.domain.paging import Page
+from kuploy_access.domain.permissions import ASSIGNABLE_ROLES
+from kuploy_access.services.access import OrgCaller, caller_event
+from kuploy_access.services.ports import Clock, OrganizationRepository
+
+
+@dataclass
+class MemberService:
+    orgs: OrganizationRepository
+    clock: Clock
+
+    def page(self, caller: OrgCaller, limit: int, cursor: str | None) -> Page[Member]:
+        return self.orgs.members_page(caller.org.id, limit, cursor)
+
+    def change_role(self, caller: OrgCaller, user_id: str, role: str) -> Member:
+        if role not in {r.value for r in ASSIGNABLE_ROLES}:
+            # Nobody becomes the owner through a role change; ownership moves by transfer.
+            raise ValidationFailed("role must be admin or member; ownership moves with transfer-ownership")
+        event = caller_event(caller, self.clock.now(), "member.role_changed", user_id, role=role)
+        return self.orgs.change_role(caller.org.id, user_id, role, event)
+
+    def remove(self, caller: OrgCaller, user_id: str) -> None:
+        leaving = user_id == caller.user_id
+        action = "member.left" if leaving else "member.removed"
+        self.orgs.remove_member(caller.org.id, user_id, caller_event(caller, self.clock.now(), action, user_id))
+
+    def transfer_ownership(self, caller: OrgCaller, to_user: str) -> Member:
+        if to_user == caller.user_id:
+            raise ValidationFailed("You already own this organization")
+        event = caller_event(
+            caller, self.clock.now(), "org.ownership_transferred", to_user, previous_owner=caller.user_id
+        )
+        self.orgs.transfer_ownership(caller.org.id, caller.user_id, to_user, event)
+        member = self.orgs.get_member(caller.org.id, to_user)
+        if member is None:  # the new owner cannot be removed, so this is a lost read
+            raise NotFound("That person is not a member of this organization")
+        return member

@@ -1,0 +1,100 @@
+"""Organizations: create, list mine, read, rename and policies, plan, delete, audit log."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from kuploy_access.domain.audit import Actor, AuditEvent, audit_event
+from kuploy_access.domain.errors import EmailNotVerified, Unauthorized, ValidationFailed
+from kuploy_access.domain.ids import new_id
+from kuploy_access.domain.organizations import Member, Organization, Plan, resource_name
+from kuploy_access.domain.paging import Page
+from kuploy_access.domain.permissions import Role
+from kuploy_access.domain.principal import Principal
+from kuploy_access.domain.users import OrganizationMembership
+from kuploy_access.services.access import OrgCaller, caller_event
+from kuploy_access.services.ports import AuditLog, Clock, OrganizationRepository, UserRepository
+from kuploy_access.services.sessions import ClientInfo
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class OrganizationService:
+    orgs: OrganizationRepository
+    users: UserRepository
+    audit: AuditLog
+    clock: Clock
+
+    def create(self, principal: Principal, name: str, client: ClientInfo) -> tuple[Organization, Member]:
+        user = self.users.get(principal.id)
+        if user is None:
+            raise Unauthorized("invalid_token", "The account no longer exists")
+        if not user.email_verified:
+            raise EmailNotVerified()
+        now = self.clock.now()
+        org = Organization(
+            id=new_id("org"),
+            name=resource_name(name),
+            plan=Plan.FREE.value,
+            require_2fa=False,
+            owner_id=user.id,
+            created_at=now,
+            created_by=user.id,
+        )
+        owner = Member(
+            org_id=org.id,
+            user_id=user.id,
+            role=Role.OWNER.value,
+            email=user.email,
+            name=user.name,
+            joined_at=now,
+            two_factor_enabled=user.two_factor_enabled,
+            last_active_at=now,
+        )
+        event = audit_event(
+            org.id,
+            now,
+            Actor("user", user.id, user.email),
+            "org.created",
+            org.id,
+            client.ip,
+            client.user_agent,
+            name=org.name,
+        )
+        self.orgs.create(org, owner, event)
+        return org, owner
+
+    def mine(self, user_id: str) -> list[OrganizationMembership]:
+        return self.orgs.organizations_of(user_id)
+
+    def update(self, caller: OrgCaller, name: str | None, require_2fa: bool | None) -> Organization:
+        changes: dict[str, object] = {}
+        details: dict[str, str] = {}
+        if name is not None:
+            changes["name"] = details["name"] = resource_name(name)
+        if require_2fa is not None:
+            changes["require_2fa"] = require_2fa
+            details["require_2fa"] = str(require_2fa).lower()
+        if not changes:
+            raise ValidationFailed("Send at least one of name and require_2fa")
+        event = caller_event(caller, self.clock.now(), "org.updated", caller.org.id, **details)
+        return self.orgs.update(caller.org.id, changes, event)
+
+    def set_plan(self, caller: OrgCaller, plan: str) -> Organization:
+        event = caller_event(
+            caller, self.clock.now(), "billing.plan_changed", caller.org.id, plan=plan, previous=caller.org.plan
+        )
+        return self.orgs.update(caller.org.id, {"plan": Plan(plan).value}, event)
+
+    def delete(self, caller: OrgCaller) -> None:
+        """Mark it deleted (from then on nothing of it can be used), then remove what
+        it held. If the clean-up is cut short, the mark still keeps everything unusable."""
+        now = self.clock.now()
+        self.orgs.mark_deleted(caller.org.id, now, caller_event(caller, now, "org.deleted", caller.org.id))
+        removed = self.orgs.purge(caller.org.id)
+        logger.info("organization deleted", extra={"org_id": caller.org.id, "items_removed": removed})
+
+    def audit_log(self, caller: OrgCaller, limit: int, cursor: str | None) -> Page[AuditEvent]:
+        return self.audit.page(caller.org.id, limit, cursor)
