@@ -3,21 +3,19 @@ organization and a membership): each key names the model that reads its item."""
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any, TypeVar
 
-from pynamodb.connection import Connection
 from pynamodb.models import Model
 
+from kuploy_access.adapters.dynamodb.transactions import table_connection
 from kuploy_access.config import settings
 
 M = TypeVar("M", bound=Model)
 Key = tuple[str, str]
 
 
-@lru_cache(maxsize=1)
 def _client() -> Any:
-    return Connection(region=settings().region).client
+    return table_connection().client
 
 
 def batch_get(wanted: dict[Key, type[Model]]) -> dict[Key, Model]:

@@ -17,9 +17,16 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from kuploy_access.config import settings
+from kuploy_access.adapters.dynamodb.models import TableItem
 
 _ATTEMPTS = 3
+
+
+def table_connection() -> Connection:
+    """The table model's own connection: one botocore client per container for every
+    request (building a client costs milliseconds), and the one request counters watch."""
+    connection: Connection = TableItem._get_connection().connection
+    return connection
 
 
 class ConditionFailed(Exception):
@@ -30,7 +37,7 @@ class ConditionFailed(Exception):
 
 class Transaction:
     def __init__(self, connection: Connection | None = None) -> None:
-        self._connection = connection or Connection(region=settings().region)
+        self._connection = connection or table_connection()
         self._parts: dict[str, list[tuple[str, Callable[[TransactWrite], None]]]] = {
             "check": [],
             "delete": [],
