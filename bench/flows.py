@@ -53,8 +53,31 @@ class DynamoDBCalls:
         self.operations.append(event_name.rsplit(".", 1)[-1])
 
 
+@dataclass
+class DynamoDBTimes:
+    """Time spent inside each DynamoDB call (moto, in-process) and the items a Query
+    or Scan read (its ScannedCount), so that our own work can be told from moto's."""
+
+    started: float = 0.0
+    seconds: list[float] = field(default_factory=list)
+    scanned: list[int] = field(default_factory=list)
+
+    def before(self, **_: Any) -> None:
+        self.started = time.perf_counter()
+
+    def after(self, parsed: dict[str, Any] | None = None, **_: Any) -> None:
+        self.seconds.append(time.perf_counter() - self.started)
+        if parsed and "ScannedCount" in parsed:
+            self.scanned.append(int(parsed["ScannedCount"]))
+
+
 _calls = DynamoDBCalls()
+_times = DynamoDBTimes()
 _installed = False
+
+
+def dynamodb_times() -> DynamoDBTimes:
+    return _times
 
 
 def install_counter() -> DynamoDBCalls:
@@ -64,6 +87,9 @@ def install_counter() -> DynamoDBCalls:
         import botocore.handlers
 
         botocore.handlers.BUILTIN_HANDLERS.append(("before-call.dynamodb", _calls))
+        # From before-call to after-call: serialising, moto's work, parsing.
+        botocore.handlers.BUILTIN_HANDLERS.append(("before-call.dynamodb", _times.before))
+        botocore.handlers.BUILTIN_HANDLERS.append(("after-call.dynamodb", _times.after))
         _installed = True
     return _calls
 

@@ -53,3 +53,16 @@ def find_python313() -> Path | None:
         if probe.returncode == 0 and len(lines) == 2 and lines[1] == "True":
             return Path(lines[0])
     return None
+
+
+def forget_containers() -> None:
+    """Drop the wiring's per-container caches, as a new Lambda container would: each
+    bench part runs in its own moto world, and clients built for the last one would
+    write to it."""
+    from kuploy_access import wiring
+    from kuploy_access.adapters.signing_key import forget_signing_keys
+
+    for value in vars(wiring).values():
+        if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", "") == wiring.__name__:
+            value.cache_clear()
+    forget_signing_keys()

@@ -9,12 +9,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench import argon2_cost, flows, imports
+from bench import argon2_cost, flows, imports, org_flows
 
 AUTHORIZER_MAX_RATIO = 1.25
 HANDLER_MAX_RATIO = 1.6
 LOGIN_MAX_REQUESTS = 3
 REFRESH_MAX_REQUESTS = 2
+PAGE_GROWTH_MAX_RATIO = 1.5
+READS = {"GetItem", "BatchGetItem", "Query"}
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,64 @@ def flows_section(results: list[flows.FlowResult], runs: int) -> str:
     )
 
 
+def orgs_section(results: org_flows.OrgBenchResults, runs: int) -> str:
+    rows = []
+    for result in results.flows:
+        counts = result.request_counts
+        count = str(counts[0]) if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
+        rows.append([result.operation, count, result.breakdown, f"{result.median_ms:.1f}", f"{result.min_ms:.1f}"])
+    paging_rows = [
+        [
+            f"{paging.members:,}",
+            str(len(paging.page_ms)),
+            "/".join(str(n) for n in sorted(paging.requests_per_page)),
+            "/".join(str(n) for n in sorted(paging.scanned_per_page)),
+            f"{paging.median_of(first=True):.1f}",
+            f"{paging.median_of(first=False):.1f}",
+            f"{paging.median_ms:.1f}",
+            f"{paging.own_median_ms:.1f}",
+        ]
+        for paging in (results.small, results.large)
+    ]
+    return "\n".join(
+        [
+            f"2. Organizations in-process on moto ({runs} runs each, after one warm-up run)",
+            "",
+            table(
+                ["operation", "DynamoDB requests", "operations", "median ms", "min ms"],
+                rows,
+                [False, True, False, True, True],
+            ),
+            "",
+            "   Every org route starts with the permission check: one BatchGetItem of the organization and the",
+            "   caller's membership (role read fresh on every request). 'invite' also spends the two rate-limit",
+            "   counters (per org, per address) and looks the address up (email guard, account).",
+            "",
+            f"   Members listed page by page ({org_flows.PAGE_SIZE} a page), whole organization walked:",
+            "",
+            table(
+                [
+                    "members",
+                    "pages",
+                    "requests/page",
+                    "items read/page",
+                    "first 5 ms",
+                    "last 5 ms",
+                    "median ms",
+                    "without DynamoDB ms",
+                ],
+                paging_rows,
+                [True, True, True, True, True, True, True, True],
+            ),
+            "",
+            "   A page is one Query from the cursor's key with Limit = page size + 1 (the extra item only tells",
+            "   whether a next page exists), plus the permission check. 'items read/page' is the Query's",
+            "   ScannedCount: what DynamoDB bills and reads. 'without DynamoDB' subtracts the time spent inside",
+            "   the DynamoDB calls (moto in-process), leaving our handler's own work per page.",
+        ]
+    )
+
+
 def imports_section(results: imports.ImportResults) -> str:
     rows = []
     for target, samples in results.samples.items():
@@ -81,7 +141,7 @@ def imports_section(results: imports.ImportResults) -> str:
         )
     return "\n".join(
         [
-            f"2. Cold import in a fresh Python {results.environment.version} with only the layer's requirements"
+            f"3. Cold import in a fresh Python {results.environment.version} with only the layer's requirements"
             f" (medians of {results.repeats} interleaved runs; no-.pyc: {results.source_repeats})",
             "",
             table(
@@ -113,7 +173,7 @@ def argon2_section(results: argon2_cost.Argon2Results) -> str:
     ]
     return "\n".join(
         [
-            f"3. argon2id verify (medians of {results.repeats} alternating runs, one thread)",
+            f"4. argon2id verify (medians of {results.repeats} alternating runs, one thread)",
             "",
             table(["parameters", "", "verify ms"], rows, [False, False, True]),
             "",
@@ -122,10 +182,53 @@ def argon2_section(results: argon2_cost.Argon2Results) -> str:
     )
 
 
+def _org_targets(results: org_flows.OrgBenchResults) -> list[Target]:
+    by_name = {result.operation: result for result in results.flows}
+    accept = by_name["accept invitation"]
+    accept_shapes = {s.operations for s in accept.samples}
+    accept_ok = all(
+        sum(op in READS for op in shape) <= 1 and shape.count("TransactWriteItems") == 1 and len(shape) <= 2
+        for shape in accept_shapes
+    )
+    check = by_name["permission check (GET /orgs/{id})"]
+    check_ok = all(sum(op in READS for op in s.operations) <= 1 and len(s.operations) <= 1 for s in check.samples)
+    listing = by_name["list members (1 page of 50)"]
+    listing_ok = all(s.operations.count("Query") == 1 for s in listing.samples)
+    large, small = results.large, results.small
+    paging_ok = (
+        large.requests_per_page == small.requests_per_page == {2}
+        and max(large.scanned_per_page) <= org_flows.PAGE_SIZE + 1
+    )
+    own_ratio = large.own_median_ms / small.own_median_ms
+    depth_ratio = large.median_of(first=False) / large.median_of(first=True)
+    return [
+        Target("accept invitation: at most 1 read + 1 transaction", accept_ok, accept.breakdown),
+        Target("permission check on an org route: at most 1 read", check_ok, check.breakdown),
+        Target("list members: 1 Query per page", listing_ok, listing.breakdown),
+        Target(
+            f"members paging: 2 requests and <= {org_flows.PAGE_SIZE + 1} items read per page at any size",
+            paging_ok,
+            f"requests {sorted(large.requests_per_page)}, items {sorted(large.scanned_per_page)}",
+        ),
+        Target(
+            f"time per page, {large.members:,} vs {small.members:,} members (without DynamoDB) <= "
+            f"{PAGE_GROWTH_MAX_RATIO}",
+            own_ratio <= PAGE_GROWTH_MAX_RATIO,
+            f"{own_ratio:.2f}",
+        ),
+        Target(
+            f"time per page, last 5 vs first 5 pages of {large.members:,} <= {PAGE_GROWTH_MAX_RATIO}",
+            depth_ratio <= PAGE_GROWTH_MAX_RATIO,
+            f"{depth_ratio:.2f}",
+        ),
+    ]
+
+
 def judge(
     flow_results: list[flows.FlowResult],
     import_results: imports.ImportResults,
     argon2_results: argon2_cost.Argon2Results,
+    org_results: org_flows.OrgBenchResults,
 ) -> list[Target]:
     authorizer = import_results.samples["authorizer"]
     forbidden = [name for name in authorizer.loaded if name in imports.FORBIDDEN_IN_AUTHORIZER]
@@ -165,6 +268,7 @@ def judge(
             argon2_results.at_least_owasp,
             argon2_results.ours.description,
         ),
+        *_org_targets(org_results),
     ]
 
 
@@ -178,9 +282,10 @@ def main(runs: int = 20) -> int:
     started = time.monotonic()
     print("Kuploy Access benchmark (a report: exits 0 whatever the figures)", file=sys.stderr, flush=True)
     flow_results = flows.run(runs)
+    org_results = org_flows.run(runs)
     import_results = imports.run()
     argon2_results = argon2_cost.run()
-    targets = judge(flow_results, import_results, argon2_results)
+    targets = judge(flow_results, import_results, argon2_results, org_results)
     elapsed = time.monotonic() - started
 
     header = (
@@ -191,6 +296,7 @@ def main(runs: int = 20) -> int:
     print("=" * len(header))
     for section in (
         flows_section(flow_results, runs),
+        orgs_section(org_results, runs),
         imports_section(import_results),
         argon2_section(argon2_results),
         targets_section(targets),

@@ -279,9 +279,13 @@ class FakeRateLimiter:
 class FakeMemberships:
     def __init__(self) -> None:
         self.items: dict[str, list[OrganizationMembership]] = {}
+        self.renamed: tuple[str, str] | None = None
 
     def organizations_of(self, user_id: str) -> list[OrganizationMembership]:
         return list(self.items.get(user_id, []))
+
+    def rename_member(self, user_id: str, name: str) -> None:
+        self.renamed = (user_id, name)
 
 
 class FakeMailer:

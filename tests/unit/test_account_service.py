@@ -108,3 +108,9 @@ def test_clean_name(raw, expected):
 def test_clean_name_answers_a_trimmed_name(raw):
     cleaned = clean_name(raw)
     assert cleaned == cleaned.strip()
+
+
+def test_rename_refreshes_the_name_copied_into_memberships(world):
+    user = world.add_user(name="Ada")
+    world.account().rename(user.id, "  Ada King ")
+    assert world.memberships.renamed == (user.id, "Ada King")

@@ -38,6 +38,7 @@ class AccountService:
         user = self.users.update_name(user_id, clean_name(name))
         if user is None:
             raise Unauthorized("invalid_token", "The account no longer exists")
+        self.memberships.rename_member(user_id, user.name)
         return AccountView(user, self.memberships.organizations_of(user_id))
 
     def _user(self, user_id: str) -> User:

@@ -222,6 +222,17 @@ class DynamoOrganizationRepository:
             if m.org_id in orgs and not _is_deleted(orgs[m.org_id])
         ]
 
+    def rename_member(self, user_id: str, name: str) -> None:
+        """Refresh the copy of a renamed account's name in each of its memberships."""
+        for membership in MembershipItem.by_user.query(user_key(user_id), MembershipItem.gsi1sk.startswith(ORG_PREFIX)):
+            try:
+                member_ref(membership.org_id, user_id).update(
+                    actions=[MembershipItem.name.set(name)], condition=MembershipItem.pk.exists()
+                )
+            except UpdateError as error:  # left the organization meanwhile
+                if error.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+
     def members_page(self, org_id: str, limit: int, cursor: str | None) -> Page[Member]:
         page = query_page(MembershipItem, org_key(org_id), MEMBER_PREFIX, limit, cursor)
         return Page([member_of(item) for item in page.items], page.next_cursor)
