@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from kuploy_access.domain.errors import ValidationFailed
-from kuploy_access.domain.users import clean_name
+from kuploy_access.domain.users import visible_text
 
 
 class Plan(StrEnum):
@@ -52,7 +52,7 @@ class Member:
 
 def resource_name(name: str, what: str = "name") -> str:
     """A display name for an organization or resource: trimmed, printable, 1–100 characters."""
-    cleaned = clean_name(name)
+    cleaned = visible_text(name)
     if not cleaned:
         raise ValidationFailed(f"The {what} must contain at least one visible character")
     if len(cleaned) > MAX_ORG_NAME_LENGTH:

@@ -38,9 +38,13 @@ MAX_NAME_LENGTH = 100
 _INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"}
 
 
-def clean_name(name: str | None) -> str:
-    """Display names: trimmed, control characters removed."""
-    if not name:
+def visible_text(text: str | None) -> str:
+    """Trimmed, without control or invisible characters."""
+    if not text:
         return ""
-    printable = "".join(ch for ch in name if ch.isprintable() and ch not in _INVISIBLE)
-    return printable.strip()[:MAX_NAME_LENGTH].rstrip()
+    return "".join(ch for ch in text if ch.isprintable() and ch not in _INVISIBLE).strip()
+
+
+def clean_name(name: str | None) -> str:
+    """Display names: visible text, cut to 100 characters."""
+    return visible_text(name)[:MAX_NAME_LENGTH].rstrip()

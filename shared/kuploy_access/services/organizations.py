@@ -86,7 +86,9 @@ class OrganizationService:
         event = caller_event(
             caller, self.clock.now(), "billing.plan_changed", caller.org.id, plan=plan, previous=caller.org.plan
         )
-        return self.orgs.update(caller.org.id, {"plan": Plan(plan).value}, event)
+        if plan not in {p.value for p in Plan}:
+            raise ValidationFailed(f"plan must be one of {', '.join(p.value for p in Plan)}")
+        return self.orgs.update(caller.org.id, {"plan": plan}, event)
 
     def delete(self, caller: OrgCaller) -> None:
         """Mark it deleted (from then on nothing of it can be used), then remove what

@@ -18,9 +18,10 @@ from kuploy_access.services.ports import Clock, ResourceRepository
 
 MAX_REF_LENGTH = 255
 MAX_WEBHOOK_LENGTH = 2048
-# A git ref as `git check-ref-format` would take it, roughly: no spaces, no "..", no control characters.
-_GIT_REF = re.compile(r"^(?!.*\.\.)(?!/)(?!.*//)[^\s~^:?*\[\\\x00-\x1f\x7f]+(?<![/.])$")
-_WEBHOOK = re.compile(r"^https://[^\s/@]+(/[^\s]*)?$")
+# A git ref as `git check-ref-format` would take it, roughly: no spaces, no "..", no control
+# characters, and no leading "-" (it would read as an option if it ever reached git).
+_GIT_REF = re.compile(r"(?!-)(?!.*\.\.)(?!/)(?!.*//)[^\s~^:?*\[\\\x00-\x1f\x7f]+(?<![/.])")
+_WEBHOOK = re.compile(r"https://[^\s/@]+(/[^\s]*)?")
 
 
 @dataclass
@@ -110,7 +111,7 @@ class ResourceService:
             target = canonical_email(target)
         elif kind == ChannelKind.WEBHOOK:
             target = target.strip()
-            if len(target) > MAX_WEBHOOK_LENGTH or not _WEBHOOK.match(target):
+            if len(target) > MAX_WEBHOOK_LENGTH or not _WEBHOOK.fullmatch(target):
                 raise ValidationFailed("A webhook target must be an https:// URL")
         else:
             raise ValidationFailed("kind must be email or webhook")
@@ -165,6 +166,6 @@ class ResourceService:
     def _git_ref(ref: str | None) -> str:
         if ref is None or ref == "":
             return "HEAD"
-        if len(ref) > MAX_REF_LENGTH or not _GIT_REF.match(ref):
+        if len(ref) > MAX_REF_LENGTH or not _GIT_REF.fullmatch(ref):
             raise ValidationFailed("ref must be a git branch, tag or commit")
         return ref

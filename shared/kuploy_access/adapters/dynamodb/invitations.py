@@ -97,12 +97,14 @@ def _token_ref(token_hash: str) -> InvitationItem:
 
 
 def _guard(invitation: Invitation) -> InviteeGuardItem:
+    # The guard outlives the invitation's expiry as long as the invitation's own record
+    # does, so that revoking or resending an expired invitation still finds it.
     return InviteeGuardItem(
         pk=org_key(invitation.org_id),
         sk=_invitee_key(invitation.email),
         invitation_id=invitation.id,
         expires_at=invitation.expires_at,
-        expires_at_epoch=invitation.expires_at,
+        expires_at_epoch=invitation.expires_at + _KEEP_AFTER_EXPIRY,
     )
 
 
@@ -221,6 +223,18 @@ class DynamoInvitationRepository:
             self._explain(failed)
 
     def revoke(self, invitation: Invitation, event: AuditEvent) -> None:
+        try:
+            self._revoke(invitation, event, release_guard=True)
+        except ConditionFailed as failed:
+            if failed.labels != {"guard"}:
+                raise NotFound("No such pending invitation") from None
+            # An expired invitation whose guard a newer invitation holds now.
+            try:
+                self._revoke(invitation, event, release_guard=False)
+            except ConditionFailed:
+                raise NotFound("No such pending invitation") from None
+
+    def _revoke(self, invitation: Invitation, event: AuditEvent, release_guard: bool) -> None:
         transaction = Transaction()
         transaction.update(
             "record",
@@ -230,13 +244,13 @@ class DynamoInvitationRepository:
         )
         # The link stops working: its copy is gone, so it answers 404 like any unknown one.
         transaction.delete("token", _token_ref(invitation.token_hash))
-        transaction.delete("guard", _guard_ref(invitation), condition=InviteeGuardItem.invitation_id == invitation.id)
+        if release_guard:
+            transaction.delete(
+                "guard", _guard_ref(invitation), condition=InviteeGuardItem.invitation_id == invitation.id
+            )
         transaction.check("org", OrganizationItem, org_key(invitation.org_id), "ORG", live_org_condition())
         transaction.put("audit", audit_item(event))
-        try:
-            transaction.commit()
-        except ConditionFailed:
-            raise NotFound("No such pending invitation") from None
+        transaction.commit()
 
     def resend(self, invitation: Invitation, token_hash: str, expires_at: datetime, event: AuditEvent) -> Invitation:
         renewed = replace(invitation, token_hash=token_hash, expires_at=expires_at)
@@ -250,12 +264,18 @@ class DynamoInvitationRepository:
         )
         transaction.delete("old_token", _token_ref(invitation.token_hash))
         transaction.put("token", token, condition=InvitationItem.pk.does_not_exist())
-        transaction.put("guard", _guard(renewed), condition=InviteeGuardItem.invitation_id == invitation.id)
+        transaction.put(
+            "guard",
+            _guard(renewed),
+            condition=InviteeGuardItem.pk.does_not_exist() | (InviteeGuardItem.invitation_id == invitation.id),
+        )
         transaction.check("org", OrganizationItem, org_key(invitation.org_id), "ORG", live_org_condition())
         transaction.put("audit", audit_item(event))
         try:
             transaction.commit()
-        except ConditionFailed:
+        except ConditionFailed as failed:
+            if failed.labels == {"guard"}:
+                raise AlreadyInvited("A newer invitation to this address is pending") from None
             raise NotFound("No such pending invitation") from None
         return renewed
 

@@ -146,7 +146,7 @@ class DynamoOrganizationRepository:
             member_ref(org_id, user_id).update(
                 actions=[MembershipItem.last_active_at.set(now)],
                 condition=MembershipItem.pk.exists()
-                & (MembershipItem.last_active_at.does_not_exist() | (MembershipItem.last_active_at < stale_before)),
+                & (MembershipItem.last_active_at.does_not_exist() | (MembershipItem.last_active_at <= stale_before)),
             )
         except UpdateError as error:
             if error.cause_response_code != "ConditionalCheckFailedException":

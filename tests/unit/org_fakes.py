@@ -1,0 +1,462 @@
+"""In-memory fakes of the organization ports, with the conditions of the DynamoDB adapters.
+
+One `OrgStore` holds what the single table holds (organizations, memberships,
+invitations and their token copies, invitee guards, resources, audit events); each
+fake repository is a view on it, so a change by one is seen by the others, and every
+change records its audit event in the same step, as the adapters' transactions do.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, TypeVar
+
+from kuploy_access.domain.audit import AuditEvent
+from kuploy_access.domain.errors import AlreadyInvited, AlreadyMember, InvitationUsed, NotFound, OwnerProtected
+from kuploy_access.domain.invitations import Invitation, InvitationStatus
+from kuploy_access.domain.organizations import Member, Organization
+from kuploy_access.domain.paging import Page
+from kuploy_access.domain.permissions import Role
+from kuploy_access.domain.rate_limits import RateLimit
+from kuploy_access.domain.resources import Resource, ResourceKind
+from kuploy_access.domain.users import OrganizationMembership, User
+from kuploy_access.services.access import AccessService
+from kuploy_access.services.invitations import InvitationService
+from kuploy_access.services.members import MemberService
+from kuploy_access.services.organizations import OrganizationService
+from kuploy_access.services.resources import ResourceService
+from tests.unit.fakes import FakeRateLimiter, FakeUsers
+from tests.unit.support import PUBLIC_BASE_URL, World
+
+
+@dataclass
+class OrgStore:
+    orgs: dict[str, Organization] = field(default_factory=dict)
+    members: dict[tuple[str, str], Member] = field(default_factory=dict)
+    invitations: dict[tuple[str, str], Invitation] = field(default_factory=dict)  # (org, id): the org's record
+    tokens: dict[str, Invitation] = field(default_factory=dict)  # token hash: the link's copy
+    guards: dict[tuple[str, str], tuple[str, datetime]] = field(default_factory=dict)  # (org, email): (id, expiry)
+    resources: dict[tuple[str, ResourceKind, str, str], Resource] = field(default_factory=dict)
+    events: list[AuditEvent] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def live(self, org_id: str) -> Organization | None:
+        org = self.orgs.get(org_id)
+        return org if org is not None and org.deleted_at is None else None
+
+    def require_live(self, org_id: str) -> Organization:
+        org = self.live(org_id)
+        if org is None:
+            raise NotFound("No such organization")
+        return org
+
+    def count_members(self, org_id: str, delta: int) -> None:
+        org = self.orgs[org_id]
+        self.orgs[org_id] = replace(org, member_count=org.member_count + delta)
+
+    def record(self, event: AuditEvent) -> None:
+        if any(e.id == event.id for e in self.events):
+            raise RuntimeError("conditional check failed: audit events are never rewritten")
+        self.events.append(event)
+
+    def actions(self, org_id: str | None = None) -> list[str]:
+        return [e.action for e in self.events if org_id is None or e.org_id == org_id]
+
+
+T = TypeVar("T")
+
+
+def _page(items: list[T], limit: int, cursor: str | None) -> Page[T]:
+    start = int(cursor) if cursor else 0
+    end = start + limit
+    return Page(items[start:end], str(end) if end < len(items) else None)
+
+
+class FakeOrganizations:
+    """OrganizationRepository. The owner's membership changes only through a transfer."""
+
+    def __init__(self, store: OrgStore) -> None:
+        self.s = store
+        self.touch_calls: list[tuple[str, str, datetime]] = []
+        self.touch_writes = 0
+
+    def create(self, org: Organization, owner: Member, event: AuditEvent) -> None:
+        with self.s.lock:
+            if org.id in self.s.orgs or (org.id, owner.user_id) in self.s.members:
+                raise RuntimeError("conditional check failed: organization exists")
+            self.s.orgs[org.id] = replace(org, member_count=1)
+            self.s.members[(org.id, owner.user_id)] = owner
+            self.s.record(event)
+
+    def load_access(self, org_id: str, user_id: str) -> tuple[Organization | None, Member | None]:
+        org = self.s.live(org_id)
+        return (None, None) if org is None else (org, self.s.members.get((org_id, user_id)))
+
+    def touch_member(self, org_id: str, user_id: str, now: datetime, stale_before: datetime) -> None:
+        self.touch_calls.append((org_id, user_id, now))
+        member = self.s.members.get((org_id, user_id))
+        if member is not None and (member.last_active_at is None or member.last_active_at <= stale_before):
+            self.s.members[(org_id, user_id)] = replace(member, last_active_at=now)
+            self.touch_writes += 1
+
+    def get(self, org_id: str) -> Organization | None:
+        return self.s.live(org_id)
+
+    def update(self, org_id: str, changes: dict[str, object], event: AuditEvent) -> Organization:
+        with self.s.lock:
+            org = self.s.require_live(org_id)
+            known = {k: v for k, v in changes.items() if k in ("name", "require_2fa", "plan")}
+            self.s.orgs[org_id] = replace(org, **known)  # type: ignore[arg-type]
+            self.s.record(event)
+            return self.s.orgs[org_id]
+
+    def mark_deleted(self, org_id: str, now: datetime, event: AuditEvent) -> None:
+        with self.s.lock:
+            org = self.s.require_live(org_id)
+            self.s.orgs[org_id] = replace(org, deleted_at=now)
+            self.s.record(event)
+
+    def purge(self, org_id: str) -> int:
+        removed = 0
+        for key in [k for k in self.s.invitations if k[0] == org_id]:
+            self.s.tokens.pop(self.s.invitations.pop(key).token_hash, None)
+            removed += 1
+        tables: tuple[dict[Any, Any], ...] = (self.s.members, self.s.guards, self.s.resources)
+        for table in tables:
+            for key in [k for k in table if k[0] == org_id]:
+                del table[key]
+                removed += 1
+        return removed
+
+    def organizations_of(self, user_id: str) -> list[OrganizationMembership]:
+        return [
+            OrganizationMembership(org_id=org.id, org_name=org.name, role=m.role, plan=org.plan)
+            for (org_id, uid), m in sorted(self.s.members.items())
+            if uid == user_id and (org := self.s.live(org_id)) is not None
+        ]
+
+    def rename_member(self, user_id: str, name: str) -> None:
+        for key, member in list(self.s.members.items()):
+            if member.user_id == user_id:
+                self.s.members[key] = replace(member, name=name)
+
+    def members_page(self, org_id: str, limit: int, cursor: str | None) -> Page[Member]:
+        return _page([m for (o, _), m in sorted(self.s.members.items()) if o == org_id], limit, cursor)
+
+    def get_member(self, org_id: str, user_id: str) -> Member | None:
+        return self.s.members.get((org_id, user_id))
+
+    def _changeable(self, org_id: str, user_id: str) -> Member:
+        """The adapter's conditions and `_explain`: org first, then member, then owner."""
+        self.s.require_live(org_id)
+        member = self.s.members.get((org_id, user_id))
+        if member is None:
+            raise NotFound("No such member")
+        if member.role == Role.OWNER:
+            raise OwnerProtected()
+        return member
+
+    def change_role(self, org_id: str, user_id: str, role: str, event: AuditEvent) -> Member:
+        with self.s.lock:
+            member = replace(self._changeable(org_id, user_id), role=role)
+            self.s.members[(org_id, user_id)] = member
+            self.s.record(event)
+            return member
+
+    def remove_member(self, org_id: str, user_id: str, event: AuditEvent) -> None:
+        with self.s.lock:
+            self._changeable(org_id, user_id)
+            del self.s.members[(org_id, user_id)]
+            self.s.count_members(org_id, -1)
+            self.s.record(event)
+
+    def transfer_ownership(self, org_id: str, from_user: str, to_user: str, event: AuditEvent) -> None:
+        with self.s.lock:
+            org = self.s.live(org_id)
+            old = self.s.members.get((org_id, from_user))
+            new = self.s.members.get((org_id, to_user))
+            if new is None or new.role == Role.OWNER:
+                if new is None:
+                    raise NotFound("That person is not a member of this organization")
+                raise NotFound("No such organization")  # what the adapter answers for "to yourself"
+            if org is None:
+                raise NotFound("No such organization")
+            if org.owner_id != from_user or old is None or old.role != Role.OWNER:
+                raise OwnerProtected("Only the current owner can transfer ownership")
+            self.s.orgs[org_id] = replace(org, owner_id=to_user)
+            self.s.members[(org_id, from_user)] = replace(old, role=Role.ADMIN.value)
+            self.s.members[(org_id, to_user)] = replace(new, role=Role.OWNER.value)
+            self.s.record(event)
+
+
+class FakeAuditLog:
+    def __init__(self, store: OrgStore) -> None:
+        self.s = store
+
+    def record(self, event: AuditEvent) -> None:
+        self.s.record(event)
+
+    def page(self, org_id: str, limit: int, cursor: str | None) -> Page[AuditEvent]:
+        events = sorted((e for e in self.s.events if e.org_id == org_id), key=lambda e: e.id, reverse=True)
+        return _page(events, limit, cursor)
+
+
+class FakeInvitations:
+    """InvitationRepository: one pending invitation per (org, address) through the invitee
+    guard; the token copy's status makes answering single-use; revoke deletes the copy."""
+
+    def __init__(self, store: OrgStore, users: FakeUsers) -> None:
+        self.s = store
+        self.users = users
+
+    def _put(self, invitation: Invitation) -> None:
+        self.s.invitations[(invitation.org_id, invitation.id)] = invitation
+        self.s.tokens[invitation.token_hash] = invitation
+
+    def create(self, invitation: Invitation, invitee_user_id: str | None, now: datetime, event: AuditEvent) -> None:
+        with self.s.lock:
+            self.s.require_live(invitation.org_id)
+            if invitee_user_id and (invitation.org_id, invitee_user_id) in self.s.members:
+                raise AlreadyMember()
+            guard = self.s.guards.get((invitation.org_id, invitation.email))
+            if guard is not None and guard[1] > now:
+                raise AlreadyInvited()
+            if invitation.token_hash in self.s.tokens or (invitation.org_id, invitation.id) in self.s.invitations:
+                raise AlreadyInvited()
+            self.s.guards[(invitation.org_id, invitation.email)] = (invitation.id, invitation.expires_at)
+            self._put(invitation)
+            self.s.record(event)
+
+    def by_token(self, token_hash: str) -> Invitation | None:
+        return self.s.tokens.get(token_hash)
+
+    def by_token_for(self, token_hash: str, user_id: str) -> tuple[Invitation | None, User | None]:
+        return self.s.tokens.get(token_hash), self.users.get(user_id)
+
+    def get(self, org_id: str, invitation_id: str) -> Invitation | None:
+        return self.s.invitations.get((org_id, invitation_id))
+
+    def of_org(self, org_id: str) -> list[Invitation]:
+        return [i for (o, _), i in sorted(self.s.invitations.items()) if o == org_id]
+
+    def for_email(self, email: str) -> list[Invitation]:
+        return [i for _, i in sorted(self.s.invitations.items()) if i.email == email]
+
+    def _answer(self, invitation: Invitation, now: datetime, status: InvitationStatus, joining: str = "") -> None:
+        """The conditions shared by accept and decline, in the order of the adapter's `_explain`:
+        org, token (pending, unexpired), membership, invitee guard."""
+        self.s.require_live(invitation.org_id)
+        token = self.s.tokens.get(invitation.token_hash)
+        if token is None or token.status != InvitationStatus.PENDING or token.expires_at <= now:
+            raise InvitationUsed()
+        if joining and (invitation.org_id, joining) in self.s.members:
+            raise AlreadyMember()
+        guard = self.s.guards.get((invitation.org_id, invitation.email))
+        if guard is None or guard[0] != invitation.id:
+            raise InvitationUsed()
+        del self.s.guards[(invitation.org_id, invitation.email)]
+        self._put(replace(token, status=status.value))
+
+    def accept(self, invitation: Invitation, member: Member, now: datetime, event: AuditEvent) -> None:
+        with self.s.lock:
+            self._answer(invitation, now, InvitationStatus.ACCEPTED, joining=member.user_id)
+            self.s.members[(member.org_id, member.user_id)] = member
+            self.s.count_members(member.org_id, +1)
+            self.s.record(event)
+
+    def decline(self, invitation: Invitation, now: datetime, event: AuditEvent) -> None:
+        with self.s.lock:
+            self._answer(invitation, now, InvitationStatus.DECLINED)
+            self.s.record(event)
+
+    def _pending_record(self, invitation: Invitation) -> Invitation:
+        record = self.s.invitations.get((invitation.org_id, invitation.id))
+        guard = self.s.guards.get((invitation.org_id, invitation.email))
+        if (
+            record is None
+            or record.status != InvitationStatus.PENDING
+            or guard is None
+            or guard[0] != invitation.id
+            or self.s.live(invitation.org_id) is None
+        ):
+            raise NotFound("No such pending invitation")
+        return record
+
+    def revoke(self, invitation: Invitation, event: AuditEvent) -> None:
+        with self.s.lock:
+            record = self._pending_record(invitation)
+            self.s.invitations[(record.org_id, record.id)] = replace(record, status=InvitationStatus.REVOKED.value)
+            self.s.tokens.pop(record.token_hash, None)  # the link stops working: unknown from now on
+            del self.s.guards[(record.org_id, record.email)]
+            self.s.record(event)
+
+    def resend(self, invitation: Invitation, token_hash: str, expires_at: datetime, event: AuditEvent) -> Invitation:
+        with self.s.lock:
+            record = self._pending_record(invitation)
+            if record.token_hash != invitation.token_hash or token_hash in self.s.tokens:
+                raise NotFound("No such pending invitation")
+            renewed = replace(invitation, token_hash=token_hash, expires_at=expires_at)
+            self.s.tokens.pop(invitation.token_hash, None)
+            self._put(renewed)
+            self.s.guards[(renewed.org_id, renewed.email)] = (renewed.id, expires_at)
+            self.s.record(event)
+            return renewed
+
+
+_NESTED = {ResourceKind.PROJECT: ResourceKind.APPLICATION, ResourceKind.APPLICATION: ResourceKind.DEPLOYMENT}
+
+
+class FakeResources:
+    """ResourceRepository: nothing is created in a deleted organization or parent, and
+    deleting a parent sweeps what is nested under it."""
+
+    def __init__(self, store: OrgStore) -> None:
+        self.s = store
+
+    @staticmethod
+    def _key(r: Resource) -> tuple[str, ResourceKind, str, str]:
+        return (r.org_id, r.kind, r.parent_id, r.id)
+
+    def create(
+        self, resource: Resource, event: AuditEvent, parent: tuple[ResourceKind, str, str] | None = None
+    ) -> None:
+        with self.s.lock:
+            if self._key(resource) in self.s.resources or self.s.live(resource.org_id) is None:
+                raise NotFound("Not found")
+            if parent is not None and (resource.org_id, *parent) not in self.s.resources:
+                raise NotFound("Not found")
+            self.s.resources[self._key(resource)] = resource
+            self.s.record(event)
+
+    def get(self, org_id: str, kind: ResourceKind, resource_id: str, parent_id: str = "") -> Resource | None:
+        return self.s.resources.get((org_id, kind, parent_id, resource_id))
+
+    def page(
+        self, org_id: str, kind: ResourceKind, limit: int, cursor: str | None, parent_id: str = ""
+    ) -> Page[Resource]:
+        items = sorted(
+            (r for (o, k, p, _), r in self.s.resources.items() if (o, k, p) == (org_id, kind, parent_id)),
+            key=lambda r: r.id,
+            reverse=kind == ResourceKind.DEPLOYMENT,
+        )
+        return _page(items, limit, cursor)
+
+    def rename(self, resource: Resource, name: str, now: datetime, event: AuditEvent) -> Resource:
+        with self.s.lock:
+            if self._key(resource) not in self.s.resources or self.s.live(resource.org_id) is None:
+                raise NotFound("Not found")
+            renamed = replace(self.s.resources[self._key(resource)], name=name, updated_at=now)
+            self.s.resources[self._key(resource)] = renamed
+            self.s.record(event)
+            return renamed
+
+    def delete(self, resource: Resource, event: AuditEvent) -> int:
+        with self.s.lock:
+            if self._key(resource) not in self.s.resources or self.s.live(resource.org_id) is None:
+                raise NotFound("Not found")
+            del self.s.resources[self._key(resource)]
+            self.s.record(event)
+            return self._sweep(resource.org_id, resource.kind, resource.id)
+
+    def _sweep(self, org_id: str, kind: ResourceKind, parent_id: str) -> int:
+        child_kind = _NESTED.get(kind)
+        if child_kind is None:
+            return 0
+        children = [k for k in self.s.resources if k[:3] == (org_id, child_kind, parent_id)]
+        for key in children:
+            del self.s.resources[key]
+        return len(children) + sum(self._sweep(org_id, child_kind, key[3]) for key in children)
+
+
+class RefusingLimiter(FakeRateLimiter):
+    """FakeRateLimiter that refuses every `consume` of the limits named in `refuse`."""
+
+    def __init__(self, users: FakeUsers, refuse: set[str] | None = None) -> None:
+        super().__init__(users)
+        self.refuse: set[str] = set(refuse or ())
+
+    def consume(self, limit: RateLimit, key: str, now: datetime) -> bool:
+        return limit.name not in self.refuse and super().consume(limit, key, now)
+
+
+@dataclass
+class OrgWorld(World):
+    """`World` plus the organization fakes and the services wired to them."""
+
+    store: OrgStore = field(default_factory=OrgStore)
+    orgs: FakeOrganizations = field(init=False)
+    invitations: FakeInvitations = field(init=False)
+    resources: FakeResources = field(init=False)
+    audit: FakeAuditLog = field(init=False)
+    limiter: RefusingLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.limiter = RefusingLimiter(self.users)
+        self.orgs = FakeOrganizations(self.store)
+        self.invitations = FakeInvitations(self.store, self.users)
+        self.resources = FakeResources(self.store)
+        self.audit = FakeAuditLog(self.store)
+
+    def add_org(self, owner: User, org_id: str = "org_01acme", name: str = "Acme") -> Organization:
+        """An organization owned by `owner`, written straight into the store (no audit event)."""
+        now = self.clock.now()
+        org = Organization(
+            id=org_id,
+            name=name,
+            plan="free",
+            require_2fa=False,
+            owner_id=owner.id,
+            created_at=now,
+            created_by=owner.id,
+            member_count=0,
+        )
+        self.store.orgs[org_id] = org
+        self.add_member(org_id, owner, Role.OWNER.value, last_active_at=now)
+        return self.store.orgs[org_id]
+
+    def add_member(
+        self,
+        org_id: str,
+        user: User,
+        role: str,
+        last_active_at: datetime | None = None,
+        joined_at: datetime | None = None,
+    ) -> Member:
+        member = Member(
+            org_id=org_id,
+            user_id=user.id,
+            role=role,
+            email=user.email,
+            name=user.name,
+            joined_at=joined_at or self.clock.now(),
+            two_factor_enabled=user.two_factor_enabled,
+            last_active_at=last_active_at,
+        )
+        self.store.members[(org_id, user.id)] = member
+        self.store.count_members(org_id, +1)
+        return member
+
+    def access(self) -> AccessService:
+        return AccessService(orgs=self.orgs, clock=self.clock)
+
+    def organization_service(self) -> OrganizationService:
+        return OrganizationService(orgs=self.orgs, users=self.users, audit=self.audit, clock=self.clock)
+
+    def member_service(self) -> MemberService:
+        return MemberService(orgs=self.orgs, clock=self.clock)
+
+    def invitation_service(self) -> InvitationService:
+        return InvitationService(
+            invitations=self.invitations,
+            users=self.users,
+            mailer=self.mailer,
+            limiter=self.limiter,
+            clock=self.clock,
+            public_base_url=PUBLIC_BASE_URL,
+        )
+
+    def resource_service(self) -> ResourceService:
+        return ResourceService(resources=self.resources, clock=self.clock)
