@@ -164,8 +164,9 @@ def _pynamodb_clients() -> list[Any]:
     from pynamodb.models import Model
 
     from kuploy_access.adapters.dynamodb import models
+    from kuploy_access.adapters.dynamodb.transactions import table_connection
 
-    clients = []
+    clients = [table_connection().client]
     for model in vars(models).values():
         if isinstance(model, type) and issubclass(model, Model) and model is not Model:
             clients.append(model._get_connection().connection.client)

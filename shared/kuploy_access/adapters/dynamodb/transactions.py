@@ -8,6 +8,7 @@ the labels in the same order.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from pynamodb.connection import Connection
@@ -17,16 +18,18 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from kuploy_access.adapters.dynamodb.models import TableItem
+from kuploy_access.config import settings
 
 _ATTEMPTS = 3
 
 
+@lru_cache(maxsize=1)
 def table_connection() -> Connection:
-    """The table model's own connection: one botocore client per container for every
-    request (building a client costs milliseconds), and the one request counters watch."""
-    connection: Connection = TableItem._get_connection().connection
-    return connection
+    """One connection per container for transactions and mixed batch reads (building a
+    botocore client costs milliseconds). Not a model's: PynamoDB caches a connection on
+    the model class and describes the table from that class's fields, so borrowing the
+    base model's would leave subclasses that inherit it without their index."""
+    return Connection(region=settings().region)
 
 
 class ConditionFailed(Exception):
