@@ -61,8 +61,54 @@ def _gateway_answer(status: int, message: str) -> GatewayResponse:
     return GatewayResponse(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))], body)
 
 
+_request_state = threading.local()
+
+
+def _isolate_resolver_requests() -> None:
+    """Keep each thread's request to itself inside Powertools' resolver.
+
+    `ApiGatewayResolver.resolve` stores the current event and context on the
+    `BaseRouter` class, shared by every copy of every function in this process. On
+    Lambda a process serves one request at a time, so that is harmless there; here
+    concurrent requests run on threads of one process and would read each other's
+    caller, path and body. Properties on the resolver class (found before BaseRouter's
+    attributes) answer each thread its own request instead.
+    """
+    from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+
+    if getattr(ApiGatewayResolver, "_kuploy_thread_isolated", False):
+        return
+    to_proxy_event = ApiGatewayResolver._to_proxy_event
+    resolve = ApiGatewayResolver.resolve
+
+    def thread_proxy_event(self: Any, event: dict[str, Any]) -> Any:
+        _request_state.event = to_proxy_event(self, event)
+        return _request_state.event
+
+    def thread_resolve(self: Any, event: dict[str, Any], context: Any) -> Any:
+        _request_state.context = context
+        return resolve(self, event, context)
+
+    def set_event(_: Any, value: Any) -> None:
+        _request_state.event = value
+
+    def set_context(_: Any, value: Any) -> None:
+        _request_state.context = value
+
+    patched: dict[str, Any] = {
+        "_to_proxy_event": thread_proxy_event,
+        "resolve": thread_resolve,
+        "current_event": property(lambda _: getattr(_request_state, "event", None), set_event),
+        "lambda_context": property(lambda _: getattr(_request_state, "context", None), set_context),
+        "_kuploy_thread_isolated": True,
+    }
+    for name, value in patched.items():
+        setattr(ApiGatewayResolver, name, value)
+
+
 def load_handler(function: FunctionSpec, instance: int = 0) -> Handler:
     """Import a function's module; each `instance` is a separate copy, like a Lambda container."""
+    _isolate_resolver_requests()
     path = function.code_dir / f"{function.module.replace('.', '/')}.py"
     name = f"kuploy_function_{function.logical_id}" + (f"_{instance}" if instance else "")
     if name in sys.modules:
