@@ -28,6 +28,7 @@ LOCAL_ENVIRONMENT = {
     "AWS_SESSION_TOKEN": "testing",
     "TABLE_NAME": "kuploy-access-local",
     "SIGNING_KEY_SECRET_ID": "kuploy-access/local/signing-key",
+    "TOTP_KEY_SECRET_ID": "kuploy-access/local/totp-key",
     "SENDER_EMAIL": "no-reply@kuploy.local",
     "POWERTOOLS_SERVICE_NAME": "kuploy-access",
     "POWERTOOLS_METRICS_NAMESPACE": "Kuploy/Access",
@@ -144,7 +145,8 @@ def embedded_aws(table: dict[str, Any], environment: dict[str, str], state_file:
         outbox = Outbox()
         capture_emails(outbox)
         create_table(table, environment["TABLE_NAME"])
-        create_signing_key(environment["SIGNING_KEY_SECRET_ID"], _saved_signing_key(state_file))
+        create_signing_key(environment["SIGNING_KEY_SECRET_ID"], _saved_secret(state_file, "signing_key"))
+        create_signing_key(environment["TOTP_KEY_SECRET_ID"], _saved_secret(state_file, "totp_key"))
         verify_sender(environment["SENDER_EMAIL"])
         yield outbox
 
@@ -164,22 +166,29 @@ def load_items(table_name: str, items: list[dict[str, Any]]) -> None:
         client.batch_write_item(RequestItems={table_name: batch})
 
 
-def _saved_signing_key(path: str | None) -> str | None:
+def _saved_secret(path: str | None, name: str) -> str | None:
     if not path:
         return None
     try:
         with open(path, encoding="utf-8") as handle:
-            value = json.load(handle).get("signing_key")
+            value = json.load(handle).get(name)
     except FileNotFoundError:
         return None
     return str(value) if value else None
 
 
-def save_state(path: str, table_name: str, secret_id: str) -> None:
-    """Keep the items and the signing key, so tokens issued before a restart still work."""
-    key = boto3.client("secretsmanager", region_name=REGION).get_secret_value(SecretId=secret_id)
+def save_state(path: str, table_name: str, secret_id: str, totp_secret_id: str | None = None) -> None:
+    """Keep the items and the keys, so tokens issued before a restart still work and
+    sealed TOTP secrets still open."""
+    client = boto3.client("secretsmanager", region_name=REGION)
+    state: dict[str, Any] = {
+        "items": dump_items(table_name),
+        "signing_key": client.get_secret_value(SecretId=secret_id)["SecretString"],
+    }
+    if totp_secret_id:
+        state["totp_key"] = client.get_secret_value(SecretId=totp_secret_id)["SecretString"]
     with open(path, "w", encoding="utf-8") as handle:
-        json.dump({"items": dump_items(table_name), "signing_key": key["SecretString"]}, handle)
+        json.dump(state, handle)
 
 
 def restore_state(path: str, table_name: str) -> int:

@@ -21,6 +21,9 @@ from typing import Any
 from devserver.template import PROJECT_ROOT, api_spec
 
 DEV_EMAILS_PATH = "/_dev/emails"
+# The operator command (`bin/kuploy-access admin reset-2fa EMAIL --local URL`) reaches
+# the embedded table through here; loopback callers only.
+DEV_ADMIN_RESET_2FA_PATH = "/_dev/admin/reset-2fa"
 
 
 def _prepare_environment(port: int, host: str, template_env: dict[str, Any]) -> dict[str, str]:
@@ -45,6 +48,20 @@ def _print_email(email: Any) -> None:
     print(f"\n{rule}\n  email to {email.to}: {email.subject}\n{rule}\n{email.text}\n{rule}\n", flush=True)
 
 
+def _admin_reset_two_factor(client_ip: str, body: bytes) -> tuple[int, dict[str, object]]:
+    """The same operator command as on AWS (kuploy_access.cli), run on the embedded table."""
+    if not client_ip.startswith("127.") and client_ip != "::1":
+        return 403, {"error": "operator commands are for this machine only"}
+    from kuploy_access.cli import _on_aws
+
+    try:
+        request = json.loads(body or b"{}")
+        outcome = _on_aws({k: str(request.get(k) or "") for k in ("email", "operator", "reason")})
+    except ValueError:
+        return 400, {"error": "send JSON {email, operator, reason}"}
+    return (404 if "error" in outcome else 200), outcome
+
+
 def make_handler(gateway: Any, outbox: Any) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -59,6 +76,10 @@ def make_handler(gateway: Any, outbox: Any) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length) if length > 0 else b""
             if raw_path == DEV_EMAILS_PATH and self.command == "GET":
                 self._write(200, [("Content-Type", "application/json")], json.dumps(outbox.all()).encode())
+                return
+            if raw_path == DEV_ADMIN_RESET_2FA_PATH and self.command == "POST":
+                status, answer = _admin_reset_two_factor(self.client_address[0], body)
+                self._write(status, [("Content-Type", "application/json")], json.dumps(answer).encode())
                 return
             response = gateway.handle(
                 self.command, raw_path, raw_query, list(self.headers.items()), body, self.client_address[0]
@@ -122,7 +143,12 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             server.server_close()
             if args.state:
-                save_state(args.state, environment["TABLE_NAME"], environment["SIGNING_KEY_SECRET_ID"])
+                save_state(
+                    args.state,
+                    environment["TABLE_NAME"],
+                    environment["SIGNING_KEY_SECRET_ID"],
+                    environment["TOTP_KEY_SECRET_ID"],
+                )
                 print(f"state: written to {args.state}", flush=True)
         print("stopped", flush=True)
     return 0

@@ -1,11 +1,15 @@
-"""Password login: `POST /auth/login`."""
+"""Sign-in: `POST /auth/login` (email and password) and `POST /auth/login/2fa` (the
+second step for accounts with two-factor authentication)."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kuploy_access.domain.errors import DomainError
+from kuploy_access.domain.two_factor import MfaChallenge
 from kuploy_access.http.api import create_app, lambda_entry, metrics
 from kuploy_access.http.openapi_docs import responses
 from kuploy_access.http.schemas import Tokens, client_of
@@ -20,18 +24,63 @@ class LoginRequest(BaseModel):
     password: str = Field(max_length=1024, repr=False)
 
 
+class MfaRequired(BaseModel):
+    mfa_required: Literal[True] = True
+    mfa_token: str
+    expires_in: int
+
+
+class SecondStepRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mfa_token: str = Field(max_length=2048, repr=False)
+    code: str | None = Field(
+        default=None, max_length=16, repr=False, description="The 6-digit code of the authenticator"
+    )
+    recovery_code: str | None = Field(default=None, max_length=32, repr=False, description="One of the recovery codes")
+
+    @model_validator(mode="after")
+    def exactly_one_factor(self) -> SecondStepRequest:
+        if (self.code is None) == (self.recovery_code is None):
+            raise ValueError("send exactly one of code and recovery_code")
+        return self
+
+
 @app.post(
     "/auth/login",
     tags=["sessions"],
     summary="Sign in with email and password",
-    responses=responses(200, "Tokens", s401="invalid_credentials", s403="email_not_verified", s429="rate_limited"),
+    description="Accounts with two-factor authentication get `mfa_required` and a 5-minute `mfa_token` "
+    "instead of tokens; finish with POST /auth/login/2fa.",
+    responses=responses(
+        200, "Tokens, or the second step", s401="invalid_credentials", s403="email_not_verified", s429="rate_limited"
+    ),
 )
-def log_in(body: LoginRequest) -> Tokens:
+def log_in(body: LoginRequest) -> Tokens | MfaRequired:
     client = client_of(app.current_event)
     try:
-        pair = login_service().log_in(body.email, body.password, client)
+        outcome = login_service().log_in(body.email, body.password, client)
     except DomainError:
         metrics.add_metric(name="LoginFailures", unit=MetricUnit.Count, value=1)
+        raise
+    if isinstance(outcome, MfaChallenge):
+        return MfaRequired(mfa_token=outcome.mfa_token, expires_in=outcome.expires_in)
+    metrics.add_metric(name="Logins", unit=MetricUnit.Count, value=1)
+    return Tokens.of(outcome)
+
+
+@app.post(
+    "/auth/login/2fa",
+    tags=["sessions"],
+    summary="Second step of a sign-in: a TOTP code or a recovery code",
+    description="A TOTP code is accepted once; a challenge allows 5 wrong codes and then ends.",
+    responses=responses(200, "Tokens", s401=("invalid_code", "invalid_token"), s429="rate_limited"),
+)
+def second_step(body: SecondStepRequest) -> Tokens:
+    client = client_of(app.current_event)
+    try:
+        pair = login_service().complete_two_factor(body.mfa_token, body.code, body.recovery_code, client)
+    except DomainError:
+        metrics.add_metric(name="SecondStepFailures", unit=MetricUnit.Count, value=1)
         raise
     metrics.add_metric(name="Logins", unit=MetricUnit.Count, value=1)
     return Tokens.of(pair)

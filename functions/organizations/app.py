@@ -26,7 +26,10 @@ UserId = Annotated[str, Path(max_length=64)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str | None, Query(max_length=512)]
 SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
-ORG_PROBLEMS: dict[str, tuple[str, ...] | str] = {"s403": ("forbidden", "api_key_not_allowed"), "s404": "not_found"}
+ORG_PROBLEMS: dict[str, tuple[str, ...] | str] = {
+    "s403": ("forbidden", "api_key_not_allowed", "two_factor_required"),
+    "s404": "not_found",
+}
 
 
 class CreateOrgRequest(BaseModel):
@@ -48,6 +51,12 @@ class CreatedOrg(BaseModel):
     created_at: datetime
 
 
+class LockedOutMember(BaseModel):
+    user_id: str
+    email: str
+    role: str
+
+
 class OrgView(BaseModel):
     id: str
     name: str
@@ -55,9 +64,14 @@ class OrgView(BaseModel):
     require_2fa: bool
     created_at: datetime
     member_count: int
+    members_without_2fa: list[LockedOutMember] | None = Field(
+        default=None,
+        description="For those who may change the policy (org:update): the members `require_2fa` locks out, "
+        "or would lock out once switched on (at most 100).",
+    )
 
     @classmethod
-    def of(cls, org: Organization) -> OrgView:
+    def of(cls, org: Organization, without_2fa: list[Member] | None = None) -> OrgView:
         return cls(
             id=org.id,
             name=org.name,
@@ -65,6 +79,9 @@ class OrgView(BaseModel):
             require_2fa=org.require_2fa,
             created_at=org.created_at,
             member_count=org.member_count,
+            members_without_2fa=None
+            if without_2fa is None
+            else [LockedOutMember(user_id=m.user_id, email=m.email, role=m.role) for m in without_2fa],
         )
 
 
@@ -186,7 +203,8 @@ def list_my_orgs(limit: Limit = 50, cursor: Cursor = None) -> MyOrgList:
     responses=responses(200, "The organization", **ORG_PROBLEMS),
 )
 def get_org(org_id: OrgId) -> OrgView:
-    return OrgView.of(enter_org(app).org)
+    caller = enter_org(app)
+    return OrgView.of(caller.org, organization_service().members_without_two_factor(caller))
 
 
 @app.patch(
@@ -198,7 +216,8 @@ def get_org(org_id: OrgId) -> OrgView:
 )
 def update_org(org_id: OrgId, body: UpdateOrgRequest) -> OrgView:
     caller = enter_org(app)
-    return OrgView.of(organization_service().update(caller, body.name, body.require_2fa))
+    org = organization_service().update(caller, body.name, body.require_2fa)
+    return OrgView.of(org, organization_service().members_without_two_factor(caller))
 
 
 @app.delete(

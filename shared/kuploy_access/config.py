@@ -16,6 +16,7 @@ class Settings:
     public_base_url: str
     sender_email: str
     signing_key_secret_id: str
+    totp_key_secret_id: str
     region: str
     session_lifetimes: SessionLifetimes
     invitation_lifetime: timedelta = timedelta(days=7)
@@ -29,6 +30,7 @@ def settings() -> Settings:
         public_base_url=os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:3000"),
         sender_email=os.environ.get("SENDER_EMAIL", "no-reply@kuploy.dev"),
         signing_key_secret_id=os.environ.get("SIGNING_KEY_SECRET_ID", "kuploy-access/signing-key"),
+        totp_key_secret_id=os.environ.get("TOTP_KEY_SECRET_ID", "kuploy-access/totp-key"),
         region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         session_lifetimes=SessionLifetimes(
             absolute=timedelta(days=float(os.environ.get("SESSION_ABSOLUTE_DAYS", "30"))),

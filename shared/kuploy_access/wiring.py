@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from kuploy_access.domain.access_tokens import JwtCodec
     from kuploy_access.services.access import AccessService
     from kuploy_access.services.account import AccountService
+    from kuploy_access.services.admin import AdminService
     from kuploy_access.services.invitations import InvitationService
     from kuploy_access.services.login import LoginService
     from kuploy_access.services.members import MemberService
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from kuploy_access.services.resources import ResourceService
     from kuploy_access.services.sessions import SessionService
     from kuploy_access.services.signup import SignUpService
+    from kuploy_access.services.two_factor import TwoFactorService
 
 
 @lru_cache(maxsize=1)
@@ -117,6 +119,31 @@ def login_service() -> LoginService:
         hasher=password_hasher(),
         clock=SystemClock(),
         limiter=rate_limiter(),
+        two_factor=two_factor_service,
+    )
+
+
+@lru_cache(maxsize=1)
+def two_factor_service() -> TwoFactorService:
+    from kuploy_access.adapters.clock import SystemClock
+    from kuploy_access.adapters.dynamodb.audit import DynamoAuditLog
+    from kuploy_access.adapters.dynamodb.two_factor import DynamoTwoFactorRepository
+    from kuploy_access.adapters.dynamodb.users import DynamoUserRepository
+    from kuploy_access.adapters.secret_box import AesGcmSecretBox
+    from kuploy_access.adapters.ses_mailer import SesMailer
+    from kuploy_access.services.two_factor import TwoFactorService
+
+    config = settings()
+    return TwoFactorService(
+        users=DynamoUserRepository(),
+        factors=DynamoTwoFactorRepository(),
+        box=AesGcmSecretBox(config.totp_key_secret_id),
+        hasher=password_hasher(),
+        mailer=SesMailer(config.sender_email, config.region),
+        audit=DynamoAuditLog(),
+        limiter=rate_limiter(),
+        clock=SystemClock(),
+        public_base_url=config.public_base_url,
     )
 
 
@@ -190,3 +217,24 @@ def resource_service() -> ResourceService:
     from kuploy_access.services.resources import ResourceService
 
     return ResourceService(resources=DynamoResourceRepository(), clock=SystemClock())
+
+
+@lru_cache(maxsize=1)
+def admin_service() -> AdminService:
+    from kuploy_access.adapters.clock import SystemClock
+    from kuploy_access.adapters.dynamodb.audit import DynamoAuditLog
+    from kuploy_access.adapters.dynamodb.two_factor import DynamoTwoFactorRepository
+    from kuploy_access.adapters.dynamodb.users import DynamoUserRepository
+    from kuploy_access.adapters.ses_mailer import SesMailer
+    from kuploy_access.services.admin import AdminService
+
+    config = settings()
+    return AdminService(
+        users=DynamoUserRepository(),
+        factors=DynamoTwoFactorRepository(),
+        sessions=session_service(),
+        audit=DynamoAuditLog(),
+        mailer=SesMailer(config.sender_email, config.region),
+        clock=SystemClock(),
+        public_base_url=config.public_base_url,
+    )

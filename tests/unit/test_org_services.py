@@ -22,6 +22,7 @@ from kuploy_access.domain.errors import (
     InvitationUsed,
     NotFound,
     OwnerProtected,
+    TwoFactorRequired,
     Unauthorized,
     ValidationFailed,
 )
@@ -192,6 +193,8 @@ def test_update_without_any_field_is_refused(world, people):
 
 
 def test_update_renames_and_sets_the_policy_with_an_event(world, people):
+    owner = people["owner"]
+    world.users.by_id[owner.id] = replace(owner, two_factor_enabled=True)
     admin = caller(world, people["admin"], "PATCH /orgs/{org_id}")
     org = world.organization_service().update(admin, "  New\u200b name ", True)
     assert (org.name, org.require_2fa) == ("New name", True)
@@ -199,6 +202,19 @@ def test_update_renames_and_sets_the_policy_with_an_event(world, people):
     event = only_event(world, "org.updated")
     assert event.details == {"name": "New name", "require_2fa": "true"}
     assert (event.actor.id, event.target) == (people["admin"].id, ORG_ID)
+
+
+def test_the_policy_is_refused_while_the_owner_has_no_two_factor(world, people):
+    admin = caller(world, people["admin"], "PATCH /orgs/{org_id}")
+    with pytest.raises(TwoFactorRequired):
+        world.organization_service().update(admin, None, True)
+    assert world.store.orgs[ORG_ID].require_2fa is False
+    assert not [e for e in world.store.events if e.action == "org.updated"]
+
+
+def test_switching_the_policy_off_needs_no_two_factor(world, people):
+    admin = caller(world, people["admin"], "PATCH /orgs/{org_id}")
+    assert world.organization_service().update(admin, None, False).require_2fa is False
 
 
 def test_update_with_a_blank_name_is_refused(world, people):

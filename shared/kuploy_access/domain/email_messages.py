@@ -131,3 +131,19 @@ def invitation_email(
         text=text,
         html=_html_page(f"Join {org_name} on {PRODUCT}", lines, link, "See the invitation"),
     )
+
+
+def security_notice_email(to: str, base_url: str, headline: str, happened_at: datetime, detail: str) -> OutgoingEmail:
+    """A change to how the account signs in: the person should know, and act if it was not them."""
+    lines = [
+        f"{headline} on the {PRODUCT} account for {to} at {_when(happened_at)}.",
+        detail,
+        "If this was not you, reset your password now with 'Forgot password' on the sign-in page "
+        f"({base_url.rstrip('/')}), check your account's sessions, and contact your platform administrator.",
+    ]
+    return OutgoingEmail(
+        to=to,
+        subject=f"{PRODUCT} security notice: {headline.lower()}",
+        text="\n\n".join(lines),
+        html=_html_page(headline, lines, None, None),
+    )

@@ -161,3 +161,31 @@ class ApiKeyNotAllowed(DomainError):
     status = 403
     code = "api_key_not_allowed"
     title = "This route is for users only; API keys cannot call it"
+
+
+class InvalidCode(DomainError):
+    """A wrong, malformed or already used 2FA code at sign-in."""
+
+    status = 401
+    code = "invalid_code"
+    title = "The code is wrong or was already used"
+
+
+class WrongCode(DomainError):
+    """Inside a signed-in route: 403, so clients do not mistake it for an expired session."""
+
+    status = 403
+    code = "invalid_code"
+    title = "The code is wrong or was already used"
+
+
+class TwoFactorRequired(DomainError):
+    status = 403
+    code = "two_factor_required"
+    title = "This organization requires two-factor authentication; turn it on in your account"
+
+
+class InvalidMfaToken(DomainError):
+    status = 401
+    code = "invalid_token"
+    title = "The sign-in challenge is not valid; sign in again"

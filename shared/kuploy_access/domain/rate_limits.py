@@ -58,3 +58,7 @@ class RateLimited(DomainError):
 # not turn an organization into a spam cannon.
 INVITATIONS_PER_ORG = RateLimit("invitations-org", 100, timedelta(hours=1))
 INVITATION_EMAILS_PER_ADDRESS = RateLimit("email-invitation", 5, timedelta(hours=1))
+
+# Wrong TOTP or recovery codes per account, across MFA challenges (each challenge also
+# dies after 5 wrong codes). 10 per 15 minutes: a million codes make guessing hopeless.
+MFA_FAILURES_PER_ACCOUNT = RateLimit("mfa-account", 10, timedelta(minutes=15))

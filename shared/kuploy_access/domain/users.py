@@ -22,6 +22,12 @@ class User:
     # Likewise the one password-reset link that works now; a reset or a password
     # change ends it.
     reset_token_hash: str | None = None
+    # Two-factor: the active TOTP secret and a pending one (both sealed, never in the
+    # clear), the last TOTP step accepted (a step is accepted once), recovery-code hashes.
+    totp_secret_sealed: str | None = None
+    totp_pending_sealed: str | None = None
+    totp_last_step: int | None = None
+    recovery_code_hashes: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kuploy_access.domain.audit import Actor, AuditEvent, audit_event
-from kuploy_access.domain.errors import ApiKeyNotAllowed, Forbidden, NotFound
+from kuploy_access.domain.errors import ApiKeyNotAllowed, Forbidden, NotFound, TwoFactorRequired
 from kuploy_access.domain.organizations import ACTIVITY_RESOLUTION, Member, Organization
 from kuploy_access.domain.permissions import OrgGrant, RouteRule, is_permitted
 from kuploy_access.domain.principal import API_KEY, USER, Principal
@@ -56,6 +56,9 @@ class AccessService:
         if org is None or member is None:
             raise NotFound("No such organization")
         grant = OrgGrant.of_role(member.role)
+        if org.require_2fa and not member.two_factor_enabled and not acting_on_self:
+            # Leaving stays open; enrolling happens under /me/2fa, outside the org.
+            raise TwoFactorRequired()
         if not acting_on_self and not is_permitted(grant, rule.permission):
             raise Forbidden(f"Your role ({member.role}) does not include {rule.permission}")
         now = self.clock.now()

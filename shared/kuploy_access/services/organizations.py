@@ -6,11 +6,11 @@ import logging
 from dataclasses import dataclass
 
 from kuploy_access.domain.audit import Actor, AuditEvent, audit_event
-from kuploy_access.domain.errors import EmailNotVerified, Unauthorized, ValidationFailed
+from kuploy_access.domain.errors import EmailNotVerified, TwoFactorRequired, Unauthorized, ValidationFailed
 from kuploy_access.domain.ids import new_id
 from kuploy_access.domain.organizations import Member, Organization, Plan, resource_name
 from kuploy_access.domain.paging import Page
-from kuploy_access.domain.permissions import Role
+from kuploy_access.domain.permissions import ORG_UPDATE, Role, is_permitted
 from kuploy_access.domain.principal import Principal
 from kuploy_access.domain.users import OrganizationMembership
 from kuploy_access.services.access import OrgCaller, caller_event
@@ -18,6 +18,9 @@ from kuploy_access.services.ports import AuditLog, Clock, OrganizationRepository
 from kuploy_access.services.sessions import ClientInfo
 
 logger = logging.getLogger(__name__)
+
+# GET /orgs/{org_id} names at most this many members the 2FA policy locks out.
+LOCKOUT_LIST_LIMIT = 100
 
 
 @dataclass
@@ -75,6 +78,10 @@ class OrganizationService:
         if name is not None:
             changes["name"] = details["name"] = resource_name(name)
         if require_2fa is not None:
+            owner = self.users.get(caller.org.owner_id)
+            if require_2fa and (owner is None or not owner.two_factor_enabled):
+                # The owner could never get back in to switch it off.
+                raise TwoFactorRequired("The owner must turn on two-factor authentication before requiring it")
             changes["require_2fa"] = require_2fa
             details["require_2fa"] = str(require_2fa).lower()
         if not changes:
@@ -97,6 +104,12 @@ class OrganizationService:
         self.orgs.mark_deleted(caller.org.id, now, caller_event(caller, now, "org.deleted", caller.org.id))
         removed = self.orgs.purge(caller.org.id)
         logger.info("organization deleted", extra={"org_id": caller.org.id, "items_removed": removed})
+
+    def members_without_two_factor(self, caller: OrgCaller) -> list[Member] | None:
+        """Who the 2FA policy locks out (or would): for those who may change the policy."""
+        if not is_permitted(caller.grant, ORG_UPDATE):
+            return None
+        return self.orgs.members_without_two_factor(caller.org.id, LOCKOUT_LIST_LIMIT)
 
     def audit_log(self, caller: OrgCaller, limit: int, cursor: str | None) -> Page[AuditEvent]:
         return self.audit.page(caller.org.id, limit, cursor)

@@ -9,6 +9,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -49,6 +50,10 @@ class UserItem(TableItem):
     created_at = UTCDateTimeAttribute()
     verification_token_hash = UnicodeAttribute(null=True)
     reset_token_hash = UnicodeAttribute(null=True)
+    totp_secret_sealed = UnicodeAttribute(null=True)
+    totp_pending_sealed = UnicodeAttribute(null=True)
+    totp_last_step = NumberAttribute(null=True)
+    recovery_code_hashes = UnicodeSetAttribute(null=True)
 
 
 class EmailGuardItem(TableItem):

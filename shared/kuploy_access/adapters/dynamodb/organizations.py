@@ -4,6 +4,7 @@ the owner's membership is never updated or deleted except by a transfer, which m
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from pynamodb.exceptions import UpdateError
@@ -237,6 +238,19 @@ class DynamoOrganizationRepository:
         page = query_page(MembershipItem, org_key(org_id), MEMBER_PREFIX, limit, cursor)
         return Page([member_of(item) for item in page.items], page.next_cursor)
 
+    def members_without_two_factor(self, org_id: str, limit: int) -> list[Member]:
+        found = MembershipItem.query(
+            org_key(org_id),
+            MembershipItem.sk.startswith(MEMBER_PREFIX),
+            filter_condition=MembershipItem.two_factor_enabled == False,  # noqa: E712
+        )
+        members: list[Member] = []
+        for item in found:
+            members.append(member_of(item))
+            if len(members) >= limit:
+                break
+        return members
+
     def all_members(self, org_id: str) -> list[Member]:
         return [
             member_of(item)
@@ -250,6 +264,9 @@ class DynamoOrganizationRepository:
             return None
 
     def change_role(self, org_id: str, user_id: str, role: str, event: AuditEvent) -> Member:
+        before = self.get_member(org_id, user_id)
+        if before is None:
+            raise NotFound("No such member")
         transaction = Transaction()
         transaction.update(
             "member",
@@ -265,10 +282,9 @@ class DynamoOrganizationRepository:
             transaction.commit()
         except ConditionFailed as failed:
             self._explain(org_id, user_id, failed)
-        member = self.get_member(org_id, user_id)
-        if member is None:
-            raise NotFound("No such member")
-        return member
+        # Answered from what was written: a removal right after the commit must not
+        # turn a change that happened into a 404.
+        return replace(before, role=role)
 
     def remove_member(self, org_id: str, user_id: str, event: AuditEvent) -> None:
         transaction = Transaction()

@@ -54,6 +54,13 @@ class DynamoRateLimiter:
             raise
         return True
 
+    def count(self, limit: RateLimit, key: str, now: datetime) -> int:
+        try:
+            item = RateCounterItem.get(counter_key(limit, key, now), COUNTER, consistent_read=True)
+        except RateCounterItem.DoesNotExist:
+            return 0
+        return int(item.hits or 0)
+
     def look_up(self, email: str, ip: str, now: datetime) -> LoginAttempts:
         """The account behind `email` and both failure counters, in one BatchGetItem."""
         guard_key = (email_key(email), "EMAIL")

@@ -35,6 +35,10 @@ def user_of(item: UserItem) -> User:
         created_at=item.created_at,
         verification_token_hash=item.verification_token_hash,
         reset_token_hash=item.reset_token_hash,
+        totp_secret_sealed=item.totp_secret_sealed,
+        totp_pending_sealed=item.totp_pending_sealed,
+        totp_last_step=int(item.totp_last_step) if item.totp_last_step is not None else None,
+        recovery_code_hashes=frozenset(item.recovery_code_hashes or ()),
     )
 
 

@@ -1,0 +1,149 @@
+"""Two-factor authentication of the signed-in account: `/me/2fa/setup`, `/enable`,
+`/disable`, `/recovery-codes`, and the account's security log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from kuploy_access.http.api import create_app, lambda_entry
+from kuploy_access.http.guard import require_user
+from kuploy_access.http.openapi_docs import responses
+from kuploy_access.http.pagination import MAX_LIMIT
+from kuploy_access.http.schemas import client_of
+from kuploy_access.wiring import organization_service, two_factor_service
+
+app = create_app()
+
+SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+
+
+class CodeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(max_length=32, repr=False, description="The current 6-digit code of the authenticator")
+
+
+class DisableRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: str = Field(max_length=1024, repr=False)
+    code: str = Field(max_length=32, repr=False, description="A current TOTP code or a recovery code")
+
+
+class Setup(BaseModel):
+    secret: str
+    otpauth_uri: str
+    qr_svg: str
+
+
+class RecoveryCodes(BaseModel):
+    recovery_codes: list[str]
+
+
+class ActorView(BaseModel):
+    type: Literal["user", "api_key", "operator"]
+    id: str
+    email: str | None = None
+
+
+class SecurityEvent(BaseModel):
+    id: str
+    at: datetime
+    actor: ActorView
+    action: str
+    target: str
+    ip: str
+    user_agent: str
+    details: dict[str, str]
+
+
+class SecurityEventList(BaseModel):
+    items: list[SecurityEvent]
+    next_cursor: str | None
+
+
+@app.post(
+    "/me/2fa/setup",
+    tags=["two-factor"],
+    summary="Start enrolling an authenticator (nothing is active yet)",
+    description="Answers a new secret, its otpauth:// URI and an SVG QR code of that URI. Calling it again "
+    "replaces the pending secret.",
+    security=SECURITY,
+    responses=responses(200, "The pending secret", s403="api_key_not_allowed", s409="conflict"),
+)
+def setup() -> Setup:
+    user = require_user(app.current_event.raw_event)
+    started = two_factor_service().setup(user.id)
+    return Setup(secret=started.secret, otpauth_uri=started.otpauth_uri, qr_svg=started.qr_svg)
+
+
+@app.post(
+    "/me/2fa/enable",
+    tags=["two-factor"],
+    summary="Turn two-factor authentication on with a code of the new authenticator",
+    description="Answers 10 recovery codes, shown this once. The code used here counts as used.",
+    security=SECURITY,
+    responses=responses(
+        200, "Recovery codes", s403=("invalid_code", "api_key_not_allowed"), s409="conflict", s429="rate_limited"
+    ),
+)
+def enable(body: CodeRequest) -> RecoveryCodes:
+    user = require_user(app.current_event.raw_event)
+    return RecoveryCodes(recovery_codes=two_factor_service().enable(user.id, body.code, client_of(app.current_event)))
+
+
+@app.post(
+    "/me/2fa/disable",
+    tags=["two-factor"],
+    summary="Turn two-factor authentication off (password and a code)",
+    security=SECURITY,
+    responses=responses(
+        204,
+        "Off",
+        s403=("invalid_credentials", "invalid_code", "api_key_not_allowed"),
+        s409="conflict",
+        s429="rate_limited",
+    ),
+)
+def disable(body: DisableRequest) -> Response[None]:
+    user = require_user(app.current_event.raw_event)
+    two_factor_service().disable(user.id, body.password, body.code, client_of(app.current_event))
+    return Response(status_code=204)
+
+
+@app.post(
+    "/me/2fa/recovery-codes",
+    tags=["two-factor"],
+    summary="Replace the recovery codes (the old ones stop working)",
+    security=SECURITY,
+    responses=responses(
+        200, "New recovery codes", s403=("invalid_code", "api_key_not_allowed"), s409="conflict", s429="rate_limited"
+    ),
+)
+def replace_recovery_codes(body: CodeRequest) -> RecoveryCodes:
+    user = require_user(app.current_event.raw_event)
+    codes = two_factor_service().new_recovery_codes(user.id, body.code, client_of(app.current_event))
+    return RecoveryCodes(recovery_codes=codes)
+
+
+@app.get(
+    "/me/security-log",
+    tags=["two-factor"],
+    summary="My account's security events (2FA changes, recovery-code uses, refused replays)",
+    security=SECURITY,
+    responses=responses(200, "Events, newest first", s403="api_key_not_allowed"),
+)
+def security_log(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> SecurityEventList:
+    user = require_user(app.current_event.raw_event)
+    page = organization_service().audit.page(user.id, limit, cursor)
+    items: list[Any] = [SecurityEvent.model_validate(event.as_dict()) for event in page.items]
+    return SecurityEventList(items=items, next_cursor=page.next_cursor)
+
+
+lambda_handler = lambda_entry(app)

@@ -1,0 +1,155 @@
+"""Two-factor state on the user item. Every rule that must hold under races is a
+condition here: a TOTP step is accepted once (`totp_last_step < step`), a recovery
+code once (`contains` + DELETE in one UpdateItem), a challenge dies after 5 wrong codes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+
+from kuploy_access.adapters.dynamodb.models import MembershipItem, RateCounterItem, UserItem, user_key
+from kuploy_access.adapters.dynamodb.organizations import ORG_PREFIX, member_ref
+from kuploy_access.adapters.dynamodb.users import PROFILE
+from kuploy_access.domain.two_factor import WRONG_CODES_PER_CHALLENGE
+
+COUNTER = "COUNTER"
+CLOSED = 1_000  # any count at or past the limit ends a challenge
+
+
+def _user(user_id: str) -> UserItem:
+    return UserItem(pk=user_key(user_id), sk=PROFILE)
+
+
+def _step_unused(step: int) -> Condition:
+    condition: Condition = UserItem.totp_last_step.does_not_exist() | (UserItem.totp_last_step < step)
+    return condition
+
+
+def _enabled() -> Condition:
+    condition: Condition = UserItem.two_factor_enabled == True  # noqa: E712
+    return condition
+
+
+def _apply(user_id: str, actions: list[Action], condition: Condition) -> bool:
+    try:
+        _user(user_id).update(actions=actions, condition=condition)
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+class DynamoTwoFactorRepository:
+    def set_pending(self, user_id: str, sealed_secret: str) -> bool:
+        return _apply(user_id, [UserItem.totp_pending_sealed.set(sealed_secret)], UserItem.pk.exists())
+
+    def enable(self, user_id: str, pending_sealed: str, step: int, recovery_hashes: set[str]) -> bool:
+        """Activate the pending secret proven by a code of `step` (which counts as used)."""
+        return _apply(
+            user_id,
+            [
+                UserItem.totp_secret_sealed.set(pending_sealed),
+                UserItem.totp_pending_sealed.remove(),
+                UserItem.two_factor_enabled.set(True),
+                UserItem.totp_last_step.set(step),
+                UserItem.recovery_code_hashes.set(recovery_hashes),
+            ],
+            (UserItem.totp_pending_sealed == pending_sealed) & (UserItem.two_factor_enabled == False),  # noqa: E712
+        )
+
+    def use_step(self, user_id: str, step: int) -> bool:
+        """True for the one request that records this step; False if it (or a later one) was used."""
+        return _apply(user_id, [UserItem.totp_last_step.set(step)], _enabled() & _step_unused(step))
+
+    def use_recovery_code(self, user_id: str, code_hash: str) -> bool:
+        return _apply(
+            user_id,
+            [UserItem.recovery_code_hashes.delete({code_hash})],
+            _enabled() & UserItem.recovery_code_hashes.contains(code_hash),
+        )
+
+    def replace_recovery_codes(self, user_id: str, step: int, recovery_hashes: set[str]) -> bool:
+        """New codes (the old ones stop working), proven by an unused TOTP step."""
+        return _apply(
+            user_id,
+            [UserItem.recovery_code_hashes.set(recovery_hashes), UserItem.totp_last_step.set(step)],
+            _enabled() & _step_unused(step),
+        )
+
+    def disable(self, user_id: str, step: int | None, recovery_hash: str | None) -> bool:
+        """Turn 2FA off, spending the proof (a TOTP step or a recovery code) in the same write."""
+        actions: list[Action] = [
+            UserItem.two_factor_enabled.set(False),
+            UserItem.totp_secret_sealed.remove(),
+            UserItem.totp_pending_sealed.remove(),
+            UserItem.recovery_code_hashes.remove(),
+        ]
+        if step is not None:
+            actions.append(UserItem.totp_last_step.set(step))
+            return _apply(user_id, actions, _enabled() & _step_unused(step))
+        if recovery_hash is not None:
+            return _apply(user_id, actions, _enabled() & UserItem.recovery_code_hashes.contains(recovery_hash))
+        return False
+
+    def reset(self, user_id: str) -> bool:
+        """The operator's reset: off, whatever the state."""
+        return _apply(
+            user_id,
+            [
+                UserItem.two_factor_enabled.set(False),
+                UserItem.totp_secret_sealed.remove(),
+                UserItem.totp_pending_sealed.remove(),
+                UserItem.recovery_code_hashes.remove(),
+            ],
+            UserItem.pk.exists(),
+        )
+
+    def count_wrong_code(self, challenge_id: str, expires_at: datetime) -> bool:
+        """Count a wrong code against one MFA challenge; False once it has had its 5."""
+        item = RateCounterItem(pk=f"MFA#{challenge_id}", sk=COUNTER)
+        try:
+            item.update(
+                actions=[RateCounterItem.hits.add(1), RateCounterItem.expires_at_epoch.set(expires_at)],
+                condition=RateCounterItem.hits.does_not_exist() | (RateCounterItem.hits < WRONG_CODES_PER_CHALLENGE),
+            )
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def close_challenge(self, challenge_id: str, expires_at: datetime) -> bool:
+        """A challenge signs in once: True for the one request that closes it."""
+        item = RateCounterItem(pk=f"MFA#{challenge_id}", sk=COUNTER)
+        try:
+            item.update(
+                actions=[RateCounterItem.hits.set(CLOSED), RateCounterItem.expires_at_epoch.set(expires_at)],
+                condition=RateCounterItem.hits.does_not_exist() | (RateCounterItem.hits < WRONG_CODES_PER_CHALLENGE),
+            )
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def challenge_spent(self, challenge_id: str) -> bool:
+        try:
+            item = RateCounterItem.get(f"MFA#{challenge_id}", COUNTER, consistent_read=True)
+        except RateCounterItem.DoesNotExist:
+            return False
+        return int(item.hits or 0) >= WRONG_CODES_PER_CHALLENGE
+
+    def set_member_copies(self, user_id: str, enabled: bool) -> None:
+        """Memberships carry a copy of the 2FA status (org policy, member lists)."""
+        for membership in MembershipItem.by_user.query(user_key(user_id), MembershipItem.gsi1sk.startswith(ORG_PREFIX)):
+            try:
+                member_ref(membership.org_id, user_id).update(
+                    actions=[MembershipItem.two_factor_enabled.set(enabled)], condition=MembershipItem.pk.exists()
+                )
+            except UpdateError as error:
+                if error.cause_response_code != "ConditionalCheckFailedException":
+                    raise

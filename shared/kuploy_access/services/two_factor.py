@@ -1,0 +1,238 @@
+"""Two-factor authentication: enrol (setup, enable), turn off, new recovery codes, and
+the second step of a sign-in. Every change, every recovery-code use and every refused
+replay writes an event to the account's security log and emails the person."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from kuploy_access.domain import email_messages
+from kuploy_access.domain.audit import Actor, audit_event
+from kuploy_access.domain.errors import Conflict, Unauthorized, WrongCode, WrongPassword
+from kuploy_access.domain.rate_limits import MFA_FAILURES_PER_ACCOUNT, RateLimited
+from kuploy_access.domain.two_factor import (
+    hash_recovery_code,
+    matching_step,
+    new_recovery_codes,
+    new_totp_secret,
+    provisioning_uri,
+    qr_svg,
+)
+from kuploy_access.domain.users import User
+from kuploy_access.services.delivery import send_quietly
+from kuploy_access.services.ports import (
+    AuditLog,
+    Clock,
+    Mailer,
+    PasswordHasher,
+    RateLimiter,
+    SecretBox,
+    TwoFactorRepository,
+    UserRepository,
+)
+from kuploy_access.services.sessions import ClientInfo
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TotpSetup:
+    secret: str
+    otpauth_uri: str
+    qr_svg: str
+
+
+@dataclass(frozen=True)
+class Proof:
+    """A verified second factor, not yet spent: a TOTP step or a recovery code's hash."""
+
+    step: int | None = None
+    recovery_hash: str | None = None
+
+
+class CodeRefused(Exception):
+    """Wrong code, or a right one already used (`replay`)."""
+
+    def __init__(self, replay: bool = False) -> None:
+        super().__init__("code refused")
+        self.replay = replay
+
+
+@dataclass
+class TwoFactorService:
+    users: UserRepository
+    factors: TwoFactorRepository
+    box: SecretBox
+    hasher: PasswordHasher
+    mailer: Mailer
+    audit: AuditLog
+    limiter: RateLimiter
+    clock: Clock
+    public_base_url: str
+
+    # --- enrolment and changes (signed in) ---------------------------------------------------
+
+    def setup(self, user_id: str) -> TotpSetup:
+        user = self._user(user_id)
+        if user.two_factor_enabled:
+            raise Conflict("Two-factor authentication is already on; turn it off first to change the authenticator")
+        secret = new_totp_secret()
+        self.factors.set_pending(user.id, self.box.seal(secret, user.id))
+        uri = provisioning_uri(secret, user.email)
+        return TotpSetup(secret=secret, otpauth_uri=uri, qr_svg=qr_svg(uri))
+
+    def enable(self, user_id: str, code: str, client: ClientInfo) -> list[str]:
+        user = self._user(user_id)
+        if user.two_factor_enabled:
+            raise Conflict("Two-factor authentication is already on")
+        if not user.totp_pending_sealed:
+            raise Conflict("Start with POST /me/2fa/setup")
+        self._not_locked(user)
+        step = matching_step(self.box.open(user.totp_pending_sealed, user.id), code, self.clock.now())
+        if step is None:
+            self._count_failure(user)
+            raise WrongCode("That is not the current code of the new authenticator")
+        codes = new_recovery_codes()
+        hashes = {h for h in (hash_recovery_code(c) for c in codes) if h}
+        if not self.factors.enable(user.id, user.totp_pending_sealed, step, hashes):
+            raise Conflict("The setup changed meanwhile; start again with POST /me/2fa/setup")
+        self.factors.set_member_copies(user.id, True)
+        self._record(user, "two_factor.enabled", client, "Two-factor authentication was turned on")
+        return codes
+
+    def disable(self, user_id: str, password: str, code: str, client: ClientInfo) -> None:
+        user = self._enabled_user(user_id)
+        self._not_locked(user)
+        if user.password_hash is None or not self.hasher.verify(user.password_hash, password):
+            self._count_failure(user)
+            raise WrongPassword("The password is wrong")
+        proof = self._prove(user, code, client)
+        # The copies go first: a member whose copy says "off" while 2FA is still on is
+        # only refused more, never let through an org's policy.
+        self.factors.set_member_copies(user.id, False)
+        if not self.factors.disable(user.id, proof.step, proof.recovery_hash):
+            self.factors.set_member_copies(user.id, True)
+            self._refused_replay(user, client)
+        self._record(user, "two_factor.disabled", client, "Two-factor authentication was turned off")
+
+    def new_recovery_codes(self, user_id: str, code: str, client: ClientInfo) -> list[str]:
+        user = self._enabled_user(user_id)
+        self._not_locked(user)
+        step = self._totp_step(user, code)
+        if step is None:
+            self._count_failure(user)
+            raise WrongCode("Enter the current code of your authenticator")
+        codes = new_recovery_codes()
+        hashes = {h for h in (hash_recovery_code(c) for c in codes) if h}
+        if not self.factors.replace_recovery_codes(user.id, step, hashes):
+            self._refused_replay(user, client)
+        self._record(user, "two_factor.recovery_codes_replaced", client, "New recovery codes were made")
+        return codes
+
+    # --- the second step of a sign-in --------------------------------------------------------
+
+    def verify_sign_in(
+        self,
+        user: User,
+        code: str | None,
+        recovery_code: str | None,
+        challenge_id: str,
+        challenge_expires: datetime,
+        client: ClientInfo,
+    ) -> None:
+        """Spend one valid factor for this sign-in, or raise CodeRefused (counted)."""
+        self._not_locked(user)
+        proof = self._proof_of(user, code, recovery_code)
+        if proof is None:
+            self.factors.count_wrong_code(challenge_id, challenge_expires)
+            self._count_failure(user)
+            raise CodeRefused()
+        if proof.step is not None:
+            if not self.factors.use_step(user.id, proof.step):
+                self._refused_replay(user, client, raise_as=CodeRefused(replay=True))
+            return
+        assert proof.recovery_hash is not None
+        if not self.factors.use_recovery_code(user.id, proof.recovery_hash):
+            self.factors.count_wrong_code(challenge_id, challenge_expires)
+            raise CodeRefused(replay=True)
+        self._record(
+            user,
+            "two_factor.recovery_code_used",
+            client,
+            "A recovery code was used to sign in",
+            f"{len(user.recovery_code_hashes) - 1} recovery codes are left.",
+        )
+
+    # --- rules ----------------------------------------------------------------------------------
+
+    def _prove(self, user: User, code: str, client: ClientInfo) -> Proof:
+        proof = self._proof_of(user, code, code)
+        if proof is None:
+            self._count_failure(user)
+            raise WrongCode("Enter the current code of your authenticator or one of your recovery codes")
+        return proof
+
+    def _proof_of(self, user: User, code: str | None, recovery_code: str | None) -> Proof | None:
+        if code:
+            step = self._totp_step(user, code)
+            if step is not None:
+                return Proof(step=step)
+        if recovery_code:
+            code_hash = hash_recovery_code(recovery_code)
+            if code_hash is not None and code_hash in user.recovery_code_hashes:
+                return Proof(recovery_hash=code_hash)
+        return None
+
+    def _totp_step(self, user: User, code: str) -> int | None:
+        if not user.totp_secret_sealed:
+            return None
+        return matching_step(self.box.open(user.totp_secret_sealed, user.id), code, self.clock.now())
+
+    def _refused_replay(self, user: User, client: ClientInfo, raise_as: Exception | None = None) -> None:
+        self._record(
+            user,
+            "two_factor.replay_refused",
+            client,
+            "A sign-in code was refused because it had been used",
+            "Someone entered a code of your authenticator that had already been used. If it was not you, "
+            "your password and a code may be known to someone else.",
+        )
+        raise raise_as or WrongCode("That code was already used; wait for the next one")
+
+    def _not_locked(self, user: User) -> None:
+        now = self.clock.now()
+        if self.limiter.count(MFA_FAILURES_PER_ACCOUNT, user.id, now) >= MFA_FAILURES_PER_ACCOUNT.limit:
+            raise RateLimited(MFA_FAILURES_PER_ACCOUNT.retry_after(now), "Too many wrong codes; try again later")
+
+    def _count_failure(self, user: User) -> None:
+        self.limiter.consume(MFA_FAILURES_PER_ACCOUNT, user.id, self.clock.now())
+
+    def _record(self, user: User, action: str, client: ClientInfo, headline: str, detail: str = "") -> None:
+        now = self.clock.now()
+        event = audit_event(
+            user.id, now, Actor("user", user.id, user.email), action, user.id, client.ip, client.user_agent
+        )
+        try:
+            self.audit.record(event)
+        except Exception:
+            self.audit.record(event)
+        send_quietly(
+            self.mailer,
+            email_messages.security_notice_email(
+                user.email, self.public_base_url, headline, now, detail or "No action is needed if it was you."
+            ),
+        )
+
+    def _user(self, user_id: str) -> User:
+        user = self.users.get(user_id)
+        if user is None:
+            raise Unauthorized("invalid_token", "The account no longer exists")
+        return user
+
+    def _enabled_user(self, user_id: str) -> User:
+        user = self._user(user_id)
+        if not user.two_factor_enabled:
+            raise Conflict("Two-factor authentication is off")
+        return user

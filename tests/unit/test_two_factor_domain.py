@@ -1,0 +1,378 @@
+"""Two-factor building blocks (issue 5): TOTP exactly as RFC 6238 (SHA-1, 6 digits, 30 s),
+the drift window, secrets, the otpauth:// URI and its QR code, recovery codes, and the
+AES-GCM box that keeps TOTP secrets sealed in the table."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pyotp
+import pytest
+
+from kuploy_access.adapters import secret_box
+from kuploy_access.adapters.secret_box import AesGcmSecretBox, SealedValueInvalid
+from kuploy_access.domain import two_factor
+from kuploy_access.domain.two_factor import (
+    code_for_step,
+    hash_recovery_code,
+    matching_step,
+    new_recovery_codes,
+    new_totp_secret,
+    normalize_recovery_code,
+    provisioning_uri,
+    qr_svg,
+    step_at,
+)
+
+# --- RFC 6238 Appendix B ---------------------------------------------------------------------
+
+# The SHA-1 seed of Appendix B: the 20 ASCII bytes "12345678901234567890".
+RFC_SEED = b"12345678901234567890"
+RFC_SECRET = base64.b32encode(RFC_SEED).decode("ascii")
+RFC_VECTORS = [
+    (59, "94287082"),
+    (1111111109, "07081804"),
+    (1111111111, "14050471"),
+    (1234567890, "89005924"),
+    (2000000000, "69279037"),
+    (20000000000, "65353130"),
+]
+
+
+def test_the_rfc_secret_is_the_base32_of_the_ascii_seed():
+    assert RFC_SECRET == "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+
+
+@pytest.mark.parametrize(("unix_time", "eight_digits"), RFC_VECTORS)
+def test_pyotp_with_eight_digits_matches_the_rfc_vectors_exactly(unix_time, eight_digits):
+    """The library under our codes computes RFC 6238 itself (SHA-1, 30 s, T0 = 0)."""
+    assert pyotp.TOTP(RFC_SECRET, digits=8, interval=30).at(unix_time) == eight_digits
+
+
+@pytest.mark.parametrize(("unix_time", "eight_digits"), RFC_VECTORS)
+def test_our_six_digit_codes_are_the_last_six_digits_of_the_rfc_vectors(unix_time, eight_digits):
+    step = unix_time // 30
+    assert code_for_step(RFC_SECRET, step) == eight_digits[-6:]
+    assert step_at(datetime.fromtimestamp(unix_time, UTC)) == step
+
+
+@pytest.mark.parametrize(("unix_time", "eight_digits"), RFC_VECTORS)
+def test_matching_step_finds_the_step_of_an_rfc_vector(unix_time, eight_digits):
+    assert matching_step(RFC_SECRET, eight_digits[-6:], datetime.fromtimestamp(unix_time, UTC)) == unix_time // 30
+
+
+def test_the_parameters_are_those_of_the_authenticator_apps():
+    assert two_factor.STEP_SECONDS == 30
+    assert two_factor.DIGITS == 6
+    assert two_factor.DRIFT_STEPS == 1
+
+
+# --- the drift window ------------------------------------------------------------------------
+
+NOW = datetime.fromtimestamp(1111111109, UTC)
+CURRENT = 1111111109 // 30
+
+
+def _code(offset: int) -> str:
+    return code_for_step(RFC_SECRET, CURRENT + offset)
+
+
+def test_the_codes_near_now_are_all_different():
+    """Precondition of the window tests: a refused code is not refused by coincidence."""
+    codes = [_code(offset) for offset in range(-3, 4)]
+    assert len(set(codes)) == len(codes), codes
+
+
+@pytest.mark.parametrize("offset", [-1, 0, 1])
+def test_a_code_of_one_step_either_side_is_accepted_and_its_step_named(offset):
+    assert matching_step(RFC_SECRET, _code(offset), NOW) == CURRENT + offset
+
+
+@pytest.mark.parametrize("offset", [-3, -2, 2, 3])
+def test_a_code_two_or_more_steps_away_is_refused(offset):
+    assert matching_step(RFC_SECRET, _code(offset), NOW) is None
+
+
+def test_the_window_follows_the_clock_not_the_code():
+    """The code of step +2 is refused now and accepted one step later (as +1)."""
+    later = _code(2)
+    assert matching_step(RFC_SECRET, later, NOW) is None
+    assert matching_step(RFC_SECRET, later, NOW + timedelta(seconds=30)) == CURRENT + 2
+
+
+def test_a_wrong_code_is_refused():
+    window = {_code(offset) for offset in (-1, 0, 1)}
+    wrong = next(f"{n:06d}" for n in range(1_000_000) if f"{n:06d}" not in window)
+    assert matching_step(RFC_SECRET, wrong, NOW) is None
+
+
+def test_a_code_of_another_secret_is_refused():
+    other = new_totp_secret()
+    code = code_for_step(other, CURRENT)
+    if code in {_code(offset) for offset in (-1, 0, 1)}:
+        pytest.skip("one-in-a-million collision")
+    assert matching_step(RFC_SECRET, code, NOW) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "12345",
+        "1234567",
+        "0" * 7,
+        "abcdef",
+        "12345a",
+        "+12345",
+        "-12345",
+        "12.345",
+        "123456\n7",
+    ],
+)
+def test_input_that_is_not_six_ascii_digits_is_refused(text):
+    assert matching_step(RFC_SECRET, text, NOW) is None
+
+
+def test_a_right_code_with_a_digit_more_or_less_is_refused():
+    code = _code(0)
+    assert matching_step(RFC_SECRET, code + "0", NOW) is None
+    assert matching_step(RFC_SECRET, code[:-1], NOW) is None
+    assert matching_step(RFC_SECRET, "0" + code, NOW) is None
+
+
+@pytest.mark.xfail(
+    reason="BUG: matching_step's \\d{6} accepts non-ASCII digits, then hmac.compare_digest raises TypeError "
+    "(a 500 at /auth/login/2fa and /me/2fa/enable)",
+    raises=TypeError,
+    strict=True,
+)
+@pytest.mark.parametrize("text", ["١٢٣٤٥٦", "１２３４５６", "۱۲۳۴۵۶"])
+def test_non_ascii_digits_are_refused_not_crashed_on(text):
+    assert matching_step(RFC_SECRET, text, NOW) is None
+
+
+def test_leading_zeros_are_part_of_the_code():
+    """Vector 1111111109 is 07081804: its 6-digit code starts with 0 and must keep it."""
+    assert _code(0) == "081804"
+    assert matching_step(RFC_SECRET, "081804", NOW) == CURRENT
+    assert matching_step(RFC_SECRET, "81804", NOW) is None
+
+
+# --- secrets and the otpauth:// URI ------------------------------------------------------------
+
+
+def _b32decode(secret: str) -> bytes:
+    return base64.b32decode(secret + "=" * (-len(secret) % 8))
+
+
+def test_a_new_secret_is_160_bits_of_base32():
+    secret = new_totp_secret()
+    assert re.fullmatch(r"[A-Z2-7]{32}", secret), secret
+    assert len(_b32decode(secret)) == 20
+
+
+def test_a_new_secret_is_different_every_time():
+    secrets_made = {new_totp_secret() for _ in range(200)}
+    assert len(secrets_made) == 200
+
+
+def test_a_new_secret_works_with_pyotp_and_our_codes():
+    secret = new_totp_secret()
+    moment = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert code_for_step(secret, step_at(moment)) == pyotp.TOTP(secret).at(moment)
+
+
+def _parts(uri: str) -> tuple[str, str, str, dict[str, list[str]]]:
+    split = urlsplit(uri)
+    return split.scheme, split.netloc, unquote(split.path), parse_qs(split.query)
+
+
+def test_the_provisioning_uri_names_the_issuer_the_account_and_the_secret():
+    secret = new_totp_secret()
+    scheme, kind, label, query = _parts(provisioning_uri(secret, "ada@example.com"))
+    assert (scheme, kind) == ("otpauth", "totp")
+    assert label == "/Kuploy:ada@example.com"
+    assert query["secret"] == [secret]
+    assert query["issuer"] == ["Kuploy"]
+    # RFC 6238's defaults, which every authenticator app assumes when they are left out.
+    assert query.get("algorithm", ["SHA1"]) == ["SHA1"]
+    assert query.get("digits", ["6"]) == ["6"]
+    assert query.get("period", ["30"]) == ["30"]
+
+
+def test_the_provisioning_uri_escapes_the_email():
+    _, _, label, _ = _parts(provisioning_uri(new_totp_secret(), "ada+2fa@example.com"))
+    assert label == "/Kuploy:ada+2fa@example.com"
+    assert "+" not in urlsplit(provisioning_uri(new_totp_secret(), "ada+2fa@example.com")).path
+
+
+def test_pyotp_reads_the_uri_back_with_the_same_parameters():
+    secret = new_totp_secret()
+    parsed = pyotp.parse_uri(provisioning_uri(secret, "ada@example.com"))
+    assert isinstance(parsed, pyotp.TOTP)
+    assert parsed.secret == secret
+    assert parsed.digits == 6
+    assert parsed.interval == 30
+    assert parsed.digest().name == "sha1"
+    assert parsed.issuer == "Kuploy"
+    assert parsed.name == "ada@example.com"
+
+
+def test_the_qr_code_is_an_svg_document():
+    svg = qr_svg(provisioning_uri(new_totp_secret(), "ada@example.com"))
+    root = ET.fromstring(svg)  # noqa: S314 - our own output
+    assert root.tag.rsplit("}", 1)[-1] == "svg"
+    assert int(root.attrib["width"]) > 0 and root.attrib["width"] == root.attrib["height"]
+    assert [element for element in root.iter() if element.tag.rsplit("}", 1)[-1] == "path"]
+
+
+def test_the_qr_code_changes_with_the_uri():
+    assert qr_svg("otpauth://totp/a") != qr_svg("otpauth://totp/b")
+
+
+# --- recovery codes ----------------------------------------------------------------------------
+
+RECOVERY_FORMAT = re.compile(r"[0-9a-z]{5}-[0-9a-z]{5}")
+
+
+def test_ten_recovery_codes_grouped_for_reading():
+    codes = new_recovery_codes()
+    assert len(codes) == 10
+    for code in codes:
+        assert RECOVERY_FORMAT.fullmatch(code), code
+
+
+def test_recovery_codes_are_unique_within_and_across_batches():
+    batches = [new_recovery_codes() for _ in range(50)]
+    every = [code for batch in batches for code in batch]
+    assert all(len(set(batch)) == 10 for batch in batches)
+    assert len(set(every)) == len(every)
+
+
+def test_recovery_codes_carry_at_least_50_bits():
+    """10 characters drawn from 32 letters (Crockford-like: no i, l, o, u): 10 × 5 bits."""
+    letters = "".join(code.replace("-", "") for _ in range(100) for code in new_recovery_codes())
+    alphabet = set(letters)
+    assert len(alphabet) == 32, sorted(alphabet)
+    assert not alphabet & set("ilou")
+    assert all(len(code.replace("-", "")) == 10 for code in new_recovery_codes())
+
+
+def test_normalization_forgives_case_spaces_and_hyphens():
+    code = new_recovery_codes()[0]
+    bare = code.replace("-", "")
+    for typed in (code, code.upper(), bare, bare.upper(), f"  {code}  ", f"{bare[:5]} {bare[5:]}", f"{bare[:3]}-{bare[3:]}"):
+        assert normalize_recovery_code(typed) == bare, typed
+        assert hash_recovery_code(typed) == hash_recovery_code(code), typed
+
+
+def test_normalization_reads_i_l_o_as_the_digits_people_meant():
+    assert normalize_recovery_code("OoIL1-ab0cd") == "00111ab0cd"
+    assert normalize_recovery_code("oOil1-AB0CD") == "00111ab0cd"
+    assert hash_recovery_code("oo1l1-ab0cd") == hash_recovery_code("00111-ab0cd")
+
+
+@pytest.mark.parametrize("typed", ["", "abcde", "abcde-fghj", "abcde-fghjkm", "abcde-fghju", "abcde_fghjk", "ábcde-fghjk"])
+def test_what_cannot_be_a_recovery_code_is_refused(typed):
+    assert normalize_recovery_code(typed) is None
+    assert hash_recovery_code(typed) is None
+
+
+def test_the_recovery_code_hash_is_stable():
+    """The stored form: SHA-256 of the normalized code, hex. Changing it would lock out
+    everyone's stored codes, so the format is pinned here."""
+    assert hash_recovery_code("abcde-fghjk") == hashlib.sha256(b"abcdefghjk").hexdigest()
+    assert hash_recovery_code("ABCDE FGHJK") == hash_recovery_code("abcde-fghjk")
+    code = new_recovery_codes()[0]
+    assert hash_recovery_code(code) == hash_recovery_code(code)
+    assert re.fullmatch(r"[0-9a-f]{64}", hash_recovery_code(code) or "")
+
+
+def test_different_codes_hash_differently():
+    codes = new_recovery_codes()
+    assert len({hash_recovery_code(code) for code in codes}) == 10
+
+
+# --- the secret box ------------------------------------------------------------------------------
+
+KEYS = {"key-a": b"a" * 64, "key-b": b"b" * 64}
+
+
+@pytest.fixture
+def fixed_keys(monkeypatch):
+    monkeypatch.setattr(secret_box, "signing_key", lambda secret_id: KEYS[secret_id])
+
+
+@pytest.fixture
+def box(fixed_keys) -> AesGcmSecretBox:
+    return AesGcmSecretBox("key-a")
+
+
+def test_sealed_values_open_for_their_owner(box):
+    secret = new_totp_secret()
+    sealed = box.seal(secret, "usr_1")
+    assert sealed.startswith("v1.")
+    assert secret not in sealed
+    assert box.open(sealed, "usr_1") == secret
+
+
+def test_a_new_box_with_the_same_key_opens_it(box):
+    sealed = box.seal("JBSWY3DPEHPK3PXP", "usr_1")
+    assert AesGcmSecretBox("key-a").open(sealed, "usr_1") == "JBSWY3DPEHPK3PXP"
+
+
+def test_another_owner_cannot_open_it(box):
+    sealed = box.seal("JBSWY3DPEHPK3PXP", "usr_1")
+    with pytest.raises(SealedValueInvalid):
+        box.open(sealed, "usr_2")
+
+
+def test_another_key_cannot_open_it(box):
+    sealed = box.seal("JBSWY3DPEHPK3PXP", "usr_1")
+    with pytest.raises(SealedValueInvalid):
+        AesGcmSecretBox("key-b").open(sealed, "usr_1")
+
+
+def _flip(sealed: str, index: int) -> str:
+    version, _, body = sealed.partition(".")
+    raw = bytearray(base64.urlsafe_b64decode(body))
+    raw[index] ^= 0x01
+    return f"{version}.{base64.urlsafe_b64encode(bytes(raw)).decode('ascii')}"
+
+
+@pytest.mark.parametrize("index", [0, 11, 12, 20, -1])
+def test_tampering_with_any_byte_is_refused(box, index):
+    """Nonce (0, 11), ciphertext (12, 20) or tag (-1)."""
+    sealed = box.seal("JBSWY3DPEHPK3PXP", "usr_1")
+    with pytest.raises(SealedValueInvalid):
+        box.open(_flip(sealed, index), "usr_1")
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda s: "v2." + s.partition(".")[2],
+        lambda s: s.partition(".")[2],
+        lambda s: s[:-8],
+        lambda s: "v1.",
+        lambda s: "v1.not base64!",
+        lambda s: "",
+    ],
+)
+def test_mangled_values_are_refused(box, mangle):
+    sealed = box.seal("JBSWY3DPEHPK3PXP", "usr_1")
+    with pytest.raises(SealedValueInvalid):
+        box.open(mangle(sealed), "usr_1")
+
+
+def test_every_seal_has_a_fresh_nonce(box):
+    sealed = [box.seal("JBSWY3DPEHPK3PXP", "usr_1") for _ in range(50)]
+    assert len(set(sealed)) == 50
+    nonces = {base64.urlsafe_b64decode(value.partition(".")[2])[:12] for value in sealed}
+    assert len(nonces) == 50
+    assert all(box.open(value, "usr_1") == "JBSWY3DPEHPK3PXP" for value in sealed)
