@@ -22,7 +22,7 @@ from kuploy_access.http.org_guard import enter_org
 from kuploy_access.http.pagination import MAX_LIMIT, paginate
 from kuploy_access.http.schemas import client_of
 from kuploy_access.services.invitations import SentInvitation
-from kuploy_access.wiring import invitation_service, login_service, signup_service
+from kuploy_access.wiring import invitation_service, login_service, signup_service, two_factor_service
 
 app = create_app()
 
@@ -269,6 +269,9 @@ def invitation_form(token: Token) -> Response[Any]:
         if action not in ("accept", "decline"):
             return _invitation_page(token, invitation, "Choose accept or decline.", error=True)
         user = login_service().authenticate(invitation.email, form.get("password", ""), client)
+        if user.two_factor_enabled:
+            # The page signs in and acts in one step: the second factor is part of it.
+            two_factor_service().verify_code(user, form.get("code", ""), client)
         if action == "decline":
             invitation_service().decline(user.id, token, client)
             return pages.page("Invitation declined", pages.message(f"You declined to join {invitation.org_name}."))

@@ -27,7 +27,7 @@ RECOVERY_CODE_COUNT = 10
 # 10 characters of a 32-letter alphabet: 50 bits each, shown as xxxxx-xxxxx.
 _RECOVERY_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 _RECOVERY_LENGTH = 10
-_CODE = re.compile(r"\d{6}")
+_CODE = re.compile(r"[0-9]{6}")
 MFA_CHALLENGE_LIFETIME = timedelta(minutes=5)
 WRONG_CODES_PER_CHALLENGE = 5
 

@@ -91,6 +91,8 @@ def sign_in_form(action: str, email: str, intro: str, buttons: list[tuple[str, s
         'autocomplete="username" readonly>'
         '<label for="password">Password</label>'
         '<input id="password" type="password" name="password" autocomplete="current-password" required>'
+        '<label for="code">Authentication code (only if your account uses two-factor authentication)</label>'
+        '<input id="code" type="text" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="16">'
         f"{submit}</form>"
     )
 

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from kuploy_access.domain import email_messages
 from kuploy_access.domain.audit import Actor, audit_event
-from kuploy_access.domain.errors import Conflict, Unauthorized, WrongCode, WrongPassword
+from kuploy_access.domain.errors import Conflict, InvalidCode, Unauthorized, WrongCode, WrongPassword
 from kuploy_access.domain.rate_limits import MFA_FAILURES_PER_ACCOUNT, RateLimited
 from kuploy_access.domain.two_factor import (
     hash_recovery_code,
@@ -157,6 +157,29 @@ class TwoFactorService:
         if not self.factors.use_recovery_code(user.id, proof.recovery_hash):
             self.factors.count_wrong_code(challenge_id, challenge_expires)
             raise CodeRefused(replay=True)
+        self._record(
+            user,
+            "two_factor.recovery_code_used",
+            client,
+            "A recovery code was used to sign in",
+            f"{len(user.recovery_code_hashes) - 1} recovery codes are left.",
+        )
+
+    def verify_code(self, user: User, code: str, client: ClientInfo) -> None:
+        """Spend one factor (a TOTP code or a recovery code) where a page signs in and acts
+        in one step (the invitation page): the same single-use rules as a sign-in."""
+        self._not_locked(user)
+        proof = self._proof_of(user, code, code)
+        if proof is None:
+            self._count_failure(user)
+            raise InvalidCode("Enter the current code of your authenticator or a recovery code")
+        if proof.step is not None:
+            if not self.factors.use_step(user.id, proof.step):
+                self._refused_replay(user, client, raise_as=InvalidCode("That code was already used"))
+            return
+        assert proof.recovery_hash is not None
+        if not self.factors.use_recovery_code(user.id, proof.recovery_hash):
+            raise InvalidCode("That recovery code was already used")
         self._record(
             user,
             "two_factor.recovery_code_used",
