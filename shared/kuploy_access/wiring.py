@@ -17,8 +17,10 @@ if TYPE_CHECKING:
     from kuploy_access.adapters.password_hasher import Argon2PasswordHasher
     from kuploy_access.domain.access_tokens import JwtCodec
     from kuploy_access.services.access import AccessService
+    from kuploy_access.services.access_review import AccessReviewService
     from kuploy_access.services.account import AccountService
     from kuploy_access.services.admin import AdminService
+    from kuploy_access.services.api_keys import ApiKeyService
     from kuploy_access.services.invitations import InvitationService
     from kuploy_access.services.login import LoginService
     from kuploy_access.services.members import MemberService
@@ -237,4 +239,28 @@ def admin_service() -> AdminService:
         mailer=SesMailer(config.sender_email, config.region),
         clock=SystemClock(),
         public_base_url=config.public_base_url,
+    )
+
+
+@lru_cache(maxsize=1)
+def api_key_service() -> ApiKeyService:
+    from kuploy_access.adapters.clock import SystemClock
+    from kuploy_access.adapters.dynamodb.api_keys import DynamoApiKeyRepository
+    from kuploy_access.services.api_keys import ApiKeyService
+
+    return ApiKeyService(keys=DynamoApiKeyRepository(), clock=SystemClock())
+
+
+@lru_cache(maxsize=1)
+def access_review_service() -> AccessReviewService:
+    from kuploy_access.adapters.clock import SystemClock
+    from kuploy_access.adapters.dynamodb.api_keys import DynamoApiKeyRepository
+    from kuploy_access.adapters.dynamodb.invitations import DynamoInvitationRepository
+    from kuploy_access.services.access_review import AccessReviewService
+
+    return AccessReviewService(
+        orgs=organization_repository(),
+        keys=DynamoApiKeyRepository(),
+        invitations=DynamoInvitationRepository(),
+        clock=SystemClock(),
     )

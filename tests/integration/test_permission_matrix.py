@@ -213,7 +213,22 @@ def _channel(w: World, org: Org) -> str:
     )
 
 
+def _api_key(w: World, org: Org) -> str:
+    return w.owner_creates(f"/orgs/{org.id}/api-keys", {"description": f"ci {next(_unique)}", "preset": "deploy"})
+
+
 CASES: dict[str, Case] = {
+    "POST /orgs/{org_id}/api-keys": Case(
+        lambda w, o, r: Call(f"/orgs/{o.id}/api-keys", {"description": f"ci-{r}", "preset": "read-only"}), 201
+    ),
+    "GET /orgs/{org_id}/api-keys": Case(lambda w, o, r: Call(f"/orgs/{o.id}/api-keys")),
+    "DELETE /orgs/{org_id}/api-keys/{key_id}": Case(
+        lambda w, o, r: Call(f"/orgs/{o.id}/api-keys/{_api_key(w, o)}"), 204
+    ),
+    "POST /orgs/{org_id}/api-keys/{key_id}/rotate": Case(
+        lambda w, o, r: Call(f"/orgs/{o.id}/api-keys/{_api_key(w, o)}/rotate", {"grace_period_hours": 1}), 201
+    ),
+    "GET /orgs/{org_id}/access-review": Case(lambda w, o, r: Call(f"/orgs/{o.id}/access-review")),
     "GET /orgs/{org_id}": Case(lambda w, o, r: Call(f"/orgs/{o.id}")),
     "PATCH /orgs/{org_id}": Case(lambda w, o, r: Call(f"/orgs/{o.id}", {"name": f"Renamed by {r}"})),
     "DELETE /orgs/{org_id}": Case(lambda w, o, r: Call(f"/orgs/{o.id}"), 204, fresh_org=True),
@@ -387,6 +402,11 @@ API_MD_ROUTES: dict[str, str] = {
     "GET /orgs/{org_id}/billing": "billing:read",
     "PUT /orgs/{org_id}/billing": "billing:manage",
     "GET /orgs/{org_id}/audit-log": "audit:read",
+    "POST /orgs/{org_id}/api-keys": "api_keys:manage",
+    "GET /orgs/{org_id}/api-keys": "api_keys:manage",
+    "DELETE /orgs/{org_id}/api-keys/{key_id}": "api_keys:manage",
+    "POST /orgs/{org_id}/api-keys/{key_id}/rotate": "api_keys:manage",
+    "GET /orgs/{org_id}/access-review": "members:manage",
     "GET /orgs/{org_id}/projects": "projects:read",
     "POST /orgs/{org_id}/projects": "projects:write",
     "GET /orgs/{org_id}/projects/{project_id}": "projects:read",

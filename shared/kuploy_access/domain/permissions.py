@@ -142,6 +142,12 @@ ROUTE_PERMISSIONS: dict[str, RouteRule] = {
     "GET /orgs/{org_id}/billing": RouteRule(BILLING_READ),
     "PUT /orgs/{org_id}/billing": RouteRule(BILLING_MANAGE, user_only=True),
     "GET /orgs/{org_id}/audit-log": RouteRule(AUDIT_READ),
+    "POST /orgs/{org_id}/api-keys": RouteRule(API_KEYS_MANAGE, user_only=True),
+    "GET /orgs/{org_id}/api-keys": RouteRule(API_KEYS_MANAGE, user_only=True),
+    "DELETE /orgs/{org_id}/api-keys/{key_id}": RouteRule(API_KEYS_MANAGE, user_only=True),
+    "POST /orgs/{org_id}/api-keys/{key_id}/rotate": RouteRule(API_KEYS_MANAGE, user_only=True),
+    # members:manage is never a key's, so a key gets the clearer "users only" answer.
+    "GET /orgs/{org_id}/access-review": RouteRule(MEMBERS_MANAGE, user_only=True),
     "GET /orgs/{org_id}/projects": RouteRule(PROJECTS_READ),
     "POST /orgs/{org_id}/projects": RouteRule(PROJECTS_WRITE),
     "GET /orgs/{org_id}/projects/{project_id}": RouteRule(PROJECTS_READ),

@@ -39,6 +39,13 @@ class TableItem(Model):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # PynamoDB caches a connection on the model class and describes the table from
+        # that class's fields; a subclass that inherited TableItem's connection would
+        # not know its index (gsi1). Each item shape gets its own.
+        super().__init_subclass__(**kwargs)
+        cls._connection = None
+
 
 class UserItem(TableItem):
     user_id = UnicodeAttribute()
@@ -175,6 +182,28 @@ class ResourceItem(TableItem):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     fields_json = UnicodeAttribute(default="{}")
+
+
+class ApiKeyItem(TableItem):
+    """pk APIKEY#<sha256 of the key>: the authorizer's one GetItem. The index lists an
+    organization's keys (gsi1pk ORGKEYS#org, gsi1sk KEY#id)."""
+
+    key_id = UnicodeAttribute()
+    org_id = UnicodeAttribute()
+    prefix = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    scopes = UnicodeSetAttribute(null=True)
+    preset = UnicodeAttribute(null=True)
+    created_by = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    expires_at = UTCDateTimeAttribute(null=True)
+    revoked_at = UTCDateTimeAttribute(null=True)
+    last_used_at = UTCDateTimeAttribute(null=True)
+    last_used_ip = UnicodeAttribute(null=True)
+    rotated_to = UnicodeAttribute(null=True)
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+    by_org = Gsi1()
 
 
 class AuditEventItem(TableItem):

@@ -204,7 +204,10 @@ class DynamoOrganizationRepository:
                 if item.sk != ORG_PROFILE:
                     batch.delete(item)
                     removed += 1
-        return removed
+        # Its API keys live under their hashes (the authorizer's lookup), listed by index.
+        from kuploy_access.adapters.dynamodb.api_keys import DynamoApiKeyRepository
+
+        return removed + DynamoApiKeyRepository().delete_all_of(org_id)
 
     def organizations_of(self, user_id: str) -> list[OrganizationMembership]:
         memberships = list(

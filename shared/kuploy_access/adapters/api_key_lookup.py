@@ -1,0 +1,98 @@
+"""The authorizer's view of API keys: one GetItem by the key's hash, and the
+"last used" mark written at most once a minute per key.
+
+Plain botocore and hand-read attributes rather than PynamoDB: this runs on the hot
+path of every request on the platform, and its import cost is the authorizer's cold
+start. Times are written in PynamoDB's UTCDateTimeAttribute format so that the
+repositories read them back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+
+from kuploy_access.domain.api_keys import USAGE_RESOLUTION
+
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+0000"
+
+
+def _time(value: dict[str, str] | None) -> datetime | None:
+    if not value or "S" not in value:
+        return None
+    return datetime.strptime(value["S"], _TIME_FORMAT).replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    key_id: str
+    org_id: str
+    scopes: tuple[str, ...]
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+    def is_usable(self, now: datetime) -> bool:
+        if self.revoked_at is not None and self.revoked_at <= now:
+            return False
+        return self.expires_at is None or now < self.expires_at
+
+    def needs_usage_mark(self, now: datetime) -> bool:
+        return self.last_used_at is None or now - self.last_used_at >= USAGE_RESOLUTION
+
+
+class KeyLookup:
+    def __init__(self, table_name: str, region: str) -> None:
+        self._table = table_name
+        self._region = region
+
+    @cached_property
+    def _client(self) -> Any:
+        from botocore.session import get_session
+
+        return get_session().create_client("dynamodb", region_name=self._region)
+
+    def find(self, key_hash: str) -> KeyRecord | None:
+        # Strongly consistent: a revocation is seen by the next read, so the bound on
+        # how long a revoked key passes is the authorizer's cache alone.
+        found = self._client.get_item(
+            TableName=self._table,
+            Key={"pk": {"S": f"APIKEY#{key_hash}"}, "sk": {"S": "APIKEY"}},
+            ConsistentRead=True,
+            ProjectionExpression="key_id, org_id, scopes, expires_at, revoked_at, last_used_at",
+        )
+        item = found.get("Item")
+        if not item:
+            return None
+        return KeyRecord(
+            key_id=item["key_id"]["S"],
+            org_id=item["org_id"]["S"],
+            scopes=tuple(sorted(item.get("scopes", {}).get("SS", []))),
+            expires_at=_time(item.get("expires_at")),
+            revoked_at=_time(item.get("revoked_at")),
+            last_used_at=_time(item.get("last_used_at")),
+        )
+
+    def mark_used(self, key_hash: str, now: datetime, ip: str) -> bool:
+        """One write a minute per key at most, across every container: the condition
+        lets only the first request of each minute write."""
+        cutoff = (now - USAGE_RESOLUTION).strftime(_TIME_FORMAT)
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"APIKEY#{key_hash}"}, "sk": {"S": "APIKEY"}},
+                UpdateExpression="SET last_used_at = :now, last_used_ip = :ip",
+                ConditionExpression=(
+                    "attribute_exists(pk) AND (attribute_not_exists(last_used_at) OR last_used_at <= :cutoff)"
+                ),
+                ExpressionAttributeValues={
+                    ":now": {"S": now.strftime(_TIME_FORMAT)},
+                    ":ip": {"S": ip[:64] or "unknown"},
+                    ":cutoff": {"S": cutoff},
+                },
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True

@@ -1,0 +1,119 @@
+"""The access review: who and what can act in an organization, and what to fix.
+
+It turns the usual advice (least privilege, 2FA for those who hold power, rotate
+keys, remove what is unused, separate keys per service) into findings a team admin
+can act on, each with a severity and a stable code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from kuploy_access.domain.api_keys import ApiKey
+from kuploy_access.domain.invitations import Invitation, InvitationStatus
+from kuploy_access.domain.organizations import Member
+from kuploy_access.domain.permissions import KEY_SCOPES, Role
+from kuploy_access.services.access import OrgCaller
+from kuploy_access.services.ports import ApiKeyRepository, Clock, InvitationRepository, OrganizationRepository
+
+STALE_AFTER = timedelta(days=90)
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: str  # "high" | "medium" | "low"
+    code: str
+    message: str
+    subject: str
+
+
+@dataclass(frozen=True)
+class KeyReview:
+    key: ApiKey
+    creator_is_member: bool
+
+
+@dataclass(frozen=True)
+class AccessReview:
+    members: list[Member]
+    api_keys: list[KeyReview]
+    findings: list[Finding]
+
+
+@dataclass
+class AccessReviewService:
+    orgs: OrganizationRepository
+    keys: ApiKeyRepository
+    invitations: InvitationRepository
+    clock: Clock
+
+    def review(self, caller: OrgCaller) -> AccessReview:
+        now = self.clock.now()
+        members = self.orgs.all_members(caller.org.id)
+        member_ids = {m.user_id for m in members}
+        live_keys = [k for k in self.keys.of_org(caller.org.id) if k.is_usable(now)]
+        keys = [KeyReview(k, k.created_by in member_ids) for k in live_keys]
+        pending = [i for i in self.invitations.of_org(caller.org.id) if i.status == InvitationStatus.PENDING]
+        findings = [
+            *self._member_findings(members, now),
+            *self._key_findings(keys, now),
+            *self._invitation_findings(pending, now),
+        ]
+        order = {"high": 0, "medium": 1, "low": 2}
+        findings.sort(key=lambda f: (order[f.severity], f.code, f.subject))
+        return AccessReview(members, keys, findings)
+
+    @staticmethod
+    def _member_findings(members: list[Member], now: datetime) -> list[Finding]:
+        found = []
+        for m in members:
+            if m.role in (Role.OWNER, Role.ADMIN) and not m.two_factor_enabled:
+                found.append(
+                    Finding(
+                        "high",
+                        "admin_without_2fa",
+                        f"{m.email} is {m.role} without two-factor authentication",
+                        m.user_id,
+                    )
+                )
+            last_seen = m.last_active_at or m.joined_at
+            if now - last_seen > STALE_AFTER:
+                found.append(
+                    Finding(
+                        "low", "member_inactive", f"{m.email} has not used the organization for over 90 days", m.user_id
+                    )
+                )
+        return found
+
+    @staticmethod
+    def _key_findings(keys: list[KeyReview], now: datetime) -> list[Finding]:
+        found = []
+        for review in keys:
+            key = review.key
+            name = f"Key {key.prefix}… ({key.description})"
+            if not review.creator_is_member:
+                found.append(Finding("high", "key_creator_left", f"{name} was made by someone who left", key.id))
+            if key.scopes >= KEY_SCOPES:
+                found.append(
+                    Finding("medium", "key_full_scope", f"{name} holds every scope; give it only what it needs", key.id)
+                )
+            if now - key.created_at > STALE_AFTER:
+                found.append(
+                    Finding("medium", "key_needs_rotation", f"{name} is older than 90 days; rotate it", key.id)
+                )
+            if now - (key.last_used_at or key.created_at) > STALE_AFTER:
+                found.append(Finding("medium", "key_unused", f"{name} has not been used for over 90 days", key.id))
+        return found
+
+    @staticmethod
+    def _invitation_findings(pending: list[Invitation], now: datetime) -> list[Finding]:
+        return [
+            Finding(
+                "low",
+                "invitation_expired",
+                f"The invitation to {i.email} expired unanswered; resend or revoke it",
+                i.id,
+            )
+            for i in pending
+            if i.is_expired(now)
+        ]
