@@ -134,6 +134,34 @@ def capture_emails(outbox: Outbox) -> None:
     handlers.BUILTIN_HANDLERS.append(entry)
 
 
+class DynamoDBCallCounter:
+    """Every DynamoDB API call made in this process, by operation (GET /_dev/dynamodb-calls):
+    lets a test over HTTP see that a request cost no database call at all."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls: list[str] = []
+
+    def record(self, event_name: str = "", **_: Any) -> None:
+        with self._lock:
+            self.calls.append(event_name.rsplit(".", 1)[-1])
+
+    def snapshot(self) -> list[str]:
+        with self._lock:
+            return list(self.calls)
+
+
+dynamodb_calls = DynamoDBCallCounter()
+
+
+def count_dynamodb_calls() -> None:
+    from botocore import handlers
+
+    entry = ("before-call.dynamodb", dynamodb_calls.record)
+    if entry not in handlers.BUILTIN_HANDLERS:
+        handlers.BUILTIN_HANDLERS.append(entry)
+
+
 @contextmanager
 def embedded_aws(table: dict[str, Any], environment: dict[str, str], state_file: str | None = None) -> Iterator[Outbox]:
     """Start moto with the table, the signing key and the SES sender in place."""
@@ -144,6 +172,7 @@ def embedded_aws(table: dict[str, Any], environment: dict[str, str], state_file:
         boto3.setup_default_session(region_name=REGION)
         outbox = Outbox()
         capture_emails(outbox)
+        count_dynamodb_calls()
         create_table(table, environment["TABLE_NAME"])
         create_signing_key(environment["SIGNING_KEY_SECRET_ID"], _saved_secret(state_file, "signing_key"))
         create_signing_key(environment["TOTP_KEY_SECRET_ID"], _saved_secret(state_file, "totp_key"))

@@ -21,6 +21,8 @@ from typing import Any
 from devserver.template import PROJECT_ROOT, api_spec
 
 DEV_EMAILS_PATH = "/_dev/emails"
+# Every DynamoDB call the server made so far, by operation: {"count", "operations"}.
+DEV_DYNAMODB_CALLS_PATH = "/_dev/dynamodb-calls"
 # The operator command (`bin/kuploy-access admin reset-2fa EMAIL --local URL`) reaches
 # the embedded table through here; loopback callers only.
 DEV_ADMIN_RESET_2FA_PATH = "/_dev/admin/reset-2fa"
@@ -76,6 +78,13 @@ def make_handler(gateway: Any, outbox: Any) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length) if length > 0 else b""
             if raw_path == DEV_EMAILS_PATH and self.command == "GET":
                 self._write(200, [("Content-Type", "application/json")], json.dumps(outbox.all()).encode())
+                return
+            if raw_path == DEV_DYNAMODB_CALLS_PATH and self.command == "GET":
+                from devserver.embedded_aws import dynamodb_calls
+
+                calls = dynamodb_calls.snapshot()
+                payload = json.dumps({"count": len(calls), "operations": calls}).encode()
+                self._write(200, [("Content-Type", "application/json")], payload)
                 return
             if raw_path == DEV_ADMIN_RESET_2FA_PATH and self.command == "POST":
                 status, answer = _admin_reset_two_factor(self.client_address[0], body)

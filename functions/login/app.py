@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from kuploy_access.domain.errors import DomainError
+from kuploy_access.domain.errors import DomainError, ValidationFailed
 from kuploy_access.domain.two_factor import MfaChallenge
 from kuploy_access.http.api import create_app, lambda_entry, metrics
 from kuploy_access.http.openapi_docs import responses
@@ -37,12 +37,6 @@ class SecondStepRequest(BaseModel):
         default=None, max_length=16, repr=False, description="The 6-digit code of the authenticator"
     )
     recovery_code: str | None = Field(default=None, max_length=32, repr=False, description="One of the recovery codes")
-
-    @model_validator(mode="after")
-    def exactly_one_factor(self) -> SecondStepRequest:
-        if (self.code is None) == (self.recovery_code is None):
-            raise ValueError("send exactly one of code and recovery_code")
-        return self
 
 
 @app.post(
@@ -73,9 +67,13 @@ def log_in(body: LoginRequest) -> Tokens | MfaRequired:
     tags=["sessions"],
     summary="Second step of a sign-in: a TOTP code or a recovery code",
     description="A TOTP code is accepted once; a challenge allows 5 wrong codes and then ends.",
-    responses=responses(200, "Tokens", s401=("invalid_code", "invalid_token"), s429="rate_limited"),
+    responses=responses(
+        200, "Tokens", s401=("invalid_code", "invalid_token"), s422="validation_error", s429="rate_limited"
+    ),
 )
 def second_step(body: SecondStepRequest) -> Tokens:
+    if (body.code is None) == (body.recovery_code is None):
+        raise ValidationFailed("Send exactly one of code and recovery_code")
     client = client_of(app.current_event)
     try:
         pair = login_service().complete_two_factor(body.mfa_token, body.code, body.recovery_code, client)

@@ -29,14 +29,15 @@ def _parser() -> argparse.ArgumentParser:
     reset = commands.add_parser("reset-2fa", help="turn two-factor authentication off for an account")
     reset.add_argument("email")
     reset.add_argument("--reason", default="", help="why (kept in the account's security log)")
-    reset.add_argument("--operator", default=os.environ.get("USER") or getpass.getuser(), help="who is doing it")
+    reset.add_argument("--operator", default=None, help="who is doing it (default: your login name)")
     reset.add_argument("--local", metavar="URL", help="the local server (make dev) instead of AWS")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    request = {"email": args.email, "operator": args.operator, "reason": args.reason}
+    operator = args.operator or os.environ.get("USER") or os.environ.get("LOGNAME") or _login_name()
+    request = {"email": args.email, "operator": operator, "reason": args.reason}
     outcome = _on_local_server(args.local, request) if args.local else _on_aws(request)
     if "error" in outcome:
         print(f"kuploy-access: {outcome['error']}", file=sys.stderr)
@@ -47,6 +48,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{outcome['sessions_revoked']} session(s) signed out; the person was emailed."
     )
     return 0
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "operator"
 
 
 def _on_aws(request: dict[str, str]) -> dict[str, object]:

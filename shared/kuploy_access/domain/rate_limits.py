@@ -59,6 +59,7 @@ class RateLimited(DomainError):
 INVITATIONS_PER_ORG = RateLimit("invitations-org", 100, timedelta(hours=1))
 INVITATION_EMAILS_PER_ADDRESS = RateLimit("email-invitation", 5, timedelta(hours=1))
 
-# Wrong TOTP or recovery codes per account, across MFA challenges (each challenge also
-# dies after 5 wrong codes). 10 per 15 minutes: a million codes make guessing hopeless.
-MFA_FAILURES_PER_ACCOUNT = RateLimit("mfa-account", 10, timedelta(minutes=15))
+# Second-factor code checks per account, across challenges and the 2FA settings routes
+# (each challenge also ends after 5 attempts). Spent before the check, so racing requests
+# cannot exceed it; 10 in 15 minutes against a million codes makes guessing hopeless.
+MFA_ATTEMPTS_PER_ACCOUNT = RateLimit("mfa-account", 10, timedelta(minutes=15))

@@ -46,10 +46,17 @@ def provisioning_uri(secret: str, email: str) -> str:
 
 def qr_svg(data: str) -> str:
     """An SVG QR code of `data` (segno), scaled for a phone camera at arm's length."""
+    import io
+
     import segno
 
-    svg: str = segno.make(data, error="m", micro=False).svg_inline(scale=5, border=4, dark="#000", light="#fff")
-    return svg
+    # A standalone SVG document (with its namespace), so that it also works as an
+    # <img src="data:image/svg+xml,…">, not only inlined in a page.
+    out = io.BytesIO()
+    segno.make(data, error="m", micro=False).save(
+        out, kind="svg", scale=5, border=4, dark="#000", light="#fff", xmldecl=False, svgns=True
+    )
+    return out.getvalue().decode("utf-8")
 
 
 def step_at(moment: datetime) -> int:

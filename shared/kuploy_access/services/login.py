@@ -54,7 +54,9 @@ class LoginService:
             raise InvalidMfaToken()
         factors = self.two_factor()
         expires_at = datetime.fromtimestamp(challenge.expires_at, UTC)
-        if factors.factors.challenge_spent(challenge.token_id):
+        # Each attempt is taken before the code is checked (a conditional increment), so
+        # no number of racing requests gets a challenge more than its 5 tries.
+        if not factors.factors.take_attempt(challenge.token_id, expires_at):
             raise InvalidMfaToken("This sign-in is over (too many wrong codes, or done); sign in again")
         try:
             factors.verify_sign_in(user, code, recovery_code, challenge.token_id, expires_at, client)

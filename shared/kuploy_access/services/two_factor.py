@@ -11,7 +11,7 @@ from datetime import datetime
 from kuploy_access.domain import email_messages
 from kuploy_access.domain.audit import Actor, audit_event
 from kuploy_access.domain.errors import Conflict, InvalidCode, Unauthorized, WrongCode, WrongPassword
-from kuploy_access.domain.rate_limits import MFA_FAILURES_PER_ACCOUNT, RateLimited
+from kuploy_access.domain.rate_limits import MFA_ATTEMPTS_PER_ACCOUNT, RateLimited
 from kuploy_access.domain.two_factor import (
     hash_recovery_code,
     matching_step,
@@ -89,10 +89,9 @@ class TwoFactorService:
             raise Conflict("Two-factor authentication is already on")
         if not user.totp_pending_sealed:
             raise Conflict("Start with POST /me/2fa/setup")
-        self._not_locked(user)
+        self._take_attempt(user)
         step = matching_step(self.box.open(user.totp_pending_sealed, user.id), code, self.clock.now())
         if step is None:
-            self._count_failure(user)
             raise WrongCode("That is not the current code of the new authenticator")
         codes = new_recovery_codes()
         hashes = {h for h in (hash_recovery_code(c) for c in codes) if h}
@@ -104,9 +103,8 @@ class TwoFactorService:
 
     def disable(self, user_id: str, password: str, code: str, client: ClientInfo) -> None:
         user = self._enabled_user(user_id)
-        self._not_locked(user)
+        self._take_attempt(user)
         if user.password_hash is None or not self.hasher.verify(user.password_hash, password):
-            self._count_failure(user)
             raise WrongPassword("The password is wrong")
         proof = self._prove(user, code, client)
         # The copies go first: a member whose copy says "off" while 2FA is still on is
@@ -119,10 +117,9 @@ class TwoFactorService:
 
     def new_recovery_codes(self, user_id: str, code: str, client: ClientInfo) -> list[str]:
         user = self._enabled_user(user_id)
-        self._not_locked(user)
+        self._take_attempt(user)
         step = self._totp_step(user, code)
         if step is None:
-            self._count_failure(user)
             raise WrongCode("Enter the current code of your authenticator")
         codes = new_recovery_codes()
         hashes = {h for h in (hash_recovery_code(c) for c in codes) if h}
@@ -143,11 +140,9 @@ class TwoFactorService:
         client: ClientInfo,
     ) -> None:
         """Spend one valid factor for this sign-in, or raise CodeRefused (counted)."""
-        self._not_locked(user)
+        self._take_attempt(user)
         proof = self._proof_of(user, code, recovery_code)
         if proof is None:
-            self.factors.count_wrong_code(challenge_id, challenge_expires)
-            self._count_failure(user)
             raise CodeRefused()
         if proof.step is not None:
             if not self.factors.use_step(user.id, proof.step):
@@ -155,7 +150,6 @@ class TwoFactorService:
             return
         assert proof.recovery_hash is not None
         if not self.factors.use_recovery_code(user.id, proof.recovery_hash):
-            self.factors.count_wrong_code(challenge_id, challenge_expires)
             raise CodeRefused(replay=True)
         self._record(
             user,
@@ -168,10 +162,9 @@ class TwoFactorService:
     def verify_code(self, user: User, code: str, client: ClientInfo) -> None:
         """Spend one factor (a TOTP code or a recovery code) where a page signs in and acts
         in one step (the invitation page): the same single-use rules as a sign-in."""
-        self._not_locked(user)
+        self._take_attempt(user)
         proof = self._proof_of(user, code, code)
         if proof is None:
-            self._count_failure(user)
             raise InvalidCode("Enter the current code of your authenticator or a recovery code")
         if proof.step is not None:
             if not self.factors.use_step(user.id, proof.step):
@@ -193,7 +186,6 @@ class TwoFactorService:
     def _prove(self, user: User, code: str, client: ClientInfo) -> Proof:
         proof = self._proof_of(user, code, code)
         if proof is None:
-            self._count_failure(user)
             raise WrongCode("Enter the current code of your authenticator or one of your recovery codes")
         return proof
 
@@ -224,13 +216,12 @@ class TwoFactorService:
         )
         raise raise_as or WrongCode("That code was already used; wait for the next one")
 
-    def _not_locked(self, user: User) -> None:
+    def _take_attempt(self, user: User) -> None:
+        """Every code check spends one of the account's attempts first, atomically, so
+        that racing requests cannot get more guesses than the budget."""
         now = self.clock.now()
-        if self.limiter.count(MFA_FAILURES_PER_ACCOUNT, user.id, now) >= MFA_FAILURES_PER_ACCOUNT.limit:
-            raise RateLimited(MFA_FAILURES_PER_ACCOUNT.retry_after(now), "Too many wrong codes; try again later")
-
-    def _count_failure(self, user: User) -> None:
-        self.limiter.consume(MFA_FAILURES_PER_ACCOUNT, user.id, self.clock.now())
+        if not self.limiter.consume(MFA_ATTEMPTS_PER_ACCOUNT, user.id, now):
+            raise RateLimited(MFA_ATTEMPTS_PER_ACCOUNT.retry_after(now), "Too many code attempts; try again later")
 
     def _record(self, user: User, action: str, client: ClientInfo, headline: str, detail: str = "") -> None:
         now = self.clock.now()

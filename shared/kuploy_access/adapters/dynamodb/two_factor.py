@@ -108,8 +108,8 @@ class DynamoTwoFactorRepository:
             UserItem.pk.exists(),
         )
 
-    def count_wrong_code(self, challenge_id: str, expires_at: datetime) -> bool:
-        """Count a wrong code against one MFA challenge; False once it has had its 5."""
+    def take_attempt(self, challenge_id: str, expires_at: datetime) -> bool:
+        """Take one of a challenge's 5 attempts; False once they are spent (or it signed in)."""
         item = RateCounterItem(pk=f"MFA#{challenge_id}", sk=COUNTER)
         try:
             item.update(
@@ -135,13 +135,6 @@ class DynamoTwoFactorRepository:
                 return False
             raise
         return True
-
-    def challenge_spent(self, challenge_id: str) -> bool:
-        try:
-            item = RateCounterItem.get(f"MFA#{challenge_id}", COUNTER, consistent_read=True)
-        except RateCounterItem.DoesNotExist:
-            return False
-        return int(item.hits or 0) >= WRONG_CODES_PER_CHALLENGE
 
     def set_member_copies(self, user_id: str, enabled: bool) -> None:
         """Memberships carry a copy of the 2FA status (org policy, member lists)."""
