@@ -9,13 +9,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench import argon2_cost, flows, imports, org_flows
+from bench import argon2_cost, authorizer_cost, flows, imports, org_flows
 
 AUTHORIZER_MAX_RATIO = 1.25
 HANDLER_MAX_RATIO = 1.6
 LOGIN_MAX_REQUESTS = 3
 REFRESH_MAX_REQUESTS = 2
 PAGE_GROWTH_MAX_RATIO = 1.5
+AUTHORIZER_MAX_DECODE_RATIO = 3.0
 READS = {"GetItem", "BatchGetItem", "Query"}
 
 
@@ -122,6 +123,25 @@ def orgs_section(results: org_flows.OrgBenchResults, runs: int) -> str:
     )
 
 
+def authorizer_section(results: authorizer_cost.AuthorizerResults) -> str:
+    return "\n".join(
+        [
+            f"5. The authorizer in-process ({authorizer_cost.CALLS} calls each, medians)",
+            "",
+            table(
+                ["call", "µs", "ratio to jwt.decode", "µs without DynamoDB", "DynamoDB requests"],
+                authorizer_cost.describe(results),
+                [False, True, True, True, True],
+            ),
+            "",
+            "   The handler as Lambda calls it (payload 2.0 event in, simple response out). 'cold cache'",
+            "   empties the container's key cache before each call: one strongly consistent GetItem, answered",
+            "   by moto in-process. 'warm cache' is a key read within the last 5 seconds (the revocation bound).",
+            "   A mistyped key fails its checksum before any lookup.",
+        ]
+    )
+
+
 def imports_section(results: imports.ImportResults) -> str:
     rows = []
     for target, samples in results.samples.items():
@@ -224,11 +244,36 @@ def _org_targets(results: org_flows.OrgBenchResults) -> list[Target]:
     ]
 
 
+def _authorizer_targets(results: authorizer_cost.AuthorizerResults) -> list[Target]:
+    return [
+        Target(
+            f"authorizer, user JWT <= {AUTHORIZER_MAX_DECODE_RATIO}× a bare jwt.decode",
+            results.ratio(results.jwt) <= AUTHORIZER_MAX_DECODE_RATIO,
+            f"{results.ratio(results.jwt):.2f}",
+        ),
+        Target(
+            f"authorizer, API key with a warm cache <= {AUTHORIZER_MAX_DECODE_RATIO}× a bare jwt.decode",
+            results.ratio(results.key_warm) <= AUTHORIZER_MAX_DECODE_RATIO,
+            f"{results.ratio(results.key_warm):.2f}",
+        ),
+        Target(
+            "DynamoDB requests per authorization: JWT 0, key <= 1, warm cache 0, mistyped key 0",
+            results.jwt.request_counts == [0]
+            and max(results.key_cold.request_counts) <= 1
+            and results.key_warm.request_counts == [0]
+            and results.typo_key.request_counts == [0],
+            f"JWT {results.jwt.request_counts}, key {results.key_cold.request_counts}, "
+            f"warm {results.key_warm.request_counts}, typo {results.typo_key.request_counts}",
+        ),
+    ]
+
+
 def judge(
     flow_results: list[flows.FlowResult],
     import_results: imports.ImportResults,
     argon2_results: argon2_cost.Argon2Results,
     org_results: org_flows.OrgBenchResults,
+    authorizer_results: authorizer_cost.AuthorizerResults,
 ) -> list[Target]:
     authorizer = import_results.samples["authorizer"]
     forbidden = [name for name in authorizer.loaded if name in imports.FORBIDDEN_IN_AUTHORIZER]
@@ -269,6 +314,7 @@ def judge(
             argon2_results.ours.description,
         ),
         *_org_targets(org_results),
+        *_authorizer_targets(authorizer_results),
     ]
 
 
@@ -283,9 +329,10 @@ def main(runs: int = 20) -> int:
     print("Kuploy Access benchmark (a report: exits 0 whatever the figures)", file=sys.stderr, flush=True)
     flow_results = flows.run(runs)
     org_results = org_flows.run(runs)
+    authorizer_results = authorizer_cost.run()
     import_results = imports.run()
     argon2_results = argon2_cost.run()
-    targets = judge(flow_results, import_results, argon2_results, org_results)
+    targets = judge(flow_results, import_results, argon2_results, org_results, authorizer_results)
     elapsed = time.monotonic() - started
 
     header = (
@@ -299,6 +346,7 @@ def main(runs: int = 20) -> int:
         orgs_section(org_results, runs),
         imports_section(import_results),
         argon2_section(argon2_results),
+        authorizer_section(authorizer_results),
         targets_section(targets),
     ):
         print()
