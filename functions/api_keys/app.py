@@ -4,24 +4,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from kuploy_access.domain.api_keys import MAX_EXPIRY_DAYS, MAX_GRACE_HOURS, ApiKey
 from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.openapi_docs import responses
 from kuploy_access.http.org_guard import enter_org
+from kuploy_access.http.params import BEARER, Id
 from kuploy_access.services.api_keys import IssuedKey
 from kuploy_access.wiring import access_review_service, api_key_service
 
 app = create_app()
 
-OrgId = Annotated[str, Path(max_length=64)]
-KeyId = Annotated[str, Path(max_length=64)]
-SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 PROBLEMS: dict[str, tuple[str, ...] | str] = {
     "s403": ("forbidden", "api_key_not_allowed", "two_factor_required"),
     "s404": "not_found",
@@ -139,10 +136,10 @@ class AccessReviewView(BaseModel):
     status_code=201,
     tags=["api-keys"],
     summary="Create an API key (the secret is in this answer only)",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(201, "The key", **PROBLEMS, s422="validation_error"),
 )
-def create_key(org_id: OrgId, body: CreateKeyRequest) -> CreatedKey:
+def create_key(org_id: Id, body: CreateKeyRequest) -> CreatedKey:
     issued = api_key_service().create(enter_org(app), body.description, body.scopes, body.preset, body.expires_in_days)
     return CreatedKey.of(issued)
 
@@ -151,10 +148,10 @@ def create_key(org_id: OrgId, body: CreateKeyRequest) -> CreatedKey:
     "/orgs/<org_id>/api-keys",
     tags=["api-keys"],
     summary="The organization's API keys, without secrets",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(200, "Keys, newest first", **PROBLEMS),
 )
-def list_keys(org_id: OrgId) -> KeyList:
+def list_keys(org_id: Id) -> KeyList:
     return KeyList(items=[KeyView.of(k) for k in api_key_service().of_org(enter_org(app))])
 
 
@@ -162,10 +159,10 @@ def list_keys(org_id: OrgId) -> KeyList:
     "/orgs/<org_id>/api-keys/<key_id>",
     tags=["api-keys"],
     summary="Revoke an API key; it is refused from then on (README: revocation bound)",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(204, "Revoked", **PROBLEMS),
 )
-def revoke_key(org_id: OrgId, key_id: KeyId) -> Response[None]:
+def revoke_key(org_id: Id, key_id: Id) -> Response[None]:
     api_key_service().revoke(enter_org(app), key_id)
     return Response(status_code=204)
 
@@ -176,10 +173,10 @@ def revoke_key(org_id: OrgId, key_id: KeyId) -> Response[None]:
     tags=["api-keys"],
     summary="Replace a key with a new one (same description and scopes)",
     description="Without grace_period_hours the old key is refused at once.",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(201, "The new key", **PROBLEMS, s422="validation_error"),
 )
-def rotate_key(org_id: OrgId, key_id: KeyId, body: RotateRequest | None = None) -> CreatedKey:
+def rotate_key(org_id: Id, key_id: Id, body: RotateRequest | None = None) -> CreatedKey:
     grace = body.grace_period_hours if body is not None else None
     return CreatedKey.of(api_key_service().rotate(enter_org(app), key_id, grace))
 
@@ -188,10 +185,10 @@ def rotate_key(org_id: OrgId, key_id: KeyId, body: RotateRequest | None = None) 
     "/orgs/<org_id>/access-review",
     tags=["api-keys"],
     summary="Who and what can act in the organization, and what to fix",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(200, "The review", **PROBLEMS),
 )
-def access_review(org_id: OrgId) -> AccessReviewView:
+def access_review(org_id: Id) -> AccessReviewView:
     review = access_review_service().review(enter_org(app))
     return AccessReviewView(
         members=[

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from kuploy_access.domain.errors import DomainError
@@ -19,19 +19,15 @@ from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.guard import require_user
 from kuploy_access.http.openapi_docs import responses
 from kuploy_access.http.org_guard import enter_org
-from kuploy_access.http.pagination import MAX_LIMIT, paginate
+from kuploy_access.http.pagination import paginate
+from kuploy_access.http.params import BEARER, Cursor, Id, Limit
 from kuploy_access.http.schemas import client_of
 from kuploy_access.services.invitations import SentInvitation
 from kuploy_access.wiring import invitation_service, login_service, signup_service, two_factor_service
 
 app = create_app()
 
-OrgId = Annotated[str, Path(max_length=64)]
-InvitationId = Annotated[str, Path(max_length=64)]
 Token = Annotated[str, Path(max_length=512)]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
-Cursor = Annotated[str | None, Query(max_length=512)]
-SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 ORG_PROBLEMS: dict[str, tuple[str, ...] | str] = {"s403": ("forbidden", "api_key_not_allowed"), "s404": "not_found"}
 ANSWER_PROBLEMS: dict[str, tuple[str, ...] | str] = {
     "s403": ("invitation_email_mismatch", "api_key_not_allowed", "email_not_verified"),
@@ -116,7 +112,7 @@ def _joined(invitation: Invitation) -> Joined:
     tags=["invitations"],
     summary="Invite someone by email as admin or member",
     description="The invitation exists even when the email could not be sent (`email_delivery: failed`); resend it.",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(
         201,
         "Invited",
@@ -125,7 +121,7 @@ def _joined(invitation: Invitation) -> Joined:
         s422=("validation_error", "invalid_email"),
     ),
 )
-def invite(org_id: OrgId, body: InviteRequest) -> SentInvitationView:
+def invite(org_id: Id, body: InviteRequest) -> SentInvitationView:
     return SentInvitationView.of(invitation_service().invite(enter_org(app), body.email, body.role))
 
 
@@ -133,10 +129,10 @@ def invite(org_id: OrgId, body: InviteRequest) -> SentInvitationView:
     "/orgs/<org_id>/invitations",
     tags=["invitations"],
     summary="Pending invitations of the organization",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(200, "Pending invitations (status `expired` once past their expiry)", **ORG_PROBLEMS),
 )
-def list_org_invitations(org_id: OrgId, limit: Limit = 50, cursor: Cursor = None) -> OrgInvitationList:
+def list_org_invitations(org_id: Id, limit: Limit = 50, cursor: Cursor = None) -> OrgInvitationList:
     caller = enter_org(app)
     now = datetime.now(UTC)
     page = paginate(invitation_service().pending(caller), limit, cursor)
@@ -161,10 +157,10 @@ def list_org_invitations(org_id: OrgId, limit: Limit = 50, cursor: Cursor = None
     "/orgs/<org_id>/invitations/<invitation_id>",
     tags=["invitations"],
     summary="Revoke a pending invitation; its link stops working",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(204, "Revoked", **ORG_PROBLEMS),
 )
-def revoke(org_id: OrgId, invitation_id: InvitationId) -> Response[None]:
+def revoke(org_id: Id, invitation_id: Id) -> Response[None]:
     invitation_service().revoke(enter_org(app), invitation_id)
     return Response(status_code=204)
 
@@ -174,10 +170,10 @@ def revoke(org_id: OrgId, invitation_id: InvitationId) -> Response[None]:
     status_code=202,
     tags=["invitations"],
     summary="Send a new link; the old one stops working and the expiry starts again",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(202, "Sent again", **ORG_PROBLEMS),
 )
-def resend(org_id: OrgId, invitation_id: InvitationId) -> SentInvitationView:
+def resend(org_id: Id, invitation_id: Id) -> SentInvitationView:
     return SentInvitationView.of(invitation_service().resend(enter_org(app), invitation_id))
 
 
@@ -291,7 +287,7 @@ def invitation_form(token: Token) -> Response[Any]:
     "/invitations/<token>/accept",
     tags=["invitations"],
     summary="Accept an invitation by its link's token",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(200, "Joined", **ANSWER_PROBLEMS),
 )
 def accept(token: Token) -> Joined:
@@ -303,7 +299,7 @@ def accept(token: Token) -> Joined:
     "/invitations/<token>/decline",
     tags=["invitations"],
     summary="Decline an invitation by its link's token",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(204, "Declined", **ANSWER_PROBLEMS),
 )
 def decline(token: Token) -> Response[None]:
@@ -316,7 +312,7 @@ def decline(token: Token) -> Response[None]:
     "/me/invitations",
     tags=["invitations"],
     summary="Pending invitations for my verified email",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(200, "My pending invitations", s403="api_key_not_allowed"),
 )
 def my_invitations(limit: Limit = 50, cursor: Cursor = None) -> MyInvitationList:
@@ -342,10 +338,10 @@ def my_invitations(limit: Limit = 50, cursor: Cursor = None) -> MyInvitationList
     "/me/invitations/<invitation_id>/accept",
     tags=["invitations"],
     summary="Accept one of my invitations",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(200, "Joined", **ANSWER_PROBLEMS),
 )
-def accept_mine(invitation_id: InvitationId) -> Joined:
+def accept_mine(invitation_id: Id) -> Joined:
     user = require_user(app.current_event.raw_event)
     return _joined(invitation_service().accept_by_id(user.id, invitation_id, client_of(app.current_event)))
 
@@ -354,10 +350,10 @@ def accept_mine(invitation_id: InvitationId) -> Joined:
     "/me/invitations/<invitation_id>/decline",
     tags=["invitations"],
     summary="Decline one of my invitations",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(204, "Declined", **ANSWER_PROBLEMS),
 )
-def decline_mine(invitation_id: InvitationId) -> Response[None]:
+def decline_mine(invitation_id: Id) -> Response[None]:
     user = require_user(app.current_event.raw_event)
     invitation_service().decline_by_id(user.id, invitation_id, client_of(app.current_event))
     return Response(status_code=204)

@@ -4,10 +4,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Literal
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from kuploy_access.domain.organizations import Member, Organization
@@ -15,17 +14,13 @@ from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.guard import require_user
 from kuploy_access.http.openapi_docs import responses
 from kuploy_access.http.org_guard import enter_org
-from kuploy_access.http.pagination import MAX_LIMIT, paginate
-from kuploy_access.http.schemas import client_of
+from kuploy_access.http.pagination import paginate
+from kuploy_access.http.params import BEARER, Cursor, Id, Limit
+from kuploy_access.http.schemas import AuditEventList, client_of
 from kuploy_access.wiring import member_service, organization_service
 
 app = create_app()
 
-OrgId = Annotated[str, Path(max_length=64)]
-UserId = Annotated[str, Path(max_length=64)]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
-Cursor = Annotated[str | None, Query(max_length=512)]
-SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 ORG_PROBLEMS: dict[str, tuple[str, ...] | str] = {
     "s403": ("forbidden", "api_key_not_allowed", "two_factor_required"),
     "s404": "not_found",
@@ -143,34 +138,12 @@ class SetPlanRequest(BaseModel):
     plan: Literal["free", "pro", "team"]
 
 
-class ActorView(BaseModel):
-    type: Literal["user", "api_key"]
-    id: str
-    email: str | None = None
-
-
-class AuditEventView(BaseModel):
-    id: str
-    at: datetime
-    actor: ActorView
-    action: str
-    target: str
-    ip: str
-    user_agent: str
-    details: dict[str, str]
-
-
-class AuditEventList(BaseModel):
-    items: list[AuditEventView]
-    next_cursor: str | None
-
-
 @app.post(
     "/orgs",
     status_code=201,
     tags=["organizations"],
     summary="Create an organization; you become its owner",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(201, "Created", s403=("api_key_not_allowed", "email_not_verified"), s422="validation_error"),
 )
 def create_org(body: CreateOrgRequest) -> CreatedOrg:
@@ -183,7 +156,7 @@ def create_org(body: CreateOrgRequest) -> CreatedOrg:
     "/orgs",
     tags=["organizations"],
     summary="My organizations, with my role in each",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(200, "My organizations", s403="api_key_not_allowed"),
 )
 def list_my_orgs(limit: Limit = 50, cursor: Cursor = None) -> MyOrgList:
@@ -199,10 +172,10 @@ def list_my_orgs(limit: Limit = 50, cursor: Cursor = None) -> MyOrgList:
     "/orgs/<org_id>",
     tags=["organizations"],
     summary="An organization",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(200, "The organization", **ORG_PROBLEMS),
 )
-def get_org(org_id: OrgId) -> OrgView:
+def get_org(org_id: Id) -> OrgView:
     caller = enter_org(app)
     return OrgView.of(caller.org, organization_service().members_without_two_factor(caller))
 
@@ -211,10 +184,10 @@ def get_org(org_id: OrgId) -> OrgView:
     "/orgs/<org_id>",
     tags=["organizations"],
     summary="Rename an organization or change its policies",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(200, "The organization", **ORG_PROBLEMS, s422="validation_error"),
 )
-def update_org(org_id: OrgId, body: UpdateOrgRequest) -> OrgView:
+def update_org(org_id: Id, body: UpdateOrgRequest) -> OrgView:
     caller = enter_org(app)
     org = organization_service().update(caller, body.name, body.require_2fa)
     return OrgView.of(org, organization_service().members_without_two_factor(caller))
@@ -224,10 +197,10 @@ def update_org(org_id: OrgId, body: UpdateOrgRequest) -> OrgView:
     "/orgs/<org_id>",
     tags=["organizations"],
     summary="Delete an organization with its members, invitations, keys and resources",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(204, "Deleted", **ORG_PROBLEMS),
 )
-def delete_org(org_id: OrgId) -> Response[None]:
+def delete_org(org_id: Id) -> Response[None]:
     organization_service().delete(enter_org(app))
     return Response(status_code=204)
 
@@ -236,10 +209,10 @@ def delete_org(org_id: OrgId) -> Response[None]:
     "/orgs/<org_id>/members",
     tags=["members"],
     summary="Members of an organization",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(200, "Members, one page", **ORG_PROBLEMS),
 )
-def list_members(org_id: OrgId, limit: Limit = 50, cursor: Cursor = None) -> MemberList:
+def list_members(org_id: Id, limit: Limit = 50, cursor: Cursor = None) -> MemberList:
     page = member_service().page(enter_org(app), limit, cursor)
     return MemberList(items=[MemberView.of(m) for m in page.items], next_cursor=page.next_cursor)
 
@@ -248,12 +221,12 @@ def list_members(org_id: OrgId, limit: Limit = 50, cursor: Cursor = None) -> Mem
     "/orgs/<org_id>/members/<user_id>",
     tags=["members"],
     summary="Change a member's role (admin or member)",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(
         200, "The member", s403=("forbidden", "api_key_not_allowed", "owner_protected"), s404="not_found"
     ),
 )
-def change_role(org_id: OrgId, user_id: UserId, body: ChangeRoleRequest) -> MemberView:
+def change_role(org_id: Id, user_id: Id, body: ChangeRoleRequest) -> MemberView:
     return MemberView.of(member_service().change_role(enter_org(app), user_id, body.role))
 
 
@@ -261,10 +234,10 @@ def change_role(org_id: OrgId, user_id: UserId, body: ChangeRoleRequest) -> Memb
     "/orgs/<org_id>/members/<user_id>",
     tags=["members"],
     summary="Remove a member, or leave (your own user id)",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(204, "Removed", s403=("forbidden", "api_key_not_allowed", "owner_protected"), s404="not_found"),
 )
-def remove_member(org_id: OrgId, user_id: UserId) -> Response[None]:
+def remove_member(org_id: Id, user_id: Id) -> Response[None]:
     me = require_user(app.current_event.raw_event)
     caller = enter_org(app, acting_on_self=user_id == me.id)
     member_service().remove(caller, user_id)
@@ -275,10 +248,10 @@ def remove_member(org_id: OrgId, user_id: UserId) -> Response[None]:
     "/orgs/<org_id>/transfer-ownership",
     tags=["members"],
     summary="Make another member the owner; you become an admin",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(200, "The new owner", **ORG_PROBLEMS),
 )
-def transfer_ownership(org_id: OrgId, body: TransferRequest) -> MemberView:
+def transfer_ownership(org_id: Id, body: TransferRequest) -> MemberView:
     return MemberView.of(member_service().transfer_ownership(enter_org(app), body.user_id))
 
 
@@ -286,10 +259,10 @@ def transfer_ownership(org_id: OrgId, body: TransferRequest) -> MemberView:
     "/orgs/<org_id>/billing",
     tags=["billing"],
     summary="The organization's plan",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(200, "The plan", **ORG_PROBLEMS),
 )
-def get_billing(org_id: OrgId) -> Billing:
+def get_billing(org_id: Id) -> Billing:
     return Billing(plan=enter_org(app).org.plan)  # type: ignore[arg-type]
 
 
@@ -297,10 +270,10 @@ def get_billing(org_id: OrgId) -> Billing:
     "/orgs/<org_id>/billing",
     tags=["billing"],
     summary="Change the organization's plan",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(200, "The plan", **ORG_PROBLEMS),
 )
-def set_billing(org_id: OrgId, body: SetPlanRequest) -> Billing:
+def set_billing(org_id: Id, body: SetPlanRequest) -> Billing:
     org = organization_service().set_plan(enter_org(app), body.plan)
     return Billing(plan=org.plan)  # type: ignore[arg-type]
 
@@ -309,13 +282,11 @@ def set_billing(org_id: OrgId, body: SetPlanRequest) -> Billing:
     "/orgs/<org_id>/audit-log",
     tags=["audit"],
     summary="What changed in the organization, newest first",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(200, "Events, one page", **ORG_PROBLEMS),
 )
-def audit_log(org_id: OrgId, limit: Limit = 50, cursor: Cursor = None) -> AuditEventList:
-    page = organization_service().audit_log(enter_org(app), limit, cursor)
-    items: list[Any] = [AuditEventView.model_validate(event.as_dict()) for event in page.items]
-    return AuditEventList(items=items, next_cursor=page.next_cursor)
+def audit_log(org_id: Id, limit: Limit = 50, cursor: Cursor = None) -> AuditEventList:
+    return AuditEventList.of(organization_service().audit_log(enter_org(app), limit, cursor))
 
 
 lambda_handler = lambda_entry(app)

@@ -4,10 +4,9 @@ notification channels of an organization."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from kuploy_access.domain.paging import Page
@@ -15,16 +14,11 @@ from kuploy_access.domain.resources import Resource
 from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.openapi_docs import responses
 from kuploy_access.http.org_guard import enter_org
-from kuploy_access.http.pagination import MAX_LIMIT
+from kuploy_access.http.params import BEARER, Cursor, Id, Limit
 from kuploy_access.wiring import resource_service
 
 app = create_app()
 
-OrgId = Annotated[str, Path(max_length=64)]
-ResourceId = Annotated[str, Path(max_length=64)]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
-Cursor = Annotated[str | None, Query(max_length=512)]
-SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 PROBLEMS: dict[str, tuple[str, ...] | str] = {"s403": "forbidden", "s404": "not_found"}
 WRITE_PROBLEMS: dict[str, tuple[str, ...] | str] = {**PROBLEMS, "s422": "validation_error"}
 
@@ -168,10 +162,10 @@ def _items(page: Page[Resource]) -> tuple[list[Resource], str | None]:
     "/orgs/<org_id>/projects",
     tags=["projects"],
     summary="Projects",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(200, "Projects, one page", **PROBLEMS),
 )
-def list_projects(org_id: OrgId, limit: Limit = 50, cursor: Cursor = None) -> ProjectList:
+def list_projects(org_id: Id, limit: Limit = 50, cursor: Cursor = None) -> ProjectList:
     items, next_cursor = _items(resource_service().projects(enter_org(app), limit, cursor))
     return ProjectList(items=[ProjectView.of(r) for r in items], next_cursor=next_cursor)
 
@@ -181,10 +175,10 @@ def list_projects(org_id: OrgId, limit: Limit = 50, cursor: Cursor = None) -> Pr
     status_code=201,
     tags=["projects"],
     summary="Create a project",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(201, "Created", **WRITE_PROBLEMS),
 )
-def create_project(org_id: OrgId, body: NameRequest) -> ProjectView:
+def create_project(org_id: Id, body: NameRequest) -> ProjectView:
     return ProjectView.of(resource_service().create_project(enter_org(app), body.name))
 
 
@@ -192,10 +186,10 @@ def create_project(org_id: OrgId, body: NameRequest) -> ProjectView:
     "/orgs/<org_id>/projects/<project_id>",
     tags=["projects"],
     summary="A project",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(200, "The project", **PROBLEMS),
 )
-def get_project(org_id: OrgId, project_id: ResourceId) -> ProjectView:
+def get_project(org_id: Id, project_id: Id) -> ProjectView:
     return ProjectView.of(resource_service().project(enter_org(app), project_id))
 
 
@@ -203,10 +197,10 @@ def get_project(org_id: OrgId, project_id: ResourceId) -> ProjectView:
     "/orgs/<org_id>/projects/<project_id>",
     tags=["projects"],
     summary="Rename a project",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(200, "The project", **WRITE_PROBLEMS),
 )
-def rename_project(org_id: OrgId, project_id: ResourceId, body: NameRequest) -> ProjectView:
+def rename_project(org_id: Id, project_id: Id, body: NameRequest) -> ProjectView:
     return ProjectView.of(resource_service().rename_project(enter_org(app), project_id, body.name))
 
 
@@ -214,10 +208,10 @@ def rename_project(org_id: OrgId, project_id: ResourceId, body: NameRequest) -> 
     "/orgs/<org_id>/projects/<project_id>",
     tags=["projects"],
     summary="Delete a project with its applications and their deployments",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(204, "Deleted", **PROBLEMS),
 )
-def delete_project(org_id: OrgId, project_id: ResourceId) -> Response[None]:
+def delete_project(org_id: Id, project_id: Id) -> Response[None]:
     resource_service().delete_project(enter_org(app), project_id)
     return _deleted()
 
@@ -229,12 +223,10 @@ def delete_project(org_id: OrgId, project_id: ResourceId) -> Response[None]:
     "/orgs/<org_id>/projects/<project_id>/applications",
     tags=["applications"],
     summary="Applications of a project",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(200, "Applications, one page", **PROBLEMS),
 )
-def list_applications(
-    org_id: OrgId, project_id: ResourceId, limit: Limit = 50, cursor: Cursor = None
-) -> ApplicationList:
+def list_applications(org_id: Id, project_id: Id, limit: Limit = 50, cursor: Cursor = None) -> ApplicationList:
     items, next_cursor = _items(resource_service().applications(enter_org(app), project_id, limit, cursor))
     return ApplicationList(items=[ApplicationView.of(r) for r in items], next_cursor=next_cursor)
 
@@ -244,10 +236,10 @@ def list_applications(
     status_code=201,
     tags=["applications"],
     summary="Create an application in a project",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(201, "Created", **WRITE_PROBLEMS),
 )
-def create_application(org_id: OrgId, project_id: ResourceId, body: NameRequest) -> ApplicationView:
+def create_application(org_id: Id, project_id: Id, body: NameRequest) -> ApplicationView:
     return ApplicationView.of(resource_service().create_application(enter_org(app), project_id, body.name))
 
 
@@ -255,10 +247,10 @@ def create_application(org_id: OrgId, project_id: ResourceId, body: NameRequest)
     "/orgs/<org_id>/projects/<project_id>/applications/<app_id>",
     tags=["applications"],
     summary="Delete an application with its deployments",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(204, "Deleted", **PROBLEMS),
 )
-def delete_application(org_id: OrgId, project_id: ResourceId, app_id: ResourceId) -> Response[None]:
+def delete_application(org_id: Id, project_id: Id, app_id: Id) -> Response[None]:
     resource_service().delete_application(enter_org(app), project_id, app_id)
     return _deleted()
 
@@ -267,11 +259,11 @@ def delete_application(org_id: OrgId, project_id: ResourceId, app_id: ResourceId
     "/orgs/<org_id>/projects/<project_id>/applications/<app_id>/deployments",
     tags=["applications"],
     summary="Deployments of an application, newest first",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(200, "Deployments, one page", **PROBLEMS),
 )
 def list_deployments(
-    org_id: OrgId, project_id: ResourceId, app_id: ResourceId, limit: Limit = 50, cursor: Cursor = None
+    org_id: Id, project_id: Id, app_id: Id, limit: Limit = 50, cursor: Cursor = None
 ) -> DeploymentList:
     items, next_cursor = _items(resource_service().deployments(enter_org(app), project_id, app_id, limit, cursor))
     return DeploymentList(items=[DeploymentView.of(r) for r in items], next_cursor=next_cursor)
@@ -282,12 +274,10 @@ def list_deployments(
     status_code=202,
     tags=["applications"],
     summary="Deploy an application (queued)",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(202, "Queued", **WRITE_PROBLEMS),
 )
-def deploy(
-    org_id: OrgId, project_id: ResourceId, app_id: ResourceId, body: DeployRequest | None = None
-) -> DeploymentView:
+def deploy(org_id: Id, project_id: Id, app_id: Id, body: DeployRequest | None = None) -> DeploymentView:
     ref = body.ref if body is not None else None
     return DeploymentView.of(resource_service().deploy(enter_org(app), project_id, app_id, ref))
 
@@ -299,10 +289,10 @@ def deploy(
     "/orgs/<org_id>/databases",
     tags=["databases"],
     summary="Databases",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(200, "Databases, one page", **PROBLEMS),
 )
-def list_databases(org_id: OrgId, limit: Limit = 50, cursor: Cursor = None) -> DatabaseList:
+def list_databases(org_id: Id, limit: Limit = 50, cursor: Cursor = None) -> DatabaseList:
     items, next_cursor = _items(resource_service().databases(enter_org(app), limit, cursor))
     return DatabaseList(items=[DatabaseView.of(r) for r in items], next_cursor=next_cursor)
 
@@ -312,10 +302,10 @@ def list_databases(org_id: OrgId, limit: Limit = 50, cursor: Cursor = None) -> D
     status_code=201,
     tags=["databases"],
     summary="Create a database",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(201, "Created", **WRITE_PROBLEMS),
 )
-def create_database(org_id: OrgId, body: DatabaseRequest) -> DatabaseView:
+def create_database(org_id: Id, body: DatabaseRequest) -> DatabaseView:
     return DatabaseView.of(resource_service().create_database(enter_org(app), body.name, body.engine))
 
 
@@ -323,10 +313,10 @@ def create_database(org_id: OrgId, body: DatabaseRequest) -> DatabaseView:
     "/orgs/<org_id>/databases/<db_id>",
     tags=["databases"],
     summary="Delete a database",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(204, "Deleted", **PROBLEMS),
 )
-def delete_database(org_id: OrgId, db_id: ResourceId) -> Response[None]:
+def delete_database(org_id: Id, db_id: Id) -> Response[None]:
     resource_service().delete_database(enter_org(app), db_id)
     return _deleted()
 
@@ -335,10 +325,10 @@ def delete_database(org_id: OrgId, db_id: ResourceId) -> Response[None]:
     "/orgs/<org_id>/notification-channels",
     tags=["notifications"],
     summary="Notification channels",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(200, "Channels, one page", **PROBLEMS),
 )
-def list_channels(org_id: OrgId, limit: Limit = 50, cursor: Cursor = None) -> ChannelList:
+def list_channels(org_id: Id, limit: Limit = 50, cursor: Cursor = None) -> ChannelList:
     items, next_cursor = _items(resource_service().channels(enter_org(app), limit, cursor))
     return ChannelList(items=[ChannelView.of(r) for r in items], next_cursor=next_cursor)
 
@@ -348,10 +338,10 @@ def list_channels(org_id: OrgId, limit: Limit = 50, cursor: Cursor = None) -> Ch
     status_code=201,
     tags=["notifications"],
     summary="Create a notification channel",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(201, "Created", **WRITE_PROBLEMS),
 )
-def create_channel(org_id: OrgId, body: ChannelRequest) -> ChannelView:
+def create_channel(org_id: Id, body: ChannelRequest) -> ChannelView:
     return ChannelView.of(resource_service().create_channel(enter_org(app), body.name, body.kind, body.target))
 
 
@@ -359,10 +349,10 @@ def create_channel(org_id: OrgId, body: ChannelRequest) -> ChannelView:
     "/orgs/<org_id>/notification-channels/<channel_id>",
     tags=["notifications"],
     summary="Delete a notification channel",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(204, "Deleted", **PROBLEMS),
 )
-def delete_channel(org_id: OrgId, channel_id: ResourceId) -> Response[None]:
+def delete_channel(org_id: Id, channel_id: Id) -> Response[None]:
     resource_service().delete_channel(enter_org(app), channel_id)
     return _deleted()
 

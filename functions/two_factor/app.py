@@ -3,23 +3,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.guard import require_user
 from kuploy_access.http.openapi_docs import responses
-from kuploy_access.http.pagination import MAX_LIMIT
-from kuploy_access.http.schemas import client_of
+from kuploy_access.http.params import BEARER, Cursor, Limit
+from kuploy_access.http.schemas import AuditEventList, client_of
 from kuploy_access.wiring import organization_service, two_factor_service
 
 app = create_app()
-
-SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
 class CodeRequest(BaseModel):
@@ -43,35 +37,13 @@ class RecoveryCodes(BaseModel):
     recovery_codes: list[str]
 
 
-class ActorView(BaseModel):
-    type: Literal["user", "api_key", "operator"]
-    id: str
-    email: str | None = None
-
-
-class SecurityEvent(BaseModel):
-    id: str
-    at: datetime
-    actor: ActorView
-    action: str
-    target: str
-    ip: str
-    user_agent: str
-    details: dict[str, str]
-
-
-class SecurityEventList(BaseModel):
-    items: list[SecurityEvent]
-    next_cursor: str | None
-
-
 @app.post(
     "/me/2fa/setup",
     tags=["two-factor"],
     summary="Start enrolling an authenticator (nothing is active yet)",
     description="Answers a new secret, its otpauth:// URI and an SVG QR code of that URI. Calling it again "
     "replaces the pending secret.",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(200, "The pending secret", s403="api_key_not_allowed", s409="conflict"),
 )
 def setup() -> Setup:
@@ -85,7 +57,7 @@ def setup() -> Setup:
     tags=["two-factor"],
     summary="Turn two-factor authentication on with a code of the new authenticator",
     description="Answers 10 recovery codes, shown this once. The code used here counts as used.",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(
         200, "Recovery codes", s403=("invalid_code", "api_key_not_allowed"), s409="conflict", s429="rate_limited"
     ),
@@ -99,7 +71,7 @@ def enable(body: CodeRequest) -> RecoveryCodes:
     "/me/2fa/disable",
     tags=["two-factor"],
     summary="Turn two-factor authentication off (password and a code)",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(
         204,
         "Off",
@@ -118,7 +90,7 @@ def disable(body: DisableRequest) -> Response[None]:
     "/me/2fa/recovery-codes",
     tags=["two-factor"],
     summary="Replace the recovery codes (the old ones stop working)",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(
         200, "New recovery codes", s403=("invalid_code", "api_key_not_allowed"), s409="conflict", s429="rate_limited"
     ),
@@ -133,17 +105,12 @@ def replace_recovery_codes(body: CodeRequest) -> RecoveryCodes:
     "/me/security-log",
     tags=["two-factor"],
     summary="My account's security events (2FA changes, recovery-code uses, refused replays)",
-    security=SECURITY,
+    security=BEARER,
     responses=responses(200, "Events, newest first", s403="api_key_not_allowed"),
 )
-def security_log(
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
-) -> SecurityEventList:
+def security_log(limit: Limit = 50, cursor: Cursor = None) -> AuditEventList:
     user = require_user(app.current_event.raw_event)
-    page = organization_service().audit.page(user.id, limit, cursor)
-    items: list[Any] = [SecurityEvent.model_validate(event.as_dict()) for event in page.items]
-    return SecurityEventList(items=items, next_cursor=page.next_cursor)
+    return AuditEventList.of(organization_service().audit.page(user.id, limit, cursor))
 
 
 lambda_handler = lambda_entry(app)
