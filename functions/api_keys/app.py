@@ -30,13 +30,18 @@ class CreateKeyRequest(BaseModel):
     description: str = Field(max_length=200, examples=["GitHub Actions deploy of web"])
     scopes: list[str] | None = Field(default=None, max_length=32, description="Permissions a key may hold")
     preset: Literal["read-only", "deploy", "full"] | None = None
-    expires_in_days: int | None = Field(default=None, ge=1, le=MAX_EXPIRY_DAYS, description="null: never")
+    # Strict: JSON true or "30" is not a number of days.
+    expires_in_days: int | None = Field(default=None, ge=1, le=MAX_EXPIRY_DAYS, strict=True, description="null: never")
 
 
 class RotateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     grace_period_hours: int | None = Field(
-        default=None, ge=0, le=MAX_GRACE_HOURS, description="How long the old key keeps working; absent: it stops now"
+        default=None,
+        ge=0,
+        le=MAX_GRACE_HOURS,
+        strict=True,
+        description="How long the old key keeps working; absent: it stops now",
     )
 
 

@@ -21,6 +21,7 @@ import time
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
+from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger
 
@@ -99,7 +100,11 @@ def authorize(token: str | None, now: datetime, ip: str = "") -> Principal:
 
 
 def _key_in_query(event: dict[str, Any]) -> bool:
-    return PREFIX in str(event.get("rawQueryString") or "")
+    raw = str(event.get("rawQueryString") or "")
+    if not raw:
+        return False
+    # Encoded (`kpy%5F…`) or not: any key-looking text in the query is refused.
+    return PREFIX in raw or PREFIX in unquote_plus(raw)
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
