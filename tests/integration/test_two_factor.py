@@ -529,6 +529,16 @@ def test_wrong_codes_across_challenges_hit_a_per_account_limit(client, clock):
     assert_tokens(second(client, begin(client, ada), code=code_at(ada.secret, clock)))
 
 
+def test_right_codes_do_not_use_up_the_per_account_budget(client, clock):
+    """Only wrong codes count: a busy person signing in on many devices is never locked out."""
+    ada = enrol(client, clock, sign_up(client))
+    clock.advance(timedelta(minutes=15))
+    clock.clear_of_window_edges(timedelta(minutes=8))
+    for _ in range(12):  # more sign-ins than the budget of wrong codes (10)
+        fresh_step(clock)
+        assert_tokens(second(client, begin(client, ada), code=code_at(ada.secret, clock)))
+
+
 # --- the attempt limits under a race ---------------------------------------------------------------------
 
 

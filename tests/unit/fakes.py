@@ -247,6 +247,12 @@ class FakeRateLimiter:
     def count(self, limit: RateLimit, key: str, now: datetime) -> int:
         return self.counters.get(self._key(limit, key, now), 0)
 
+    def release(self, limit: RateLimit, key: str, now: datetime) -> None:
+        with self._lock:
+            counter = self._key(limit, key, now)
+            if self.counters.get(counter, 0) > 0:
+                self.counters[counter] -= 1
+
     def consume(self, limit: RateLimit, key: str, now: datetime) -> bool:
         with self._lock:
             counter = self._key(limit, key, now)

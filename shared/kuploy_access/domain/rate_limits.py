@@ -59,7 +59,8 @@ class RateLimited(DomainError):
 INVITATIONS_PER_ORG = RateLimit("invitations-org", 100, timedelta(hours=1))
 INVITATION_EMAILS_PER_ADDRESS = RateLimit("email-invitation", 5, timedelta(hours=1))
 
-# Second-factor code checks per account, across challenges and the 2FA settings routes
-# (each challenge also ends after 5 attempts). Spent before the check, so racing requests
-# cannot exceed it; 10 in 15 minutes against a million codes makes guessing hopeless.
+# Wrong second-factor codes per account, across challenges and the 2FA settings routes
+# (each challenge also ends after 5 attempts). An attempt is taken before the check, so
+# racing requests cannot exceed it, and a right code gives it back; 10 wrong in 15
+# minutes against a million codes makes guessing hopeless.
 MFA_ATTEMPTS_PER_ACCOUNT = RateLimit("mfa-account", 10, timedelta(minutes=15))

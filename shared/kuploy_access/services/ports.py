@@ -138,6 +138,9 @@ class RateLimiter(Protocol):
     def consume(self, limit: RateLimit, key: str, now: datetime) -> bool:
         """Take one from the window's budget; False when it is spent."""
 
+    def release(self, limit: RateLimit, key: str, now: datetime) -> None:
+        """Give back one unit taken by `consume` (an attempt that turned out right)."""
+
     def count(self, limit: RateLimit, key: str, now: datetime) -> int:
         """How much of the window's budget is spent (nothing changes)."""
 

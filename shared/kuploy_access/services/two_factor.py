@@ -93,6 +93,7 @@ class TwoFactorService:
         step = matching_step(self.box.open(user.totp_pending_sealed, user.id), code, self.clock.now())
         if step is None:
             raise WrongCode("That is not the current code of the new authenticator")
+        self._right(user)
         codes = new_recovery_codes()
         hashes = {h for h in (hash_recovery_code(c) for c in codes) if h}
         if not self.factors.enable(user.id, user.totp_pending_sealed, step, hashes):
@@ -107,6 +108,7 @@ class TwoFactorService:
         if user.password_hash is None or not self.hasher.verify(user.password_hash, password):
             raise WrongPassword("The password is wrong")
         proof = self._prove(user, code, client)
+        self._right(user)
         # The copies go first: a member whose copy says "off" while 2FA is still on is
         # only refused more, never let through an org's policy.
         self.factors.set_member_copies(user.id, False)
@@ -121,6 +123,7 @@ class TwoFactorService:
         step = self._totp_step(user, code)
         if step is None:
             raise WrongCode("Enter the current code of your authenticator")
+        self._right(user)
         codes = new_recovery_codes()
         hashes = {h for h in (hash_recovery_code(c) for c in codes) if h}
         if not self.factors.replace_recovery_codes(user.id, step, hashes):
@@ -144,6 +147,7 @@ class TwoFactorService:
         proof = self._proof_of(user, code, recovery_code)
         if proof is None:
             raise CodeRefused()
+        self._right(user)
         if proof.step is not None:
             if not self.factors.use_step(user.id, proof.step):
                 self._refused_replay(user, client, raise_as=CodeRefused(replay=True))
@@ -166,6 +170,7 @@ class TwoFactorService:
         proof = self._proof_of(user, code, code)
         if proof is None:
             raise InvalidCode("Enter the current code of your authenticator or a recovery code")
+        self._right(user)
         if proof.step is not None:
             if not self.factors.use_step(user.id, proof.step):
                 self._refused_replay(user, client, raise_as=InvalidCode("That code was already used"))
@@ -218,10 +223,14 @@ class TwoFactorService:
 
     def _take_attempt(self, user: User) -> None:
         """Every code check spends one of the account's attempts first, atomically, so
-        that racing requests cannot get more guesses than the budget."""
+        that racing requests cannot get more guesses than the budget; a right code gives
+        its attempt back (`_right`), so only wrong ones use the budget up."""
         now = self.clock.now()
         if not self.limiter.consume(MFA_ATTEMPTS_PER_ACCOUNT, user.id, now):
-            raise RateLimited(MFA_ATTEMPTS_PER_ACCOUNT.retry_after(now), "Too many code attempts; try again later")
+            raise RateLimited(MFA_ATTEMPTS_PER_ACCOUNT.retry_after(now), "Too many wrong codes; try again later")
+
+    def _right(self, user: User) -> None:
+        self.limiter.release(MFA_ATTEMPTS_PER_ACCOUNT, user.id, self.clock.now())
 
     def _record(self, user: User, action: str, client: ClientInfo, headline: str, detail: str = "") -> None:
         now = self.clock.now()

@@ -54,6 +54,13 @@ class DynamoRateLimiter:
             raise
         return True
 
+    def release(self, limit: RateLimit, key: str, now: datetime) -> None:
+        try:
+            _counter(limit, key, now).update(actions=[RateCounterItem.hits.add(-1)], condition=RateCounterItem.hits > 0)
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+
     def count(self, limit: RateLimit, key: str, now: datetime) -> int:
         try:
             item = RateCounterItem.get(counter_key(limit, key, now), COUNTER, consistent_read=True)
