@@ -13,7 +13,8 @@ from kuploy_access.domain.api_keys import MAX_EXPIRY_DAYS, MAX_GRACE_HOURS, ApiK
 from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.openapi_docs import responses
 from kuploy_access.http.org_guard import enter_org
-from kuploy_access.http.params import BEARER, Id
+from kuploy_access.http.pagination import paginate
+from kuploy_access.http.params import BEARER, Cursor, Id, Limit
 from kuploy_access.services.api_keys import IssuedKey
 from kuploy_access.wiring import access_review_service, api_key_service
 
@@ -27,7 +28,7 @@ PROBLEMS: dict[str, tuple[str, ...] | str] = {
 
 class CreateKeyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    description: str = Field(max_length=200, examples=["GitHub Actions deploy of web"])
+    description: str = Field(min_length=1, max_length=100, examples=["GitHub Actions deploy of web"])
     scopes: list[str] | None = Field(default=None, max_length=32, description="Permissions a key may hold")
     preset: Literal["read-only", "deploy", "full"] | None = None
     # Strict: JSON true or "30" is not a number of days.
@@ -156,8 +157,9 @@ def create_key(org_id: Id, body: CreateKeyRequest) -> CreatedKey:
     security=BEARER,
     responses=responses(200, "Keys, newest first", **PROBLEMS),
 )
-def list_keys(org_id: Id) -> KeyList:
-    return KeyList(items=[KeyView.of(k) for k in api_key_service().of_org(enter_org(app))])
+def list_keys(org_id: Id, limit: Limit = 50, cursor: Cursor = None) -> KeyList:
+    page = paginate(api_key_service().of_org(enter_org(app)), limit, cursor)
+    return KeyList(items=[KeyView.of(k) for k in page.items], next_cursor=page.next_cursor)
 
 
 @app.delete(

@@ -9,6 +9,7 @@ repositories read them back.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -17,6 +18,7 @@ from typing import Any
 from kuploy_access.domain.api_keys import USAGE_RESOLUTION
 
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+0000"
+logger = logging.getLogger(__name__)
 
 
 def _time(value: dict[str, str] | None) -> datetime | None:
@@ -94,5 +96,8 @@ class KeyLookup:
                 },
             )
         except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        except Exception:
+            logger.warning("could not record an API key's use", exc_info=True)
             return False
         return True
