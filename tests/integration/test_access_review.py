@@ -46,6 +46,8 @@ SEVERITY = {
     "key_unused": "medium",
     "member_inactive": "low",
     "invitation_expired": "low",
+    "member_without_2fa": "low",
+    "locked_out_by_2fa_policy": "medium",
 }
 MEMBER_FIELDS = {"user_id", "email", "role", "two_factor_enabled", "last_active_at"}
 KEY_FIELDS = {"id", "description", "scopes", "created_by", "creator_is_member", "created_at", "last_used_at"}
@@ -288,6 +290,9 @@ def baseline(org: Org) -> set[tuple[str, str]]:
         ("key_needs_rotation", key_id(org, "old_used")),
         ("member_inactive", org.stale_id),
         ("invitation_expired", org.expired_invitation_id),
+        # Members without 2FA: whom requiring 2FA would lock out.
+        ("member_without_2fa", org.member_id),
+        ("member_without_2fa", org.stale_id),
     }
 
 
@@ -373,7 +378,9 @@ def test_enabling_2fa_clears_admin_without_2fa(client, org, service_clock):
 def test_promoting_a_member_without_2fa_makes_a_finding(client, org):
     promoted = client.request("PATCH", f"/orgs/{org.id}/members/{org.member_id}", {"role": "admin"}, token=org.owner)
     assert promoted.status == 200, promoted.text
-    assert findings(review(client, org)) == baseline(org) | {("admin_without_2fa", org.member_id)}
+    assert findings(review(client, org)) == (baseline(org) | {("admin_without_2fa", org.member_id)}) - {
+        ("member_without_2fa", org.member_id)
+    }
 
 
 def test_an_inactive_member_who_comes_back_is_no_longer_inactive(client, org):
@@ -449,8 +456,18 @@ def test_after_91_quiet_days_every_key_and_member_but_the_reviewer_is_flagged(cl
         | {("key_unused", key_id(org, name)) for name in live}
         | {("member_inactive", uid) for uid in (org.admin_2fa_id, org.admin_plain_id, org.member_id, org.stale_id)}
         | {("invitation_expired", org.expired_invitation_id), ("invitation_expired", org.fresh_invitation_id)}
+        | {("member_without_2fa", uid) for uid in (org.member_id, org.stale_id)}
     )
     assert findings(review(client, org)) == expected
+
+
+def test_with_the_2fa_policy_on_members_without_2fa_are_named_as_locked_out(client, org, service_clock):
+    _enrol_two_factor(client, org.owner, service_clock)
+    switched = client.request("PATCH", f"/orgs/{org.id}", {"require_2fa": True}, token=org.owner)
+    assert switched.status == 200, switched.text
+    found = findings(review(client, org))
+    assert {("locked_out_by_2fa_policy", uid) for uid in (org.member_id, org.stale_id)} <= found
+    assert not {pair for pair in found if pair[0] == "member_without_2fa"}
 
 
 def test_findings_are_ordered_by_severity(client, org):

@@ -56,6 +56,7 @@ class AccessReviewService:
         pending = [i for i in self.invitations.of_org(caller.org.id) if i.status == InvitationStatus.PENDING]
         findings = [
             *self._member_findings(members, now),
+            *self._policy_findings(members, caller.org.require_2fa),
             *self._key_findings(keys, now),
             *self._invitation_findings(pending, now),
         ]
@@ -83,6 +84,33 @@ class AccessReviewService:
                         "low", "member_inactive", f"{m.email} has not used the organization for over 90 days", m.user_id
                     )
                 )
+        return found
+
+    @staticmethod
+    def _policy_findings(members: list[Member], policy_on: bool) -> list[Finding]:
+        """Members (not owners or admins: those have their own finding) without 2FA: whom
+        the organization's 2FA policy locks out, or would once switched on."""
+        found = []
+        for m in members:
+            if m.role == Role.MEMBER and not m.two_factor_enabled:
+                if policy_on:
+                    found.append(
+                        Finding(
+                            "medium",
+                            "locked_out_by_2fa_policy",
+                            f"{m.email} cannot use the organization until they turn on 2FA",
+                            m.user_id,
+                        )
+                    )
+                else:
+                    found.append(
+                        Finding(
+                            "low",
+                            "member_without_2fa",
+                            f"{m.email} has no 2FA: requiring 2FA would lock them out",
+                            m.user_id,
+                        )
+                    )
         return found
 
     @staticmethod
