@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,8 +19,6 @@ from typing import Any
 import pyotp
 import pytest
 
-from devserver.gateway import LocalGateway
-from devserver.template import api_spec
 from tests.integration import support
 from tests.integration.gateway_client import Answer, GatewayClient
 from tests.integration.org_support import (
@@ -34,6 +31,7 @@ from tests.integration.org_support import (
     restore_table,
     table_snapshot,
 )
+from tests.integration.shared_world import aws, client, gateway, world  # noqa: F401 - fixtures
 from tests.integration.support import assert_problem
 
 pytestmark = pytest.mark.usefixtures("cheap_password_hashing")
@@ -70,57 +68,6 @@ FULL_SCOPES = [
 
 
 # --- the world -------------------------------------------------------------------------------
-
-_MISSING = object()
-
-
-@contextmanager
-def models_with_their_own_connections() -> Iterator[None]:
-    """See test_two_factor.py: every model with its own connection for the module."""
-    from pynamodb.models import Model
-
-    from kuploy_access.adapters.dynamodb import models
-
-    classes = [
-        value
-        for value in vars(models).values()
-        if isinstance(value, type) and issubclass(value, Model) and value.__module__ == models.__name__
-    ]
-    saved = {cls: cls.__dict__.get("_connection", _MISSING) for cls in classes}
-    try:
-        for cls in classes:
-            cls._connection = None
-            cls._get_connection()
-        yield
-    finally:
-        for cls, value in saved.items():
-            if value is _MISSING:
-                if "_connection" in cls.__dict__:
-                    delattr(cls, "_connection")
-            else:
-                cls._connection = value
-
-
-@pytest.fixture(scope="module")
-def world() -> Iterator[Any]:
-    with support.moto_world() as outbox, models_with_their_own_connections():
-        yield outbox
-
-
-@pytest.fixture(scope="module")
-def gateway(world) -> LocalGateway:
-    return LocalGateway(api_spec())
-
-
-@pytest.fixture
-def aws(world) -> Any:
-    restore_table([])
-    return support.OutboxSince(world)
-
-
-@pytest.fixture
-def client(aws, gateway) -> GatewayClient:
-    return SharedGatewayClient(aws, gateway)
 
 
 @pytest.fixture(autouse=True)

@@ -37,6 +37,7 @@ from tests.integration.org_support import (
     restore_table,
     table_snapshot,
 )
+from tests.integration.shared_world import aws, client, world  # noqa: F401 - fixtures
 from tests.integration.support import assert_problem, count_dynamodb_requests, raw_item, scan
 
 pytestmark = pytest.mark.usefixtures("cheap_password_hashing")
@@ -77,43 +78,6 @@ AUTHORIZER_MODULE = "kuploy_function_AuthorizerFunction"
 
 # --- the world -------------------------------------------------------------------------------
 
-_MISSING = object()
-
-
-@contextmanager
-def models_with_their_own_connections() -> Iterator[None]:
-    """Every PynamoDB model with a connection of its own for the module (see
-    test_two_factor.py): a model that inherits `TableItem`'s connection queries gsi1
-    (the key list, the memberships of a user) through one that does not know it."""
-    from pynamodb.models import Model
-
-    from kuploy_access.adapters.dynamodb import models
-
-    classes = [
-        value
-        for value in vars(models).values()
-        if isinstance(value, type) and issubclass(value, Model) and value.__module__ == models.__name__
-    ]
-    saved = {cls: cls.__dict__.get("_connection", _MISSING) for cls in classes}
-    try:
-        for cls in classes:
-            cls._connection = None
-            cls._get_connection()
-        yield
-    finally:
-        for cls, value in saved.items():
-            if value is _MISSING:
-                if "_connection" in cls.__dict__:
-                    delattr(cls, "_connection")
-            else:
-                cls._connection = value
-
-
-@pytest.fixture(scope="module")
-def world() -> Iterator[Any]:
-    with support.moto_world() as outbox, models_with_their_own_connections():
-        yield outbox
-
 
 @pytest.fixture(scope="module")
 def gateway(world) -> LocalGateway:
@@ -121,17 +85,6 @@ def gateway(world) -> LocalGateway:
     assert gateway.api.authorizer is not None
     load_handler(gateway.api.authorizer.function)
     return gateway
-
-
-@pytest.fixture
-def aws(world) -> Any:
-    restore_table([])
-    return support.OutboxSince(world)
-
-
-@pytest.fixture
-def client(aws, gateway) -> GatewayClient:
-    return SharedGatewayClient(aws, gateway)
 
 
 @dataclass

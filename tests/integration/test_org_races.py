@@ -10,14 +10,12 @@ embedded AWS makes each moto request atomic, as each real DynamoDB request is.)
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from devserver.gateway import LocalGateway
-from devserver.template import api_spec
 from kuploy_access.adapters.dynamodb.organizations import DynamoOrganizationRepository
 from tests.integration import support
 from tests.integration.gateway_client import Answer, GatewayClient
@@ -30,32 +28,8 @@ from tests.integration.org_support import (
     restore_table,
     table_snapshot,
 )
+from tests.integration.shared_world import aws, client, gateway, world  # noqa: F401 - fixtures
 from tests.integration.support import assert_problem, count_dynamodb_requests, run_together
-
-
-@pytest.fixture(scope="module")
-def world() -> Iterator[Any]:
-    """One moto world for the module (creating one costs more than most tests here)."""
-    with support.moto_world() as outbox:
-        yield outbox
-
-
-@pytest.fixture(scope="module")
-def gateway(world) -> LocalGateway:
-    """One gateway for the module: its containers stay warm from test to test."""
-    return LocalGateway(api_spec())
-
-
-@pytest.fixture
-def aws(world) -> Any:
-    """Overrides conftest's: the shared world, emptied, with an outbox of this test's emails."""
-    restore_table([])
-    return support.OutboxSince(world)
-
-
-@pytest.fixture
-def client(aws, gateway) -> GatewayClient:
-    return SharedGatewayClient(aws, gateway)
 
 
 @dataclass

@@ -3,15 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
-from devserver.gateway import LocalGateway
-from devserver.template import api_spec
 from kuploy_access.adapters.dynamodb.organizations import DynamoOrganizationRepository
 from tests.integration import support
 from tests.integration.gateway_client import SOURCE_IP, Answer, GatewayClient
@@ -26,34 +23,10 @@ from tests.integration.org_support import (
     restore_table,
     table_snapshot,
 )
+from tests.integration.shared_world import aws, client, gateway, world  # noqa: F401 - fixtures
 from tests.integration.support import assert_problem, count_dynamodb_requests
 
 pytestmark = pytest.mark.usefixtures("cheap_password_hashing")
-
-
-@pytest.fixture(scope="module")
-def world() -> Iterator[Any]:
-    """One moto world for the module (creating one costs more than most tests here)."""
-    with support.moto_world() as outbox:
-        yield outbox
-
-
-@pytest.fixture(scope="module")
-def gateway(world) -> LocalGateway:
-    """One gateway for the module: its containers stay warm from test to test."""
-    return LocalGateway(api_spec())
-
-
-@pytest.fixture
-def aws(world) -> Any:
-    """Overrides conftest's: the shared world, emptied, with an outbox of this test's emails."""
-    restore_table([])
-    return support.OutboxSince(world)
-
-
-@pytest.fixture
-def client(aws, gateway) -> GatewayClient:
-    return SharedGatewayClient(aws, gateway)
 
 
 @dataclass

@@ -13,8 +13,6 @@ import hashlib
 import re
 import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -25,12 +23,10 @@ import pyotp
 import pytest
 import zxingcpp
 
-from devserver.gateway import LocalGateway
-from devserver.template import api_spec
 from kuploy_access.adapters.dynamodb.two_factor import DynamoTwoFactorRepository
-from tests.integration import support
 from tests.integration.gateway_client import Answer, GatewayClient
-from tests.integration.org_support import SharedGatewayClient, add_member, create_org, restore_table
+from tests.integration.org_support import add_member, create_org
+from tests.integration.shared_world import aws, client, gateway, world  # noqa: F401 - fixtures
 from tests.integration.support import (
     PASSWORD,
     assert_problem,
@@ -43,65 +39,6 @@ from tests.integration.support import (
 pytestmark = pytest.mark.usefixtures("cheap_password_hashing")
 
 STEP = timedelta(seconds=30)
-
-
-_MISSING = object()
-
-
-@contextmanager
-def models_with_their_own_connections() -> Iterator[None]:
-    """Every PynamoDB model with a connection of its own (and so its own indexes), put
-    back as it was afterwards. A subclass without one inherits its parent's: after
-    support.count_dynamodb_requests (which other modules use) has given `TableItem` one,
-    MembershipItem.by_user (2FA copies on memberships) would query gsi1 through a
-    connection that does not know it."""
-    from pynamodb.models import Model
-
-    from kuploy_access.adapters.dynamodb import models
-
-    classes = [
-        value
-        for value in vars(models).values()
-        if isinstance(value, type) and issubclass(value, Model) and value.__module__ == models.__name__
-    ]
-    saved = {cls: cls.__dict__.get("_connection", _MISSING) for cls in classes}
-    try:
-        for cls in classes:
-            cls._connection = None
-            cls._get_connection()
-        yield
-    finally:
-        for cls, value in saved.items():
-            if value is _MISSING:
-                if "_connection" in cls.__dict__:
-                    delattr(cls, "_connection")
-            else:
-                cls._connection = value
-
-
-@pytest.fixture(scope="module")
-def world() -> Iterator[Any]:
-    """One moto world for the module: a new one per test costs more than most tests here."""
-    with support.moto_world() as outbox, models_with_their_own_connections():
-        yield outbox
-
-
-@pytest.fixture(scope="module")
-def gateway(world) -> LocalGateway:
-    """One gateway for the module: its containers stay warm from test to test."""
-    return LocalGateway(api_spec())
-
-
-@pytest.fixture
-def aws(world) -> Any:
-    """Overrides conftest's: the module's world, emptied, with an outbox of this test's emails."""
-    restore_table([])
-    return support.OutboxSince(world)
-
-
-@pytest.fixture
-def client(aws, gateway) -> GatewayClient:
-    return SharedGatewayClient(aws, gateway)
 
 
 @pytest.fixture
