@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from kuploy_access.config import settings
 
 if TYPE_CHECKING:
+    from kuploy_access.adapters.dynamodb.login_throttle import DynamoLoginThrottle
     from kuploy_access.adapters.dynamodb.organizations import DynamoOrganizationRepository
     from kuploy_access.adapters.dynamodb.rate_limits import DynamoRateLimiter
     from kuploy_access.adapters.password_hasher import Argon2PasswordHasher
@@ -55,6 +56,13 @@ def rate_limiter() -> DynamoRateLimiter:
 
 
 @lru_cache(maxsize=1)
+def login_throttle() -> DynamoLoginThrottle:
+    from kuploy_access.adapters.dynamodb.login_throttle import DynamoLoginThrottle
+
+    return DynamoLoginThrottle()
+
+
+@lru_cache(maxsize=1)
 def session_service() -> SessionService:
     from kuploy_access.adapters.clock import SystemClock
     from kuploy_access.adapters.dynamodb.sessions import DynamoSessionRepository
@@ -74,6 +82,7 @@ def password_service() -> PasswordService:
     from kuploy_access.adapters.dynamodb.tokens import DynamoTokenRepository
     from kuploy_access.adapters.dynamodb.users import DynamoUserRepository
     from kuploy_access.adapters.ses_mailer import SesMailer
+    from kuploy_access.services.pacing import AnswerFloor
     from kuploy_access.services.passwords import PasswordService
 
     config = settings()
@@ -85,7 +94,9 @@ def password_service() -> PasswordService:
         hasher=password_hasher(),
         clock=SystemClock(),
         limiter=rate_limiter(),
+        throttle=login_throttle(),
         public_base_url=config.public_base_url,
+        floor=AnswerFloor(config.quiet_answer_seconds),
     )
 
 
@@ -112,15 +123,23 @@ def signup_service() -> SignUpService:
 @lru_cache(maxsize=1)
 def login_service() -> LoginService:
     from kuploy_access.adapters.clock import SystemClock
+    from kuploy_access.adapters.dynamodb.audit import DynamoAuditLog
+    from kuploy_access.adapters.dynamodb.tokens import DynamoTokenRepository
     from kuploy_access.adapters.dynamodb.users import DynamoUserRepository
+    from kuploy_access.adapters.ses_mailer import SesMailer
     from kuploy_access.services.login import LoginService
 
+    config = settings()
     return LoginService(
         users=DynamoUserRepository(),
         sessions=session_service(),
         hasher=password_hasher(),
         clock=SystemClock(),
-        limiter=rate_limiter(),
+        throttle=login_throttle(),
+        tokens=DynamoTokenRepository(),
+        audit=DynamoAuditLog(),
+        mailer=SesMailer(config.sender_email, config.region),
+        public_base_url=config.public_base_url,
         two_factor=two_factor_service,
     )
 

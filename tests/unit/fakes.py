@@ -7,14 +7,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from kuploy_access.domain.audit import AuditEvent
 from kuploy_access.domain.email_messages import OutgoingEmail
+from kuploy_access.domain.login_throttle import (
+    CONSECUTIVE_FAILURES_BEFORE_LOCK,
+    LOGIN_FAILURES_PER_ACCOUNT_AND_IP,
+    LOGIN_FAILURES_PER_IP,
+    UNLOCK_EMAIL_INTERVAL,
+    AttemptRefused,
+    LoginAttempt,
+    Refusal,
+    pair_key,
+)
 from kuploy_access.domain.one_time_tokens import OneTimeToken, TokenKind
-from kuploy_access.domain.rate_limits import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP, RateLimit
+from kuploy_access.domain.paging import Page
+from kuploy_access.domain.rate_limits import RateLimit
 from kuploy_access.domain.sessions import RefreshToken, Session
 from kuploy_access.domain.users import OrganizationMembership, User
 from kuploy_access.services.ports import (
     EmailAlreadyRegistered,
-    LoginAttempts,
     RefreshAlreadyRotated,
     SessionNotLive,
     TokenNotUsable,
@@ -262,24 +273,93 @@ class FakeRateLimiter:
             self.counters[counter] = used + 1
             return True
 
-    def look_up(self, email: str, ip: str, now: datetime) -> LoginAttempts:
-        user_id = self.users.by_email.get(email)
-        return LoginAttempts(
-            user_id=user_id,
-            account_failures=self.count(LOGIN_FAILURES_PER_ACCOUNT, email, now),
-            ip_failures=self.count(LOGIN_FAILURES_PER_IP, ip, now),
-        )
 
-    def record_failure(self, email: str, ip: str, now: datetime) -> None:
-        with self._lock:
-            self.failures.append((email, ip))
-            for limit, key in ((LOGIN_FAILURES_PER_ACCOUNT, email), (LOGIN_FAILURES_PER_IP, ip)):
-                counter = self._key(limit, key, now)
-                self.counters[counter] = self.counters.get(counter, 0) + 1
+class FakeLoginThrottle:
+    """The LoginThrottle protocol over a FakeRateLimiter's window counters, plus the
+    accounts' consecutive counts; `take` checks and increments under one lock, like the
+    conditional transaction."""
 
-    def clear_account_failures(self, email: str, now: datetime) -> None:
+    def __init__(self, users: FakeUsers, limiter: FakeRateLimiter, trail: FakeAccountTrail) -> None:
+        self.users = users
+        self.limiter = limiter
+        self.trail = trail
+        self.consecutive: dict[str, int] = {}
+        self.noticed: dict[str, datetime] = {}
+        self.checks_taken = 0
+        self._lock = threading.Lock()
+
+    def take(self, address: str, ip: str, now: datetime) -> LoginAttempt:
+        user_id = self.users.by_email.get(address)
         with self._lock:
-            self.counters.pop(self._key(LOGIN_FAILURES_PER_ACCOUNT, email, now), None)
+            pair = (LOGIN_FAILURES_PER_ACCOUNT_AND_IP, pair_key(address, ip))
+            window = ((Refusal.PAIR, *pair), (Refusal.ADDRESS, LOGIN_FAILURES_PER_IP, ip))
+            before = self.consecutive.get(address, 0)
+            if before >= CONSECUTIVE_FAILURES_BEFORE_LOCK:
+                raise AttemptRefused(Refusal.ACCOUNT_LOCKED, user_id)
+            for refusal, limit, key in window:
+                if self.limiter.count(limit, key, now) >= limit.limit:
+                    raise AttemptRefused(refusal, user_id)
+            for _, limit, key in window:
+                assert self.limiter.consume(limit, key, now)
+            self.consecutive[address] = before + 1
+            self.checks_taken += 1
+        return LoginAttempt(address, ip, now, user_id, before)
+
+    def succeeded(self, attempt: LoginAttempt, event: AuditEvent | None = None) -> None:
+        with self._lock:
+            self.limiter.release(LOGIN_FAILURES_PER_IP, attempt.ip, attempt.at)
+            pair = pair_key(attempt.address, attempt.ip)
+            self.limiter.counters.pop(self.limiter._key(LOGIN_FAILURES_PER_ACCOUNT_AND_IP, pair, attempt.at), None)
+            self.consecutive.pop(attempt.address, None)
+            self.noticed.pop(attempt.address, None)
+        if event is not None:
+            self.trail.record(event)
+
+    def notice_lock(self, address: str, now: datetime) -> bool:
+        with self._lock:
+            if self.consecutive.get(address, 0) < CONSECUTIVE_FAILURES_BEFORE_LOCK:
+                return False
+            last = self.noticed.get(address)
+            if last is not None and last >= now - UNLOCK_EMAIL_INTERVAL:
+                return False
+            self.noticed[address] = now
+            return True
+
+    def unlock(self, token: OneTimeToken, address: str, event: AuditEvent) -> None:
+        with self._lock:
+            if self.users.tokens.items.pop((token.kind, token.token_hash), None) is None:
+                raise TokenNotUsable()
+            self.consecutive.pop(address, None)
+            self.noticed.pop(address, None)
+        self.trail.record(event)
+
+    def clear_lock(self, address: str, ip: str, now: datetime) -> None:
+        with self._lock:
+            self.consecutive.pop(address, None)
+            self.noticed.pop(address, None)
+            pair = self.limiter._key(LOGIN_FAILURES_PER_ACCOUNT_AND_IP, pair_key(address, ip), now)
+            self.limiter.counters.pop(pair, None)
+
+
+class FakeAccountTrail:
+    """The AuditLog protocol for accounts' own trails: events in order, and decoys counted."""
+
+    def __init__(self) -> None:
+        self.events: list[AuditEvent] = []
+        self.decoys = 0
+
+    def record(self, event: AuditEvent) -> None:
+        self.events.append(event)
+
+    def decoy(self, event: AuditEvent) -> None:
+        self.decoys += 1
+
+    def actions(self, user_id: str) -> list[str]:
+        return [e.action for e in self.events if e.org_id == user_id]
+
+    def page(self, org_id: str, limit: int, cursor: str | None) -> Page[AuditEvent]:
+        events = [e for e in reversed(self.events) if e.org_id == org_id]
+        return Page(events[:limit], None)
 
 
 class FakeMemberships:

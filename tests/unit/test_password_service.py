@@ -20,8 +20,13 @@ from kuploy_access.domain.errors import (
     Unauthorized,
     WrongPassword,
 )
+from kuploy_access.domain.login_throttle import (
+    CONSECUTIVE_FAILURES_BEFORE_LOCK,
+    LOGIN_FAILURES_PER_ACCOUNT_AND_IP,
+    pair_key,
+)
 from kuploy_access.domain.one_time_tokens import MAX_TOKEN_LENGTH, OneTimeToken, TokenKind, hash_secret
-from kuploy_access.domain.rate_limits import LOGIN_FAILURES_PER_ACCOUNT, RateLimited
+from kuploy_access.domain.rate_limits import RateLimited
 from kuploy_access.services.sessions import ClientInfo
 from tests.unit.fakes import FakeMailer
 from tests.unit.support import PUBLIC_BASE_URL, World, reset_link, reset_secret
@@ -258,7 +263,7 @@ def test_reset_leaves_other_users_sessions_alone(world):
     world.session_service().refresh(grace.refresh_token, CLIENT)
 
 
-def test_reset_clears_the_login_lockout(world):
+def test_reset_clears_the_lockout_of_the_address_it_came_from(world):
     world.add_user()
     service = world.login()
     for _ in range(5):
@@ -266,8 +271,21 @@ def test_reset_clears_the_login_lockout(world):
             service.log_in("ada@example.com", "not-the-password", CLIENT)
     with pytest.raises(RateLimited):
         log_in(world, PASSWORD)
-    world.passwords().reset(ask_for_reset(world), NEW_PASSWORD)
-    assert world.limiter.count(LOGIN_FAILURES_PER_ACCOUNT, "ada@example.com", world.clock.now()) == 0
+    world.passwords().reset(ask_for_reset(world), NEW_PASSWORD, CLIENT.ip)
+    pair = pair_key("ada@example.com", CLIENT.ip)
+    assert world.limiter.count(LOGIN_FAILURES_PER_ACCOUNT_AND_IP, pair, world.clock.now()) == 0
+    log_in(world, NEW_PASSWORD)
+
+
+def test_reset_unlocks_an_account_past_its_ceiling_of_failures(world):
+    world.add_user()
+    service = world.login()
+    for index in range(CONSECUTIVE_FAILURES_BEFORE_LOCK):
+        with pytest.raises(InvalidCredentials):
+            service.log_in("ada@example.com", "not-the-password", ClientInfo(f"10.0.{index}.1", "bot"))
+    with pytest.raises(InvalidCredentials):
+        log_in(world, PASSWORD)
+    world.passwords().reset(ask_for_reset(world), NEW_PASSWORD, "192.0.2.200")
     log_in(world, NEW_PASSWORD)
 
 

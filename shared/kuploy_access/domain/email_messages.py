@@ -114,6 +114,25 @@ def password_changed_email(to: str, base_url: str, changed_at: datetime) -> Outg
     )
 
 
+def account_locked_email(to: str, base_url: str, token: str, expires_at: datetime, failures: int) -> OutgoingEmail:
+    link = _link(base_url, "/unlock", token)
+    lines = [
+        f"Password sign-in to the {PRODUCT} account for {to} is paused: the wrong password was tried "
+        f"{failures} times in a row, from one or more addresses.",
+        "Someone may be guessing your password. Until you unlock it, nobody can sign in to this account with "
+        "a password, you included. The link opens a page where you unlock it; it works once and expires at "
+        f'{_when(expires_at)} (24 hours). A password reset ("Forgot password") unlocks it too.',
+        "If the attempts were not yours, choose a new, unique password and turn on two-factor authentication.",
+    ]
+    text = "\n\n".join([lines[0], f"Unlock password sign-in: {link}", *lines[1:]])
+    return OutgoingEmail(
+        to=to,
+        subject=f"{PRODUCT}: password sign-in to your account is paused",
+        text=text,
+        html=_html_page("Password sign-in is paused", lines, link, "Unlock password sign-in"),
+    )
+
+
 def invitation_email(
     to: str, base_url: str, token: str, org_name: str, inviter: str, role: str, expires_at: datetime
 ) -> OutgoingEmail:

@@ -18,6 +18,7 @@ class TokenKind(StrEnum):
     PASSWORD_RESET = "password_reset"
     LOGIN_CODE = "login_code"
     OAUTH_STATE = "oauth_state"
+    ACCOUNT_UNLOCK = "account_unlock"
 
 
 TOKEN_LIFETIMES = {
@@ -25,6 +26,7 @@ TOKEN_LIFETIMES = {
     TokenKind.PASSWORD_RESET: timedelta(hours=1),
     TokenKind.LOGIN_CODE: timedelta(seconds=60),
     TokenKind.OAUTH_STATE: timedelta(minutes=10),
+    TokenKind.ACCOUNT_UNLOCK: timedelta(hours=24),
 }
 
 MAX_TOKEN_LENGTH = 512

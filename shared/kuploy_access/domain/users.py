@@ -54,3 +54,8 @@ def visible_text(text: str | None) -> str:
 def clean_name(name: str | None) -> str:
     """Display names: visible text, cut to 100 characters."""
     return visible_text(name)[:MAX_NAME_LENGTH].rstrip()
+
+
+# An id no account has: looked up when an address has no account, so that unknown and
+# known addresses cost the same reads (README, "Timing").
+NOBODY = "usr_00000000000000000000000000"

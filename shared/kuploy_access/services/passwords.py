@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from kuploy_access.domain import email_messages
 from kuploy_access.domain.emails import canonical_email
 from kuploy_access.domain.errors import InvalidToken, TokenExpired, Unauthorized, WrongPassword
+from kuploy_access.domain.login_throttle import AttemptRefused, Refusal, retry_after
 from kuploy_access.domain.one_time_tokens import (
     MAX_TOKEN_LENGTH,
     TOKEN_LIFETIMES,
@@ -16,15 +17,13 @@ from kuploy_access.domain.one_time_tokens import (
     new_secret,
 )
 from kuploy_access.domain.passwords import check_new_password, normalize_password
-from kuploy_access.domain.rate_limits import (
-    LOGIN_FAILURES_PER_ACCOUNT,
-    LOGIN_FAILURES_PER_IP,
-    RESET_EMAILS_PER_ADDRESS,
-    RateLimited,
-)
+from kuploy_access.domain.rate_limits import RESET_EMAILS_PER_ADDRESS, RateLimited
+from kuploy_access.domain.users import NOBODY
 from kuploy_access.services.delivery import send_quietly
+from kuploy_access.services.pacing import NO_FLOOR, AnswerFloor
 from kuploy_access.services.ports import (
     Clock,
+    LoginThrottle,
     Mailer,
     PasswordHasher,
     RateLimiter,
@@ -44,15 +43,25 @@ class PasswordService:
     hasher: PasswordHasher
     clock: Clock
     limiter: RateLimiter
+    throttle: LoginThrottle
     public_base_url: str
+    floor: AnswerFloor = NO_FLOOR
 
     def forgot(self, email: str) -> None:
-        """Email a reset link when the address has an account; the caller learns nothing."""
+        """Email a reset link when the address has an account; the caller learns nothing,
+        not even from the answer's time."""
         address = canonical_email(email)
+        with self.floor.held():
+            self._forgot(address)
+
+    def _forgot(self, address: str) -> None:
         now = self.clock.now()
         user = self.users.get_by_email(address)
+        if user is None:
+            self.users.get(NOBODY)  # the read a known address makes
+            return
         # Only requests that would send count against the address's budget.
-        if user is None or not self.limiter.consume(RESET_EMAILS_PER_ADDRESS, address, now):
+        if not self.limiter.consume(RESET_EMAILS_PER_ADDRESS, address, now):
             return
         secret = new_secret()
         token = OneTimeToken(
@@ -64,7 +73,7 @@ class PasswordService:
         self.users.start_password_reset(user, token)
         self._send(email_messages.password_reset_email(user.email, self.public_base_url, secret, token.expires_at))
 
-    def reset(self, secret: str, new_password: str) -> None:
+    def reset(self, secret: str, new_password: str, client_ip: str = "") -> None:
         """Set a new password from an emailed link; every session of the account ends."""
         normalized = check_new_password(new_password)  # refuse a bad password before using the link
         if not secret or len(secret) > MAX_TOKEN_LENGTH:
@@ -82,7 +91,7 @@ class PasswordService:
         self.sessions.revoke_all(token.user_id)
         user = self.users.get(token.user_id)
         if user is not None:
-            self.limiter.clear_account_failures(user.email, self.clock.now())
+            self.throttle.clear_lock(user.email, client_ip, self.clock.now())
             self._send(email_messages.password_changed_email(user.email, self.public_base_url, self.clock.now()))
 
     def change(
@@ -96,14 +105,15 @@ class PasswordService:
         if user is None or user.password_hash is None:
             raise Unauthorized("invalid_token", "The account no longer exists")
         now = self.clock.now()
-        attempts = self.limiter.look_up(user.email, client_ip, now)
-        if attempts.account_failures >= LOGIN_FAILURES_PER_ACCOUNT.limit:
-            raise RateLimited(LOGIN_FAILURES_PER_ACCOUNT.retry_after(now))
-        if attempts.ip_failures >= LOGIN_FAILURES_PER_IP.limit:
-            raise RateLimited(LOGIN_FAILURES_PER_IP.retry_after(now))
+        try:
+            attempt = self.throttle.take(user.email, client_ip, now)
+        except AttemptRefused as refused:
+            if refused.refusal is Refusal.ACCOUNT_LOCKED:
+                raise WrongPassword() from None
+            raise RateLimited(retry_after(refused.refusal, now)) from None
         if not self.hasher.verify(user.password_hash, normalize_password(current_password)):
-            self.limiter.record_failure(user.email, client_ip, now)
             raise WrongPassword()
+        self.throttle.succeeded(attempt)
         normalized = check_new_password(new_password)
         new_hash = self.hasher.hash(normalized)
         if not self.users.update_password_hash(user.id, user.password_hash, new_hash, end_pending_reset=True):

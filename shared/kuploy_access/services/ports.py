@@ -6,7 +6,6 @@ in-memory fakes of the same protocols.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -14,6 +13,7 @@ from kuploy_access.domain.api_keys import ApiKey
 from kuploy_access.domain.audit import AuditEvent
 from kuploy_access.domain.email_messages import OutgoingEmail
 from kuploy_access.domain.invitations import Invitation
+from kuploy_access.domain.login_throttle import LoginAttempt
 from kuploy_access.domain.one_time_tokens import OneTimeToken, TokenKind
 from kuploy_access.domain.organizations import Member, Organization
 from kuploy_access.domain.paging import Page
@@ -41,15 +41,6 @@ class RefreshAlreadyRotated(Exception):
 
 class SessionNotLive(Exception):
     """The session behind a refresh token was revoked or replaced its token."""
-
-
-@dataclass(frozen=True)
-class LoginAttempts:
-    """What login reads before it checks a password: the account and its failure counts."""
-
-    user_id: str | None
-    account_failures: int
-    ip_failures: int
 
 
 class Clock(Protocol):
@@ -144,11 +135,27 @@ class RateLimiter(Protocol):
     def count(self, limit: RateLimit, key: str, now: datetime) -> int:
         """How much of the window's budget is spent (nothing changes)."""
 
-    def look_up(self, email: str, ip: str, now: datetime) -> LoginAttempts: ...
 
-    def record_failure(self, email: str, ip: str, now: datetime) -> None: ...
+class LoginThrottle(Protocol):
+    """The budgets of domain/login_throttle.py."""
 
-    def clear_account_failures(self, email: str, now: datetime) -> None: ...
+    def take(self, address: str, ip: str, now: datetime) -> LoginAttempt:
+        """Take one attempt from every budget before a password is checked, atomically.
+        Raises AttemptRefused (nothing changes) when one is spent."""
+
+    def succeeded(self, attempt: LoginAttempt, event: AuditEvent | None = None) -> None:
+        """The password was right: give back the address's attempt, clear the pair's and
+        the account's counts (and record `event` in the same write)."""
+
+    def notice_lock(self, address: str, now: datetime) -> bool:
+        """True for exactly one caller per lock, and again after UNLOCK_EMAIL_INTERVAL."""
+
+    def unlock(self, token: OneTimeToken, address: str, event: AuditEvent) -> None:
+        """Consume the unlock link and clear the account's count. Raises TokenNotUsable."""
+
+    def clear_lock(self, address: str, ip: str, now: datetime) -> None:
+        """A password reset proved the inbox: clear the account's count and the pair
+        count of the address the reset came from."""
 
 
 class MembershipRepository(Protocol):
@@ -206,6 +213,10 @@ class OrganizationRepository(Protocol):
 
 class AuditLog(Protocol):
     def record(self, event: AuditEvent) -> None: ...
+
+    def decoy(self, event: AuditEvent) -> None:
+        """The same write as `record`, refused by its condition: nothing is stored. Paths
+        for unknown accounts make it so that they cost what known ones do."""
 
     def page(self, org_id: str, limit: int, cursor: str | None) -> Page[AuditEvent]: ...
 

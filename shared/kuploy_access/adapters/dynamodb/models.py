@@ -102,6 +102,15 @@ class RateCounterItem(TableItem):
     expires_at_epoch = TTLAttribute()
 
 
+class ConsecutiveFailuresItem(TableItem):
+    """An account's consecutive password failures, and when its owner was last told of
+    the lock (domain/login_throttle.py)."""
+
+    hits = NumberAttribute(default=0)
+    lock_noticed_at = UTCDateTimeAttribute(null=True)
+    expires_at_epoch = TTLAttribute()
+
+
 class LoginLookupItem(TableItem):
     """A read-only view that fits both an email guard and a counter, so that login
     reads the account and its failure counters in one BatchGetItem."""
