@@ -79,6 +79,7 @@ def session_service() -> SessionService:
 @lru_cache(maxsize=1)
 def password_service() -> PasswordService:
     from kuploy_access.adapters.clock import SystemClock
+    from kuploy_access.adapters.dynamodb.audit import DynamoAuditLog
     from kuploy_access.adapters.dynamodb.tokens import DynamoTokenRepository
     from kuploy_access.adapters.dynamodb.users import DynamoUserRepository
     from kuploy_access.adapters.ses_mailer import SesMailer
@@ -95,6 +96,7 @@ def password_service() -> PasswordService:
         clock=SystemClock(),
         limiter=rate_limiter(),
         throttle=login_throttle(),
+        audit=DynamoAuditLog(),
         public_base_url=config.public_base_url,
         floor=AnswerFloor(config.quiet_answer_seconds),
     )

@@ -94,6 +94,7 @@ class World:
             clock=self.clock,
             limiter=self.limiter,
             throttle=self.throttle,
+            audit=self.trail,
             public_base_url=PUBLIC_BASE_URL,
         )
 

@@ -425,3 +425,39 @@ def test_guessing_the_current_password_is_throttled_like_login(world):
     with pytest.raises(RateLimited) as refused:
         service.change(user.id, "ses_x", PASSWORD, NEW_PASSWORD, client_ip="198.51.100.1")
     assert 0 < refused.value.retry_after <= 900
+
+
+def test_resets_and_changes_are_on_the_account_trail(world):
+    world.add_user()
+    world.passwords().reset(ask_for_reset(world), NEW_PASSWORD, "192.0.2.9")
+    pair = log_in(world, NEW_PASSWORD)
+    world.passwords().change(
+        "usr_01ada", session_id_of(world, pair), NEW_PASSWORD, "Another-Passphrase-77", "192.0.2.10"
+    )
+    assert world.trail.actions("usr_01ada")[-1] == "password.changed"
+    assert "password.reset" in world.trail.actions("usr_01ada")
+    reset = next(e for e in world.trail.events if e.action == "password.reset")
+    assert reset.ip == "192.0.2.9"
+
+
+def test_forgot_for_an_unknown_address_makes_the_read_a_known_one_makes(world):
+    world.add_user()
+    reads: list[str] = []
+    real_get = world.users.get
+    world.users.get = lambda user_id: reads.append(user_id) or real_get(user_id)  # type: ignore[method-assign]
+    world.passwords().forgot("nobody@example.com")
+    assert len(reads) == 1
+
+
+def test_forgot_is_held_to_its_floor_for_known_and_unknown_addresses():
+    from kuploy_access.services.pacing import AnswerFloor
+
+    slept: list[float] = []
+    ticks = iter([0.0, 0.05, 1.0, 1.02])
+    world = World()
+    world.add_user()
+    service = world.passwords()
+    service.floor = AnswerFloor(0.3, monotonic=lambda: next(ticks), sleep=slept.append)
+    service.forgot("ada@example.com")
+    service.forgot("nobody@example.com")
+    assert [round(s, 2) for s in slept] == [0.25, 0.28]

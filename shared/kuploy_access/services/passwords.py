@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kuploy_access.domain import email_messages
+from kuploy_access.domain.audit import Actor, audit_event
 from kuploy_access.domain.emails import canonical_email
 from kuploy_access.domain.errors import InvalidToken, TokenExpired, Unauthorized, WrongPassword
 from kuploy_access.domain.login_throttle import AttemptRefused, Refusal, retry_after
@@ -18,10 +19,11 @@ from kuploy_access.domain.one_time_tokens import (
 )
 from kuploy_access.domain.passwords import check_new_password, normalize_password
 from kuploy_access.domain.rate_limits import RESET_EMAILS_PER_ADDRESS, RateLimited
-from kuploy_access.domain.users import NOBODY
+from kuploy_access.domain.users import NOBODY, User
 from kuploy_access.services.delivery import send_quietly
 from kuploy_access.services.pacing import NO_FLOOR, AnswerFloor
 from kuploy_access.services.ports import (
+    AuditLog,
     Clock,
     LoginThrottle,
     Mailer,
@@ -44,6 +46,7 @@ class PasswordService:
     clock: Clock
     limiter: RateLimiter
     throttle: LoginThrottle
+    audit: AuditLog
     public_base_url: str
     floor: AnswerFloor = NO_FLOOR
 
@@ -92,6 +95,7 @@ class PasswordService:
         user = self.users.get(token.user_id)
         if user is not None:
             self.throttle.clear_lock(user.email, client_ip, self.clock.now())
+            self._record(user, "password.reset", client_ip)
             self._send(email_messages.password_changed_email(user.email, self.public_base_url, self.clock.now()))
 
     def change(
@@ -119,7 +123,12 @@ class PasswordService:
         if not self.users.update_password_hash(user.id, user.password_hash, new_hash, end_pending_reset=True):
             raise WrongPassword("The password was changed meanwhile; try again")
         self.sessions.revoke_all(user.id, keep=session_id)
+        self._record(user, "password.changed", client_ip)
         self._send(email_messages.password_changed_email(user.email, self.public_base_url, self.clock.now()))
+
+    def _record(self, user: User, action: str, client_ip: str) -> None:
+        actor = Actor("user", user.id, user.email)
+        self.audit.record(audit_event(user.id, self.clock.now(), actor, action, user.id, client_ip, ""))
 
     def _send(self, email: email_messages.OutgoingEmail) -> None:
         send_quietly(self.mailer, email)
