@@ -140,7 +140,9 @@ class FakeUsers:
 
     def start_password_reset(self, user: User, token: OneTimeToken) -> None:
         with self._lock:
-            current = self.by_id[user.id]
+            current = self.by_id.get(user.id)
+            if current is None:
+                raise TokenNotUsable()
             if current.reset_token_hash and current.reset_token_hash != token.token_hash:
                 self.tokens.delete(token.kind, current.reset_token_hash)
             self.tokens.put(token)

@@ -26,7 +26,7 @@ from kuploy_access.domain.login_throttle import (
     pair_key,
 )
 from kuploy_access.domain.one_time_tokens import MAX_TOKEN_LENGTH, OneTimeToken, TokenKind, hash_secret
-from kuploy_access.domain.rate_limits import RateLimited
+from kuploy_access.domain.rate_limits import RESET_EMAILS_PER_ADDRESS, RateLimited
 from kuploy_access.services.sessions import ClientInfo
 from tests.unit.fakes import FakeMailer
 from tests.unit.support import PUBLIC_BASE_URL, World, reset_link, reset_secret
@@ -440,13 +440,18 @@ def test_resets_and_changes_are_on_the_account_trail(world):
     assert reset.ip == "192.0.2.9"
 
 
-def test_forgot_for_an_unknown_address_makes_the_read_a_known_one_makes(world):
+def test_forgot_for_an_unknown_address_makes_the_calls_a_known_one_makes_and_changes_nothing(world):
     world.add_user()
-    reads: list[str] = []
-    real_get = world.users.get
-    world.users.get = lambda user_id: reads.append(user_id) or real_get(user_id)  # type: ignore[method-assign]
+    calls: list[str] = []
+    for name in ("get", "start_password_reset"):
+        real = getattr(world.users, name)
+        setattr(world.users, name, lambda *a, _n=name, _r=real: calls.append(_n) or _r(*a))
     world.passwords().forgot("nobody@example.com")
-    assert len(reads) == 1
+    assert calls == ["get", "start_password_reset"]
+    assert world.tokens.items == {}
+    assert world.mailer.sent == []
+    # Its budget is not the address's: the person who signs up later still gets links.
+    assert world.limiter.count(RESET_EMAILS_PER_ADDRESS, "nobody@example.com", world.clock.now()) == 0
 
 
 def test_forgot_is_held_to_its_floor_for_known_and_unknown_addresses():

@@ -37,6 +37,9 @@ class RateLimit:
 
 VERIFICATION_EMAILS_PER_ADDRESS = RateLimit("email-verification", 3, timedelta(hours=1))
 RESET_EMAILS_PER_ADDRESS = RateLimit("email-reset", 3, timedelta(hours=1))
+# Spent instead of the above by requests for addresses without an account: the same
+# write, on a counter that limits nothing (see services/passwords.py).
+DECOY_EMAILS_PER_ADDRESS = RateLimit("email-decoy", 1_000_000, timedelta(hours=1))
 
 
 class RateLimited(DomainError):

@@ -59,3 +59,9 @@ def clean_name(name: str | None) -> str:
 # An id no account has: looked up when an address has no account, so that unknown and
 # known addresses cost the same reads (README, "Timing").
 NOBODY = "usr_00000000000000000000000000"
+
+
+def nobody(address: str, now: datetime) -> User:
+    """The account an unknown address would have: the target of writes whose conditions
+    refuse them, so that the request costs what a known address's does."""
+    return User(NOBODY, address, "", None, False, False, now)

@@ -18,8 +18,8 @@ from kuploy_access.domain.one_time_tokens import (
     new_secret,
 )
 from kuploy_access.domain.passwords import check_new_password, normalize_password
-from kuploy_access.domain.rate_limits import RESET_EMAILS_PER_ADDRESS, RateLimited
-from kuploy_access.domain.users import NOBODY, User
+from kuploy_access.domain.rate_limits import DECOY_EMAILS_PER_ADDRESS, RESET_EMAILS_PER_ADDRESS, RateLimited
+from kuploy_access.domain.users import NOBODY, User, nobody
 from kuploy_access.services.delivery import send_quietly
 from kuploy_access.services.pacing import NO_FLOOR, AnswerFloor
 from kuploy_access.services.ports import (
@@ -60,11 +60,14 @@ class PasswordService:
     def _forgot(self, address: str) -> None:
         now = self.clock.now()
         user = self.users.get_by_email(address)
+        known = user is not None
         if user is None:
-            self.users.get(NOBODY)  # the read a known address makes
-            return
-        # Only requests that would send count against the address's budget.
-        if not self.limiter.consume(RESET_EMAILS_PER_ADDRESS, address, now):
+            # The reads and writes a known address makes, none of which changes anything:
+            # an account nobody has, a budget of its own (only requests that would send
+            # count against the address's), a reset that its condition refuses.
+            user = self.users.get(NOBODY) or nobody(address, now)
+            self.limiter.consume(DECOY_EMAILS_PER_ADDRESS, address, now)
+        elif not self.limiter.consume(RESET_EMAILS_PER_ADDRESS, address, now):
             return
         secret = new_secret()
         token = OneTimeToken(
@@ -73,7 +76,12 @@ class PasswordService:
             user_id=user.id,
             expires_at=now + TOKEN_LIFETIMES[TokenKind.PASSWORD_RESET],
         )
-        self.users.start_password_reset(user, token)
+        try:
+            self.users.start_password_reset(user, token)
+        except TokenNotUsable:  # the account vanished (or never was: the decoy)
+            return
+        if not known:
+            return
         self._send(email_messages.password_reset_email(user.email, self.public_base_url, secret, token.expires_at))
 
     def reset(self, secret: str, new_password: str, client_ip: str = "") -> None:

@@ -91,7 +91,8 @@ class UserRepository(Protocol):
         change); False when it was not. `end_pending_reset` also kills any reset link."""
 
     def start_password_reset(self, user: User, token: OneTimeToken) -> None:
-        """Store `token` as the account's only working reset link."""
+        """Store `token` as the account's only working reset link. Raises TokenNotUsable
+        (and writes nothing) when the account does not exist."""
 
     def reset_password(self, token: OneTimeToken, new_hash: str) -> None:
         """Consume a reset token and set the password (and mark the address verified:

@@ -152,15 +152,20 @@ class DynamoUserRepository:
         return True
 
     def start_password_reset(self, user: User, token: OneTimeToken) -> None:
-        with TransactWrite(connection=self._connection) as transaction:
-            transaction.save(token_item(token), condition=OneTimeTokenItem.pk.does_not_exist())
-            transaction.update(
-                UserItem(pk=user_key(user.id), sk=PROFILE),
-                actions=[UserItem.reset_token_hash.set(token.token_hash)],
-                condition=UserItem.pk.exists(),
-            )
-            if user.reset_token_hash and user.reset_token_hash != token.token_hash:
-                transaction.delete(OneTimeTokenItem(pk=token_key(token.kind, user.reset_token_hash), sk=TOKEN))
+        try:
+            with TransactWrite(connection=self._connection) as transaction:
+                transaction.save(token_item(token), condition=OneTimeTokenItem.pk.does_not_exist())
+                transaction.update(
+                    UserItem(pk=user_key(user.id), sk=PROFILE),
+                    actions=[UserItem.reset_token_hash.set(token.token_hash)],
+                    condition=UserItem.pk.exists(),
+                )
+                if user.reset_token_hash and user.reset_token_hash != token.token_hash:
+                    transaction.delete(OneTimeTokenItem(pk=token_key(token.kind, user.reset_token_hash), sk=TOKEN))
+        except TransactWriteError as error:
+            if any(_failed_conditions(error)):
+                raise TokenNotUsable() from None
+            raise
 
     def reset_password(self, token: OneTimeToken, new_hash: str) -> None:
         try:
