@@ -155,8 +155,8 @@ class SignUpService:
 
     def _email_allowed(self, address: str) -> bool:
         """A few emails an hour per address, so nobody can flood an inbox through sign-up.
-        Checked before anything changes: a refused request must not kill the link the
-        person already has."""
+        Checked before anything changes: a refused request adds no link and changes no
+        password."""
         if self.limiter.consume(VERIFICATION_EMAILS_PER_ADDRESS, address, self.clock.now()):
             return True
         logger.info("sign-up email skipped: hourly limit for the address reached")
