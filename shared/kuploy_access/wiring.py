@@ -114,6 +114,9 @@ def signup_service() -> SignUpService:
     return SignUpService(
         users=DynamoUserRepository(),
         tokens=DynamoTokenRepository(),
+        # Verifying an address ends the account's sessions; only listing and revoking
+        # them, so the signing key is never fetched here.
+        sessions=session_service(),
         mailer=SesMailer(config.sender_email, config.region),
         hasher=password_hasher(),
         clock=SystemClock(),

@@ -152,9 +152,13 @@ def test_a_hash_with_old_parameters_is_upgraded_at_login(client):
     )
     secret = new_secret()
     token = OneTimeToken(
-        TokenKind.EMAIL_VERIFICATION, hash_secret(secret), user.id, datetime.now(UTC).replace(year=2100)
+        TokenKind.EMAIL_VERIFICATION,
+        hash_secret(secret),
+        user.id,
+        datetime.now(UTC).replace(year=2100),
+        password_hash=user.password_hash,
     )
-    user = replace(user, verification_token_hash=token.token_hash)
+    user = replace(user, pending_verification_hashes=frozenset({token.token_hash}))
     repository = DynamoUserRepository()
     repository.create(user, token)
     repository.verify_email(token)

@@ -78,6 +78,10 @@ class FakeTokens:
 
 
 class FakeUsers:
+    """The UserRepository protocol, with the conditions of the DynamoDB transactions:
+    a verification link is added and verified only while its account is unverified, and
+    verifying gives the account the link's password hash (none for a resent link)."""
+
     def __init__(self, tokens: FakeTokens) -> None:
         self.tokens = tokens
         self.by_id: dict[str, User] = {}
@@ -99,28 +103,39 @@ class FakeUsers:
         user_id = self.by_email.get(email)
         return self.by_id.get(user_id) if user_id else None
 
-    def restart_verification(self, user: User, token: OneTimeToken, password_hash: str | None) -> None:
+    def add_verification(self, user_id: str, token: OneTimeToken, password_hash: str | None, tracked: bool) -> None:
         with self._lock:
-            current = self.by_id.get(user.id)
+            current = self.by_id.get(user_id)
             if current is None or current.email_verified:
                 raise TokenNotUsable()
-            if current.verification_token_hash:
-                self.tokens.delete(token.kind, current.verification_token_hash)
             self.tokens.put(token)
-            changes: dict[str, object] = {"verification_token_hash": token.token_hash}
+            changes: dict[str, object] = {}
             if password_hash is not None:
                 changes["password_hash"] = password_hash
-            self.by_id[user.id] = replace(current, **changes)  # type: ignore[arg-type]
+            if tracked:
+                changes["pending_verification_hashes"] = current.pending_verification_hashes | {token.token_hash}
+            self.by_id[user_id] = replace(current, **changes)  # type: ignore[arg-type]
 
     def verify_email(self, token: OneTimeToken) -> None:
         with self._lock:
             user = self.by_id.get(token.user_id)
             if self.tokens.get(token.kind, token.token_hash) is None:
                 raise TokenNotUsable()
-            if user is None or user.verification_token_hash != token.token_hash:
+            if user is None or user.email_verified:
                 raise TokenNotUsable()
             self.tokens.delete(token.kind, token.token_hash)
-            self.by_id[user.id] = replace(user, email_verified=True, verification_token_hash=None)
+            self.by_id[user.id] = replace(
+                user, password_hash=token.password_hash, email_verified=True, reset_token_hash=None
+            )
+
+    def discard_verifications(self, user_id: str, spent: str) -> None:
+        with self._lock:
+            user = self.by_id.get(user_id)
+            if user is None:
+                return
+            for token_hash in user.pending_verification_hashes - {spent}:
+                self.tokens.delete(TokenKind.EMAIL_VERIFICATION, token_hash)
+            self.by_id[user_id] = replace(user, pending_verification_hashes=frozenset())
 
     def update_name(self, user_id: str, name: str) -> User | None:
         user = self.by_id.get(user_id)
@@ -157,7 +172,11 @@ class FakeUsers:
                 raise TokenNotUsable()
             self.tokens.delete(token.kind, token.token_hash)
             self.by_id[user.id] = replace(
-                user, password_hash=new_hash, email_verified=True, verification_token_hash=None, reset_token_hash=None
+                user,
+                password_hash=new_hash,
+                email_verified=True,
+                pending_verification_hashes=frozenset(),
+                reset_token_hash=None,
             )
 
 

@@ -102,6 +102,7 @@ class World:
         return SignUpService(
             users=self.users,
             tokens=self.tokens,
+            sessions=self.session_service(),
             mailer=self.mailer,
             hasher=self.hasher,
             clock=self.clock,

@@ -237,11 +237,11 @@ def test_a_token_of_another_kind_cannot_reset_a_password(world, kind):
 
 def test_reset_marks_the_address_verified(world):
     user = world.add_user(verified=False)
-    world.users.by_id[user.id] = type(user)(**{**user.__dict__, "verification_token_hash": "h" * 64})
+    world.users.by_id[user.id] = type(user)(**{**user.__dict__, "pending_verification_hashes": frozenset({"h" * 64})})
     world.passwords().reset(ask_for_reset(world), NEW_PASSWORD)
     after = world.users.get(user.id)
     assert after.email_verified is True
-    assert after.verification_token_hash is None
+    assert after.pending_verification_hashes == frozenset()
     log_in(world, NEW_PASSWORD)
 
 

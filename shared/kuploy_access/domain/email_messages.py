@@ -7,11 +7,24 @@ header) and every email says what its link does and when it stops working.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
+from kuploy_access.domain.one_time_tokens import RequestOrigin
+from kuploy_access.domain.users import visible_text
+
 PRODUCT = "Kuploy"
+
+# A browser's user agent goes into emails, and anyone can send any user agent: only
+# visible text, no links (nor anything that reads like a domain), and short.
+MAX_BROWSER_LENGTH = 120
+_LINK_LIKE = re.compile(
+    r"(?:[a-z][a-z0-9+.-]*://\S*)|(?:\b(?:mailto|javascript|data|tel):\S*)|(?:www\.\S*)"
+    r"|(?:\b[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}\b(?:/\S*)?)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -46,17 +59,64 @@ def _html_page(heading: str, paragraphs: list[str], link: str | None, button: st
     )
 
 
+def browser_of(user_agent: str) -> str:
+    """A user agent fit to quote in an email: visible text, links removed, cut short."""
+    # Control and invisible characters become spaces, so they cannot join words either.
+    printable = "".join(ch if ch.isprintable() else " " for ch in user_agent)
+    cleaned = " ".join(_LINK_LIKE.sub(" ", printable).split())
+    if len(cleaned) > MAX_BROWSER_LENGTH:
+        cleaned = cleaned[: MAX_BROWSER_LENGTH - 1].rstrip() + "…"
+    return cleaned or "unknown"
+
+
+def _origin(origin: RequestOrigin) -> str:
+    ip = visible_text(origin.ip)[:45] or "unknown"
+    return f"at {_when(origin.at)}, from the IP address {ip}, with the browser “{browser_of(origin.user_agent)}”"
+
+
 def verification_email(
-    to: str, base_url: str, token: str, expires_at: datetime, continue_to: str | None = None
+    to: str,
+    base_url: str,
+    token: str,
+    expires_at: datetime,
+    origin: RequestOrigin,
+    continue_to: str | None = None,
 ) -> OutgoingEmail:
+    """The link of one sign-up: confirming gives the account the password chosen then."""
     link = _link(base_url, "/verify-email", token)
     if continue_to:
         link += "&" + urlencode({"next": continue_to})
     lines = [
         f"Confirm that {to} is your email address to finish creating your {PRODUCT} account.",
-        f"The link opens a page with a button that confirms the address. "
-        f"It works once and expires at {_when(expires_at)} (24 hours).",
-        "If you did not sign up, ignore this email: no account is created without it.",
+        f"This sign-up was made {_origin(origin)}. Confirming gives the account the password chosen at that sign-up.",
+        "If that was not you, ignore this email and do not confirm: someone else may have "
+        "signed up with your address, and confirming would let them in with their password.",
+        "The link opens a page with a button that confirms the address. It works once and "
+        f"expires at {_when(expires_at)} (24 hours). If you got several of these emails, use "
+        "the one that names your sign-up: once one is confirmed, the others stop working.",
+    ]
+    text = "\n\n".join([lines[0], f"Confirm your address: {link}", *lines[1:]])
+    return OutgoingEmail(
+        to=to,
+        subject=f"Confirm your email address for {PRODUCT}",
+        text=text,
+        html=_html_page("Confirm your email address", lines, link, "Confirm email address"),
+    )
+
+
+def resent_verification_email(
+    to: str, base_url: str, token: str, expires_at: datetime, origin: RequestOrigin
+) -> OutgoingEmail:
+    """A link asked for without a password: confirming verifies the address and leaves
+    the account without one, to be chosen with "Forgot password"."""
+    link = _link(base_url, "/verify-email", token)
+    lines = [
+        f"A new link to confirm {to} for your {PRODUCT} account was requested {_origin(origin)}.",
+        "This link sets no password: after confirming, choose one with “Forgot password” on "
+        "the sign-in page. Passwords chosen at earlier sign-ups with this address stop working.",
+        "If you did not ask for it, ignore this email.",
+        "The link opens a page with a button that confirms the address. It works once and "
+        f"expires at {_when(expires_at)} (24 hours).",
     ]
     text = "\n\n".join([lines[0], f"Confirm your address: {link}", *lines[1:]])
     return OutgoingEmail(

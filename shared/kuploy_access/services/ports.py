@@ -60,7 +60,8 @@ class PasswordHasher(Protocol):
 
 class UserRepository(Protocol):
     def create(self, user: User, verification: OneTimeToken) -> None:
-        """Write the user, its email guard and its first verification token at once.
+        """Write the user (its pending hashes naming the token), its email guard and its
+        first verification token at once.
 
         Raises EmailAlreadyRegistered when the address is taken.
         """
@@ -69,19 +70,29 @@ class UserRepository(Protocol):
 
     def get_by_email(self, email: str) -> User | None: ...
 
-    def restart_verification(self, user: User, token: OneTimeToken, password_hash: str | None) -> None:
-        """Make `token` the account's only working verification link (and, for a sign-up
-        again, set the password chosen then), while the account is unverified.
+    def add_verification(self, user_id: str, token: OneTimeToken, password_hash: str | None, tracked: bool) -> None:
+        """Store one more pending verification link of an unverified account, in one
+        transaction; the links it has keep working. `password_hash` (a sign-up again)
+        becomes the account's own hash, which only serves login's email_not_verified
+        answer; None (a resend) leaves it. `tracked` adds the link's hash to the
+        account's pending ones.
 
-        Raises TokenNotUsable when the account was verified meanwhile.
+        Raises TokenNotUsable when the account was verified (or deleted) meanwhile.
         """
 
     def verify_email(self, token: OneTimeToken) -> None:
-        """Consume the token and mark the user verified, atomically, if it is still the
-        account's current verification link.
+        """In one transaction, while the account is still unverified: consume the token,
+        set the account's password hash to the token's (remove it when the token has
+        none), mark the address verified and end any pending reset link.
 
-        Raises TokenNotUsable when it was consumed or replaced meanwhile.
+        Raises TokenNotUsable when the token was consumed meanwhile or the account is
+        verified already (another of its links won).
         """
+
+    def discard_verifications(self, user_id: str, spent: str) -> None:
+        """Delete the account's pending verification links other than `spent` (the one
+        that verified it) and forget their hashes. Best effort: once the account is
+        verified they are refused anyway, and expire by TTL."""
 
     def update_name(self, user_id: str, name: str) -> User | None:
         """None when the account does not exist."""
@@ -96,7 +107,8 @@ class UserRepository(Protocol):
 
     def reset_password(self, token: OneTimeToken, new_hash: str) -> None:
         """Consume a reset token and set the password (and mark the address verified:
-        the link proved it), atomically. Raises TokenNotUsable when the token is gone."""
+        the link proved it, so pending verification links are refused from then on),
+        atomically. Raises TokenNotUsable when the token is gone."""
 
 
 class TokenRepository(Protocol):
