@@ -108,6 +108,7 @@ def signup_service() -> SignUpService:
     from kuploy_access.adapters.dynamodb.tokens import DynamoTokenRepository
     from kuploy_access.adapters.dynamodb.users import DynamoUserRepository
     from kuploy_access.adapters.ses_mailer import SesMailer
+    from kuploy_access.services.pacing import AnswerFloor
     from kuploy_access.services.signup import SignUpService
 
     config = settings()
@@ -122,6 +123,7 @@ def signup_service() -> SignUpService:
         clock=SystemClock(),
         public_base_url=config.public_base_url,
         limiter=rate_limiter(),
+        floor=AnswerFloor(config.quiet_answer_seconds),
     )
 
 

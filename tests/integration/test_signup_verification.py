@@ -544,3 +544,37 @@ def test_the_form_post_verifies_and_answers_html(client):
     assert again.status == 400
     assert again.headers["content-type"].startswith("text/html")
     assert "<script" not in again.text
+
+
+# --- always-202 answers cost the same for every address (README, "Timing") -------------
+
+
+def _calls(client: GatewayClient, path: str, email: str) -> list[str]:
+    with support.count_dynamodb_requests() as requests:
+        assert client.request("POST", path, {"email": email}).status == 202
+    assert requests.by_moto == requests.by_hook
+    return requests.by_hook
+
+
+def test_resend_and_forgot_make_the_same_dynamodb_calls_for_every_kind_of_address(client):
+    sign_up(client, "pending@example.com")
+    client.sign_up_and_verify("verified@example.com")
+    before = {(item["pk"], item["sk"]) for item in support.scan() if not item["pk"].startswith("RATE#")}
+    emails_before = len(client.outbox.all())
+
+    resend = {
+        kind: _calls(client, "/auth/resend-verification", f"{kind}@example.com")
+        for kind in ("verified", "nobody", "pending")
+    }
+    forgot = {kind: _calls(client, "/auth/password/forgot", f"{kind}@example.com") for kind in ("nobody", "verified")}
+
+    assert resend["pending"] == ["GetItem", "GetItem", "UpdateItem", "TransactWriteItems"], resend
+    assert resend["verified"] == resend["nobody"] == resend["pending"], resend
+    assert forgot["nobody"] == forgot["verified"] == ["GetItem", "GetItem", "UpdateItem", "TransactWriteItems"]
+    # Only the pending account's resend and the verified account's reset changed anything.
+    after = {(item["pk"], item["sk"]) for item in support.scan() if not item["pk"].startswith("RATE#")}
+    assert {pk.split("#")[1] for pk, _ in after - before} == {"email_verification", "password_reset"}
+    assert [email["to"] for email in client.outbox.all()[emails_before:]] == [
+        "pending@example.com",
+        "verified@example.com",
+    ]

@@ -27,6 +27,7 @@ from kuploy_access.domain.one_time_tokens import (
     TokenKind,
     hash_secret,
 )
+from kuploy_access.domain.rate_limits import VERIFICATION_EMAILS_PER_ADDRESS
 from kuploy_access.services.sessions import ClientInfo
 from tests.unit.fakes import FakeMailer
 from tests.unit.support import PUBLIC_BASE_URL, World, reset_secret, verification_link, verification_secret
@@ -233,6 +234,52 @@ def test_resend_for_a_verified_address_sends_nothing(world):
     world.signup().resend_verification("ADA@example.com", CLIENT)
     assert world.mailer.sent == []
     assert world.tokens.items == {}
+
+
+def calls_of(world: World) -> list[str]:
+    """Record the repository and budget calls a request makes, by name."""
+    calls: list[str] = []
+    for target, names in ((world.users, ("get", "get_by_email", "add_verification")), (world.limiter, ("consume",))):
+        for name in names:
+            real = getattr(target, name)
+            setattr(target, name, lambda *a, _n=name, _r=real: calls.append(_n) or _r(*a))
+    return calls
+
+
+@pytest.mark.parametrize("case", ["unknown", "verified"])
+def test_resend_makes_the_calls_of_a_pending_account_and_changes_nothing(case):
+    pending, other = World(), World()
+    pending.signup().sign_up("ada@example.com", PASSWORD, CLIENT)
+    if case == "verified":
+        other.add_user(email="ada@example.com", verified=True)
+    pending_calls, other_calls = calls_of(pending), calls_of(other)
+    tokens_before = dict(other.tokens.items)
+
+    pending.signup().resend_verification("ada@example.com", CLIENT)
+    other.signup().resend_verification("ada@example.com", CLIENT)
+
+    # The adapter's get_by_email reads the guard and then the account: an unknown address
+    # reads an account nobody has instead (tests/integration counts the DynamoDB calls).
+    assert pending_calls == ["get_by_email", "consume", "add_verification"]
+    assert other_calls == (["get_by_email", "get"] if case == "unknown" else ["get_by_email"]) + [
+        "consume",
+        "add_verification",
+    ]
+    assert other.tokens.items == tokens_before
+    assert other.mailer.sent == []
+    assert other.limiter.count(VERIFICATION_EMAILS_PER_ADDRESS, "ada@example.com", other.clock.now()) == 0
+
+
+def test_resend_is_held_to_its_floor():
+    from kuploy_access.services.pacing import AnswerFloor
+
+    slept: list[float] = []
+    ticks = iter([0.0, 0.1])
+    world = World()
+    service = world.signup()
+    service.floor = AnswerFloor(0.3, monotonic=lambda: next(ticks), sleep=slept.append)
+    service.resend_verification("nobody@example.com", CLIENT)
+    assert [round(s, 2) for s in slept] == [0.2]
 
 
 def test_resend_for_an_unverified_address_sends_a_working_link_that_sets_no_password(world):

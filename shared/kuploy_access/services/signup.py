@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from dataclasses import dataclass
 
 from kuploy_access.domain import email_messages
@@ -21,10 +22,11 @@ from kuploy_access.domain.one_time_tokens import (
     new_secret,
 )
 from kuploy_access.domain.passwords import check_new_password
-from kuploy_access.domain.rate_limits import VERIFICATION_EMAILS_PER_ADDRESS
+from kuploy_access.domain.rate_limits import DECOY_EMAILS_PER_ADDRESS, VERIFICATION_EMAILS_PER_ADDRESS
 from kuploy_access.domain.sessions import MAX_USER_AGENT_LENGTH
-from kuploy_access.domain.users import User, clean_name
+from kuploy_access.domain.users import NOBODY, User, clean_name
 from kuploy_access.services.delivery import send_quietly
+from kuploy_access.services.pacing import NO_FLOOR, AnswerFloor
 from kuploy_access.services.ports import (
     Clock,
     EmailAlreadyRegistered,
@@ -50,6 +52,7 @@ class SignUpService:
     clock: Clock
     public_base_url: str
     limiter: RateLimiter
+    floor: AnswerFloor = NO_FLOOR
 
     def sign_up(
         self,
@@ -107,12 +110,25 @@ class SignUpService:
         the link sets none: verifying through it leaves the account without a password,
         to be chosen with "forgot password"."""
         address = canonical_email(email)
+        with self.floor.held():
+            self._resend(address, client)
+
+    def _resend(self, address: str, client: ClientInfo) -> None:
         user = self.users.get_by_email(address)
-        # Only requests that would send count against the address's budget, or
-        # anyone could spend it before the person signs up.
-        if user is None or user.email_verified or not self._email_allowed(address):
-            return
         origin = self._origin(client)
+        if user is None or user.email_verified:
+            # The calls a pending account's resend makes, none of which changes anything
+            # (README, "Timing"): an account nobody has, a budget that limits nothing
+            # (only requests that would send count against the address's, or anyone
+            # could spend it before the person signs up), a link its condition refuses.
+            if user is None:
+                self.users.get(NOBODY)
+            self.limiter.consume(DECOY_EMAILS_PER_ADDRESS, address, self.clock.now())
+            with suppress(TokenNotUsable):
+                self.users.add_verification(NOBODY, self._new_link(NOBODY, None, origin)[1], None, False)
+            return
+        if not self._email_allowed(address):
+            return
         secret, token = self._new_link(user.id, None, origin)
         if not self._add_link(user, token, None):
             return
