@@ -180,7 +180,11 @@ def organization_service() -> OrganizationService:
     from kuploy_access.services.organizations import OrganizationService
 
     return OrganizationService(
-        orgs=organization_repository(), users=DynamoUserRepository(), audit=DynamoAuditLog(), clock=SystemClock()
+        orgs=organization_repository(),
+        users=DynamoUserRepository(),
+        audit=DynamoAuditLog(),
+        clock=SystemClock(),
+        limiter=rate_limiter(),
     )
 
 

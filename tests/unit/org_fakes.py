@@ -443,7 +443,9 @@ class OrgWorld(World):
         return AccessService(orgs=self.orgs, clock=self.clock)
 
     def organization_service(self) -> OrganizationService:
-        return OrganizationService(orgs=self.orgs, users=self.users, audit=self.audit, clock=self.clock)
+        return OrganizationService(
+            orgs=self.orgs, users=self.users, audit=self.audit, clock=self.clock, limiter=self.limiter
+        )
 
     def member_service(self) -> MemberService:
         return MemberService(orgs=self.orgs, clock=self.clock)
