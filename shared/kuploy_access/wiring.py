@@ -206,16 +206,21 @@ def organization_service() -> OrganizationService:
     from kuploy_access.services.organizations import OrganizationService
 
     return OrganizationService(
-        orgs=organization_repository(), users=DynamoUserRepository(), audit=DynamoAuditLog(), clock=SystemClock()
+        orgs=organization_repository(),
+        users=DynamoUserRepository(),
+        audit=DynamoAuditLog(),
+        clock=SystemClock(),
+        limiter=rate_limiter(),
     )
 
 
 @lru_cache(maxsize=1)
 def member_service() -> MemberService:
     from kuploy_access.adapters.clock import SystemClock
+    from kuploy_access.adapters.dynamodb.invitations import DynamoInvitationRepository
     from kuploy_access.services.members import MemberService
 
-    return MemberService(orgs=organization_repository(), clock=SystemClock())
+    return MemberService(orgs=organization_repository(), clock=SystemClock(), invitations=DynamoInvitationRepository())
 
 
 @lru_cache(maxsize=1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
@@ -193,10 +194,62 @@ def account_locked_email(to: str, base_url: str, token: str, expires_at: datetim
     )
 
 
+# --- names other people chose, inside our emails -------------------------------------------
+#
+# An organization's name and an inviter's display name are typed by whoever made them
+# and reach an address nobody confirmed: left as they are, "Kuploy Support: sign in at
+# evil.com/login" would be a phishing mail sent from our domain. So before such a name
+# goes into an email, anything a mail client could turn into a link goes, and so do
+# control and format characters (bidi overrides that make "moc.live" read as
+# "evil.com", zero-width characters that hide a link from this very filter).
+
+# Separators browsers and IDNA accept between the labels of a host name.
+_DOT = r"[.\u3002\uff0e\uff61]"
+_LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
+# A dotted host name (its last label has letters only, so "2.0" and "v1.2" stay) or an
+# IPv4 address.
+_HOST = rf"(?:(?:{_LABEL}{_DOT})+(?:[^\W\d_]{{2,63}}|xn--[a-z0-9-]{{1,59}})|\d{{1,3}}(?:{_DOT}\d{{1,3}}){{3}})(?!\w)"
+# A word is link-ish when it has a scheme (scheme://…), starts with www. (linked
+# without a scheme), or holds a host name anywhere: evil.com, evil.com/login,
+# mailto:x@evil.com, user:pw@evil.com:8080/x.
+_LINKISH = re.compile(rf"[a-z][a-z0-9+.-]*://|(?:^|\W)www\d{{0,3}}{_DOT}|{_HOST}", re.IGNORECASE)
+# Mail clients link these as mailto:, which sends nobody anywhere; an inviter without a
+# display name is shown by their (verified) address, which must survive.
+_EMAIL_ADDRESS = re.compile(rf"[\w.+'-]+@{_HOST}", re.IGNORECASE)
+NAMELESS_ORGANIZATION = "(name not shown)"
+NAMELESS_INVITER = "Someone"
+
+
+def _without_control_or_format(text: str) -> str:
+    """Whitespace of any kind becomes a space; other Cc and every Cf character goes."""
+    kept = []
+    for char in text:
+        if char.isspace():
+            kept.append(" ")
+        elif unicodedata.category(char) not in ("Cc", "Cf"):
+            kept.append(char)
+    return "".join(kept)
+
+
+def _keeps(word: str) -> bool:
+    return _EMAIL_ADDRESS.fullmatch(word) is not None or _LINKISH.search(word) is None
+
+
+def inert_name(name: str, fallback: str) -> str:
+    """A name someone else chose, as it may appear in an email: no word that could
+    become a link, no control or format characters, whitespace collapsed; `fallback`
+    when nothing is left. Control and format characters go first, so that a zero-width
+    space cannot hide "evil.com" from the link filter."""
+    words = [word for word in _without_control_or_format(name).split() if _keeps(word)]
+    return " ".join(words).strip(" -–—:;,") or fallback
+
+
 def invitation_email(
     to: str, base_url: str, token: str, org_name: str, inviter: str, role: str, expires_at: datetime
 ) -> OutgoingEmail:
     link = f"{base_url.rstrip('/')}/invitations/{token}"
+    org_name = inert_name(org_name, NAMELESS_ORGANIZATION)
+    inviter = inert_name(inviter, NAMELESS_INVITER)
     lines = [
         f"{inviter} invited {to} to join the organization “{org_name}” on {PRODUCT} as {role}.",
         "The link opens a page that shows the invitation; you accept it there after signing in, "

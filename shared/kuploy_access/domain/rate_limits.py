@@ -62,3 +62,8 @@ INVITATION_EMAILS_PER_ADDRESS = RateLimit("email-invitation", 5, timedelta(hours
 # racing requests cannot exceed it, and a right code gives it back; 10 wrong in 15
 # minutes against a million codes makes guessing hopeless.
 MFA_ATTEMPTS_PER_ACCOUNT = RateLimit("mfa-account", 10, timedelta(minutes=15))
+
+# Organizations created per account: every organization can send invitation emails
+# (100 an hour each), so an unbounded number of them would multiply that budget for a
+# spammer. 10 a day is far above what a person sets up by hand.
+ORGS_CREATED_PER_ACCOUNT = RateLimit("orgs-created-account", 10, timedelta(days=1))

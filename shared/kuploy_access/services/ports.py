@@ -236,7 +236,12 @@ class AuditLog(Protocol):
 
 class InvitationRepository(Protocol):
     def create(self, invitation: Invitation, invitee_user_id: str | None, now: datetime, event: AuditEvent) -> None:
-        """Raises AlreadyMember, AlreadyInvited (a pending, unexpired one exists) or NotFound."""
+        """Raises AlreadyMember, AlreadyInvited (a pending, unexpired one exists) or NotFound;
+        Forbidden when the inviter's role, at the moment of writing, may not invite to
+        `invitation.role` (demoted or removed since the request read it)."""
+
+    def pending_from(self, org_id: str, inviter_id: str) -> list[Invitation]:
+        """The pending invitations `inviter_id` sent in the organization (read consistently)."""
 
     def by_token(self, token_hash: str) -> Invitation | None: ...
 
