@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 
-from kuploy_access.domain.sessions import SessionLifetimes
+from kuploy_access.domain.sessions import SUDO_MODE_WINDOW, SessionLifetimes
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,8 @@ class Settings:
     session_lifetimes: SessionLifetimes
     invitation_lifetime: timedelta = timedelta(days=7)
     audit_retention: timedelta = timedelta(days=400)
+    # Sudo mode: how recently a factor must have been proven for a sensitive action.
+    sudo_mode_window: timedelta = SUDO_MODE_WINDOW
 
 
 @lru_cache(maxsize=1)
@@ -38,4 +40,5 @@ def settings() -> Settings:
         ),
         invitation_lifetime=timedelta(days=float(os.environ.get("INVITATION_DAYS", "7"))),
         audit_retention=timedelta(days=float(os.environ.get("AUDIT_RETENTION_DAYS", "400"))),
+        sudo_mode_window=timedelta(minutes=float(os.environ.get("SUDO_MODE_MINUTES", "10"))),
     )
