@@ -24,6 +24,11 @@ PROBLEMS: dict[str, tuple[str, ...] | str] = {
     "s403": ("forbidden", "api_key_not_allowed", "two_factor_required"),
     "s404": "not_found",
 }
+# Making a key (sudo mode) may also ask for a recent sign-in.
+SUDO_PROBLEMS: dict[str, tuple[str, ...] | str] = {
+    "s403": ("forbidden", "api_key_not_allowed", "two_factor_required", "reauthentication_required"),
+    "s404": "not_found",
+}
 
 
 class CreateKeyRequest(BaseModel):
@@ -142,11 +147,13 @@ class AccessReviewView(BaseModel):
     status_code=201,
     tags=["api-keys"],
     summary="Create an API key (the secret is in this answer only)",
+    description="Sudo mode.",
     security=BEARER,
-    responses=responses(201, "The key", **PROBLEMS, s422="validation_error"),
+    responses=responses(201, "The key", **SUDO_PROBLEMS, s422="validation_error"),
 )
 def create_key(org_id: Id, body: CreateKeyRequest) -> CreatedKey:
-    issued = api_key_service().create(enter_org(app), body.description, body.scopes, body.preset, body.expires_in_days)
+    caller = enter_org(app, sudo=True)
+    issued = api_key_service().create(caller, body.description, body.scopes, body.preset, body.expires_in_days)
     return CreatedKey.of(issued)
 
 
@@ -179,13 +186,13 @@ def revoke_key(org_id: Id, key_id: Id) -> Response[None]:
     status_code=201,
     tags=["api-keys"],
     summary="Replace a key with a new one (same description and scopes)",
-    description="Without grace_period_hours the old key is refused at once.",
+    description="Without grace_period_hours the old key is refused at once. Sudo mode.",
     security=BEARER,
-    responses=responses(201, "The new key", **PROBLEMS, s422="validation_error"),
+    responses=responses(201, "The new key", **SUDO_PROBLEMS, s422="validation_error"),
 )
 def rotate_key(org_id: Id, key_id: Id, body: RotateRequest | None = None) -> CreatedKey:
     grace = body.grace_period_hours if body is not None else None
-    return CreatedKey.of(api_key_service().rotate(enter_org(app), key_id, grace))
+    return CreatedKey.of(api_key_service().rotate(enter_org(app, sudo=True), key_id, grace))
 
 
 @app.get(

@@ -96,7 +96,7 @@ def authorize(token: str | None, now: datetime, ip: str = "") -> Principal:
     except TokenRejected as rejected:
         logger.info("token refused", extra={"reason": rejected.reason, "code": rejected.code})
         return Principal.anonymous(rejected.code)
-    return Principal(type=USER, id=verified.subject, session_id=verified.session_id or "")
+    return Principal(type=USER, id=verified.subject, session_id=verified.session_id or "", auth_time=verified.auth_time)
 
 
 def _key_in_query(event: dict[str, Any]) -> bool:

@@ -1,5 +1,6 @@
 """Sign-in: `POST /auth/login` (email and password), `POST /auth/login/2fa` (the
-second step for accounts with two-factor authentication), and the unlock link of an
+second step for accounts with two-factor authentication), `POST /auth/reauthenticate`
+(the same proofs again, by a signed-in person, for sudo mode), and the unlock link of an
 account locked by consecutive failures (`POST /auth/unlock`, the `/unlock` page)."""
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from kuploy_access.domain.errors import DomainError, ValidationFailed
 from kuploy_access.domain.two_factor import MfaChallenge
 from kuploy_access.http import pages
 from kuploy_access.http.api import create_app, lambda_entry, metrics
+from kuploy_access.http.guard import require_user
 from kuploy_access.http.openapi_docs import responses
+from kuploy_access.http.params import BEARER
 from kuploy_access.http.schemas import Tokens, client_of
-from kuploy_access.wiring import login_service
+from kuploy_access.wiring import login_service, reauthentication_service
 
 app = create_app()
 
@@ -138,6 +141,49 @@ def unlock_form() -> Response[Any]:
     except DomainError as error:
         return pages.page(UNLOCK_TITLE, pages.message(error.detail, error=True), error.status)
     return pages.page(UNLOCK_TITLE, pages.message("Password sign-in works again. You can sign in now."))
+
+
+class ReauthenticateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: str = Field(max_length=1024, repr=False)
+    code: str | None = Field(
+        default=None, max_length=16, repr=False, description="With 2FA on: the 6-digit code of the authenticator"
+    )
+    recovery_code: str | None = Field(
+        default=None, max_length=32, repr=False, description="With 2FA on, instead of code: a recovery code"
+    )
+
+
+@app.post(
+    "/auth/reauthenticate",
+    tags=["sessions"],
+    summary="Confirm it is you (sudo mode): a fresh token pair for the same session",
+    description="The password, and when 2FA is on exactly one of `code` and `recovery_code`. Answers a new pair "
+    "for the caller's session whose access token carries a fresh `auth_time`; the session's previous refresh "
+    "token stops working (presenting it again is a reuse). Sensitive routes answer 403 "
+    "`reauthentication_required` when `auth_time` is older than the sudo window (10 minutes).",
+    security=BEARER,
+    responses=responses(
+        200,
+        "Tokens for the same session",
+        s403=("invalid_credentials", "invalid_code", "api_key_not_allowed"),
+        s409="conflict",
+        s422="validation_error",
+        s429="rate_limited",
+    ),
+)
+def reauthenticate(body: ReauthenticateRequest) -> Tokens:
+    caller = require_user(app.current_event.raw_event)
+    if body.code and body.recovery_code:
+        raise ValidationFailed("Send at most one of code and recovery_code")
+    client = client_of(app.current_event)
+    try:
+        done = reauthentication_service().reauthenticate(caller, body.password, body.code, body.recovery_code, client)
+    except DomainError:
+        metrics.add_metric(name="ReauthenticationFailures", unit=MetricUnit.Count, value=1)
+        raise
+    metrics.add_metric(name="Reauthentications", unit=MetricUnit.Count, value=1)
+    return Tokens.of(done.tokens)
 
 
 lambda_handler = lambda_entry(app)

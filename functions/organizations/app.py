@@ -17,12 +17,18 @@ from kuploy_access.http.org_guard import enter_org
 from kuploy_access.http.pagination import paginate
 from kuploy_access.http.params import BEARER, Cursor, Id, Limit
 from kuploy_access.http.schemas import AuditEventList, client_of
+from kuploy_access.http.sudo import require_sudo
 from kuploy_access.wiring import member_service, organization_service
 
 app = create_app()
 
 ORG_PROBLEMS: dict[str, tuple[str, ...] | str] = {
     "s403": ("forbidden", "api_key_not_allowed", "two_factor_required"),
+    "s404": "not_found",
+}
+# Sensitive routes (sudo mode) may also ask for a recent sign-in.
+SUDO_ORG_PROBLEMS: dict[str, tuple[str, ...] | str] = {
+    "s403": ("forbidden", "api_key_not_allowed", "two_factor_required", "reauthentication_required"),
     "s404": "not_found",
 }
 
@@ -184,12 +190,21 @@ def get_org(org_id: Id) -> OrgView:
     "/orgs/<org_id>",
     tags=["organizations"],
     summary="Rename an organization or change its policies",
+    description="Changing `require_2fa` needs sudo mode.",
     security=BEARER,
-    responses=responses(200, "The organization", **ORG_PROBLEMS, s422="validation_error"),
+    responses=responses(200, "The organization", **SUDO_ORG_PROBLEMS, s422="validation_error"),
 )
 def update_org(org_id: Id, body: UpdateOrgRequest) -> OrgView:
     caller = enter_org(app)
-    org = organization_service().update(caller, body.name, body.require_2fa)
+    changes_policy = body.require_2fa is not None and body.require_2fa != caller.org.require_2fa
+    if changes_policy:
+        require_sudo(app.current_event.raw_event)
+    if body.name is None and body.require_2fa is not None and not changes_policy:
+        org = caller.org  # the policy is already what was asked: nothing to write
+    else:
+        # An unchanged policy is not written, so that no racing change is undone
+        # outside sudo mode.
+        org = organization_service().update(caller, body.name, body.require_2fa if changes_policy else None)
     return OrgView.of(org, organization_service().members_without_two_factor(caller))
 
 
@@ -197,11 +212,12 @@ def update_org(org_id: Id, body: UpdateOrgRequest) -> OrgView:
     "/orgs/<org_id>",
     tags=["organizations"],
     summary="Delete an organization with its members, invitations, keys and resources",
+    description="Sudo mode.",
     security=BEARER,
-    responses=responses(204, "Deleted", **ORG_PROBLEMS),
+    responses=responses(204, "Deleted", **SUDO_ORG_PROBLEMS),
 )
 def delete_org(org_id: Id) -> Response[None]:
-    organization_service().delete(enter_org(app))
+    organization_service().delete(enter_org(app, sudo=True))
     return Response(status_code=204)
 
 
@@ -248,11 +264,12 @@ def remove_member(org_id: Id, user_id: Id) -> Response[None]:
     "/orgs/<org_id>/transfer-ownership",
     tags=["members"],
     summary="Make another member the owner; you become an admin",
+    description="Sudo mode.",
     security=BEARER,
-    responses=responses(200, "The new owner", **ORG_PROBLEMS),
+    responses=responses(200, "The new owner", **SUDO_ORG_PROBLEMS),
 )
 def transfer_ownership(org_id: Id, body: TransferRequest) -> MemberView:
-    return MemberView.of(member_service().transfer_ownership(enter_org(app), body.user_id))
+    return MemberView.of(member_service().transfer_ownership(enter_org(app, sudo=True), body.user_id))
 
 
 @app.get(

@@ -10,13 +10,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from kuploy_access.domain.errors import DomainError, Unauthorized
+from kuploy_access.domain.errors import DomainError
 from kuploy_access.http import pages
 from kuploy_access.http.api import create_app, lambda_entry
-from kuploy_access.http.guard import require_user
 from kuploy_access.http.openapi_docs import responses
 from kuploy_access.http.schemas import Accepted, client_of
-from kuploy_access.wiring import password_service, session_service
+from kuploy_access.http.sudo import require_sudo
+from kuploy_access.wiring import password_service
 
 app = create_app()
 
@@ -69,20 +69,18 @@ def reset_password(body: ResetRequest) -> Response[None]:
     "/me/password",
     tags=["passwords"],
     summary="Change my password",
-    description="Needs the current password; every other session is signed out.",
+    description="Needs the current password; every other session is signed out. Sudo mode.",
     security=[{"bearerAuth": []}],
     responses=responses(
         204,
         "Password changed",
-        s403=("invalid_credentials", "api_key_not_allowed"),
+        s403=("invalid_credentials", "api_key_not_allowed", "reauthentication_required"),
         s422=PASSWORD_CODES,
         s429="rate_limited",
     ),
 )
 def change_password(body: ChangeRequest) -> Response[None]:
-    caller = require_user(app.current_event.raw_event)
-    if not session_service().is_live(caller.id, caller.session_id):
-        raise Unauthorized("invalid_token", "This session was signed out")
+    caller = require_sudo(app.current_event.raw_event)
     password_service().change(
         caller.id,
         caller.session_id,

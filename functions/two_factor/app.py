@@ -1,5 +1,5 @@
 """Two-factor authentication of the signed-in account: `/me/2fa/setup`, `/enable`,
-`/disable`, `/recovery-codes`, and the account's security log."""
+`/disable`, `/recovery-codes` (all in sudo mode), and the account's security log."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ from kuploy_access.http.guard import require_user
 from kuploy_access.http.openapi_docs import responses
 from kuploy_access.http.params import BEARER, Cursor, Limit
 from kuploy_access.http.schemas import AuditEventList, client_of
+from kuploy_access.http.sudo import require_sudo
 from kuploy_access.wiring import organization_service, two_factor_service
 
 app = create_app()
+
+SUDO_CODE_PROBLEMS = ("invalid_code", "api_key_not_allowed", "reauthentication_required")
 
 
 class CodeRequest(BaseModel):
@@ -42,12 +45,14 @@ class RecoveryCodes(BaseModel):
     tags=["two-factor"],
     summary="Start enrolling an authenticator (nothing is active yet)",
     description="Answers a new secret, its otpauth:// URI and an SVG QR code of that URI. Calling it again "
-    "replaces the pending secret.",
+    "replaces the pending secret. Sudo mode.",
     security=BEARER,
-    responses=responses(200, "The pending secret", s403="api_key_not_allowed", s409="conflict"),
+    responses=responses(
+        200, "The pending secret", s403=("api_key_not_allowed", "reauthentication_required"), s409="conflict"
+    ),
 )
 def setup() -> Setup:
-    user = require_user(app.current_event.raw_event)
+    user = require_sudo(app.current_event.raw_event)
     started = two_factor_service().setup(user.id)
     return Setup(secret=started.secret, otpauth_uri=started.otpauth_uri, qr_svg=started.qr_svg)
 
@@ -56,33 +61,35 @@ def setup() -> Setup:
     "/me/2fa/enable",
     tags=["two-factor"],
     summary="Turn two-factor authentication on with a code of the new authenticator",
-    description="Answers 10 recovery codes, shown this once. The code used here counts as used.",
+    description="Answers 10 recovery codes, shown this once. The code used here counts as used. Every other "
+    "session of the account ends. Sudo mode.",
     security=BEARER,
-    responses=responses(
-        200, "Recovery codes", s403=("invalid_code", "api_key_not_allowed"), s409="conflict", s429="rate_limited"
-    ),
+    responses=responses(200, "Recovery codes", s403=SUDO_CODE_PROBLEMS, s409="conflict", s429="rate_limited"),
 )
 def enable(body: CodeRequest) -> RecoveryCodes:
-    user = require_user(app.current_event.raw_event)
-    return RecoveryCodes(recovery_codes=two_factor_service().enable(user.id, body.code, client_of(app.current_event)))
+    user = require_sudo(app.current_event.raw_event)
+    codes = two_factor_service().enable(user.id, body.code, client_of(app.current_event), keep_session=user.session_id)
+    return RecoveryCodes(recovery_codes=codes)
 
 
 @app.post(
     "/me/2fa/disable",
     tags=["two-factor"],
     summary="Turn two-factor authentication off (password and a code)",
+    description="Every other session of the account ends. Sudo mode.",
     security=BEARER,
     responses=responses(
         204,
         "Off",
-        s403=("invalid_credentials", "invalid_code", "api_key_not_allowed"),
+        s403=("invalid_credentials", *SUDO_CODE_PROBLEMS),
         s409="conflict",
         s429="rate_limited",
     ),
 )
 def disable(body: DisableRequest) -> Response[None]:
-    user = require_user(app.current_event.raw_event)
-    two_factor_service().disable(user.id, body.password, body.code, client_of(app.current_event))
+    user = require_sudo(app.current_event.raw_event)
+    client = client_of(app.current_event)
+    two_factor_service().disable(user.id, body.password, body.code, client, keep_session=user.session_id)
     return Response(status_code=204)
 
 
@@ -90,14 +97,14 @@ def disable(body: DisableRequest) -> Response[None]:
     "/me/2fa/recovery-codes",
     tags=["two-factor"],
     summary="Replace the recovery codes (the old ones stop working)",
+    description="Every other session of the account ends. Sudo mode.",
     security=BEARER,
-    responses=responses(
-        200, "New recovery codes", s403=("invalid_code", "api_key_not_allowed"), s409="conflict", s429="rate_limited"
-    ),
+    responses=responses(200, "New recovery codes", s403=SUDO_CODE_PROBLEMS, s409="conflict", s429="rate_limited"),
 )
 def replace_recovery_codes(body: CodeRequest) -> RecoveryCodes:
-    user = require_user(app.current_event.raw_event)
-    codes = two_factor_service().new_recovery_codes(user.id, body.code, client_of(app.current_event))
+    user = require_sudo(app.current_event.raw_event)
+    client = client_of(app.current_event)
+    codes = two_factor_service().new_recovery_codes(user.id, body.code, client, keep_session=user.session_id)
     return RecoveryCodes(recovery_codes=codes)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 
-from kuploy_access.domain.sessions import SessionLifetimes
+from kuploy_access.domain.sessions import SUDO_MODE_WINDOW, SessionLifetimes
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,8 @@ class Settings:
     audit_retention: timedelta = timedelta(days=400)
     # Always-202 answers (forgot password, resend verification) take at least this long.
     quiet_answer_seconds: float = 0.3
+    # Sudo mode: how recently a factor must have been proven for a sensitive action.
+    sudo_mode_window: timedelta = SUDO_MODE_WINDOW
 
 
 @lru_cache(maxsize=1)
@@ -41,4 +43,5 @@ def settings() -> Settings:
         invitation_lifetime=timedelta(days=float(os.environ.get("INVITATION_DAYS", "7"))),
         audit_retention=timedelta(days=float(os.environ.get("AUDIT_RETENTION_DAYS", "400"))),
         quiet_answer_seconds=float(os.environ.get("QUIET_ANSWER_SECONDS", "0.3")),
+        sudo_mode_window=timedelta(minutes=float(os.environ.get("SUDO_MODE_MINUTES", "10"))),
     )

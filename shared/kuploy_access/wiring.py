@@ -27,9 +27,11 @@ if TYPE_CHECKING:
     from kuploy_access.services.members import MemberService
     from kuploy_access.services.organizations import OrganizationService
     from kuploy_access.services.passwords import PasswordService
+    from kuploy_access.services.reauthentication import ReauthenticationService
     from kuploy_access.services.resources import ResourceService
     from kuploy_access.services.sessions import SessionService
     from kuploy_access.services.signup import SignUpService
+    from kuploy_access.services.sudo import SudoService
     from kuploy_access.services.two_factor import TwoFactorService
 
 
@@ -172,7 +174,30 @@ def two_factor_service() -> TwoFactorService:
         limiter=rate_limiter(),
         clock=SystemClock(),
         public_base_url=config.public_base_url,
+        sessions=session_service(),
     )
+
+
+@lru_cache(maxsize=1)
+def reauthentication_service() -> ReauthenticationService:
+    from kuploy_access.adapters.dynamodb.users import DynamoUserRepository
+    from kuploy_access.services.reauthentication import ReauthenticationService
+
+    return ReauthenticationService(
+        users=DynamoUserRepository(),
+        sessions=session_service(),
+        login=login_service(),
+        two_factor=two_factor_service,
+    )
+
+
+@lru_cache(maxsize=1)
+def sudo_service() -> SudoService:
+    from kuploy_access.adapters.clock import SystemClock
+    from kuploy_access.adapters.dynamodb.sessions import DynamoSessionRepository
+    from kuploy_access.services.sudo import SudoService
+
+    return SudoService(sessions=DynamoSessionRepository(), clock=SystemClock(), window=settings().sudo_mode_window)
 
 
 @lru_cache(maxsize=1)

@@ -204,13 +204,21 @@ class FakeSessions:
                 user_id=session.user_id,
                 expires_at=session.expires_at,
                 idle_expires_at=session.idle_expires_at or session.expires_at,
+                auth_time=session.auth_time,
             )
 
     def get_refresh(self, token_hash: str) -> RefreshToken | None:
         return self.refresh.get(token_hash)
 
     def rotate(
-        self, old: RefreshToken, new_hash: str, now: datetime, idle_expires_at: datetime, ip: str, user_agent: str
+        self,
+        old: RefreshToken,
+        new_hash: str,
+        now: datetime,
+        idle_expires_at: datetime,
+        ip: str,
+        user_agent: str,
+        auth_time: datetime | None = None,
     ) -> None:
         hook, self.before_rotate = self.before_rotate, None
         if hook is not None:
@@ -236,6 +244,7 @@ class FakeSessions:
                 user_id=old.user_id,
                 expires_at=old.expires_at,
                 idle_expires_at=idle_expires_at,
+                auth_time=auth_time or old.auth_time,
             )
             self.items[session.id] = replace(
                 session,
@@ -244,6 +253,7 @@ class FakeSessions:
                 idle_expires_at=idle_expires_at,
                 ip=ip,
                 user_agent=user_agent,
+                auth_time=auth_time or session.auth_time,
             )
 
     def get(self, user_id: str, session_id: str) -> Session | None:

@@ -257,3 +257,21 @@ def test_the_authorizer_imports_no_argon2_pyotp_or_pydantic():
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
+
+
+# --- auth_time (sudo mode) -------------------------------------------------------------------
+
+
+def test_auth_time_reaches_the_routes(authorizer):
+    signed_in_at = int(now().timestamp()) - 120
+    context = handle(authorizer, f"Bearer {access_token(auth_time=signed_in_at)}")["context"]
+    assert context["auth_time"] == str(signed_in_at)
+    assert Principal.from_context(context).auth_time == signed_in_at
+
+
+@pytest.mark.parametrize("claim", [None, "1764331200", 1764331200.5, True, [1]])
+def test_tokens_without_an_integer_auth_time_are_stale(authorizer, claim):
+    extra = {} if claim is None else {"auth_time": claim}
+    principal = authorizer.authorize(access_token(**extra), now())
+    assert principal.type == USER
+    assert principal.auth_time == 0

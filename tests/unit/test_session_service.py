@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from kuploy_access.domain.access_tokens import JwtKind
-from kuploy_access.domain.errors import InvalidRefreshToken, NotFound, TokenReused
+from kuploy_access.domain.errors import InvalidRefreshToken, NotFound, TokenReused, Unauthorized
 from kuploy_access.domain.one_time_tokens import MAX_TOKEN_LENGTH, hash_secret
 from kuploy_access.domain.sessions import SessionLifetimes
 from kuploy_access.services.sessions import ClientInfo, SessionService
@@ -438,3 +439,71 @@ def test_revoke_all_without_keep_ends_every_session(world, service):
         with pytest.raises(InvalidRefreshToken):
             service.refresh(pair.refresh_token, CLIENT)
     assert service.revoke_all(USER) == 0
+
+
+# --- auth_time (sudo mode) -------------------------------------------------------------------
+
+
+def test_access_tokens_carry_when_the_person_signed_in(world, service):
+    pair = service.start(USER, CLIENT)
+    assert claims(world, pair.access_token).auth_time == int(world.clock.now().timestamp())
+    session = next(iter(world.sessions.items.values()))
+    assert session.auth_time == world.clock.now()
+
+
+def test_start_takes_the_moment_the_factor_was_proven(world, service):
+    proven = world.clock.now() - timedelta(seconds=40)
+    pair = service.start(USER, CLIENT, auth_time=proven)
+    assert claims(world, pair.access_token).auth_time == int(proven.timestamp())
+
+
+def test_refreshes_keep_auth_time(world, service):
+    signed_in_at = int(world.clock.now().timestamp())
+    pair = service.start(USER, CLIENT)
+    for _ in range(3):
+        world.clock.advance(timedelta(minutes=14))
+        pair = service.refresh(pair.refresh_token, CLIENT)
+        verified = claims(world, pair.access_token)
+        assert verified.auth_time == signed_in_at
+        assert verified.claims["iat"] == int(world.clock.now().timestamp())
+    assert world.sessions.refresh[hash_secret(pair.refresh_token)].auth_time == world.clock.now() - timedelta(
+        minutes=42
+    )
+
+
+def test_a_session_from_before_auth_time_refreshes_to_a_stale_token(world, service):
+    pair = service.start(USER, CLIENT)
+    record = world.sessions.refresh[hash_secret(pair.refresh_token)]
+    world.sessions.refresh[record.token_hash] = replace(record, auth_time=None)
+    refreshed = service.refresh(pair.refresh_token, CLIENT)
+    assert claims(world, refreshed.access_token).auth_time == 0
+
+
+def test_reauthenticated_renews_auth_time_in_the_same_session(world, service):
+    pair = service.start(USER, CLIENT)
+    session_id = claims(world, pair.access_token).session_id or ""
+    world.clock.advance(timedelta(hours=2))
+    session = service.live_session(USER, session_id)
+    renewed = service.reauthenticated(session, LAPTOP)
+    verified = claims(world, renewed.access_token)
+    assert verified.session_id == session.id
+    assert verified.auth_time == int(world.clock.now().timestamp())
+    stored = world.sessions.items[session.id]
+    assert stored.auth_time == world.clock.now()
+    assert (stored.ip, stored.user_agent) == (LAPTOP.ip, LAPTOP.user_agent)
+    assert stored.idle_expires_at == world.clock.now() + timedelta(days=7)
+    assert stored.expires_at == session.expires_at  # the absolute lifetime is the login's
+    with pytest.raises(TokenReused):
+        service.refresh(pair.refresh_token, CLIENT)
+
+
+def test_live_session_refuses_ended_sessions(world, service):
+    pair = service.start(USER, CLIENT)
+    session_id = claims(world, pair.access_token).session_id or ""
+    assert service.live_session(USER, session_id).id == session_id
+    for user_id, sid in ((OTHER_USER, session_id), (USER, ""), (USER, "ses_unknown")):
+        with pytest.raises(Unauthorized):
+            service.live_session(user_id, sid)
+    service.revoke(USER, session_id)
+    with pytest.raises(Unauthorized):
+        service.live_session(USER, session_id)

@@ -49,6 +49,8 @@ class VerifiedToken:
     token_id: str
     expires_at: int
     claims: dict[str, object]
+    # Access tokens: when the person last proved a factor; 0 when the token does not say.
+    auth_time: int = 0
 
 
 class JwtCodec:
@@ -111,10 +113,12 @@ class JwtCodec:
             raise TokenRejected("token_expired", "token expired")
         subject = claims["sub"]
         session_id = claims.get("sid")
+        auth_time = claims.get("auth_time")
         return VerifiedToken(
             subject=str(subject),
             session_id=str(session_id) if session_id is not None else None,
             token_id=str(claims["jti"]),
             expires_at=expires_at,
             claims=claims,
+            auth_time=auth_time if type(auth_time) is int else 0,
         )

@@ -189,3 +189,11 @@ class InvalidMfaToken(DomainError):
     status = 401
     code = "invalid_token"
     title = "The sign-in challenge is not valid; sign in again"
+
+
+class ReauthenticationRequired(DomainError):
+    """Sudo mode: a sensitive action with a token whose factor was proven too long ago."""
+
+    status = 403
+    code = "reauthentication_required"
+    title = "Confirm it is you: this action needs a recent sign-in"

@@ -23,6 +23,9 @@ class Principal:
     org_id: str = ""
     scopes: tuple[str, ...] = ()
     auth_error: str = ""
+    # When the person last proved a factor (seconds since the epoch); 0 when the token
+    # does not say (API keys, tokens from before the claim), which sudo mode refuses.
+    auth_time: int = 0
 
     def to_context(self) -> dict[str, str]:
         """Authorizer context values must be strings, numbers or booleans."""
@@ -33,6 +36,7 @@ class Principal:
             "org_id": self.org_id,
             "scopes": " ".join(self.scopes),
             "auth_error": self.auth_error,
+            "auth_time": str(self.auth_time),
         }
 
     @classmethod
@@ -47,8 +51,16 @@ class Principal:
             org_id=str(context.get("org_id") or ""),
             scopes=tuple(scopes.split()) if scopes else (),
             auth_error=str(context.get("auth_error") or ""),
+            auth_time=_seconds(context.get("auth_time")),
         )
 
     @classmethod
     def anonymous(cls, reason: str) -> Principal:
         return cls(type=ANONYMOUS, auth_error=reason)
+
+
+def _seconds(value: object) -> int:
+    try:
+        return max(int(str(value or 0)), 0)
+    except ValueError:
+        return 0

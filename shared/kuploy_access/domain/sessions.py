@@ -3,6 +3,13 @@
 A session is one login on one device. Its refresh token rotates on every use; each
 rotated token is remembered, so presenting one again (a stolen copy racing the real
 client) revokes the whole session (OAuth 2.0 Security BCP, RFC 9700 §4.14).
+
+`auth_time` is when the person last proved a factor in this session (the login, or a
+re-authentication): access tokens carry it and refreshes keep it. Sudo mode: an access
+token lives 15 minutes and a stolen one acts as its owner, so the actions that would let
+a thief keep access or do lasting harm (enrolling their own 2FA, minting an API key,
+transferring or deleting an organization, ...) also need `auth_time` within a short
+window, as GitHub's sudo mode does.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ ACCESS_TOKEN_LIFETIME = timedelta(minutes=15)
 SESSION_ABSOLUTE_LIFETIME = timedelta(days=30)
 SESSION_IDLE_LIFETIME = timedelta(days=7)
 MAX_USER_AGENT_LENGTH = 512
+SUDO_MODE_WINDOW = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,8 @@ class Session:
     refresh_token_hash: str
     idle_expires_at: datetime | None = None
     revoked_at: datetime | None = None
+    # None for sessions from before auth_time was recorded: their tokens are never in sudo mode.
+    auth_time: datetime | None = None
 
     def is_live(self, now: datetime) -> bool:
         if self.revoked_at is not None or now >= self.expires_at:
@@ -51,9 +61,24 @@ class RefreshToken:
     expires_at: datetime
     idle_expires_at: datetime
     rotated_at: datetime | None = None
+    # The session's auth_time, carried so that a refresh (one read) keeps it.
+    auth_time: datetime | None = None
 
     def usable(self, now: datetime) -> bool:
         return now < self.expires_at and now < self.idle_expires_at
+
+
+def epoch_seconds(moment: datetime | None) -> int:
+    """A token's `auth_time` claim: 0 when unknown, which no sudo window accepts."""
+    return int(moment.timestamp()) if moment is not None else 0
+
+
+def in_sudo_mode(auth_time: int, now: datetime, window: timedelta = SUDO_MODE_WINDOW) -> bool:
+    """Whether a factor proven at `auth_time` (seconds since the epoch; 0 for tokens
+    that do not say) is recent enough for a sensitive action at `now`."""
+    if auth_time <= 0:
+        return False
+    return now.timestamp() - auth_time <= window.total_seconds()
 
 
 @dataclass(frozen=True)

@@ -125,10 +125,18 @@ class SessionRepository(Protocol):
     def get_refresh(self, token_hash: str) -> RefreshToken | None: ...
 
     def rotate(
-        self, old: RefreshToken, new_hash: str, now: datetime, idle_expires_at: datetime, ip: str, user_agent: str
+        self,
+        old: RefreshToken,
+        new_hash: str,
+        now: datetime,
+        idle_expires_at: datetime,
+        ip: str,
+        user_agent: str,
+        auth_time: datetime | None = None,
     ) -> None:
         """Raises RefreshAlreadyRotated or SessionNotLive; otherwise `old` is dead and
-        `new_hash` is the session's refresh token."""
+        `new_hash` is the session's refresh token. The new token carries `old.auth_time`,
+        or `auth_time` when given (a re-authentication), which the session records too."""
 
     def get(self, user_id: str, session_id: str) -> Session | None: ...
 
@@ -136,6 +144,11 @@ class SessionRepository(Protocol):
 
     def revoke(self, user_id: str, session_id: str, now: datetime) -> bool:
         """False when the user has no such live session."""
+
+
+class SessionLookup(Protocol):  # SudoService
+    def get(self, user_id: str, session_id: str) -> Session | None:
+        """One read of the session, revoked or expired ones included."""
 
 
 class RateLimiter(Protocol):

@@ -7,15 +7,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from kuploy_access.domain.access_tokens import JwtCodec, JwtKind
-from kuploy_access.domain.errors import InvalidRefreshToken, NotFound, TokenReused
+from kuploy_access.domain.errors import Conflict, InvalidRefreshToken, NotFound, TokenReused, Unauthorized
 from kuploy_access.domain.ids import new_id
 from kuploy_access.domain.one_time_tokens import MAX_TOKEN_LENGTH, hash_secret, new_secret
 from kuploy_access.domain.sessions import (
     ACCESS_TOKEN_LIFETIME,
     MAX_USER_AGENT_LENGTH,
+    RefreshToken,
     Session,
     SessionLifetimes,
     TokenPair,
+    epoch_seconds,
 )
 from kuploy_access.services.ports import (
     Clock,
@@ -40,8 +42,11 @@ class SessionService:
     access_tokens: Callable[[], JwtCodec]
     lifetimes: SessionLifetimes = field(default_factory=SessionLifetimes)
 
-    def start(self, user_id: str, client: ClientInfo) -> TokenPair:
+    def start(self, user_id: str, client: ClientInfo, auth_time: datetime | None = None) -> TokenPair:
+        """A new session for someone who just proved a factor, at `auth_time` (now when
+        not given): its tokens are in sudo mode for the window that follows."""
         now = self.clock.now()
+        proven_at = auth_time or now
         refresh_token = new_secret()
         expires_at = now + self.lifetimes.absolute
         session = Session(
@@ -54,9 +59,10 @@ class SessionService:
             user_agent=client.user_agent[:MAX_USER_AGENT_LENGTH],
             refresh_token_hash=hash_secret(refresh_token),
             idle_expires_at=min(now + self.lifetimes.idle, expires_at),
+            auth_time=proven_at,
         )
         self.sessions.create(session)
-        return self._pair(user_id, session.id, refresh_token, now)
+        return self._pair(user_id, session.id, refresh_token, now, proven_at)
 
     def refresh(self, presented: str, client: ClientInfo) -> TokenPair:
         """A new pair for a live refresh token; the presented one dies. Presenting a
@@ -90,7 +96,49 @@ class SessionService:
             raise TokenReused() from None
         except SessionNotLive:
             raise InvalidRefreshToken("The session was signed out") from None
-        return self._pair(record.user_id, record.session_id, refresh_token, now)
+        # A refresh proves nothing about the person: the session's auth_time stays.
+        return self._pair(record.user_id, record.session_id, refresh_token, now, record.auth_time)
+
+    def live_session(self, user_id: str, session_id: str) -> Session:
+        """The caller's session (one read), or 401 `invalid_token` when it has ended."""
+        session = self.sessions.get(user_id, session_id) if session_id else None
+        if session is None or not session.is_live(self.clock.now()):
+            raise Unauthorized("invalid_token", "This session was signed out; sign in again")
+        return session
+
+    def reauthenticated(self, session: Session, client: ClientInfo) -> TokenPair:
+        """A new pair for the same session, whose person proved a factor just now: the
+        session's refresh token rotates (the current one is marked rotated, as by a
+        refresh, so a copy of it is a reuse) and its auth_time becomes now, in one
+        transaction."""
+        now = self.clock.now()
+        # Two tries: a refresh of this session may rotate its token between the read
+        # and the transaction; the person has proven a factor, so read again and retry.
+        for _ in range(2):
+            current = RefreshToken(
+                token_hash=session.refresh_token_hash,
+                session_id=session.id,
+                user_id=session.user_id,
+                expires_at=session.expires_at,
+                idle_expires_at=session.idle_expires_at or session.expires_at,
+                auth_time=session.auth_time,
+            )
+            refresh_token = new_secret()
+            try:
+                self.sessions.rotate(
+                    current,
+                    hash_secret(refresh_token),
+                    now,
+                    min(now + self.lifetimes.idle, session.expires_at),
+                    client.ip,
+                    client.user_agent[:MAX_USER_AGENT_LENGTH],
+                    auth_time=now,
+                )
+            except (RefreshAlreadyRotated, SessionNotLive):
+                session = self.live_session(session.user_id, session.id)
+                continue
+            return self._pair(session.user_id, session.id, refresh_token, now, now)
+        raise Conflict("The session's tokens changed meanwhile; try again")
 
     def log_out(self, presented: str) -> None:
         """Revoke the session of a refresh token; unknown tokens are already logged out."""
@@ -121,9 +169,15 @@ class SessionService:
                 revoked += 1
         return revoked
 
-    def _pair(self, user_id: str, session_id: str, refresh_token: str, now: datetime) -> TokenPair:
+    def _pair(
+        self, user_id: str, session_id: str, refresh_token: str, now: datetime, auth_time: datetime | None
+    ) -> TokenPair:
         access_token = self.access_tokens().issue(
-            JwtKind.ACCESS, user_id, now, ACCESS_TOKEN_LIFETIME, extra={"sid": session_id}
+            JwtKind.ACCESS,
+            user_id,
+            now,
+            ACCESS_TOKEN_LIFETIME,
+            extra={"sid": session_id, "auth_time": epoch_seconds(auth_time)},
         )
         return TokenPair(
             access_token=access_token,

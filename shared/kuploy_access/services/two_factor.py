@@ -1,6 +1,8 @@
 """Two-factor authentication: enrol (setup, enable), turn off, new recovery codes, and
 the second step of a sign-in. Every change, every recovery-code use and every refused
-replay writes an event to the account's security log and emails the person."""
+replay writes an event to the account's security log and emails the person. Turning 2FA
+on or off and new recovery codes end every other session of the account, as a password
+change does: a session signed in before the change may be someone else's."""
 
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ from kuploy_access.services.ports import (
     TwoFactorRepository,
     UserRepository,
 )
-from kuploy_access.services.sessions import ClientInfo
+from kuploy_access.services.sessions import ClientInfo, SessionService
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +73,7 @@ class TwoFactorService:
     limiter: RateLimiter
     clock: Clock
     public_base_url: str
+    sessions: SessionService
 
     # --- enrolment and changes (signed in) ---------------------------------------------------
 
@@ -83,7 +86,8 @@ class TwoFactorService:
         uri = provisioning_uri(secret, user.email)
         return TotpSetup(secret=secret, otpauth_uri=uri, qr_svg=qr_svg(uri))
 
-    def enable(self, user_id: str, code: str, client: ClientInfo) -> list[str]:
+    def enable(self, user_id: str, code: str, client: ClientInfo, keep_session: str | None = None) -> list[str]:
+        """Every session but `keep_session` (the caller's) ends."""
         user = self._user(user_id)
         if user.two_factor_enabled:
             raise Conflict("Two-factor authentication is already on")
@@ -99,10 +103,14 @@ class TwoFactorService:
         if not self.factors.enable(user.id, user.totp_pending_sealed, step, hashes):
             raise Conflict("The setup changed meanwhile; start again with POST /me/2fa/setup")
         self.factors.set_member_copies(user.id, True)
+        self.sessions.revoke_all(user.id, keep=keep_session)
         self._record(user, "two_factor.enabled", client, "Two-factor authentication was turned on")
         return codes
 
-    def disable(self, user_id: str, password: str, code: str, client: ClientInfo) -> None:
+    def disable(
+        self, user_id: str, password: str, code: str, client: ClientInfo, keep_session: str | None = None
+    ) -> None:
+        """Every session but `keep_session` (the caller's) ends."""
         user = self._enabled_user(user_id)
         self._take_attempt(user)
         if user.password_hash is None or not self.hasher.verify(user.password_hash, password):
@@ -115,9 +123,13 @@ class TwoFactorService:
         if not self.factors.disable(user.id, proof.step, proof.recovery_hash):
             self.factors.set_member_copies(user.id, True)
             self._refused_replay(user, client)
+        self.sessions.revoke_all(user.id, keep=keep_session)
         self._record(user, "two_factor.disabled", client, "Two-factor authentication was turned off")
 
-    def new_recovery_codes(self, user_id: str, code: str, client: ClientInfo) -> list[str]:
+    def new_recovery_codes(
+        self, user_id: str, code: str, client: ClientInfo, keep_session: str | None = None
+    ) -> list[str]:
+        """The old codes stop working; every session but `keep_session` (the caller's) ends."""
         user = self._enabled_user(user_id)
         self._take_attempt(user)
         step = self._totp_step(user, code)
@@ -128,6 +140,7 @@ class TwoFactorService:
         hashes = {h for h in (hash_recovery_code(c) for c in codes) if h}
         if not self.factors.replace_recovery_codes(user.id, step, hashes):
             self._refused_replay(user, client)
+        self.sessions.revoke_all(user.id, keep=keep_session)
         self._record(user, "two_factor.recovery_codes_replaced", client, "New recovery codes were made")
         return codes
 

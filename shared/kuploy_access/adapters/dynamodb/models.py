@@ -91,6 +91,7 @@ class SessionItem(TableItem):
     refresh_token_hash = UnicodeAttribute()
     idle_expires_at = UTCDateTimeAttribute(null=True)
     revoked_at = UTCDateTimeAttribute(null=True)
+    auth_time = UTCDateTimeAttribute(null=True)
     expires_at_epoch = TTLAttribute()
 
 
@@ -100,6 +101,8 @@ class RefreshTokenItem(TableItem):
     expires_at = UTCDateTimeAttribute()
     idle_expires_at = UTCDateTimeAttribute(null=True)
     rotated_at = UTCDateTimeAttribute(null=True)
+    # A copy of the session's: a refresh reads only this item.
+    auth_time = UTCDateTimeAttribute(null=True)
     expires_at_epoch = TTLAttribute()
 
 

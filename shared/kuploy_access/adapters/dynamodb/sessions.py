@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from kuploy_access.adapters.dynamodb.models import RefreshTokenItem, SessionItem, user_key
@@ -37,6 +38,7 @@ def _to_session(item: SessionItem) -> Session:
         refresh_token_hash=item.refresh_token_hash,
         idle_expires_at=item.idle_expires_at,
         revoked_at=item.revoked_at,
+        auth_time=item.auth_time,
     )
 
 
@@ -48,6 +50,7 @@ def _refresh_item(session: Session, token_hash: str, idle_expires_at: datetime |
         user_id=session.user_id,
         expires_at=session.expires_at,
         idle_expires_at=idle_expires_at,
+        auth_time=session.auth_time,
         expires_at_epoch=session.expires_at,
     )
 
@@ -69,6 +72,7 @@ class DynamoSessionRepository:
             user_agent=session.user_agent,
             refresh_token_hash=session.refresh_token_hash,
             idle_expires_at=session.idle_expires_at,
+            auth_time=session.auth_time,
             expires_at_epoch=session.expires_at,
         )
         refresh = _refresh_item(session, session.refresh_token_hash, session.idle_expires_at)
@@ -89,13 +93,22 @@ class DynamoSessionRepository:
             expires_at=item.expires_at,
             idle_expires_at=item.idle_expires_at or item.expires_at,
             rotated_at=item.rotated_at,
+            auth_time=item.auth_time,
         )
 
     def rotate(
-        self, old: RefreshToken, new_hash: str, now: datetime, idle_expires_at: datetime, ip: str, user_agent: str
+        self,
+        old: RefreshToken,
+        new_hash: str,
+        now: datetime,
+        idle_expires_at: datetime,
+        ip: str,
+        user_agent: str,
+        auth_time: datetime | None = None,
     ) -> None:
         """Exchange `old` for `new_hash` in one transaction; exactly one of two racing
-        exchanges of the same token can win, because `rotated_at` is set conditionally."""
+        exchanges of the same token can win, because `rotated_at` is set conditionally.
+        With `auth_time` (a re-authentication) the session and its new token record it."""
         session = Session(
             id=old.session_id,
             user_id=old.user_id,
@@ -105,7 +118,17 @@ class DynamoSessionRepository:
             ip=ip,
             user_agent=user_agent,
             refresh_token_hash=new_hash,
+            auth_time=auth_time or old.auth_time,
         )
+        session_changes: list[Action] = [
+            SessionItem.refresh_token_hash.set(new_hash),
+            SessionItem.last_used_at.set(now),
+            SessionItem.idle_expires_at.set(idle_expires_at),
+            SessionItem.ip.set(ip),
+            SessionItem.user_agent.set(user_agent),
+        ]
+        if auth_time is not None:
+            session_changes.append(SessionItem.auth_time.set(auth_time))
         try:
             with TransactWrite(connection=self._connection) as transaction:
                 transaction.update(
@@ -119,13 +142,7 @@ class DynamoSessionRepository:
                 )
                 transaction.update(
                     SessionItem(pk=user_key(old.user_id), sk=session_sort_key(old.session_id)),
-                    actions=[
-                        SessionItem.refresh_token_hash.set(new_hash),
-                        SessionItem.last_used_at.set(now),
-                        SessionItem.idle_expires_at.set(idle_expires_at),
-                        SessionItem.ip.set(ip),
-                        SessionItem.user_agent.set(user_agent),
-                    ],
+                    actions=session_changes,
                     condition=SessionItem.pk.exists()
                     & SessionItem.revoked_at.does_not_exist()
                     & (SessionItem.refresh_token_hash == old.token_hash),
