@@ -67,6 +67,7 @@ def login_throttle() -> DynamoLoginThrottle:
 @lru_cache(maxsize=1)
 def session_service() -> SessionService:
     from kuploy_access.adapters.clock import SystemClock
+    from kuploy_access.adapters.dynamodb.audit import DynamoAuditLog
     from kuploy_access.adapters.dynamodb.sessions import DynamoSessionRepository
     from kuploy_access.services.sessions import SessionService
 
@@ -75,6 +76,7 @@ def session_service() -> SessionService:
         clock=SystemClock(),
         access_tokens=jwt_codec,
         lifetimes=settings().session_lifetimes,
+        audit=DynamoAuditLog(),
     )
 
 
@@ -180,11 +182,15 @@ def two_factor_service() -> TwoFactorService:
 
 @lru_cache(maxsize=1)
 def reauthentication_service() -> ReauthenticationService:
+    from kuploy_access.adapters.clock import SystemClock
+    from kuploy_access.adapters.dynamodb.audit import DynamoAuditLog
     from kuploy_access.adapters.dynamodb.users import DynamoUserRepository
     from kuploy_access.services.reauthentication import ReauthenticationService
 
     return ReauthenticationService(
         users=DynamoUserRepository(),
+        audit=DynamoAuditLog(),
+        clock=SystemClock(),
         sessions=session_service(),
         login=login_service(),
         two_factor=two_factor_service,

@@ -82,6 +82,7 @@ class World:
             clock=self.clock,
             access_tokens=lambda: self.codec,
             lifetimes=self.lifetimes,
+            audit=self.trail,
         )
 
     def passwords(self) -> PasswordService:

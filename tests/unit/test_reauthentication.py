@@ -68,6 +68,9 @@ def test_the_password_gives_a_fresh_pair_of_the_same_session(world):
     assert session.auth_time == world.clock.now()
     assert session.refresh_token_hash == hash_secret(done.tokens.refresh_token)
     assert len(world.sessions.items) == 1  # no new session
+    # On the account's trail as a re-authentication, not as a sign-in.
+    assert world.trail.actions(caller.id)[-1:] == ["session.reauthenticated"]
+    assert "login.succeeded" not in world.trail.actions(caller.id)[1:]
 
 
 def test_the_previous_refresh_token_is_rotated(world):

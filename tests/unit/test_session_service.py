@@ -157,6 +157,17 @@ def test_reusing_a_rotated_token_revokes_the_whole_session(world, service):
     assert (newest.value.status, newest.value.code) == (401, "invalid_token")
 
 
+def test_a_reuse_is_on_the_account_trail(world, service):
+    first = service.start(USER, CLIENT)
+    session_id = session_of(world, first.refresh_token).id
+    service.refresh(first.refresh_token, CLIENT)
+    with pytest.raises(TokenReused):
+        service.refresh(first.refresh_token, CLIENT)
+    assert world.trail.actions(USER) == ["session.token_reused"]
+    assert world.trail.events[0].details == {"session_id": session_id}
+    assert world.trail.events[0].ip == CLIENT.ip
+
+
 def test_reuse_leaves_the_users_other_sessions_alone(world, service):
     phone = service.start(USER, CLIENT)
     laptop = service.start(USER, LAPTOP)

@@ -192,7 +192,12 @@ class SudoWorld(World):
 
     def reauthentication(self) -> ReauthenticationService:
         return ReauthenticationService(
-            users=self.users, sessions=self.session_service(), login=self.login(), two_factor=self.two_factor
+            users=self.users,
+            audit=self.trail,
+            clock=self.clock,
+            sessions=self.session_service(),
+            login=self.login(),
+            two_factor=self.two_factor,
         )
 
     def sudo(self) -> SudoService:

@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from kuploy_access.domain.audit import Actor, audit_event
 from kuploy_access.domain.errors import InvalidCredentials, Unauthorized, ValidationFailed, WrongCode, WrongPassword
 from kuploy_access.domain.principal import Principal
 from kuploy_access.domain.sessions import TokenPair
 from kuploy_access.services.login import LoginService
-from kuploy_access.services.ports import UserRepository
+from kuploy_access.services.ports import AuditLog, Clock, UserRepository
 from kuploy_access.services.sessions import ClientInfo, SessionService
 from kuploy_access.services.two_factor import CodeRefused, TwoFactorService
 
@@ -28,6 +29,8 @@ class Reauthenticated:
 @dataclass
 class ReauthenticationService:
     users: UserRepository
+    audit: AuditLog
+    clock: Clock
     sessions: SessionService
     login: LoginService
     # Built on first use: only accounts with 2FA load pyotp and the AES key.
@@ -46,7 +49,7 @@ class ReauthenticationService:
         if user.two_factor_enabled and bool(code) == bool(recovery_code):
             raise ValidationFailed("Two-factor authentication is on: send exactly one of code and recovery_code")
         try:
-            proven = self.login.authenticate(user.email, password, client)
+            proven = self.login.authenticate(user.email, password, client, success_action=None)
         except InvalidCredentials:
             raise WrongPassword("The password is wrong") from None
         if proven.id != user.id:
@@ -58,4 +61,18 @@ class ReauthenticationService:
                 )
             except CodeRefused:
                 raise WrongCode("The code is wrong or was already used") from None
-        return Reauthenticated(user.id, session.id, self.sessions.reauthenticated(session, client))
+        tokens = self.sessions.reauthenticated(session, client)
+        actor = Actor("user", user.id, user.email)
+        self.audit.record(
+            audit_event(
+                user.id,
+                self.clock.now(),
+                actor,
+                "session.reauthenticated",
+                user.id,
+                client.ip,
+                client.user_agent,
+                session_id=session.id,
+            )
+        )
+        return Reauthenticated(user.id, session.id, tokens)

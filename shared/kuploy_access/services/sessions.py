@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from kuploy_access.domain.access_tokens import JwtCodec, JwtKind
+from kuploy_access.domain.audit import Actor, audit_event
 from kuploy_access.domain.errors import Conflict, InvalidRefreshToken, NotFound, TokenReused, Unauthorized
 from kuploy_access.domain.ids import new_id
 from kuploy_access.domain.one_time_tokens import MAX_TOKEN_LENGTH, hash_secret, new_secret
@@ -20,6 +21,7 @@ from kuploy_access.domain.sessions import (
     epoch_seconds,
 )
 from kuploy_access.services.ports import (
+    AuditLog,
     Clock,
     RefreshAlreadyRotated,
     SessionNotLive,
@@ -41,6 +43,8 @@ class SessionService:
     # fetch the signing key.
     access_tokens: Callable[[], JwtCodec]
     lifetimes: SessionLifetimes = field(default_factory=SessionLifetimes)
+    # The account's trail, for refresh-token reuse (None: not recorded).
+    audit: AuditLog | None = None
 
     def start(self, user_id: str, client: ClientInfo, auth_time: datetime | None = None) -> TokenPair:
         """A new session for someone who just proved a factor, at `auth_time` (now when
@@ -76,6 +80,7 @@ class SessionService:
             raise InvalidRefreshToken()
         if record.rotated_at is not None:
             self.sessions.revoke(record.user_id, record.session_id, now)
+            self._record_reuse(record.user_id, record.session_id, client)
             raise TokenReused()
         if not record.usable(now):
             raise InvalidRefreshToken("The session has expired; sign in again")
@@ -93,6 +98,7 @@ class SessionService:
         except RefreshAlreadyRotated:
             # Lost a race with another exchange of the same token: a reuse all the same.
             self.sessions.revoke(record.user_id, record.session_id, now)
+            self._record_reuse(record.user_id, record.session_id, client)
             raise TokenReused() from None
         except SessionNotLive:
             raise InvalidRefreshToken("The session was signed out") from None
@@ -184,3 +190,19 @@ class SessionService:
             refresh_token=refresh_token,
             expires_in=int(ACCESS_TOKEN_LIFETIME.total_seconds()),
         )
+
+    def _record_reuse(self, user_id: str, session_id: str, client: ClientInfo) -> None:
+        if self.audit is None:
+            return
+        actor = Actor("user", user_id)
+        event = audit_event(
+            user_id,
+            self.clock.now(),
+            actor,
+            "session.token_reused",
+            user_id,
+            client.ip,
+            client.user_agent,
+            session_id=session_id,
+        )
+        self.audit.record(event)
