@@ -595,6 +595,23 @@ def test_disable_needs_the_password_and_a_code(client, clock):
     assert_tokens(client.request("POST", "/auth/login", {"email": ada.email, "password": PASSWORD}))
 
 
+def test_disable_takes_the_password_as_sign_in_does_nfkc_normalised(client, clock):
+    """A password typed with a compatibility character (a full-width letter, as an IME
+    gives) is stored NFKC-normalised; turning 2FA off must normalise it the same way."""
+    typed = "\uff31uiet harbour passphrase"  # full-width Q
+    client.sign_up_and_verify("fullwidth@example.com", typed)
+    tokens = client.log_in("fullwidth@example.com", typed)
+    me_now = client.request("GET", "/me", token=tokens["access_token"]).json()
+    ada = enrol(
+        client, clock, Account("fullwidth@example.com", me_now["id"], tokens["access_token"], tokens["refresh_token"])
+    )
+    fresh_step(clock)
+    body = {"password": typed, "code": code_at(ada.secret, clock)}
+    answer = client.request("POST", "/me/2fa/disable", body, token=ada.access)
+    assert answer.status == 204, answer.text
+    assert me(client, ada)["two_factor_enabled"] is False
+
+
 def test_new_recovery_codes_replace_the_old_ones(client, clock):
     ada = enrol(client, clock, sign_up(client))
     fresh_step(clock)

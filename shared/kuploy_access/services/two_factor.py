@@ -11,6 +11,7 @@ from datetime import datetime
 from kuploy_access.domain import email_messages
 from kuploy_access.domain.audit import Actor, audit_event
 from kuploy_access.domain.errors import Conflict, InvalidCode, Unauthorized, WrongCode, WrongPassword
+from kuploy_access.domain.passwords import normalize_password
 from kuploy_access.domain.rate_limits import MFA_ATTEMPTS_PER_ACCOUNT, RateLimited
 from kuploy_access.domain.two_factor import (
     hash_recovery_code,
@@ -105,7 +106,9 @@ class TwoFactorService:
     def disable(self, user_id: str, password: str, code: str, client: ClientInfo) -> None:
         user = self._enabled_user(user_id)
         self._take_attempt(user)
-        if user.password_hash is None or not self.hasher.verify(user.password_hash, password):
+        # Normalised as at sign-up and sign-in, or a password typed with a full-width
+        # letter would be "wrong" here and right everywhere else.
+        if user.password_hash is None or not self.hasher.verify(user.password_hash, normalize_password(password)):
             raise WrongPassword("The password is wrong")
         proof = self._prove(user, code, client)
         self._right(user)
