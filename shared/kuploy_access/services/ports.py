@@ -254,11 +254,14 @@ class ResourceRepository(Protocol):
 
 
 class SecretBox(Protocol):
-    """Authenticated encryption for secrets we must read back, bound to their owner."""
+    """Authenticated encryption for secrets we must read back, bound to their owner;
+    and a keyed hash for short secrets we only compare (recovery codes)."""
 
     def seal(self, plaintext: str, owner: str) -> str: ...
 
     def open(self, token: str, owner: str) -> str: ...
+
+    def keyed_hash(self, value: str) -> str: ...
 
 
 class TwoFactorRepository(Protocol):

@@ -96,7 +96,7 @@ class TwoFactorService:
             raise WrongCode("That is not the current code of the new authenticator")
         self._right(user)
         codes = new_recovery_codes()
-        hashes = {h for h in (hash_recovery_code(c) for c in codes) if h}
+        hashes = {h for h in (hash_recovery_code(c, self.box.keyed_hash) for c in codes) if h}
         if not self.factors.enable(user.id, user.totp_pending_sealed, step, hashes):
             raise Conflict("The setup changed meanwhile; start again with POST /me/2fa/setup")
         self.factors.set_member_copies(user.id, True)
@@ -128,7 +128,7 @@ class TwoFactorService:
             raise WrongCode("Enter the current code of your authenticator")
         self._right(user)
         codes = new_recovery_codes()
-        hashes = {h for h in (hash_recovery_code(c) for c in codes) if h}
+        hashes = {h for h in (hash_recovery_code(c, self.box.keyed_hash) for c in codes) if h}
         if not self.factors.replace_recovery_codes(user.id, step, hashes):
             self._refused_replay(user, client)
         self._record(user, "two_factor.recovery_codes_replaced", client, "New recovery codes were made")
@@ -203,7 +203,7 @@ class TwoFactorService:
             if step is not None:
                 return Proof(step=step)
         if recovery_code:
-            code_hash = hash_recovery_code(recovery_code)
+            code_hash = hash_recovery_code(recovery_code, self.box.keyed_hash)
             if code_hash is not None and code_hash in user.recovery_code_hashes:
                 return Proof(recovery_hash=code_hash)
         return None
