@@ -8,12 +8,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from kuploy_access.domain.email_messages import OutgoingEmail
+from kuploy_access.domain.emails import email_skeleton
 from kuploy_access.domain.one_time_tokens import OneTimeToken, TokenKind
 from kuploy_access.domain.rate_limits import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP, RateLimit
 from kuploy_access.domain.sessions import RefreshToken, Session
 from kuploy_access.domain.users import OrganizationMembership, User
 from kuploy_access.services.ports import (
     EmailAlreadyRegistered,
+    EmailTooSimilar,
     LoginAttempts,
     RefreshAlreadyRotated,
     SessionNotLive,
@@ -71,12 +73,17 @@ class FakeUsers:
         self.tokens = tokens
         self.by_id: dict[str, User] = {}
         self.by_email: dict[str, str] = {}
+        self.by_skeleton: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def create(self, user: User, verification: OneTimeToken) -> None:
         with self._lock:
             if user.email in self.by_email:
                 raise EmailAlreadyRegistered(self.by_email[user.email])
+            skeleton = email_skeleton(user.email)
+            if skeleton in self.by_skeleton:
+                raise EmailTooSimilar()
+            self.by_skeleton[skeleton] = user.id
             self.by_email[user.email] = user.id
             self.by_id[user.id] = user
             self.tokens.put(verification)
