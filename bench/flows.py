@@ -38,6 +38,15 @@ OPERATIONS = (
     "logout",
     "failed login",
     "login after a failure",
+    "failed login, unknown address",
+    "forgot password, known address",
+    "forgot password, unknown address",
+)
+# Operations whose time must not tell a known address from an unknown one (README,
+# "Timing"): (known, unknown).
+TIMING_PAIRS = (
+    ("failed login", "failed login, unknown address"),
+    ("forgot password, known address", "forgot password, unknown address"),
 )
 
 
@@ -227,6 +236,12 @@ def run(runs: int = 20) -> list[FlowResult]:
             timed("failed login", request("POST", "/auth/login", wrong, ip=ip), 401, record)
             right = {"email": email, "password": PASSWORD}
             timed("login after a failure", request("POST", "/auth/login", right, ip=ip), 200, record)
+            nobody = {"email": f"nobody-{index}@example.com", "password": WRONG_PASSWORD}
+            timed("failed login, unknown address", request("POST", "/auth/login", nobody, ip=ip), 401, record)
+            forgot = {"email": email}
+            timed("forgot password, known address", request("POST", "/auth/password/forgot", forgot), 202, record)
+            forgot = {"email": f"nobody-{index}@example.com"}
+            timed("forgot password, unknown address", request("POST", "/auth/password/forgot", forgot), 202, record)
         if not calls.operations:
             raise RuntimeError("the botocore hook saw no DynamoDB call at all; the counts would be wrong")
     progress(f"flows: {runs} recorded runs of each operation")

@@ -253,7 +253,7 @@ def invitation_form(token: Token) -> Response[Any]:
     try:
         if action == "signup":
             signup_service().sign_up(
-                invitation.email, form.get("password", ""), form.get("name"), invitation_path(token)
+                invitation.email, form.get("password", ""), client, form.get("name"), invitation_path(token)
             )
             return pages.page(
                 "Check your inbox",

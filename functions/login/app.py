@@ -1,15 +1,20 @@
-"""Sign-in: `POST /auth/login` (email and password) and `POST /auth/login/2fa` (the
-second step for accounts with two-factor authentication)."""
+"""Sign-in: `POST /auth/login` (email and password), `POST /auth/login/2fa` (the
+second step for accounts with two-factor authentication), and the unlock link of an
+account locked by consecutive failures (`POST /auth/unlock`, the `/unlock` page)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qs
 
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
 
 from kuploy_access.domain.errors import DomainError, ValidationFailed
 from kuploy_access.domain.two_factor import MfaChallenge
+from kuploy_access.http import pages
 from kuploy_access.http.api import create_app, lambda_entry, metrics
 from kuploy_access.http.openapi_docs import responses
 from kuploy_access.http.schemas import Tokens, client_of
@@ -82,6 +87,57 @@ def second_step(body: SecondStepRequest) -> Tokens:
         raise
     metrics.add_metric(name="Logins", unit=MetricUnit.Count, value=1)
     return Tokens.of(pair)
+
+
+class UnlockRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: str = Field(max_length=512, repr=False, description="The token of the emailed unlock link")
+
+
+class Unlocked(BaseModel):
+    status: Literal["unlocked"] = "unlocked"
+
+
+@app.post(
+    "/auth/unlock",
+    tags=["sessions"],
+    summary="Unlock password sign-in with the emailed link's token",
+    description="After 100 consecutive wrong passwords an account takes no password until its owner follows "
+    "the link emailed to them. The token works once and expires after 24 hours.",
+    responses=responses(200, "Password sign-in works again", s400=("invalid_token", "token_expired")),
+)
+def unlock(body: UnlockRequest) -> Unlocked:
+    login_service().unlock(body.token, client_of(app.current_event))
+    return Unlocked()
+
+
+UNLOCK_TITLE = "Unlock password sign-in"
+
+
+@app.get("/unlock", tags=["pages"], summary="The page behind the emailed unlock link (changes nothing)")
+def unlock_page(token: Annotated[str, Query(max_length=512)] = "") -> Response[Any]:
+    if not token:
+        return pages.page(UNLOCK_TITLE, pages.message("This link is incomplete.", error=True), 400)
+    return pages.page(
+        UNLOCK_TITLE,
+        pages.confirm_form(
+            "/unlock",
+            token,
+            "Password sign-in to your account was paused after many wrong passwords. Press the button to allow "
+            "it again. If the attempts were not yours, choose a new password afterwards.",
+            "Unlock password sign-in",
+        ),
+    )
+
+
+@app.post("/unlock", tags=["pages"], summary="The unlock page's button (form post)")
+def unlock_form() -> Response[Any]:
+    form = parse_qs(app.current_event.decoded_body or "")
+    try:
+        login_service().unlock((form.get("token") or [""])[0], client_of(app.current_event))
+    except DomainError as error:
+        return pages.page(UNLOCK_TITLE, pages.message(error.detail, error=True), error.status)
+    return pages.page(UNLOCK_TITLE, pages.message("Password sign-in works again. You can sign in now."))
 
 
 lambda_handler = lambda_entry(app)

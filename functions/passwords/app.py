@@ -15,7 +15,7 @@ from kuploy_access.http import pages
 from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.guard import require_user
 from kuploy_access.http.openapi_docs import responses
-from kuploy_access.http.schemas import Accepted
+from kuploy_access.http.schemas import Accepted, client_of
 from kuploy_access.wiring import password_service, session_service
 
 app = create_app()
@@ -61,7 +61,7 @@ def forgot_password(body: ForgotRequest) -> Accepted:
     responses=responses(204, "Password set", s400=("invalid_token", "token_expired"), s422=PASSWORD_CODES),
 )
 def reset_password(body: ResetRequest) -> Response[None]:
-    password_service().reset(body.token, body.password)
+    password_service().reset(body.token, body.password, client_of(app.current_event).ip)
     return Response(status_code=204)
 
 
@@ -106,7 +106,7 @@ def reset_password_form() -> Response[Any]:
     token = (form.get("token") or [""])[0]
     password = (form.get("password") or [""])[0]
     try:
-        password_service().reset(token, password)
+        password_service().reset(token, password, client_of(app.current_event).ip)
     except DomainError as error:
         body = pages.message(error.detail, error=True)
         if error.status == 422:  # the link still works: let them try another password

@@ -16,7 +16,7 @@ from kuploy_access.domain.invitations import safe_continue_path
 from kuploy_access.http import pages
 from kuploy_access.http.api import create_app, lambda_entry, metrics
 from kuploy_access.http.openapi_docs import responses
-from kuploy_access.http.schemas import Accepted
+from kuploy_access.http.schemas import Accepted, client_of
 from kuploy_access.wiring import signup_service
 
 app = create_app()
@@ -45,6 +45,10 @@ class VerificationSent(BaseModel):
 
 class Verified(BaseModel):
     status: Literal["verified"] = "verified"
+    password_set: bool = Field(
+        description="False when the link was a resent one, which sets no password: "
+        "choose one with POST /auth/password/forgot"
+    )
 
 
 @app.post(
@@ -52,7 +56,9 @@ class Verified(BaseModel):
     status_code=202,
     tags=["accounts"],
     summary="Create an account",
-    description="Same answer whether or not the address is registered; the address gets an email either way.",
+    description="Same answer whether or not the address is registered; the address gets an email either way. "
+    "For an unverified address, each sign-up's link is bound to the password chosen at that sign-up; "
+    "the first link verified decides the password and the others stop working.",
     responses=responses(
         202,
         "The email is on its way",
@@ -60,7 +66,7 @@ class Verified(BaseModel):
     ),
 )
 def sign_up(body: SignUpRequest) -> VerificationSent:
-    signup_service().sign_up(body.email, body.password, body.name)
+    signup_service().sign_up(body.email, body.password, client_of(app.current_event), body.name)
     metrics.add_metric(name="SignUps", unit=MetricUnit.Count, value=1)
     return VerificationSent()
 
@@ -72,13 +78,19 @@ def sign_up(body: SignUpRequest) -> VerificationSent:
     responses=responses(200, "The address is verified", s400=("invalid_token", "token_expired", "validation_error")),
 )
 def verify_email(body: VerifyEmailRequest) -> Verified:
-    signup_service().verify_email(body.token)
-    return Verified()
+    return Verified(password_set=signup_service().verify_email(body.token))
 
 
-@app.post("/auth/resend-verification", status_code=202, tags=["accounts"], summary="Send the verification email again")
+@app.post(
+    "/auth/resend-verification",
+    status_code=202,
+    tags=["accounts"],
+    summary="Send the verification email again",
+    description="Always 202. The new link sets no password: verifying with it leaves the account without one, "
+    "to be chosen with POST /auth/password/forgot.",
+)
 def resend_verification(body: EmailRequest) -> Accepted:
-    signup_service().resend_verification(body.email)
+    signup_service().resend_verification(body.email, client_of(app.current_event))
     return Accepted()
 
 
@@ -109,15 +121,22 @@ def verify_email_form() -> Response[Any]:
     token = (form.get("token") or [""])[0]
     continue_to = safe_continue_path((form.get("next") or [""])[0])
     try:
-        signup_service().verify_email(token)
+        password_set = signup_service().verify_email(token)
     except DomainError as error:
         return pages.page("Confirm your email", pages.message(error.detail, error=True), error.status)
+    confirmed = (
+        "Your email address is confirmed."
+        if password_set
+        else "Your email address is confirmed. Your account has no password yet: choose one with "
+        "“Forgot password” on the sign-in page."
+    )
     if continue_to:
         return pages.page(
-            "Email confirmed",
-            pages.message("Your email address is confirmed.") + pages.link(continue_to, "Continue to your invitation"),
+            "Email confirmed", pages.message(confirmed) + pages.link(continue_to, "Continue to your invitation")
         )
-    return pages.page("Email confirmed", pages.message("Your email address is confirmed. You can sign in now."))
+    if password_set:
+        confirmed += " You can sign in now."
+    return pages.page("Email confirmed", pages.message(confirmed))
 
 
 lambda_handler = lambda_entry(app)

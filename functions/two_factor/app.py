@@ -102,15 +102,29 @@ def replace_recovery_codes(body: CodeRequest) -> RecoveryCodes:
 
 
 @app.get(
+    "/me/audit-log",
+    tags=["two-factor"],
+    summary="My account's own audit trail",
+    description="Sign-ins and their failures, lockouts and unlocks, password resets and changes, refresh-token "
+    "reuse, re-authentication, 2FA changes and recovery-code uses; newest first, the organization audit log's "
+    "event shape.",
+    security=BEARER,
+    responses=responses(200, "Events, newest first", s403="api_key_not_allowed"),
+)
+def audit_log(limit: Limit = 50, cursor: Cursor = None) -> AuditEventList:
+    user = require_user(app.current_event.raw_event)
+    return AuditEventList.of(organization_service().audit.page(user.id, limit, cursor))
+
+
+@app.get(
     "/me/security-log",
     tags=["two-factor"],
-    summary="My account's security events (2FA changes, recovery-code uses, refused replays)",
+    summary="The same trail as GET /me/audit-log (its first name, kept for existing clients)",
     security=BEARER,
     responses=responses(200, "Events, newest first", s403="api_key_not_allowed"),
 )
 def security_log(limit: Limit = 50, cursor: Cursor = None) -> AuditEventList:
-    user = require_user(app.current_event.raw_event)
-    return AuditEventList.of(organization_service().audit.page(user.id, limit, cursor))
+    return audit_log(limit, cursor)
 
 
 lambda_handler = lambda_entry(app)

@@ -21,6 +21,8 @@ class Settings:
     session_lifetimes: SessionLifetimes
     invitation_lifetime: timedelta = timedelta(days=7)
     audit_retention: timedelta = timedelta(days=400)
+    # Always-202 answers (forgot password, resend verification) take at least this long.
+    quiet_answer_seconds: float = 0.3
 
 
 @lru_cache(maxsize=1)
@@ -38,4 +40,5 @@ def settings() -> Settings:
         ),
         invitation_lifetime=timedelta(days=float(os.environ.get("INVITATION_DAYS", "7"))),
         audit_retention=timedelta(days=float(os.environ.get("AUDIT_RETENTION_DAYS", "400"))),
+        quiet_answer_seconds=float(os.environ.get("QUIET_ANSWER_SECONDS", "0.3")),
     )

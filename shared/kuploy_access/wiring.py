@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from kuploy_access.config import settings
 
 if TYPE_CHECKING:
+    from kuploy_access.adapters.dynamodb.login_throttle import DynamoLoginThrottle
     from kuploy_access.adapters.dynamodb.organizations import DynamoOrganizationRepository
     from kuploy_access.adapters.dynamodb.rate_limits import DynamoRateLimiter
     from kuploy_access.adapters.password_hasher import Argon2PasswordHasher
@@ -55,6 +56,13 @@ def rate_limiter() -> DynamoRateLimiter:
 
 
 @lru_cache(maxsize=1)
+def login_throttle() -> DynamoLoginThrottle:
+    from kuploy_access.adapters.dynamodb.login_throttle import DynamoLoginThrottle
+
+    return DynamoLoginThrottle()
+
+
+@lru_cache(maxsize=1)
 def session_service() -> SessionService:
     from kuploy_access.adapters.clock import SystemClock
     from kuploy_access.adapters.dynamodb.sessions import DynamoSessionRepository
@@ -71,9 +79,11 @@ def session_service() -> SessionService:
 @lru_cache(maxsize=1)
 def password_service() -> PasswordService:
     from kuploy_access.adapters.clock import SystemClock
+    from kuploy_access.adapters.dynamodb.audit import DynamoAuditLog
     from kuploy_access.adapters.dynamodb.tokens import DynamoTokenRepository
     from kuploy_access.adapters.dynamodb.users import DynamoUserRepository
     from kuploy_access.adapters.ses_mailer import SesMailer
+    from kuploy_access.services.pacing import AnswerFloor
     from kuploy_access.services.passwords import PasswordService
 
     config = settings()
@@ -85,7 +95,10 @@ def password_service() -> PasswordService:
         hasher=password_hasher(),
         clock=SystemClock(),
         limiter=rate_limiter(),
+        throttle=login_throttle(),
+        audit=DynamoAuditLog(),
         public_base_url=config.public_base_url,
+        floor=AnswerFloor(config.quiet_answer_seconds),
     )
 
 
@@ -95,32 +108,45 @@ def signup_service() -> SignUpService:
     from kuploy_access.adapters.dynamodb.tokens import DynamoTokenRepository
     from kuploy_access.adapters.dynamodb.users import DynamoUserRepository
     from kuploy_access.adapters.ses_mailer import SesMailer
+    from kuploy_access.services.pacing import AnswerFloor
     from kuploy_access.services.signup import SignUpService
 
     config = settings()
     return SignUpService(
         users=DynamoUserRepository(),
         tokens=DynamoTokenRepository(),
+        # Verifying an address ends the account's sessions; only listing and revoking
+        # them, so the signing key is never fetched here.
+        sessions=session_service(),
         mailer=SesMailer(config.sender_email, config.region),
         hasher=password_hasher(),
         clock=SystemClock(),
         public_base_url=config.public_base_url,
         limiter=rate_limiter(),
+        floor=AnswerFloor(config.quiet_answer_seconds),
     )
 
 
 @lru_cache(maxsize=1)
 def login_service() -> LoginService:
     from kuploy_access.adapters.clock import SystemClock
+    from kuploy_access.adapters.dynamodb.audit import DynamoAuditLog
+    from kuploy_access.adapters.dynamodb.tokens import DynamoTokenRepository
     from kuploy_access.adapters.dynamodb.users import DynamoUserRepository
+    from kuploy_access.adapters.ses_mailer import SesMailer
     from kuploy_access.services.login import LoginService
 
+    config = settings()
     return LoginService(
         users=DynamoUserRepository(),
         sessions=session_service(),
         hasher=password_hasher(),
         clock=SystemClock(),
-        limiter=rate_limiter(),
+        throttle=login_throttle(),
+        tokens=DynamoTokenRepository(),
+        audit=DynamoAuditLog(),
+        mailer=SesMailer(config.sender_email, config.region),
+        public_base_url=config.public_base_url,
         two_factor=two_factor_service,
     )
 
@@ -180,16 +206,21 @@ def organization_service() -> OrganizationService:
     from kuploy_access.services.organizations import OrganizationService
 
     return OrganizationService(
-        orgs=organization_repository(), users=DynamoUserRepository(), audit=DynamoAuditLog(), clock=SystemClock()
+        orgs=organization_repository(),
+        users=DynamoUserRepository(),
+        audit=DynamoAuditLog(),
+        clock=SystemClock(),
+        limiter=rate_limiter(),
     )
 
 
 @lru_cache(maxsize=1)
 def member_service() -> MemberService:
     from kuploy_access.adapters.clock import SystemClock
+    from kuploy_access.adapters.dynamodb.invitations import DynamoInvitationRepository
     from kuploy_access.services.members import MemberService
 
-    return MemberService(orgs=organization_repository(), clock=SystemClock())
+    return MemberService(orgs=organization_repository(), clock=SystemClock(), invitations=DynamoInvitationRepository())
 
 
 @lru_cache(maxsize=1)

@@ -54,9 +54,10 @@ POLL_EVERY_S = 0.1
 # --- helpers --------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def owner(client: httpx.Client) -> Iterator[str]:
-    """The access token of a verified user who owns the organizations of this module."""
+    """The access token of a verified user who owns the organizations of one test (an
+    account creates at most 10 organizations a day, and this module makes more)."""
     _, tokens = logged_in(client, "Olive")
     yield str(tokens["access_token"])
 

@@ -1,8 +1,11 @@
 """Brute-force and email-flood protection over real HTTP.
 
-Limits (README, domain/rate_limits.py): 5 failed logins per account and 50 per client
-IP in a fixed 15-minute window, then 429 `rate_limited` with `Retry-After`; 3 emails
-per address per hour for each kind (verification, reset), still answering 202.
+Limits (README, domain/login_throttle.py and rate_limits.py): 5 failed logins per
+(account, client IP) and 50 per client IP in a fixed 15-minute window, then 429
+`rate_limited` with `Retry-After`; after 100 failures in a row on an account, password
+sign-in needs the unlock link emailed to its owner (the answer stays 401
+`invalid_credentials`); 3 emails per address per hour for each kind (verification,
+reset), still answering 202.
 
 The client IP is the connection's address (API Gateway's `sourceIp`), never a header
 the client sends. Each test here connects from its own loopback address (127.0.0.x),
@@ -84,13 +87,13 @@ def _assert_rate_limited(answer: httpx.Response) -> int:
     return seconds
 
 
-def test_five_failures_lock_the_account_even_for_the_right_password(from_ip):
+def test_five_failures_lock_that_address_out_of_the_account_but_not_the_owner(from_ip):
     outside_window_edge(LOGIN_WINDOW_S)
     attacker, owner = from_ip("127.0.0.41"), from_ip("127.0.0.42")
     email, password = signed_up_and_verified(attacker)
 
     # Five wrong passwords, each under another spelling of the address and with forged
-    # client-IP headers: all count against the one account.
+    # client-IP headers: all count against the one (account, address) pair.
     spellings = [email, email.upper(), email.lower(), email.swapcase(), f"  {email}  "]
     for attempt, spelling in enumerate(spellings, start=1):
         answer = attacker.post(
@@ -101,11 +104,44 @@ def test_five_failures_lock_the_account_even_for_the_right_password(from_ip):
     # The sixth, even with the right password, is refused: a lockout that let the right
     # password through would tell the guesser when they found it.
     _assert_rate_limited(attacker.post("/auth/login", json={"email": email, "password": password}, headers=_spoofed()))
-    # The lock is on the account, whichever address asks.
-    _assert_rate_limited(owner.post("/auth/login", json={"email": email, "password": password}))
+    # The lock is on that address only: knowing the email is not enough to keep its
+    # owner out, who signs in from their own address as usual.
+    assert log_in(owner, email, password).status_code == 200
     # ...and only on that account: the attacker's address may still sign in elsewhere.
     other_email, other_password = signed_up_and_verified(attacker)
     assert log_in(attacker, other_email, other_password).status_code == 200
+
+
+def test_100_failures_in_a_row_pause_password_sign_in_until_the_owner_unlocks_it(server, from_ip):
+    outside_window_edge(LOGIN_WINDOW_S, margin_seconds=90)
+    owner = from_ip("127.1.0.1")
+    email, password = signed_up_and_verified(owner)
+    # A botnet: 25 addresses, 4 guesses each, so no per-address limit is ever reached.
+    for index in range(25):
+        bot = from_ip(f"127.1.{index + 1}.9")
+        for attempt in range(4):
+            assert_problem(log_in(bot, email, f"Guess-{index}-{attempt}-x"), 401, "invalid_credentials")
+
+    # The right password, from the owner's untouched address, answers like a wrong one.
+    locked = log_in(owner, email, password)
+    wrong = log_in(owner, unique_email("Nobody"), password)
+    assert_problem(locked, 401, "invalid_credentials")
+    assert locked.json() == wrong.json()
+
+    # The owner got the unlock link; its page changes nothing until the button is pressed.
+    sent = [m for m in emails_to(owner, email) if "/unlock?token=" in m["text"]]
+    assert len(sent) == 1, [m["subject"] for m in emails_to(owner, email)]
+    link = next(word for word in sent[0]["text"].split() if "/unlock?token=" in word)
+    token = token_of(link)
+    assert owner.get(f"/unlock?token={token}").status_code == 200
+    assert log_in(owner, email, password).status_code == 401
+    unlocked = owner.post(
+        "/unlock", content=f"token={token}", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert unlocked.status_code == 200, unlocked.text
+    assert log_in(owner, email, password).status_code == 200
+    # Single use.
+    assert_problem(owner.post("/auth/unlock", json={"token": token}), 400, "invalid_token")
 
 
 def test_a_success_before_the_limit_starts_the_count_again(from_ip):
@@ -119,7 +155,7 @@ def test_a_success_before_the_limit_starts_the_count_again(from_ip):
         assert log_in(http, email, password).status_code == 200
 
 
-def test_a_password_reset_lifts_the_lockout(from_ip):
+def test_a_password_reset_lifts_the_lockout_of_the_address_it_came_from(from_ip):
     outside_window_edge(LOGIN_WINDOW_S)
     http = from_ip("127.0.0.44")
     email, _ = signed_up_and_verified(http)
@@ -199,9 +235,9 @@ def test_sign_up_and_resend_verification_send_at_most_three_emails_an_hour(from_
 
     sent = emails_to(http, email)
     assert len(sent) == EMAILS_PER_HOUR, [m["subject"] for m in sent]
-    # The refused requests did not replace the link the person already has.
-    newest = token_of(verification_link(sent[-1]))
-    assert http.post("/auth/verify-email", json={"token": newest}).status_code == 200
+    # The refused requests changed nothing: the sign-up's link still sets its password.
+    signed_up = token_of(verification_link(sent[0]))
+    assert http.post("/auth/verify-email", json={"token": signed_up}).status_code == 200
     assert log_in(http, email, password).status_code == 200
 
     # Reset emails have their own budget.

@@ -39,6 +39,7 @@ pytestmark = pytest.mark.usefixtures("cheap_password_hashing")
 SEVERITY = {
     "admin_without_2fa": "high",
     "key_creator_left": "high",
+    "key_exceeds_creator_role": "high",
     "key_full_scope": "medium",
     "key_needs_rotation": "medium",
     "key_unused": "medium",

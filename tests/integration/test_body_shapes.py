@@ -49,7 +49,7 @@ def routes_with_a_body() -> list[tuple[str, str]]:
 
 def test_the_walk_covers_the_routes_that_take_a_body():
     routes = routes_with_a_body()
-    assert len(routes) >= 28, routes
+    assert len(routes) >= 29, routes
     assert ("POST", "/auth/signup") in routes
     assert ("POST", "/orgs/{org_id}/notification-channels") in routes
 
@@ -85,6 +85,7 @@ def test_every_route_refuses_a_body_that_is_not_a_json_object(aws, cheap_passwor
         ("/verify-email", "token=nope"),
         ("/reset-password", "token=nope&password=a+sturdy+passphrase"),
         ("/invitations/nope", "email=ada%40example.com&password=a+sturdy+passphrase&action=accept"),
+        ("/unlock", "token=nope"),
     ],
 )
 def test_form_posts_of_the_pages_still_reach_their_page(aws, path, form):

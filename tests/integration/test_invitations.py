@@ -172,8 +172,10 @@ def grace(team) -> tuple[str, str]:
 
 
 def _state() -> list[dict[str, Any]]:
-    """The table, but the rate-limit counters (a refused password counts there)."""
-    return sorted((i for i in scan() if not i["pk"].startswith("RATE#")), key=lambda i: (i["pk"], i["sk"]))
+    """The table, but the login counters and the account trails (a refused password
+    counts there and is recorded there)."""
+    counted = ("RATE#", "LOGINFAIL#", "AUDIT#usr_")
+    return sorted((i for i in scan() if not i["pk"].startswith(counted)), key=lambda i: (i["pk"], i["sk"]))
 
 
 def _when(answer_time: str) -> datetime:

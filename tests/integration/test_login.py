@@ -152,9 +152,13 @@ def test_a_hash_with_old_parameters_is_upgraded_at_login(client):
     )
     secret = new_secret()
     token = OneTimeToken(
-        TokenKind.EMAIL_VERIFICATION, hash_secret(secret), user.id, datetime.now(UTC).replace(year=2100)
+        TokenKind.EMAIL_VERIFICATION,
+        hash_secret(secret),
+        user.id,
+        datetime.now(UTC).replace(year=2100),
+        password_hash=user.password_hash,
     )
-    user = replace(user, verification_token_hash=token.token_hash)
+    user = replace(user, pending_verification_hashes=frozenset({token.token_hash}))
     repository = DynamoUserRepository()
     repository.create(user, token)
     repository.verify_email(token)
@@ -170,7 +174,7 @@ def test_a_hash_with_old_parameters_is_upgraded_at_login(client):
     assert_problem(log_in(client, "old@example.com", "not the passphrase"), 401, "invalid_credentials")
 
 
-def test_login_makes_at_most_three_dynamodb_requests(client):
+def test_login_makes_five_dynamodb_requests(client):
     client.sign_up_and_verify("ada@example.com")
     client.log_in("ada@example.com")  # warm: the signing key and the dummy hash are per container
 
@@ -179,14 +183,21 @@ def test_login_makes_at_most_three_dynamodb_requests(client):
 
     assert answer.status == 200
     assert requests.by_hook == requests.by_moto, requests  # no client escaped the hooks
-    assert 1 <= len(requests.by_hook) <= 3, requests.by_hook
-    # The email guard and both failure counters in one read, the user, the new session.
-    assert requests.by_hook == ["BatchGetItem", "GetItem", "TransactWriteItems"]
+    # The email guard and the three counts in one consistent read; the attempt taken
+    # before the password is checked; the user; the attempt given back with the sign-in's
+    # audit event; the new session.
+    assert requests.by_hook == [
+        "BatchGetItem",
+        "TransactWriteItems",
+        "GetItem",
+        "TransactWriteItems",
+        "TransactWriteItems",
+    ]
 
 
-def test_a_refused_login_costs_no_more_requests_than_a_success(client, service_clock):
-    """A refusal reads what a success reads and writes the failure counters (account and
-    client IP) in one transaction; an unknown address skips only the user read."""
+def test_a_refused_login_costs_the_same_requests_for_known_and_unknown_addresses(client, service_clock):
+    """A wrong password and an unknown address read and write alike: the attempt, the
+    account (or an id nobody has), and the audit event (or a write its condition refuses)."""
     client.sign_up_and_verify("ada@example.com")
     client.log_in("ada@example.com")
 
@@ -198,26 +209,28 @@ def test_a_refused_login_costs_no_more_requests_than_a_success(client, service_c
     assert wrong.status == unknown.status == 401
     for requests in (wrong_requests, unknown_requests):
         assert requests.by_hook == requests.by_moto, requests
-        assert len(requests.by_hook) <= 3, requests.by_hook
-    assert wrong_requests.by_hook == ["BatchGetItem", "GetItem", "TransactWriteItems"]
-    assert unknown_requests.by_hook == ["BatchGetItem", "TransactWriteItems"]
-    # What the transactions wrote: one failure for each address, two for the client IP.
+        assert requests.by_hook == ["BatchGetItem", "TransactWriteItems", "GetItem", "PutItem"], requests.by_hook
+    # What the transactions wrote: one failure for each (address, client IP) pair, two for
+    # the client IP; nothing on any trail for the unknown address.
     counters = [item for item in support.rate_counters() if item["pk"].startswith("RATE#login-")]
     hits = sorted((item["pk"].split("#")[1], int(item["hits"])) for item in counters)
-    assert hits == [("login-account", 1), ("login-account", 1), ("login-ip", 2)], hits
+    assert hits == [("login-ip", 2), ("login-pair", 1), ("login-pair", 1)], hits
+    trails = {item["pk"] for item in support.items_with_prefix("AUDIT#")}
+    assert all(pk.startswith("AUDIT#usr_") and pk != "AUDIT#usr_00000000000000000000000000" for pk in trails)
 
 
-def test_a_success_after_a_mistyped_password_also_clears_the_failure_count(client):
-    """A login right after a typo makes one request more than issue 2's 3: it deletes
-    the account's failure counter, so earlier typos do not count towards a lockout."""
+def test_a_success_after_a_mistyped_password_clears_the_counts(client):
+    """A success clears the pair's and the account's failure counts, so earlier typos do
+    not count towards a lockout, and gives back its own attempt to the address."""
     client.sign_up_and_verify("ada@example.com")
     client.log_in("ada@example.com")
     assert_problem(log_in(client, "ada@example.com", "not the passphrase"), 401, "invalid_credentials")
 
-    with support.count_dynamodb_requests() as requests:
-        answer = log_in(client, "ada@example.com")
+    answer = log_in(client, "ada@example.com")
 
     assert answer.status == 200
-    assert requests.by_hook == requests.by_moto, requests
-    assert len(requests.by_hook) == 4, requests.by_hook
-    assert "DeleteItem" in requests.by_hook, requests.by_hook
+    pairs = [item for item in support.rate_counters() if item["pk"].startswith("RATE#login-pair")]
+    assert pairs == []
+    assert support.items_with_prefix("LOGINFAIL#") == []
+    per_ip = [int(item["hits"]) for item in support.rate_counters() if item["pk"].startswith("RATE#login-ip")]
+    assert per_ip == [1]

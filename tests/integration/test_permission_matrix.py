@@ -20,7 +20,7 @@ import itertools
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import boto3
@@ -35,6 +35,8 @@ from kuploy_access.domain.permissions import (
     Role,
     is_permitted,
 )
+from kuploy_access.domain.rate_limits import ORGS_CREATED_PER_ACCOUNT
+from kuploy_access.services import organizations as organizations_service
 from tests.integration import support
 from tests.integration.gateway_client import Answer, GatewayClient
 from tests.integration.org_support import create_org, new_user
@@ -150,6 +152,11 @@ def world() -> Iterator[World]:
     ):
         cheap = Argon2PasswordHasher(time_cost=1, memory_cost=1024)
         patch.setattr(wiring, "password_hasher", lambda: cheap)
+        # One owner makes an organization for every case that spoils one, far more than
+        # the daily cap per account; the cap has tests of its own (test_org_creation_limit).
+        patch.setattr(
+            organizations_service, "ORGS_CREATED_PER_ACCOUNT", replace(ORGS_CREATED_PER_ACCOUNT, limit=10_000)
+        )
         client = GatewayClient(outbox)
         user_ids: dict[str, str] = {}
         tokens: dict[str, str] = {}

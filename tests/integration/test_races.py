@@ -20,8 +20,8 @@ from kuploy_access.adapters.dynamodb.rate_limits import DynamoRateLimiter
 from kuploy_access.adapters.dynamodb.tokens import DynamoTokenRepository
 from kuploy_access.adapters.dynamodb.users import DynamoUserRepository
 from kuploy_access.domain.errors import InvalidToken
-from kuploy_access.domain.one_time_tokens import hash_secret
 from kuploy_access.domain.rate_limits import VERIFICATION_EMAILS_PER_ADDRESS
+from kuploy_access.services.sessions import ClientInfo
 from tests.integration import support
 from tests.integration.gateway_client import GatewayClient
 from tests.integration.support import meet_before, run_together
@@ -44,6 +44,10 @@ def aws(world) -> Any:
 TIMEOUT = support.TIMEOUT
 
 
+def racer(index: int) -> ClientInfo:
+    return ClientInfo(ip=f"198.51.100.{index + 1}", user_agent=f"Racer/{index}")
+
+
 def _verifies(service: Any, secret: str) -> bool:
     try:
         service.verify_email(secret)
@@ -60,7 +64,8 @@ def test_simultaneous_sign_ups_with_one_email_make_one_account(aws, monkeypatch,
     spellings = ["race@example.com", "Race@Example.com", "RACE@EXAMPLE.COM", "race@EXAMPLE.com"]
 
     outcomes = run_together(
-        threads, lambda i: service.sign_up(spellings[i % len(spellings)], f"{support.PASSWORD} {i}", f"Racer {i}")
+        threads,
+        lambda i: service.sign_up(spellings[i % len(spellings)], f"{support.PASSWORD} {i}", racer(i), f"Racer {i}"),
     )
 
     assert [kind for kind, _ in outcomes] == ["ok"] * threads, outcomes
@@ -78,11 +83,15 @@ def test_simultaneous_sign_ups_with_one_email_make_one_account(aws, monkeypatch,
     tokens = support.verification_tokens()
     assert 1 <= len(tokens) <= threads
     assert {token["user_id"] for token in tokens} == {accounts[0]["user_id"]}
-    # ...and exactly one of the emailed links (the account's current one) verifies it.
+    # ...and every emailed link was pending until the first one verified the account, with
+    # the password of the sign-up that sent it (the email names the racer's address).
     links = [re.search(r"token=([A-Za-z0-9_\-]+)", email["text"]).group(1) for email in sent]  # type: ignore[union-attr]
     verified = [link for link in links if _verifies(service, link)]
-    assert len(verified) == 1, verified
-    assert hash_secret(verified[0]) == accounts[0]["verification_token_hash"]
+    assert verified == links[:1], verified
+    winner = next(i for i in range(threads) if racer(i).ip in sent[0]["text"])
+    stored = support.users()[0]["password_hash"]
+    assert wiring.password_hasher().verify(stored, f"{support.PASSWORD} {winner}")
+    assert support.verification_tokens() == []
 
 
 def test_simultaneous_sign_ups_never_send_more_emails_than_the_hourly_limit(aws, monkeypatch, service_clock):
@@ -114,7 +123,7 @@ def test_simultaneous_sign_ups_never_send_more_emails_than_the_hourly_limit(aws,
     monkeypatch.setattr(DynamoUserRepository, "create", recording_create)
     monkeypatch.setattr(DynamoRateLimiter, "consume", late_consume)
 
-    outcomes = run_together(threads, lambda i: service.sign_up("late@example.com", f"{support.PASSWORD} {i}"))
+    outcomes = run_together(threads, lambda i: service.sign_up("late@example.com", f"{support.PASSWORD} {i}", racer(i)))
 
     assert [kind for kind, _ in outcomes] == ["ok"] * threads, outcomes
     assert len(support.users()) == 1
@@ -149,7 +158,7 @@ def test_simultaneous_sign_ups_with_different_emails_all_succeed(aws, monkeypatc
     service = wiring.signup_service()
     meet_before(monkeypatch, DynamoUserRepository, "create", 4)
 
-    outcomes = run_together(4, lambda i: service.sign_up(f"person{i}@example.com", support.PASSWORD))
+    outcomes = run_together(4, lambda i: service.sign_up(f"person{i}@example.com", support.PASSWORD, racer(i)))
 
     assert [kind for kind, _ in outcomes] == ["ok"] * 4, outcomes
     assert sorted(user["email"] for user in support.users()) == [f"person{i}@example.com" for i in range(4)]
@@ -160,7 +169,7 @@ def test_simultaneous_sign_ups_with_different_emails_all_succeed(aws, monkeypatc
 def test_one_token_verified_at_once_from_several_threads_succeeds_once(aws, monkeypatch, threads):
     client = GatewayClient(aws)
     service = wiring.signup_service()
-    service.sign_up("once@example.com", support.PASSWORD)
+    service.sign_up("once@example.com", support.PASSWORD, racer(0))
     token = client.last_link("once@example.com", "/verify-email")
     # Every thread has read the token (it is still there for all of them) before any
     # of them consumes it: only the conditional delete can make it single-use.
@@ -177,10 +186,40 @@ def test_one_token_verified_at_once_from_several_threads_succeeds_once(aws, monk
     assert support.verification_tokens() == []
 
 
+@pytest.mark.parametrize("links", [2, 3])
+def test_different_pending_links_verified_at_once_verify_once(aws, monkeypatch, service_clock, links):
+    """Pending links of one account, each from its own sign-up, clicked at the same
+    instant: exactly one wins and the account gets its password; the others are refused
+    by the account's "still unverified" condition, never half-applied."""
+    service = wiring.signup_service()
+    for i in range(links):
+        service.sign_up("both@example.com", f"{support.PASSWORD} {i}", racer(i))
+    sent = aws.all()
+    assert len(sent) == links
+    tokens = [re.search(r"token=([A-Za-z0-9_\-]+)", email["text"]).group(1) for email in sent]  # type: ignore[union-attr]
+    # Every thread has read its own (still pending) link before any transaction runs.
+    meet_before(monkeypatch, DynamoUserRepository, "verify_email", links)
+
+    outcomes = run_together(links, lambda i: service.verify_email(tokens[i]))
+
+    winners = [i for i, (kind, _) in enumerate(outcomes) if kind == "ok"]
+    assert len(winners) == 1, outcomes
+    refused = [value for kind, value in outcomes if kind == "error"]
+    assert all(isinstance(error, InvalidToken) for error in refused), refused
+    account = support.users()[0]
+    assert account["email_verified"] is True
+    hasher = wiring.password_hasher()
+    assert hasher.verify(account["password_hash"], f"{support.PASSWORD} {winners[0]}")
+    for loser in set(range(links)) - set(winners):
+        assert not hasher.verify(account["password_hash"], f"{support.PASSWORD} {loser}")
+    # The losers' links were consumed by nobody, then deleted as leftovers.
+    assert support.verification_tokens() == []
+
+
 def test_the_token_read_itself_does_not_make_it_single_use(aws, monkeypatch):
     """Control for the test above: the threads really did all find the token."""
     service = wiring.signup_service()
-    service.sign_up("control@example.com", support.PASSWORD)
+    service.sign_up("control@example.com", support.PASSWORD, racer(0))
     token = GatewayClient(aws).last_link("control@example.com", "/verify-email")
     found: list[bool] = []
     original_get = DynamoTokenRepository.get

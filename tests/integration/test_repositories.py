@@ -14,7 +14,7 @@ from kuploy_access.adapters.dynamodb.tokens import DynamoTokenRepository, token_
 from kuploy_access.adapters.dynamodb.users import DynamoUserRepository
 from kuploy_access.domain.emails import email_skeleton
 from kuploy_access.domain.ids import new_id
-from kuploy_access.domain.one_time_tokens import OneTimeToken, TokenKind, hash_secret, new_secret
+from kuploy_access.domain.one_time_tokens import OneTimeToken, RequestOrigin, TokenKind, hash_secret, new_secret
 from kuploy_access.domain.sessions import Session
 from kuploy_access.domain.users import User
 from kuploy_access.services.ports import EmailAlreadyRegistered, EmailTooSimilar, TokenNotUsable
@@ -38,9 +38,7 @@ def aws(world) -> Any:
 NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
-def make_user(
-    email: str = "ada@example.com", password_hash: str = "$argon2id$first", verification_token_hash: str | None = None
-) -> User:
+def make_user(email: str = "ada@example.com", password_hash: str = "$argon2id$first") -> User:
     return User(
         id=new_id("usr"),
         email=email,
@@ -49,12 +47,17 @@ def make_user(
         email_verified=False,
         two_factor_enabled=False,
         created_at=NOW,
-        verification_token_hash=verification_token_hash,
     )
 
 
+ORIGIN = RequestOrigin(at=NOW, ip="198.51.100.20", user_agent="Mozilla/5.0 Firefox/133.0")
+
+
 def make_token(
-    user_id: str, kind: TokenKind = TokenKind.EMAIL_VERIFICATION, expires_at: datetime | None = None
+    user_id: str,
+    kind: TokenKind = TokenKind.EMAIL_VERIFICATION,
+    expires_at: datetime | None = None,
+    password_hash: str | None = None,
 ) -> tuple[str, OneTimeToken]:
     secret = new_secret()
     return secret, OneTimeToken(
@@ -62,14 +65,16 @@ def make_token(
         token_hash=hash_secret(secret),
         user_id=user_id,
         expires_at=expires_at or NOW + timedelta(hours=24),
+        password_hash=password_hash,
+        origin=ORIGIN if kind is TokenKind.EMAIL_VERIFICATION else None,
     )
 
 
 def new_account(repository: DynamoUserRepository, email: str = "ada@example.com") -> tuple[User, OneTimeToken]:
-    """A user created as sign-up creates one: its first link is its current one."""
+    """A user created as sign-up creates one: its first link bound to its password."""
     user = make_user(email)
-    _, token = make_token(user.id)
-    user = replace(user, verification_token_hash=token.token_hash)
+    _, token = make_token(user.id, password_hash=user.password_hash)
+    user = replace(user, pending_verification_hashes=frozenset({token.token_hash}))
     repository.create(user, token)
     return user, token
 
@@ -85,7 +90,7 @@ def test_create_writes_user_guard_and_token_together(aws):
     assert profile["email"] == "ada@example.com"
     assert profile["email_verified"] is False
     assert profile["password_hash"] == "$argon2id$first"
-    assert profile["verification_token_hash"] == token.token_hash
+    assert profile["pending_verification_hashes"] == [token.token_hash]
     guard = support.raw_item("EMAIL#ada@example.com", "EMAIL")
     assert guard is not None and guard["user_id"] == user.id
     skeleton = support.raw_item(f"EMAILSKELETON#{email_skeleton('ada@example.com')}", "EMAILSKELETON")
@@ -94,6 +99,9 @@ def test_create_writes_user_guard_and_token_together(aws):
     assert stored is not None
     assert stored["user_id"] == user.id
     assert stored["kind"] == "email_verification"
+    assert stored["password_hash"] == "$argon2id$first"
+    assert (stored["ip"], stored["user_agent"]) == (ORIGIN.ip, ORIGIN.user_agent)
+    assert DynamoTokenRepository().get(TokenKind.EMAIL_VERIFICATION, token.token_hash) == token
     # The TTL attribute is set, as an epoch number.
     assert int(stored["expires_at_epoch"]) == int(token.expires_at.timestamp())
 
@@ -102,7 +110,7 @@ def test_the_token_is_stored_hashed_never_as_its_secret(aws):
     repository = DynamoUserRepository()
     user = make_user()
     secret, token = make_token(user.id)
-    repository.create(replace(user, verification_token_hash=token.token_hash), token)
+    repository.create(replace(user, pending_verification_hashes=frozenset({token.token_hash})), token)
 
     for item in support.scan():
         assert secret not in repr(item)
@@ -116,7 +124,9 @@ def test_second_create_with_the_same_email_raises_and_writes_nothing(aws):
     second = make_user(password_hash="$argon2id$second")
     _, second_token = make_token(second.id)
     with pytest.raises(EmailAlreadyRegistered):
-        repository.create(replace(second, verification_token_hash=second_token.token_hash), second_token)
+        repository.create(
+            replace(second, pending_verification_hashes=frozenset({second_token.token_hash})), second_token
+        )
 
     after = support.scan()
     assert sorted(map(repr, after)) == sorted(map(repr, before))
@@ -131,9 +141,9 @@ def test_a_create_with_a_look_alike_address_raises_too_similar_and_writes_nothin
     before = support.scan()
 
     look_alike = make_user("p\u0430ypal@example.com")  # Cyrillic а
-    _, token = make_token(look_alike.id)
+    _, token = make_token(look_alike.id, password_hash=look_alike.password_hash)
     with pytest.raises(EmailTooSimilar):
-        repository.create(replace(look_alike, verification_token_hash=token.token_hash), token)
+        repository.create(replace(look_alike, pending_verification_hashes=frozenset({token.token_hash})), token)
 
     assert sorted(map(repr, support.scan())) == sorted(map(repr, before))
     assert repository.get_by_email("p\u0430ypal@example.com") is None
@@ -173,7 +183,6 @@ def test_verify_email_consumes_the_token_and_flips_the_flag(aws):
     assert stored is not None
     assert stored.email_verified is True
     assert stored.password_hash == "$argon2id$first"
-    assert stored.verification_token_hash is None
     assert support.verification_tokens() == []
     assert DynamoTokenRepository().get(TokenKind.EMAIL_VERIFICATION, token.token_hash) is None
 
@@ -199,60 +208,104 @@ def test_verification_of_a_vanished_user_is_refused_and_keeps_the_token(aws):
     assert support.raw_item("USER#usr_nobody", "PROFILE") is None
 
 
-def test_restart_verification_sets_the_password_and_replaces_the_link(aws):
+def test_add_verification_keeps_the_earlier_link_and_each_gives_its_own_password(aws):
     repository = DynamoUserRepository()
     user, first = new_account(repository)
-    _, second = make_token(user.id)
+    _, second = make_token(user.id, password_hash="$argon2id$later")
 
-    repository.restart_verification(user, second, "$argon2id$later")
+    repository.add_verification(user.id, second, "$argon2id$later", tracked=True)
 
     stored = repository.get(user.id)
     assert stored is not None
-    assert stored.password_hash == "$argon2id$later"
-    assert stored.verification_token_hash == second.token_hash
+    assert stored.password_hash == "$argon2id$later"  # for login's email_not_verified answer
+    assert stored.pending_verification_hashes == {first.token_hash, second.token_hash}
     assert stored.email_verified is False
-    # Only the new link is stored, and only it verifies.
-    assert [item["pk"] for item in support.verification_tokens()] == [
-        token_key(TokenKind.EMAIL_VERIFICATION, second.token_hash)
-    ]
+    assert len(support.verification_tokens()) == 2
+    repository.verify_email(first)
+    verified = repository.get(user.id)
+    assert verified is not None and verified.email_verified is True
+    assert verified.password_hash == "$argon2id$first"
     with pytest.raises(TokenNotUsable):
-        repository.verify_email(first)
-    repository.verify_email(second)
-    assert repository.get(user.id).email_verified is True  # type: ignore[union-attr]
+        repository.verify_email(second)
+    assert repository.get(user.id).password_hash == "$argon2id$first"  # type: ignore[union-attr]
 
 
-def test_restart_verification_without_a_password_keeps_the_password(aws):
+def test_a_link_without_a_password_verifies_and_removes_the_password(aws):
     repository = DynamoUserRepository()
     user, _ = new_account(repository)
     _, resent = make_token(user.id)
 
-    repository.restart_verification(user, resent, None)
-
+    repository.add_verification(user.id, resent, None, tracked=True)
     assert repository.get(user.id).password_hash == "$argon2id$first"  # type: ignore[union-attr]
+
     repository.verify_email(resent)
+    stored = repository.get(user.id)
+    assert stored is not None and stored.email_verified is True
+    assert stored.password_hash is None
+    assert "password_hash" not in support.raw_item(f"USER#{user.id}", "PROFILE")  # type: ignore[operator]
 
 
-def test_a_stale_link_that_is_still_stored_does_not_verify(aws):
-    """Even if an older token item survived (two restarts at once), only the current one works."""
+def test_an_untracked_link_without_a_password_is_added_with_a_condition_check(aws):
     repository = DynamoUserRepository()
     user, _ = new_account(repository)
-    _, orphan = make_token(user.id)
-    DynamoTokenRepository().put(orphan)
+    before = support.raw_item(f"USER#{user.id}", "PROFILE")
+    _, resent = make_token(user.id)
 
+    repository.add_verification(user.id, resent, None, tracked=False)
+
+    assert support.raw_item(f"USER#{user.id}", "PROFILE") == before
+    repository.verify_email(resent)
+    assert repository.get(user.id).email_verified is True  # type: ignore[union-attr]
+
+
+def test_verification_ends_a_pending_reset_link(aws):
+    repository = DynamoUserRepository()
+    user, token = new_account(repository)
+    _, reset = make_token(user.id, TokenKind.PASSWORD_RESET, NOW + timedelta(hours=1))
+    repository.start_password_reset(user, reset)
+
+    repository.verify_email(token)
+
+    assert repository.get(user.id).reset_token_hash is None  # type: ignore[union-attr]
     with pytest.raises(TokenNotUsable):
-        repository.verify_email(orphan)
-    assert repository.get(user.id).email_verified is False  # type: ignore[union-attr]
+        repository.reset_password(reset, "$argon2id$by-reset")
 
 
-def test_restart_verification_of_a_verified_account_changes_nothing(aws):
+def test_discard_verifications_deletes_the_other_pending_links_and_forgets_them(aws):
+    repository = DynamoUserRepository()
+    user, first = new_account(repository)
+    others = [make_token(user.id, password_hash=f"$argon2id${i}")[1] for i in range(3)]
+    for token in others:
+        repository.add_verification(user.id, token, token.password_hash, tracked=True)
+    _, untracked = make_token(user.id)
+    repository.add_verification(user.id, untracked, None, tracked=False)
+    repository.verify_email(first)
+
+    repository.discard_verifications(user.id, first.token_hash)
+
+    assert [item["pk"] for item in support.verification_tokens()] == [
+        token_key(TokenKind.EMAIL_VERIFICATION, untracked.token_hash)
+    ]
+    profile = support.raw_item(f"USER#{user.id}", "PROFILE")
+    assert profile is not None and "pending_verification_hashes" not in profile
+    repository.discard_verifications(user.id, first.token_hash)  # nothing left: a no-op
+
+
+def test_discard_verifications_of_a_vanished_account_creates_nothing(aws):
+    DynamoUserRepository().discard_verifications("usr_nobody", "0" * 64)
+    assert support.scan() == []
+
+
+def test_add_verification_to_a_verified_account_changes_nothing(aws):
     repository = DynamoUserRepository()
     user, token = new_account(repository)
     repository.verify_email(token)
     before = support.scan()
-    _, late = make_token(user.id)
+    _, late = make_token(user.id, password_hash="$argon2id$intruder")
 
-    with pytest.raises(TokenNotUsable):
-        repository.restart_verification(user, late, "$argon2id$intruder")
+    for password_hash, tracked in (("$argon2id$intruder", True), (None, True), (None, False)):
+        with pytest.raises(TokenNotUsable):
+            repository.add_verification(user.id, late, password_hash, tracked)
 
     assert sorted(map(repr, support.scan())) == sorted(map(repr, before))
     assert repository.get(user.id).password_hash == "$argon2id$first"  # type: ignore[union-attr]

@@ -1,6 +1,7 @@
-"""Throttling through the handlers on moto (issue 3, "Throttling"): login lockouts per
-account and per client IP, their expiry, the client IP that counts, counters that live
-in DynamoDB, and the hourly limits on emails."""
+"""Throttling through the handlers on moto: login lockouts per (account, client IP) and
+per client IP, the account's ceiling of consecutive failures and its unlock link, their
+expiry, the client IP that counts, counters that live in DynamoDB, races, and the hourly
+limits on emails."""
 
 from __future__ import annotations
 
@@ -12,11 +13,17 @@ from typing import Any
 import boto3
 import pytest
 
-from kuploy_access.domain.rate_limits import (
-    LOGIN_FAILURES_PER_ACCOUNT,
+from kuploy_access import wiring
+from kuploy_access.adapters.dynamodb.login_throttle import DynamoLoginThrottle, consecutive_key
+from kuploy_access.domain.errors import InvalidCredentials
+from kuploy_access.domain.login_throttle import (
+    CONSECUTIVE_FAILURES_BEFORE_LOCK,
+    LOGIN_FAILURES_PER_ACCOUNT_AND_IP,
     LOGIN_FAILURES_PER_IP,
-    VERIFICATION_EMAILS_PER_ADDRESS,
+    pair_key,
 )
+from kuploy_access.domain.rate_limits import VERIFICATION_EMAILS_PER_ADDRESS, RateLimited
+from kuploy_access.services.sessions import ClientInfo
 from tests.integration import support
 from tests.integration.gateway_client import SOURCE_IP, GatewayClient
 from tests.integration.support import PASSWORD, assert_problem
@@ -45,7 +52,7 @@ def client(aws, service_clock):
 
 
 WRONG = "not the passphrase"
-ACCOUNT_LIMIT = LOGIN_FAILURES_PER_ACCOUNT.limit
+ACCOUNT_LIMIT = LOGIN_FAILURES_PER_ACCOUNT_AND_IP.limit
 IP_LIMIT = LOGIN_FAILURES_PER_IP.limit
 
 
@@ -116,12 +123,103 @@ def test_the_right_password_is_refused_during_the_lockout(client):
     assert support.items_with_prefix("REFRESH#") == []
 
 
-def test_the_account_limit_holds_whatever_ip_the_guesses_come_from(client):
+def test_failures_from_one_address_do_not_keep_the_owner_out_elsewhere(client):
     client.sign_up_and_verify("ada@example.com")
-    for index in range(ACCOUNT_LIMIT):
+    fail(client, "ada@example.com", ACCOUNT_LIMIT, source_ip="198.51.100.66")
+    assert_rate_limited(log_in(client, "ada@example.com", source_ip="198.51.100.66"))
+
+    assert log_in(client, "ada@example.com", source_ip="198.51.100.99").status == 200
+
+
+def test_failures_spread_over_addresses_do_not_trip_the_pair_limit(client):
+    client.sign_up_and_verify("ada@example.com")
+    for index in range(ACCOUNT_LIMIT + 3):
         fail(client, "ada@example.com", 1, source_ip=f"198.51.100.{index + 1}")
 
-    assert_rate_limited(log_in(client, "ada@example.com", source_ip="198.51.100.99"))
+    assert log_in(client, "ada@example.com", source_ip="198.51.100.1").status == 200
+
+
+# --- the account's ceiling and its unlock link ---------------------------------------------
+
+
+def fail_from_many(client: GatewayClient, email: str, times: int) -> None:
+    for index in range(times):
+        fail(client, email, 1, source_ip=f"10.20.{index // 4}.{index % 4 + 1}")
+
+
+def test_100_failures_in_a_row_lock_password_sign_in_until_the_emailed_link_is_followed(client, aws):
+    client.sign_up_and_verify("ada@example.com")
+    fail_from_many(client, "ada@example.com", CONSECUTIVE_FAILURES_BEFORE_LOCK)
+
+    # The right password from a fresh address answers what a wrong one does.
+    locked = log_in(client, "ada@example.com", source_ip="192.0.2.77")
+    wrong = log_in(client, "nobody@example.com", WRONG, source_ip="192.0.2.78")
+    assert_problem(locked, 401, "invalid_credentials")
+    assert locked.json() == wrong.json()
+    # The owner got one email with the link, and the account's trail says why.
+    sent = [email for email in aws.all() if "/unlock?token=" in email["text"]]
+    assert len(sent) == 1 and sent[0]["to"] == "ada@example.com"
+    token = client.last_link("ada@example.com", "/unlock")
+    assert token not in repr(support.scan())
+
+    page = client.request("GET", f"/unlock?token={token}")
+    assert page.status == 200 and "<form" in page.text
+    assert_problem(log_in(client, "ada@example.com", source_ip="192.0.2.77"), 401, "invalid_credentials")
+
+    assert client.request("POST", "/auth/unlock", {"token": token}).json() == {"status": "unlocked"}
+    assert log_in(client, "ada@example.com", source_ip="192.0.2.77").status == 200
+    assert_problem(client.request("POST", "/auth/unlock", {"token": token}), 400, "invalid_token")
+
+
+def test_the_unlock_form_unlocks_once(client):
+    client.sign_up_and_verify("ada@example.com")
+    fail_from_many(client, "ada@example.com", CONSECUTIVE_FAILURES_BEFORE_LOCK)
+    token = client.last_link("ada@example.com", "/unlock")
+
+    form_type = {"Content-Type": "application/x-www-form-urlencoded"}
+    form = client.request("POST", "/unlock", raw=f"token={token}".encode(), headers=form_type)
+    again = client.request("POST", "/unlock", raw=f"token={token}".encode(), headers=form_type)
+
+    assert form.status == 200 and "works again" in form.text
+    assert again.status == 400
+    assert log_in(client, "ada@example.com", source_ip="192.0.2.77").status == 200
+
+
+def test_two_hundred_parallel_guesses_from_one_address_get_at_most_five_password_checks(
+    aws, monkeypatch, service_clock
+):
+    """Every thread has read the counters (all zero) before any of them writes, so only
+    the conditional increments can hold the budget."""
+    client = GatewayClient(aws)
+    client.sign_up_and_verify("ada@example.com")
+    service = wiring.login_service()
+    checks: list[str] = []
+    real_verify = service.hasher.verify
+
+    def counted(password_hash: str, password: str) -> bool:
+        checks.append(password)
+        return real_verify(password_hash, password)
+
+    monkeypatch.setattr(service.hasher, "verify", counted)
+    support.meet_before(monkeypatch, DynamoLoginThrottle, "_increment", 200)
+    bot = ClientInfo("203.0.113.200", "bot")
+
+    def guess(index: int) -> str:
+        try:
+            service.log_in("ada@example.com", f"guess {index}", bot)
+        except (InvalidCredentials, RateLimited) as refused:
+            return refused.code
+        return "signed in"
+
+    outcomes = support.run_together(200, guess)
+
+    answers = [value for kind, value in outcomes if kind == "ok"]
+    assert len(answers) == 200, [value for kind, value in outcomes if kind != "ok"][:3]
+    assert len(checks) <= ACCOUNT_LIMIT
+    assert answers.count("invalid_credentials") == len(checks)
+    assert answers.count("rate_limited") == 200 - len(checks)
+    pair = pair_key("ada@example.com", bot.ip)
+    assert hits(counter_pk(LOGIN_FAILURES_PER_ACCOUNT_AND_IP, pair, service_clock)) == len(checks)
 
 
 def test_unknown_addresses_lock_out_the_same_way(client):
@@ -232,10 +330,13 @@ def test_the_counters_are_table_items_with_a_ttl_and_no_address_in_the_clear(cli
 
     assert sorted(item["pk"] for item in counters) == sorted(
         [
-            counter_pk(LOGIN_FAILURES_PER_ACCOUNT, "ada@example.com", service_clock),
+            counter_pk(LOGIN_FAILURES_PER_ACCOUNT_AND_IP, pair_key("ada@example.com", SOURCE_IP), service_clock),
             counter_pk(LOGIN_FAILURES_PER_IP, SOURCE_IP, service_clock),
         ]
     )
+    consecutive = support.raw_item(consecutive_key("ada@example.com"), "COUNTER")
+    assert consecutive is not None and int(consecutive["hits"]) == 2
+    assert "ada@example.com" not in repr(consecutive)
     now = service_clock.now().timestamp()
     for item in counters:
         assert item["sk"] == "COUNTER"

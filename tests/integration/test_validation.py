@@ -40,7 +40,8 @@ class Client(GatewayClient):
         items = support.scan()
         if self.counters_allowed:
             # Only the counters of the limits, each with its TTL; no account, token or session.
-            items = [item for item in items if not (item["pk"].startswith("RATE#") and item.get("expires_at_epoch"))]
+            counters = ("RATE#", "LOGINFAIL#")
+            items = [item for item in items if not (item["pk"].startswith(counters) and item.get("expires_at_epoch"))]
         assert items == [], items
         assert self.outbox.all()[self.emails_before :] == []
 

@@ -7,16 +7,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from kuploy_access.domain.audit import AuditEvent
 from kuploy_access.domain.email_messages import OutgoingEmail
 from kuploy_access.domain.emails import email_skeleton
+from kuploy_access.domain.login_throttle import (
+    CONSECUTIVE_FAILURES_BEFORE_LOCK,
+    LOGIN_FAILURES_PER_ACCOUNT_AND_IP,
+    LOGIN_FAILURES_PER_IP,
+    UNLOCK_EMAIL_INTERVAL,
+    AttemptRefused,
+    LoginAttempt,
+    Refusal,
+    pair_key,
+)
 from kuploy_access.domain.one_time_tokens import OneTimeToken, TokenKind
-from kuploy_access.domain.rate_limits import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP, RateLimit
+from kuploy_access.domain.paging import Page
+from kuploy_access.domain.rate_limits import RateLimit
 from kuploy_access.domain.sessions import RefreshToken, Session
 from kuploy_access.domain.users import OrganizationMembership, User
 from kuploy_access.services.ports import (
     EmailAlreadyRegistered,
     EmailTooSimilar,
-    LoginAttempts,
     RefreshAlreadyRotated,
     SessionNotLive,
     TokenNotUsable,
@@ -69,6 +80,10 @@ class FakeTokens:
 
 
 class FakeUsers:
+    """The UserRepository protocol, with the conditions of the DynamoDB transactions:
+    a verification link is added and verified only while its account is unverified, and
+    verifying gives the account the link's password hash (none for a resent link)."""
+
     def __init__(self, tokens: FakeTokens) -> None:
         self.tokens = tokens
         self.by_id: dict[str, User] = {}
@@ -95,28 +110,39 @@ class FakeUsers:
         user_id = self.by_email.get(email)
         return self.by_id.get(user_id) if user_id else None
 
-    def restart_verification(self, user: User, token: OneTimeToken, password_hash: str | None) -> None:
+    def add_verification(self, user_id: str, token: OneTimeToken, password_hash: str | None, tracked: bool) -> None:
         with self._lock:
-            current = self.by_id.get(user.id)
+            current = self.by_id.get(user_id)
             if current is None or current.email_verified:
                 raise TokenNotUsable()
-            if current.verification_token_hash:
-                self.tokens.delete(token.kind, current.verification_token_hash)
             self.tokens.put(token)
-            changes: dict[str, object] = {"verification_token_hash": token.token_hash}
+            changes: dict[str, object] = {}
             if password_hash is not None:
                 changes["password_hash"] = password_hash
-            self.by_id[user.id] = replace(current, **changes)  # type: ignore[arg-type]
+            if tracked:
+                changes["pending_verification_hashes"] = current.pending_verification_hashes | {token.token_hash}
+            self.by_id[user_id] = replace(current, **changes)  # type: ignore[arg-type]
 
     def verify_email(self, token: OneTimeToken) -> None:
         with self._lock:
             user = self.by_id.get(token.user_id)
             if self.tokens.get(token.kind, token.token_hash) is None:
                 raise TokenNotUsable()
-            if user is None or user.verification_token_hash != token.token_hash:
+            if user is None or user.email_verified:
                 raise TokenNotUsable()
             self.tokens.delete(token.kind, token.token_hash)
-            self.by_id[user.id] = replace(user, email_verified=True, verification_token_hash=None)
+            self.by_id[user.id] = replace(
+                user, password_hash=token.password_hash, email_verified=True, reset_token_hash=None
+            )
+
+    def discard_verifications(self, user_id: str, spent: str) -> None:
+        with self._lock:
+            user = self.by_id.get(user_id)
+            if user is None:
+                return
+            for token_hash in user.pending_verification_hashes - {spent}:
+                self.tokens.delete(TokenKind.EMAIL_VERIFICATION, token_hash)
+            self.by_id[user_id] = replace(user, pending_verification_hashes=frozenset())
 
     def update_name(self, user_id: str, name: str) -> User | None:
         user = self.by_id.get(user_id)
@@ -136,7 +162,9 @@ class FakeUsers:
 
     def start_password_reset(self, user: User, token: OneTimeToken) -> None:
         with self._lock:
-            current = self.by_id[user.id]
+            current = self.by_id.get(user.id)
+            if current is None:
+                raise TokenNotUsable()
             if current.reset_token_hash and current.reset_token_hash != token.token_hash:
                 self.tokens.delete(token.kind, current.reset_token_hash)
             self.tokens.put(token)
@@ -151,7 +179,11 @@ class FakeUsers:
                 raise TokenNotUsable()
             self.tokens.delete(token.kind, token.token_hash)
             self.by_id[user.id] = replace(
-                user, password_hash=new_hash, email_verified=True, verification_token_hash=None, reset_token_hash=None
+                user,
+                password_hash=new_hash,
+                email_verified=True,
+                pending_verification_hashes=frozenset(),
+                reset_token_hash=None,
             )
 
 
@@ -269,24 +301,93 @@ class FakeRateLimiter:
             self.counters[counter] = used + 1
             return True
 
-    def look_up(self, email: str, ip: str, now: datetime) -> LoginAttempts:
-        user_id = self.users.by_email.get(email)
-        return LoginAttempts(
-            user_id=user_id,
-            account_failures=self.count(LOGIN_FAILURES_PER_ACCOUNT, email, now),
-            ip_failures=self.count(LOGIN_FAILURES_PER_IP, ip, now),
-        )
 
-    def record_failure(self, email: str, ip: str, now: datetime) -> None:
-        with self._lock:
-            self.failures.append((email, ip))
-            for limit, key in ((LOGIN_FAILURES_PER_ACCOUNT, email), (LOGIN_FAILURES_PER_IP, ip)):
-                counter = self._key(limit, key, now)
-                self.counters[counter] = self.counters.get(counter, 0) + 1
+class FakeLoginThrottle:
+    """The LoginThrottle protocol over a FakeRateLimiter's window counters, plus the
+    accounts' consecutive counts; `take` checks and increments under one lock, like the
+    conditional transaction."""
 
-    def clear_account_failures(self, email: str, now: datetime) -> None:
+    def __init__(self, users: FakeUsers, limiter: FakeRateLimiter, trail: FakeAccountTrail) -> None:
+        self.users = users
+        self.limiter = limiter
+        self.trail = trail
+        self.consecutive: dict[str, int] = {}
+        self.noticed: dict[str, datetime] = {}
+        self.checks_taken = 0
+        self._lock = threading.Lock()
+
+    def take(self, address: str, ip: str, now: datetime) -> LoginAttempt:
+        user_id = self.users.by_email.get(address)
         with self._lock:
-            self.counters.pop(self._key(LOGIN_FAILURES_PER_ACCOUNT, email, now), None)
+            pair = (LOGIN_FAILURES_PER_ACCOUNT_AND_IP, pair_key(address, ip))
+            window = ((Refusal.PAIR, *pair), (Refusal.ADDRESS, LOGIN_FAILURES_PER_IP, ip))
+            before = self.consecutive.get(address, 0)
+            if before >= CONSECUTIVE_FAILURES_BEFORE_LOCK:
+                raise AttemptRefused(Refusal.ACCOUNT_LOCKED, user_id)
+            for refusal, limit, key in window:
+                if self.limiter.count(limit, key, now) >= limit.limit:
+                    raise AttemptRefused(refusal, user_id)
+            for _, limit, key in window:
+                assert self.limiter.consume(limit, key, now)
+            self.consecutive[address] = before + 1
+            self.checks_taken += 1
+        return LoginAttempt(address, ip, now, user_id, before)
+
+    def succeeded(self, attempt: LoginAttempt, event: AuditEvent | None = None) -> None:
+        with self._lock:
+            self.limiter.release(LOGIN_FAILURES_PER_IP, attempt.ip, attempt.at)
+            pair = pair_key(attempt.address, attempt.ip)
+            self.limiter.counters.pop(self.limiter._key(LOGIN_FAILURES_PER_ACCOUNT_AND_IP, pair, attempt.at), None)
+            self.consecutive.pop(attempt.address, None)
+            self.noticed.pop(attempt.address, None)
+        if event is not None:
+            self.trail.record(event)
+
+    def notice_lock(self, address: str, now: datetime) -> bool:
+        with self._lock:
+            if self.consecutive.get(address, 0) < CONSECUTIVE_FAILURES_BEFORE_LOCK:
+                return False
+            last = self.noticed.get(address)
+            if last is not None and last >= now - UNLOCK_EMAIL_INTERVAL:
+                return False
+            self.noticed[address] = now
+            return True
+
+    def unlock(self, token: OneTimeToken, address: str, event: AuditEvent) -> None:
+        with self._lock:
+            if self.users.tokens.items.pop((token.kind, token.token_hash), None) is None:
+                raise TokenNotUsable()
+            self.consecutive.pop(address, None)
+            self.noticed.pop(address, None)
+        self.trail.record(event)
+
+    def clear_lock(self, address: str, ip: str, now: datetime) -> None:
+        with self._lock:
+            self.consecutive.pop(address, None)
+            self.noticed.pop(address, None)
+            pair = self.limiter._key(LOGIN_FAILURES_PER_ACCOUNT_AND_IP, pair_key(address, ip), now)
+            self.limiter.counters.pop(pair, None)
+
+
+class FakeAccountTrail:
+    """The AuditLog protocol for accounts' own trails: events in order, and decoys counted."""
+
+    def __init__(self) -> None:
+        self.events: list[AuditEvent] = []
+        self.decoys = 0
+
+    def record(self, event: AuditEvent) -> None:
+        self.events.append(event)
+
+    def decoy(self, event: AuditEvent) -> None:
+        self.decoys += 1
+
+    def actions(self, user_id: str) -> list[str]:
+        return [e.action for e in self.events if e.org_id == user_id]
+
+    def page(self, org_id: str, limit: int, cursor: str | None) -> Page[AuditEvent]:
+        events = [e for e in reversed(self.events) if e.org_id == org_id]
+        return Page(events[:limit], None)
 
 
 class FakeMemberships:

@@ -14,11 +14,18 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from kuploy_access.domain.audit import AuditEvent
-from kuploy_access.domain.errors import AlreadyInvited, AlreadyMember, InvitationUsed, NotFound, OwnerProtected
+from kuploy_access.domain.errors import (
+    AlreadyInvited,
+    AlreadyMember,
+    Forbidden,
+    InvitationUsed,
+    NotFound,
+    OwnerProtected,
+)
 from kuploy_access.domain.invitations import Invitation, InvitationStatus
 from kuploy_access.domain.organizations import Member, Organization
 from kuploy_access.domain.paging import Page
-from kuploy_access.domain.permissions import Role
+from kuploy_access.domain.permissions import Role, roles_that_may_invite
 from kuploy_access.domain.rate_limits import RateLimit
 from kuploy_access.domain.resources import Resource, ResourceKind
 from kuploy_access.domain.users import OrganizationMembership, User
@@ -148,6 +155,9 @@ class FakeOrganizations:
     def get_member(self, org_id: str, user_id: str) -> Member | None:
         return self.s.members.get((org_id, user_id))
 
+    def all_members(self, org_id: str) -> list[Member]:
+        return [m for (o, _), m in sorted(self.s.members.items()) if o == org_id]
+
     def _changeable(self, org_id: str, user_id: str) -> Member:
         """The adapter's conditions and `_explain`: org first, then member, then owner."""
         self.s.require_live(org_id)
@@ -217,7 +227,12 @@ class FakeInvitations:
 
     def create(self, invitation: Invitation, invitee_user_id: str | None, now: datetime, event: AuditEvent) -> None:
         with self.s.lock:
+            if invitee_user_id == invitation.invited_by:
+                raise AlreadyMember()
             self.s.require_live(invitation.org_id)
+            inviter = self.s.members.get((invitation.org_id, invitation.invited_by))
+            if inviter is None or inviter.role not in roles_that_may_invite(invitation.role):
+                raise Forbidden("Your role in this organization no longer allows this invitation")
             if invitee_user_id and (invitation.org_id, invitee_user_id) in self.s.members:
                 raise AlreadyMember()
             guard = self.s.guards.get((invitation.org_id, invitation.email))
@@ -243,6 +258,9 @@ class FakeInvitations:
 
     def for_email(self, email: str) -> list[Invitation]:
         return [i for _, i in sorted(self.s.invitations.items()) if i.email == email]
+
+    def pending_from(self, org_id: str, inviter_id: str) -> list[Invitation]:
+        return [i for i in self.of_org(org_id) if i.invited_by == inviter_id and i.status == InvitationStatus.PENDING]
 
     def _answer(self, invitation: Invitation, now: datetime, status: InvitationStatus, joining: str = "") -> None:
         """The conditions shared by accept and decline, in the order of the adapter's `_explain`:
@@ -443,10 +461,12 @@ class OrgWorld(World):
         return AccessService(orgs=self.orgs, clock=self.clock)
 
     def organization_service(self) -> OrganizationService:
-        return OrganizationService(orgs=self.orgs, users=self.users, audit=self.audit, clock=self.clock)
+        return OrganizationService(
+            orgs=self.orgs, users=self.users, audit=self.audit, clock=self.clock, limiter=self.limiter
+        )
 
     def member_service(self) -> MemberService:
-        return MemberService(orgs=self.orgs, clock=self.clock)
+        return MemberService(orgs=self.orgs, clock=self.clock, invitations=self.invitations)
 
     def invitation_service(self) -> InvitationService:
         return InvitationService(

@@ -17,8 +17,10 @@ from kuploy_access.services.passwords import PasswordService
 from kuploy_access.services.sessions import SessionService
 from kuploy_access.services.signup import SignUpService
 from tests.unit.fakes import (
+    FakeAccountTrail,
     FakeClock,
     FakeHasher,
+    FakeLoginThrottle,
     FakeMailer,
     FakeMemberships,
     FakeRateLimiter,
@@ -66,10 +68,13 @@ class World:
     lifetimes: SessionLifetimes = field(default_factory=SessionLifetimes)
     users: FakeUsers = field(init=False)
     limiter: FakeRateLimiter = field(init=False)
+    trail: FakeAccountTrail = field(default_factory=FakeAccountTrail)
+    throttle: FakeLoginThrottle = field(init=False)
 
     def __post_init__(self) -> None:
         self.users = FakeUsers(self.tokens)
         self.limiter = FakeRateLimiter(self.users)
+        self.throttle = FakeLoginThrottle(self.users, self.limiter, self.trail)
 
     def session_service(self) -> SessionService:
         return SessionService(
@@ -88,6 +93,8 @@ class World:
             hasher=self.hasher,
             clock=self.clock,
             limiter=self.limiter,
+            throttle=self.throttle,
+            audit=self.trail,
             public_base_url=PUBLIC_BASE_URL,
         )
 
@@ -95,6 +102,7 @@ class World:
         return SignUpService(
             users=self.users,
             tokens=self.tokens,
+            sessions=self.session_service(),
             mailer=self.mailer,
             hasher=self.hasher,
             clock=self.clock,
@@ -108,7 +116,11 @@ class World:
             sessions=self.session_service(),
             hasher=self.hasher,
             clock=self.clock,
-            limiter=self.limiter,
+            throttle=self.throttle,
+            tokens=self.tokens,
+            audit=self.trail,
+            mailer=self.mailer,
+            public_base_url=PUBLIC_BASE_URL,
         )
 
     def account(self) -> AccountService:

@@ -6,14 +6,28 @@ import html
 import re
 from datetime import UTC, datetime
 
-from kuploy_access.domain.email_messages import account_exists_email, verification_email
+import pytest
+
+from kuploy_access.domain.email_messages import (
+    account_exists_email,
+    browser_of,
+    resent_verification_email,
+    verification_email,
+)
+from kuploy_access.domain.one_time_tokens import RequestOrigin
 
 EXPIRES = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 BASE = "https://console.kuploy.example"
+ORIGIN = RequestOrigin(
+    at=datetime(2026, 11, 28, 12, 0, tzinfo=UTC),
+    ip="198.51.100.20",
+    user_agent="Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36",
+)
 
 
 def test_verification_email_has_both_parts_and_the_link_in_each():
-    message = verification_email("ada@example.com", BASE, "tok_SECRET-123", EXPIRES)
+    message = verification_email("ada@example.com", BASE, "tok_SECRET-123", EXPIRES, ORIGIN)
     link = f"{BASE}/verify-email?token=tok_SECRET-123"
     assert message.to == "ada@example.com"
     assert message.text.strip()
@@ -23,20 +37,20 @@ def test_verification_email_has_both_parts_and_the_link_in_each():
 
 
 def test_verification_link_is_built_from_the_base_url_without_doubled_slashes():
-    message = verification_email("ada@example.com", BASE + "/", "abc", EXPIRES)
+    message = verification_email("ada@example.com", BASE + "/", "abc", EXPIRES, ORIGIN)
     assert f"{BASE}/verify-email?token=abc" in message.text
     assert "//verify-email" not in message.text
     assert "//verify-email" not in message.html
 
 
 def test_verification_token_is_url_encoded_in_the_link():
-    message = verification_email("ada@example.com", BASE, "a+b/c=&d", EXPIRES)
+    message = verification_email("ada@example.com", BASE, "a+b/c=&d", EXPIRES, ORIGIN)
     assert "token=a%2Bb%2Fc%3D%26d" in message.text
     assert "a+b/c=&d" not in message.text
 
 
 def test_verification_email_says_what_the_link_does():
-    message = verification_email("ada@example.com", BASE, "abc", EXPIRES)
+    message = verification_email("ada@example.com", BASE, "abc", EXPIRES, ORIGIN)
     assert "confirm" in message.subject.lower()
     for part in (message.text, message.html):
         assert re.search(r"confirm", part, re.IGNORECASE)
@@ -44,7 +58,7 @@ def test_verification_email_says_what_the_link_does():
 
 
 def test_verification_email_says_when_the_link_expires():
-    message = verification_email("ada@example.com", BASE, "abc", EXPIRES)
+    message = verification_email("ada@example.com", BASE, "abc", EXPIRES, ORIGIN)
     for part in (message.text, message.html):
         assert "2026-11-29 12:00 UTC" in part
         assert "24 hours" in part
@@ -52,7 +66,7 @@ def test_verification_email_says_when_the_link_expires():
 
 
 def test_verification_email_text_part_is_plain_text():
-    message = verification_email("ada@example.com", BASE, "abc", EXPIRES)
+    message = verification_email("ada@example.com", BASE, "abc", EXPIRES, ORIGIN)
     assert "<" not in message.text
     assert "<a " in message.html
 
@@ -60,7 +74,7 @@ def test_verification_email_text_part_is_plain_text():
 def test_html_escapes_the_address():
     hostile = '"<script>alert(1)</script>"@example.com'
     for message in (
-        verification_email(hostile, BASE, "abc", EXPIRES),
+        verification_email(hostile, BASE, "abc", EXPIRES, ORIGIN),
         account_exists_email(hostile, BASE),
     ):
         assert "<script>" not in message.html
@@ -69,7 +83,7 @@ def test_html_escapes_the_address():
 
 
 def test_html_escapes_the_link():
-    message = verification_email("ada@example.com", 'https://x.example/"><b>', "abc", EXPIRES)
+    message = verification_email("ada@example.com", 'https://x.example/"><b>', "abc", EXPIRES, ORIGIN)
     assert '"><b>' not in message.html
 
 
@@ -87,5 +101,51 @@ def test_account_exists_email_has_both_parts_and_no_token():
 
 def test_account_exists_email_is_distinguishable_from_verification():
     exists = account_exists_email("ada@example.com", BASE)
-    verify = verification_email("ada@example.com", BASE, "abc", EXPIRES)
+    verify = verification_email("ada@example.com", BASE, "abc", EXPIRES, ORIGIN)
     assert exists.subject != verify.subject
+
+
+def test_verification_email_names_the_sign_up_and_says_to_ignore_it_otherwise():
+    message = verification_email("ada@example.com", BASE, "abc", EXPIRES, ORIGIN)
+    for part in (message.text, html.unescape(message.html)):
+        assert "2026-11-28 12:00 UTC" in part
+        assert "198.51.100.20" in part
+        assert "Chrome/131.0.0.0 Safari/537.36" in part
+        assert "If that was not you, ignore this email" in part
+        assert "password chosen at that sign-up" in part
+
+
+def test_resent_verification_email_says_it_was_requested_and_sets_no_password():
+    message = resent_verification_email("ada@example.com", BASE, "abc", EXPIRES, ORIGIN)
+    assert f"{BASE}/verify-email?token=abc" in message.text
+    for part in (message.text, html.unescape(message.html)):
+        assert "requested at 2026-11-28 12:00 UTC" in part
+        assert "198.51.100.20" in part
+        assert "sets no password" in part
+        assert "Forgot password" in part
+        assert "2026-11-29 12:00 UTC" in part
+
+
+@pytest.mark.parametrize(
+    ("user_agent", "shown"),
+    [
+        ("curl/8.4.0", "curl/8.4.0"),
+        ("", "unknown"),
+        (
+            "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+            "Mozilla/5.0 (compatible; Googlebot/2.1; +",
+        ),
+        ("Go to evil.example/login NOW", "Go to NOW"),
+        ("Call\x00 me\r\n\x1b[2J maybe \u202e", "Call me [2J maybe"),
+        ("mailto:x@y.example javascript:alert(1) ok", "ok"),
+        ("Firefox/133.0 www.evil.example", "Firefox/133.0"),
+    ],
+)
+def test_browser_of_keeps_visible_text_without_links(user_agent, shown):
+    assert browser_of(user_agent) == shown
+
+
+def test_browser_of_cuts_long_user_agents():
+    shown = browser_of("A" * 600)
+    assert len(shown) == 120
+    assert shown.endswith("…")

@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import base64
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from kuploy_access.domain.access_tokens import JwtCodec, JwtKind, TokenRejected
-from kuploy_access.domain.errors import EmailNotVerified, InvalidCredentials, ValidationFailed
+from kuploy_access.domain.errors import (
+    EmailNotVerified,
+    InvalidCredentials,
+    InvalidToken,
+    TokenExpired,
+    ValidationFailed,
+)
+from kuploy_access.domain.login_throttle import (
+    CONSECUTIVE_FAILURES_BEFORE_LOCK,
+    LOGIN_FAILURES_PER_ACCOUNT_AND_IP,
+    LOGIN_FAILURES_PER_IP,
+    pair_key,
+)
 from kuploy_access.domain.one_time_tokens import hash_secret
-from kuploy_access.domain.rate_limits import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP, RateLimited
+from kuploy_access.domain.rate_limits import RateLimited
 from kuploy_access.domain.sessions import MAX_USER_AGENT_LENGTH
 from kuploy_access.services.login import ClientInfo
 from tests.unit.fakes import FakeHasher
@@ -253,9 +266,10 @@ def test_no_rehash_for_an_unverified_account(world):
     assert world.users.get(user.id).password_hash == FakeHasher("v1").hash(PASSWORD)
 
 
-# --- throttling ----------------------------------------------------------------------
+# --- throttling (domain/login_throttle.py) -------------------------------------------
 
 WINDOW = timedelta(minutes=15)
+ELSEWHERE = ClientInfo(ip="198.51.100.99", user_agent="the owner's laptop")
 
 
 def fail(service, email: str = "ada@example.com", times: int = 1, client: ClientInfo = CLIENT) -> None:
@@ -264,15 +278,22 @@ def fail(service, email: str = "ada@example.com", times: int = 1, client: Client
             service.log_in(email, "not-the-password", client)
 
 
+def fail_from_many(service, email: str, times: int, network: int = 10) -> None:
+    """Failures spread over addresses, 4 each: no pair limit is ever reached."""
+    for index in range(times):
+        fail(service, email, client=ClientInfo(f"{network}.{index // 4 // 250}.{index // 4 % 250}.1", "bot"))
+
+
 def window_end(now: datetime) -> datetime:
     """The end of the fixed 15-minute window holding `now` (windows start on the epoch)."""
     seconds = int(now.timestamp())
     return datetime.fromtimestamp(seconds - seconds % 900 + 900, UTC)
 
 
-def test_the_limits_are_5_per_account_and_50_per_ip_in_15_minutes():
-    assert (LOGIN_FAILURES_PER_ACCOUNT.limit, LOGIN_FAILURES_PER_ACCOUNT.window) == (5, WINDOW)
+def test_the_limits_are_5_per_account_and_address_50_per_address_and_100_in_a_row():
+    assert (LOGIN_FAILURES_PER_ACCOUNT_AND_IP.limit, LOGIN_FAILURES_PER_ACCOUNT_AND_IP.window) == (5, WINDOW)
     assert (LOGIN_FAILURES_PER_IP.limit, LOGIN_FAILURES_PER_IP.window) == (50, WINDOW)
+    assert CONSECUTIVE_FAILURES_BEFORE_LOCK == 100
 
 
 def test_four_failures_do_not_stop_the_right_password(world):
@@ -283,7 +304,7 @@ def test_four_failures_do_not_stop_the_right_password(world):
     assert len(world.sessions.items) == 1
 
 
-def test_after_5_failures_even_the_right_password_is_refused_with_retry_after(world):
+def test_after_5_failures_the_right_password_from_that_address_is_refused_with_retry_after(world):
     world.add_user()
     service = world.login()
     world.clock.advance(timedelta(minutes=3, seconds=20))
@@ -295,10 +316,20 @@ def test_after_5_failures_even_the_right_password_is_refused_with_retry_after(wo
     assert caught.value.code == "rate_limited"
     now = world.clock.now()
     assert caught.value.retry_after == int((window_end(now) - now).total_seconds())
-    assert 1 <= caught.value.retry_after <= 900
     assert world.sessions.items == {}
     # Refused before any password check: the lockout does not tell a guesser when they hit it.
     assert (world.hasher.verify_calls, world.hasher.dummy_checks) == (verify_calls, dummy_checks)
+
+
+def test_an_attacker_who_knows_the_address_cannot_lock_the_owner_out(world):
+    """The old rule (5 failures per account from anywhere) let anyone keep the owner out."""
+    world.add_user()
+    service = world.login()
+    fail(service, times=5)
+    with pytest.raises(RateLimited):
+        service.log_in("ada@example.com", PASSWORD, CLIENT)
+    service.log_in("ada@example.com", PASSWORD, ELSEWHERE)
+    assert len(world.sessions.items) == 1
 
 
 def test_a_wrong_password_during_a_lockout_is_rate_limited_and_not_counted(world):
@@ -308,7 +339,8 @@ def test_a_wrong_password_during_a_lockout_is_rate_limited_and_not_counted(world
     for _ in range(20):
         with pytest.raises(RateLimited):
             service.log_in("ada@example.com", "not-the-password", CLIENT)
-    assert world.limiter.count(LOGIN_FAILURES_PER_ACCOUNT, "ada@example.com", world.clock.now()) == 5
+    assert world.throttle.consecutive["ada@example.com"] == 5
+    assert world.throttle.checks_taken == 5
 
 
 def test_the_lockout_ends_with_its_window(world):
@@ -356,16 +388,16 @@ def test_unknown_emails_are_locked_out_the_same_way(world):
     )
 
 
-def test_account_failures_count_across_ips_and_letter_case(world):
+def test_letter_case_does_not_split_the_pair_count(world):
     world.add_user()
     service = world.login()
     for index in range(5):
-        fail(service, "ADA@Example.com" if index % 2 else "ada@example.com", client=ClientInfo(f"192.0.2.{index}", "x"))
+        fail(service, "ADA@Example.com" if index % 2 else "ada@example.com")
     with pytest.raises(RateLimited):
-        service.log_in("ada@example.com", PASSWORD, ClientInfo("198.51.100.99", "another device"))
+        service.log_in("Ada@example.COM", PASSWORD, CLIENT)
 
 
-def test_a_locked_account_does_not_lock_another_account(world):
+def test_a_locked_pair_does_not_lock_another_account_from_the_same_address(world):
     world.add_user()
     world.add_user(email="grace@example.com", user_id="usr_01grace")
     service = world.login()
@@ -373,7 +405,7 @@ def test_a_locked_account_does_not_lock_another_account(world):
     service.log_in("grace@example.com", PASSWORD, CLIENT)
 
 
-def test_50_failures_from_one_ip_across_many_accounts_lock_that_ip(world):
+def test_50_failures_from_one_address_across_many_accounts_lock_that_address(world):
     world.add_user()
     service = world.login()
     for index in range(49):
@@ -384,47 +416,161 @@ def test_50_failures_from_one_ip_across_many_accounts_lock_that_ip(world):
         service.log_in("ada@example.com", PASSWORD, CLIENT)
     assert caught.value.code == "rate_limited"
     assert 1 <= caught.value.retry_after <= 900
-    # Another address is not affected, and the IP lockout ends with its window.
-    service.log_in("ada@example.com", PASSWORD, ClientInfo("198.51.100.2", "elsewhere"))
+    # Another address is not affected, and the address's lockout ends with its window.
+    service.log_in("ada@example.com", PASSWORD, ELSEWHERE)
     world.clock.current = window_end(world.clock.now())
     service.log_in("ada@example.com", PASSWORD, CLIENT)
 
 
-def test_a_success_clears_the_account_counter(world):
+def test_a_success_clears_the_pair_and_gives_back_only_its_own_attempt(world):
     world.add_user()
     service = world.login()
     fail(service, times=4)
     service.log_in("ada@example.com", PASSWORD, CLIENT)
-    assert world.limiter.count(LOGIN_FAILURES_PER_ACCOUNT, "ada@example.com", world.clock.now()) == 0
+    pair = pair_key("ada@example.com", CLIENT.ip)
+    assert world.limiter.count(LOGIN_FAILURES_PER_ACCOUNT_AND_IP, pair, world.clock.now()) == 0
     fail(service, times=4)  # a fresh budget of five
     service.log_in("ada@example.com", PASSWORD, CLIENT)
-    # The per-IP counter is not reset by a success (one good account must not launder spraying).
+    # The address keeps its failures: one good account must not launder spraying.
     assert world.limiter.count(LOGIN_FAILURES_PER_IP, CLIENT.ip, world.clock.now()) == 8
 
 
-def test_failures_are_recorded_for_unknown_email_and_wrong_password(world):
+def test_failures_count_for_unknown_addresses_and_wrong_passwords(world):
     world.add_user()
     service = world.login()
     fail(service, "ada@example.com")
     fail(service, "Nobody@Example.com")
-    assert world.limiter.failures == [("ada@example.com", CLIENT.ip), ("nobody@example.com", CLIENT.ip)]
+    assert world.throttle.consecutive == {"ada@example.com": 1, "nobody@example.com": 1}
 
 
 def test_a_malformed_email_is_counted_under_its_raw_form(world):
     service = world.login()
     fail(service, "  Not-An-Email ")
-    assert world.limiter.failures == [("not-an-email", CLIENT.ip)]
+    assert world.throttle.consecutive == {"not-an-email": 1}
 
 
-def test_no_failure_is_recorded_for_email_not_verified(world):
+def test_email_not_verified_gives_its_attempt_back(world):
     world.add_user(verified=False)
     with pytest.raises(EmailNotVerified):
         world.login().log_in("ada@example.com", PASSWORD, CLIENT)
-    assert world.limiter.failures == []
-    assert world.limiter.counters == {}
+    assert world.throttle.consecutive == {}
+    assert world.limiter.count(LOGIN_FAILURES_PER_IP, CLIENT.ip, world.clock.now()) == 0
 
 
-def test_no_failure_is_recorded_for_a_success(world):
+def test_two_hundred_parallel_guesses_from_one_address_get_five_password_checks(world):
+    """The attempt is taken before the password is checked, so no race gets past it."""
     world.add_user()
-    world.login().log_in("ada@example.com", PASSWORD, CLIENT)
-    assert world.limiter.failures == []
+    service = world.login()
+
+    def guess(index: int) -> str:
+        try:
+            service.log_in("ada@example.com", f"guess {index}", CLIENT)
+        except (InvalidCredentials, RateLimited) as refused:
+            return refused.code
+        return "signed in"
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        answers = list(pool.map(guess, range(200)))
+    assert answers.count("invalid_credentials") == LOGIN_FAILURES_PER_ACCOUNT_AND_IP.limit
+    assert answers.count("rate_limited") == 200 - LOGIN_FAILURES_PER_ACCOUNT_AND_IP.limit
+    assert world.hasher.verify_calls == LOGIN_FAILURES_PER_ACCOUNT_AND_IP.limit
+
+
+# --- the account-wide ceiling and the unlock link -------------------------------------
+
+
+def unlock_secret(world: World) -> str:
+    emails = [m for m in world.mailer.sent if "/unlock?token=" in m.text]
+    assert len(emails) == 1, [m.subject for m in world.mailer.sent]
+    return emails[0].text.split("/unlock?token=", 1)[1].split()[0]
+
+
+def test_100_failures_in_a_row_from_anywhere_stop_password_sign_in_with_the_same_answer(world):
+    world.add_user()
+    service = world.login()
+    fail_from_many(service, "ada@example.com", 99)
+    assert not [m for m in world.mailer.sent if "/unlock" in m.text]
+    fail_from_many(service, "ada@example.com", 1)
+    assert "account.locked" in world.trail.actions("usr_01ada")
+    # The right password, from a fresh address, gets exactly a wrong password's answer.
+    dummy_checks = world.hasher.dummy_checks
+    with pytest.raises(InvalidCredentials) as locked:
+        service.log_in("ada@example.com", PASSWORD, ELSEWHERE)
+    with pytest.raises(InvalidCredentials) as wrong:
+        service.log_in("grace@example.com", "nope", ELSEWHERE)
+    assert (locked.value.status, locked.value.code, locked.value.detail) == (
+        wrong.value.status,
+        wrong.value.code,
+        wrong.value.detail,
+    )
+    assert world.hasher.dummy_checks == dummy_checks + 2  # as long as a real check
+    assert world.sessions.items == {}
+    # One email to the owner, with a link that unlocks, once.
+    secret = unlock_secret(world)
+    service.unlock(secret, ELSEWHERE)
+    service.log_in("ada@example.com", PASSWORD, ELSEWHERE)
+    with pytest.raises(InvalidToken):
+        service.unlock(secret, ELSEWHERE)
+    assert "account.unlocked" in world.trail.actions("usr_01ada")
+
+
+def test_the_unlock_email_goes_once_per_lock_and_again_a_day_later(world):
+    world.add_user()
+    service = world.login()
+    fail_from_many(service, "ada@example.com", 100)
+    for _ in range(5):
+        fail(service, "ada@example.com", client=ELSEWHERE)
+    unlock_secret(world)
+    world.clock.advance(timedelta(hours=24, seconds=1))
+    fail(service, "ada@example.com", client=ELSEWHERE)
+    assert len([m for m in world.mailer.sent if "/unlock?token=" in m.text]) == 2
+
+
+def test_a_correct_sign_in_starts_the_consecutive_count_again(world):
+    world.add_user()
+    service = world.login()
+    fail_from_many(service, "ada@example.com", 99)
+    service.log_in("ada@example.com", PASSWORD, ELSEWHERE)
+    fail_from_many(service, "ada@example.com", 99, network=11)
+    service.log_in("ada@example.com", PASSWORD, ELSEWHERE)
+    assert world.mailer.sent == []
+
+
+def test_an_expired_unlock_link_is_refused(world):
+    world.add_user()
+    service = world.login()
+    fail_from_many(service, "ada@example.com", 100)
+    secret = unlock_secret(world)
+    world.clock.advance(timedelta(hours=24))
+    with pytest.raises(TokenExpired):
+        service.unlock(secret, ELSEWHERE)
+
+
+@pytest.mark.parametrize("secret", ["", "x" * 600, "not-a-link"])
+def test_a_bad_unlock_token_is_invalid_token(world, secret):
+    with pytest.raises(InvalidToken):
+        world.login().unlock(secret, CLIENT)
+
+
+def test_unknown_addresses_reach_the_ceiling_without_any_email(world):
+    service = world.login()
+    fail_from_many(service, "nobody@example.com", 101)
+    assert world.mailer.sent == []
+
+
+# --- the account's own audit trail ---------------------------------------------------
+
+
+def test_sign_ins_and_failures_are_on_the_account_trail(world):
+    world.add_user()
+    service = world.login()
+    fail(service)
+    service.log_in("ada@example.com", PASSWORD, CLIENT)
+    assert world.trail.actions("usr_01ada") == ["login.failed", "login.succeeded"]
+    assert world.trail.events[0].ip == CLIENT.ip
+
+
+def test_an_unknown_address_makes_the_same_write_without_storing_anything(world):
+    fail(world.login(), "nobody@example.com")
+    assert world.trail.events == []
+    assert world.trail.decoys == 1

@@ -20,8 +20,13 @@ from kuploy_access.domain.errors import (
     Unauthorized,
     WrongPassword,
 )
+from kuploy_access.domain.login_throttle import (
+    CONSECUTIVE_FAILURES_BEFORE_LOCK,
+    LOGIN_FAILURES_PER_ACCOUNT_AND_IP,
+    pair_key,
+)
 from kuploy_access.domain.one_time_tokens import MAX_TOKEN_LENGTH, OneTimeToken, TokenKind, hash_secret
-from kuploy_access.domain.rate_limits import LOGIN_FAILURES_PER_ACCOUNT, RateLimited
+from kuploy_access.domain.rate_limits import RESET_EMAILS_PER_ADDRESS, RateLimited
 from kuploy_access.services.sessions import ClientInfo
 from tests.unit.fakes import FakeMailer
 from tests.unit.support import PUBLIC_BASE_URL, World, reset_link, reset_secret
@@ -232,11 +237,11 @@ def test_a_token_of_another_kind_cannot_reset_a_password(world, kind):
 
 def test_reset_marks_the_address_verified(world):
     user = world.add_user(verified=False)
-    world.users.by_id[user.id] = type(user)(**{**user.__dict__, "verification_token_hash": "h" * 64})
+    world.users.by_id[user.id] = type(user)(**{**user.__dict__, "pending_verification_hashes": frozenset({"h" * 64})})
     world.passwords().reset(ask_for_reset(world), NEW_PASSWORD)
     after = world.users.get(user.id)
     assert after.email_verified is True
-    assert after.verification_token_hash is None
+    assert after.pending_verification_hashes == frozenset()
     log_in(world, NEW_PASSWORD)
 
 
@@ -258,7 +263,7 @@ def test_reset_leaves_other_users_sessions_alone(world):
     world.session_service().refresh(grace.refresh_token, CLIENT)
 
 
-def test_reset_clears_the_login_lockout(world):
+def test_reset_clears_the_lockout_of_the_address_it_came_from(world):
     world.add_user()
     service = world.login()
     for _ in range(5):
@@ -266,8 +271,21 @@ def test_reset_clears_the_login_lockout(world):
             service.log_in("ada@example.com", "not-the-password", CLIENT)
     with pytest.raises(RateLimited):
         log_in(world, PASSWORD)
-    world.passwords().reset(ask_for_reset(world), NEW_PASSWORD)
-    assert world.limiter.count(LOGIN_FAILURES_PER_ACCOUNT, "ada@example.com", world.clock.now()) == 0
+    world.passwords().reset(ask_for_reset(world), NEW_PASSWORD, CLIENT.ip)
+    pair = pair_key("ada@example.com", CLIENT.ip)
+    assert world.limiter.count(LOGIN_FAILURES_PER_ACCOUNT_AND_IP, pair, world.clock.now()) == 0
+    log_in(world, NEW_PASSWORD)
+
+
+def test_reset_unlocks_an_account_past_its_ceiling_of_failures(world):
+    world.add_user()
+    service = world.login()
+    for index in range(CONSECUTIVE_FAILURES_BEFORE_LOCK):
+        with pytest.raises(InvalidCredentials):
+            service.log_in("ada@example.com", "not-the-password", ClientInfo(f"10.0.{index}.1", "bot"))
+    with pytest.raises(InvalidCredentials):
+        log_in(world, PASSWORD)
+    world.passwords().reset(ask_for_reset(world), NEW_PASSWORD, "192.0.2.200")
     log_in(world, NEW_PASSWORD)
 
 
@@ -407,3 +425,44 @@ def test_guessing_the_current_password_is_throttled_like_login(world):
     with pytest.raises(RateLimited) as refused:
         service.change(user.id, "ses_x", PASSWORD, NEW_PASSWORD, client_ip="198.51.100.1")
     assert 0 < refused.value.retry_after <= 900
+
+
+def test_resets_and_changes_are_on_the_account_trail(world):
+    world.add_user()
+    world.passwords().reset(ask_for_reset(world), NEW_PASSWORD, "192.0.2.9")
+    pair = log_in(world, NEW_PASSWORD)
+    world.passwords().change(
+        "usr_01ada", session_id_of(world, pair), NEW_PASSWORD, "Another-Passphrase-77", "192.0.2.10"
+    )
+    assert world.trail.actions("usr_01ada")[-1] == "password.changed"
+    assert "password.reset" in world.trail.actions("usr_01ada")
+    reset = next(e for e in world.trail.events if e.action == "password.reset")
+    assert reset.ip == "192.0.2.9"
+
+
+def test_forgot_for_an_unknown_address_makes_the_calls_a_known_one_makes_and_changes_nothing(world):
+    world.add_user()
+    calls: list[str] = []
+    for name in ("get", "start_password_reset"):
+        real = getattr(world.users, name)
+        setattr(world.users, name, lambda *a, _n=name, _r=real: calls.append(_n) or _r(*a))
+    world.passwords().forgot("nobody@example.com")
+    assert calls == ["get", "start_password_reset"]
+    assert world.tokens.items == {}
+    assert world.mailer.sent == []
+    # Its budget is not the address's: the person who signs up later still gets links.
+    assert world.limiter.count(RESET_EMAILS_PER_ADDRESS, "nobody@example.com", world.clock.now()) == 0
+
+
+def test_forgot_is_held_to_its_floor_for_known_and_unknown_addresses():
+    from kuploy_access.services.pacing import AnswerFloor
+
+    slept: list[float] = []
+    ticks = iter([0.0, 0.05, 1.0, 1.02])
+    world = World()
+    world.add_user()
+    service = world.passwords()
+    service.floor = AnswerFloor(0.3, monotonic=lambda: next(ticks), sleep=slept.append)
+    service.forgot("ada@example.com")
+    service.forgot("nobody@example.com")
+    assert [round(s, 2) for s in slept] == [0.25, 0.28]

@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kuploy_access.domain.errors import DomainError
+from kuploy_access.domain.login_throttle import LOGIN_FAILURES_PER_ACCOUNT_AND_IP, LOGIN_FAILURES_PER_IP
 from kuploy_access.domain.rate_limits import (
-    LOGIN_FAILURES_PER_ACCOUNT,
-    LOGIN_FAILURES_PER_IP,
     RESET_EMAILS_PER_ADDRESS,
     VERIFICATION_EMAILS_PER_ADDRESS,
     RateLimit,
@@ -33,7 +32,10 @@ def epoch(text: str) -> int:
 
 
 def test_the_configured_limits():
-    assert (LOGIN_FAILURES_PER_ACCOUNT.limit, LOGIN_FAILURES_PER_ACCOUNT.window) == (5, timedelta(minutes=15))
+    assert (LOGIN_FAILURES_PER_ACCOUNT_AND_IP.limit, LOGIN_FAILURES_PER_ACCOUNT_AND_IP.window) == (
+        5,
+        timedelta(minutes=15),
+    )
     assert (LOGIN_FAILURES_PER_IP.limit, LOGIN_FAILURES_PER_IP.window) == (50, timedelta(minutes=15))
     assert (VERIFICATION_EMAILS_PER_ADDRESS.limit, VERIFICATION_EMAILS_PER_ADDRESS.window) == (3, timedelta(hours=1))
     assert (RESET_EMAILS_PER_ADDRESS.limit, RESET_EMAILS_PER_ADDRESS.window) == (3, timedelta(hours=1))
@@ -43,7 +45,7 @@ def test_every_limit_has_its_own_name():
     names = [
         limit.name
         for limit in (
-            LOGIN_FAILURES_PER_ACCOUNT,
+            LOGIN_FAILURES_PER_ACCOUNT_AND_IP,
             LOGIN_FAILURES_PER_IP,
             VERIFICATION_EMAILS_PER_ADDRESS,
             RESET_EMAILS_PER_ADDRESS,
@@ -145,17 +147,3 @@ def test_consume_counts_per_key_and_per_limit(limiter):
         assert limiter.consume(HOURLY, "a", now)
     assert limiter.consume(HOURLY, "b", now)
     assert limiter.consume(RateLimit("test-other", 3, timedelta(hours=1)), "a", now)
-
-
-def test_login_failures_count_per_account_and_ip_and_clear_per_account(limiter):
-    now = at("2025-03-01 09:00:00")
-    for _ in range(3):
-        limiter.record_failure("ada@example.com", "192.0.2.1", now)
-    limiter.record_failure("grace@example.com", "192.0.2.1", now)
-    attempts = limiter.look_up("ada@example.com", "192.0.2.1", now)
-    assert (attempts.user_id, attempts.account_failures, attempts.ip_failures) == (None, 3, 4)
-    limiter.clear_account_failures("ada@example.com", now)
-    attempts = limiter.look_up("ada@example.com", "192.0.2.1", now)
-    assert (attempts.account_failures, attempts.ip_failures) == (0, 4)
-    later = limiter.look_up("grace@example.com", "192.0.2.1", at("2025-03-01 09:15:00"))
-    assert (later.account_failures, later.ip_failures) == (0, 0)

@@ -117,6 +117,25 @@ def is_permitted(grant: OrgGrant, permission: str) -> bool:
     return permission in grant.scopes
 
 
+def may_invite(inviter_role: str, invited_role: str) -> bool:
+    """May someone holding `inviter_role` now invite to `invited_role`? Only if they
+    manage members and the role they hand out holds nothing theirs does not: a
+    demotion takes back the invitations the person can no longer send."""
+    held = ROLE_PERMISSIONS[Role(inviter_role)]
+    return MEMBERS_MANAGE in held and ROLE_PERMISSIONS[Role(invited_role)] <= held
+
+
+def roles_that_may_invite(invited_role: str) -> tuple[str, ...]:
+    return tuple(role.value for role in Role if may_invite(role.value, invited_role))
+
+
+def may_grant_scopes(creator_role: str, scopes: frozenset[str]) -> bool:
+    """Could someone holding `creator_role` create a key with `scopes` now? Only if
+    they manage keys and hold every one of those scopes themselves."""
+    held = ROLE_PERMISSIONS[Role(creator_role)]
+    return API_KEYS_MANAGE in held and scopes <= held
+
+
 @dataclass(frozen=True)
 class RouteRule:
     permission: str

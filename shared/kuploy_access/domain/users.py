@@ -11,14 +11,16 @@ class User:
     id: str
     email: str
     name: str
+    # None: the account has no password (verified through a resent link; "forgot
+    # password" sets one). Before verification, the latest sign-up's, only so that login
+    # can answer email_not_verified; verifying replaces it with the link's.
     password_hash: str | None
     email_verified: bool
     two_factor_enabled: bool
     created_at: datetime
-    # The SHA-256 of the one verification link that works now: each sign-up again or
-    # resend replaces it, so an older link (maybe from someone who signed up with this
-    # address first) stops working.
-    verification_token_hash: str | None = None
+    # The SHA-256 of each pending verification link (up to MAX_TRACKED_VERIFICATIONS):
+    # all of them work until one verifies the address; then the others are deleted.
+    pending_verification_hashes: frozenset[str] = frozenset()
     # Likewise the one password-reset link that works now; a reset or a password
     # change ends it.
     reset_token_hash: str | None = None
@@ -54,3 +56,14 @@ def visible_text(text: str | None) -> str:
 def clean_name(name: str | None) -> str:
     """Display names: visible text, cut to 100 characters."""
     return visible_text(name)[:MAX_NAME_LENGTH].rstrip()
+
+
+# An id no account has: looked up when an address has no account, so that unknown and
+# known addresses cost the same reads (README, "Timing").
+NOBODY = "usr_00000000000000000000000000"
+
+
+def nobody(address: str, now: datetime) -> User:
+    """The account an unknown address would have: the target of writes whose conditions
+    refuse them, so that the request costs what a known address's does."""
+    return User(NOBODY, address, "", None, False, False, now)

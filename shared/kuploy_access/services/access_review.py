@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from kuploy_access.domain.api_keys import ApiKey
 from kuploy_access.domain.invitations import Invitation, InvitationStatus
 from kuploy_access.domain.organizations import Member
-from kuploy_access.domain.permissions import KEY_SCOPES, Role
+from kuploy_access.domain.permissions import API_KEYS_MANAGE, KEY_SCOPES, ROLE_PERMISSIONS, Role, may_grant_scopes
 from kuploy_access.services.access import OrgCaller
 from kuploy_access.services.ports import ApiKeyRepository, Clock, InvitationRepository, OrganizationRepository
 
@@ -58,6 +58,7 @@ class AccessReviewService:
             *self._member_findings(members, now),
             *self._policy_findings(members, caller.org.require_2fa),
             *self._key_findings(keys, now),
+            *self._creator_role_findings(keys, members),
             *self._invitation_findings(pending, now),
         ]
         order = {"high": 0, "medium": 1, "low": 2}
@@ -131,6 +132,34 @@ class AccessReviewService:
                 )
             if now - (key.last_used_at or key.created_at) > STALE_AFTER:
                 found.append(Finding("medium", "key_unused", f"{name} has not been used for over 90 days", key.id))
+        return found
+
+    @staticmethod
+    def _creator_role_findings(keys: list[KeyReview], members: list[Member]) -> list[Finding]:
+        """Keys holding more than their creator's role could grant now: a demotion does
+        not shrink the keys the person made while they held more. (A creator who left
+        has a finding of their own.)"""
+        roles = {m.user_id: m.role for m in members}
+        found = []
+        for review in keys:
+            key, role = review.key, roles.get(review.key.created_by)
+            if role is None or may_grant_scopes(role, key.scopes):
+                continue
+            held = ROLE_PERMISSIONS[Role(role)]
+            why = (
+                f"its creator is now {role} and may not create keys"
+                if API_KEYS_MANAGE not in held
+                else f"its creator is now {role}, without {', '.join(sorted(key.scopes - held))}"
+            )
+            found.append(
+                Finding(
+                    "high",
+                    "key_exceeds_creator_role",
+                    f"Key {key.prefix}… ({key.description}) holds more than its creator may grant: {why}; "
+                    "revoke it or have an admin rotate it",
+                    key.id,
+                )
+            )
         return found
 
     @staticmethod

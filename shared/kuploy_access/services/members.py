@@ -8,17 +8,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kuploy_access.domain.errors import NotFound, ValidationFailed
+from kuploy_access.domain.invitations import Invitation
 from kuploy_access.domain.organizations import Member
 from kuploy_access.domain.paging import Page
-from kuploy_access.domain.permissions import ASSIGNABLE_ROLES
+from kuploy_access.domain.permissions import ASSIGNABLE_ROLES, may_invite
 from kuploy_access.services.access import OrgCaller, caller_event
-from kuploy_access.services.ports import Clock, OrganizationRepository
+from kuploy_access.services.ports import Clock, InvitationRepository, OrganizationRepository
+
+# The audit detail of an invitation revoked because its sender's role changed.
+REVOKED_WITH_ROLE_CHANGE = "inviter_role_changed"
 
 
 @dataclass
 class MemberService:
     orgs: OrganizationRepository
     clock: Clock
+    invitations: InvitationRepository
 
     def page(self, caller: OrgCaller, limit: int, cursor: str | None) -> Page[Member]:
         return self.orgs.members_page(caller.org.id, limit, cursor)
@@ -28,7 +33,37 @@ class MemberService:
             # Nobody becomes the owner through a role change; ownership moves by transfer.
             raise ValidationFailed("role must be admin or member; ownership moves with transfer-ownership")
         event = caller_event(caller, self.clock.now(), "member.role_changed", user_id, role=role)
-        return self.orgs.change_role(caller.org.id, user_id, role, event)
+        member = self.orgs.change_role(caller.org.id, user_id, role, event)
+        self.revoke_invitations_beyond_role(caller, member)
+        return member
+
+    def revoke_invitations_beyond_role(self, caller: OrgCaller, member: Member) -> list[Invitation]:
+        """Revoke the pending invitations `member` sent that their role could not send now
+        (all of them when it no longer manages members): a demotion also takes back what
+        the person handed out while they held more.
+
+        After the role change rather than in its transaction, which could not hold every
+        invitation a person may have pending. Repeating the role change finishes a sweep
+        that was cut short, and an invitation written while the role changed is refused
+        by its own condition on the inviter's role."""
+        revoked: list[Invitation] = []
+        for invitation in self.invitations.pending_from(caller.org.id, member.user_id):
+            if may_invite(member.role, invitation.role):
+                continue
+            event = caller_event(
+                caller,
+                self.clock.now(),
+                "invitation.revoked",
+                invitation.email,
+                invitation_id=invitation.id,
+                reason=REVOKED_WITH_ROLE_CHANGE,
+            )
+            try:
+                self.invitations.revoke(invitation, event)
+            except NotFound:  # answered or revoked meanwhile
+                continue
+            revoked.append(invitation)
+        return revoked
 
     def remove(self, caller: OrgCaller, user_id: str) -> None:
         leaving = user_id == caller.user_id

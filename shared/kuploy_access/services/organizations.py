@@ -12,9 +12,10 @@ from kuploy_access.domain.organizations import Member, Organization, Plan, resou
 from kuploy_access.domain.paging import Page
 from kuploy_access.domain.permissions import ORG_UPDATE, Role, is_permitted
 from kuploy_access.domain.principal import Principal
+from kuploy_access.domain.rate_limits import ORGS_CREATED_PER_ACCOUNT, RateLimited
 from kuploy_access.domain.users import OrganizationMembership
 from kuploy_access.services.access import OrgCaller, caller_event
-from kuploy_access.services.ports import AuditLog, Clock, OrganizationRepository, UserRepository
+from kuploy_access.services.ports import AuditLog, Clock, OrganizationRepository, RateLimiter, UserRepository
 from kuploy_access.services.sessions import ClientInfo
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ class OrganizationService:
     users: UserRepository
     audit: AuditLog
     clock: Clock
+    limiter: RateLimiter
 
     def create(self, principal: Principal, name: str, client: ClientInfo) -> tuple[Organization, Member]:
         user = self.users.get(principal.id)
@@ -36,10 +38,18 @@ class OrganizationService:
             raise Unauthorized("invalid_token", "The account no longer exists")
         if not user.email_verified:
             raise EmailNotVerified()
+        org_name = resource_name(name)
         now = self.clock.now()
+        # Taken only for a request that would otherwise succeed: a typo in the name
+        # does not cost one of the day's organizations.
+        if not self.limiter.consume(ORGS_CREATED_PER_ACCOUNT, user.id, now):
+            raise RateLimited(
+                ORGS_CREATED_PER_ACCOUNT.retry_after(now),
+                f"An account may create at most {ORGS_CREATED_PER_ACCOUNT.limit} organizations a day",
+            )
         org = Organization(
             id=new_id("org"),
-            name=resource_name(name),
+            name=org_name,
             plan=Plan.FREE.value,
             require_2fa=False,
             owner_id=user.id,

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kuploy_access.domain import email_messages
+from kuploy_access.domain.audit import Actor, audit_event
 from kuploy_access.domain.emails import canonical_email
 from kuploy_access.domain.errors import InvalidToken, TokenExpired, Unauthorized, WrongPassword
+from kuploy_access.domain.login_throttle import AttemptRefused, Refusal, retry_after
 from kuploy_access.domain.one_time_tokens import (
     MAX_TOKEN_LENGTH,
     TOKEN_LIFETIMES,
@@ -16,15 +18,14 @@ from kuploy_access.domain.one_time_tokens import (
     new_secret,
 )
 from kuploy_access.domain.passwords import check_new_password, normalize_password
-from kuploy_access.domain.rate_limits import (
-    LOGIN_FAILURES_PER_ACCOUNT,
-    LOGIN_FAILURES_PER_IP,
-    RESET_EMAILS_PER_ADDRESS,
-    RateLimited,
-)
+from kuploy_access.domain.rate_limits import DECOY_EMAILS_PER_ADDRESS, RESET_EMAILS_PER_ADDRESS, RateLimited
+from kuploy_access.domain.users import NOBODY, User, nobody
 from kuploy_access.services.delivery import send_quietly
+from kuploy_access.services.pacing import NO_FLOOR, AnswerFloor
 from kuploy_access.services.ports import (
+    AuditLog,
     Clock,
+    LoginThrottle,
     Mailer,
     PasswordHasher,
     RateLimiter,
@@ -44,15 +45,29 @@ class PasswordService:
     hasher: PasswordHasher
     clock: Clock
     limiter: RateLimiter
+    throttle: LoginThrottle
+    audit: AuditLog
     public_base_url: str
+    floor: AnswerFloor = NO_FLOOR
 
     def forgot(self, email: str) -> None:
-        """Email a reset link when the address has an account; the caller learns nothing."""
+        """Email a reset link when the address has an account; the caller learns nothing,
+        not even from the answer's time."""
         address = canonical_email(email)
+        with self.floor.held():
+            self._forgot(address)
+
+    def _forgot(self, address: str) -> None:
         now = self.clock.now()
         user = self.users.get_by_email(address)
-        # Only requests that would send count against the address's budget.
-        if user is None or not self.limiter.consume(RESET_EMAILS_PER_ADDRESS, address, now):
+        known = user is not None
+        if user is None:
+            # The reads and writes a known address makes, none of which changes anything:
+            # an account nobody has, a budget of its own (only requests that would send
+            # count against the address's), a reset that its condition refuses.
+            user = self.users.get(NOBODY) or nobody(address, now)
+            self.limiter.consume(DECOY_EMAILS_PER_ADDRESS, address, now)
+        elif not self.limiter.consume(RESET_EMAILS_PER_ADDRESS, address, now):
             return
         secret = new_secret()
         token = OneTimeToken(
@@ -61,10 +76,15 @@ class PasswordService:
             user_id=user.id,
             expires_at=now + TOKEN_LIFETIMES[TokenKind.PASSWORD_RESET],
         )
-        self.users.start_password_reset(user, token)
+        try:
+            self.users.start_password_reset(user, token)
+        except TokenNotUsable:  # the account vanished (or never was: the decoy)
+            return
+        if not known:
+            return
         self._send(email_messages.password_reset_email(user.email, self.public_base_url, secret, token.expires_at))
 
-    def reset(self, secret: str, new_password: str) -> None:
+    def reset(self, secret: str, new_password: str, client_ip: str = "") -> None:
         """Set a new password from an emailed link; every session of the account ends."""
         normalized = check_new_password(new_password)  # refuse a bad password before using the link
         if not secret or len(secret) > MAX_TOKEN_LENGTH:
@@ -82,7 +102,8 @@ class PasswordService:
         self.sessions.revoke_all(token.user_id)
         user = self.users.get(token.user_id)
         if user is not None:
-            self.limiter.clear_account_failures(user.email, self.clock.now())
+            self.throttle.clear_lock(user.email, client_ip, self.clock.now())
+            self._record(user, "password.reset", client_ip)
             self._send(email_messages.password_changed_email(user.email, self.public_base_url, self.clock.now()))
 
     def change(
@@ -96,20 +117,26 @@ class PasswordService:
         if user is None or user.password_hash is None:
             raise Unauthorized("invalid_token", "The account no longer exists")
         now = self.clock.now()
-        attempts = self.limiter.look_up(user.email, client_ip, now)
-        if attempts.account_failures >= LOGIN_FAILURES_PER_ACCOUNT.limit:
-            raise RateLimited(LOGIN_FAILURES_PER_ACCOUNT.retry_after(now))
-        if attempts.ip_failures >= LOGIN_FAILURES_PER_IP.limit:
-            raise RateLimited(LOGIN_FAILURES_PER_IP.retry_after(now))
+        try:
+            attempt = self.throttle.take(user.email, client_ip, now)
+        except AttemptRefused as refused:
+            if refused.refusal is Refusal.ACCOUNT_LOCKED:
+                raise WrongPassword() from None
+            raise RateLimited(retry_after(refused.refusal, now)) from None
         if not self.hasher.verify(user.password_hash, normalize_password(current_password)):
-            self.limiter.record_failure(user.email, client_ip, now)
             raise WrongPassword()
+        self.throttle.succeeded(attempt)
         normalized = check_new_password(new_password)
         new_hash = self.hasher.hash(normalized)
         if not self.users.update_password_hash(user.id, user.password_hash, new_hash, end_pending_reset=True):
             raise WrongPassword("The password was changed meanwhile; try again")
         self.sessions.revoke_all(user.id, keep=session_id)
+        self._record(user, "password.changed", client_ip)
         self._send(email_messages.password_changed_email(user.email, self.public_base_url, self.clock.now()))
+
+    def _record(self, user: User, action: str, client_ip: str) -> None:
+        actor = Actor("user", user.id, user.email)
+        self.audit.record(audit_event(user.id, self.clock.now(), actor, action, user.id, client_ip, ""))
 
     def _send(self, email: email_messages.OutgoingEmail) -> None:
         send_quietly(self.mailer, email)

@@ -6,7 +6,6 @@ in-memory fakes of the same protocols.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -14,6 +13,7 @@ from kuploy_access.domain.api_keys import ApiKey
 from kuploy_access.domain.audit import AuditEvent
 from kuploy_access.domain.email_messages import OutgoingEmail
 from kuploy_access.domain.invitations import Invitation
+from kuploy_access.domain.login_throttle import LoginAttempt
 from kuploy_access.domain.one_time_tokens import OneTimeToken, TokenKind
 from kuploy_access.domain.organizations import Member, Organization
 from kuploy_access.domain.paging import Page
@@ -47,15 +47,6 @@ class SessionNotLive(Exception):
     """The session behind a refresh token was revoked or replaced its token."""
 
 
-@dataclass(frozen=True)
-class LoginAttempts:
-    """What login reads before it checks a password: the account and its failure counts."""
-
-    user_id: str | None
-    account_failures: int
-    ip_failures: int
-
-
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
@@ -73,8 +64,8 @@ class PasswordHasher(Protocol):
 
 class UserRepository(Protocol):
     def create(self, user: User, verification: OneTimeToken) -> None:
-        """Write the user, its email guard, its skeleton guard and its first verification
-        token at once.
+        """Write the user (its pending hashes naming the token), its email guard, its
+        skeleton guard and its first verification token at once.
 
         Raises EmailAlreadyRegistered when the address is taken, EmailTooSimilar when
         another address that looks the same (same `email_skeleton`) is.
@@ -84,19 +75,29 @@ class UserRepository(Protocol):
 
     def get_by_email(self, email: str) -> User | None: ...
 
-    def restart_verification(self, user: User, token: OneTimeToken, password_hash: str | None) -> None:
-        """Make `token` the account's only working verification link (and, for a sign-up
-        again, set the password chosen then), while the account is unverified.
+    def add_verification(self, user_id: str, token: OneTimeToken, password_hash: str | None, tracked: bool) -> None:
+        """Store one more pending verification link of an unverified account, in one
+        transaction; the links it has keep working. `password_hash` (a sign-up again)
+        becomes the account's own hash, which only serves login's email_not_verified
+        answer; None (a resend) leaves it. `tracked` adds the link's hash to the
+        account's pending ones.
 
-        Raises TokenNotUsable when the account was verified meanwhile.
+        Raises TokenNotUsable when the account was verified (or deleted) meanwhile.
         """
 
     def verify_email(self, token: OneTimeToken) -> None:
-        """Consume the token and mark the user verified, atomically, if it is still the
-        account's current verification link.
+        """In one transaction, while the account is still unverified: consume the token,
+        set the account's password hash to the token's (remove it when the token has
+        none), mark the address verified and end any pending reset link.
 
-        Raises TokenNotUsable when it was consumed or replaced meanwhile.
+        Raises TokenNotUsable when the token was consumed meanwhile or the account is
+        verified already (another of its links won).
         """
+
+    def discard_verifications(self, user_id: str, spent: str) -> None:
+        """Delete the account's pending verification links other than `spent` (the one
+        that verified it) and forget their hashes. Best effort: once the account is
+        verified they are refused anyway, and expire by TTL."""
 
     def update_name(self, user_id: str, name: str) -> User | None:
         """None when the account does not exist."""
@@ -106,11 +107,13 @@ class UserRepository(Protocol):
         change); False when it was not. `end_pending_reset` also kills any reset link."""
 
     def start_password_reset(self, user: User, token: OneTimeToken) -> None:
-        """Store `token` as the account's only working reset link."""
+        """Store `token` as the account's only working reset link. Raises TokenNotUsable
+        (and writes nothing) when the account does not exist."""
 
     def reset_password(self, token: OneTimeToken, new_hash: str) -> None:
         """Consume a reset token and set the password (and mark the address verified:
-        the link proved it), atomically. Raises TokenNotUsable when the token is gone."""
+        the link proved it, so pending verification links are refused from then on),
+        atomically. Raises TokenNotUsable when the token is gone."""
 
 
 class TokenRepository(Protocol):
@@ -150,11 +153,27 @@ class RateLimiter(Protocol):
     def count(self, limit: RateLimit, key: str, now: datetime) -> int:
         """How much of the window's budget is spent (nothing changes)."""
 
-    def look_up(self, email: str, ip: str, now: datetime) -> LoginAttempts: ...
 
-    def record_failure(self, email: str, ip: str, now: datetime) -> None: ...
+class LoginThrottle(Protocol):
+    """The budgets of domain/login_throttle.py."""
 
-    def clear_account_failures(self, email: str, now: datetime) -> None: ...
+    def take(self, address: str, ip: str, now: datetime) -> LoginAttempt:
+        """Take one attempt from every budget before a password is checked, atomically.
+        Raises AttemptRefused (nothing changes) when one is spent."""
+
+    def succeeded(self, attempt: LoginAttempt, event: AuditEvent | None = None) -> None:
+        """The password was right: give back the address's attempt, clear the pair's and
+        the account's counts (and record `event` in the same write)."""
+
+    def notice_lock(self, address: str, now: datetime) -> bool:
+        """True for exactly one caller per lock, and again after UNLOCK_EMAIL_INTERVAL."""
+
+    def unlock(self, token: OneTimeToken, address: str, event: AuditEvent) -> None:
+        """Consume the unlock link and clear the account's count. Raises TokenNotUsable."""
+
+    def clear_lock(self, address: str, ip: str, now: datetime) -> None:
+        """A password reset proved the inbox: clear the account's count and the pair
+        count of the address the reset came from."""
 
 
 class MembershipRepository(Protocol):
@@ -213,12 +232,21 @@ class OrganizationRepository(Protocol):
 class AuditLog(Protocol):
     def record(self, event: AuditEvent) -> None: ...
 
+    def decoy(self, event: AuditEvent) -> None:
+        """The same write as `record`, refused by its condition: nothing is stored. Paths
+        for unknown accounts make it so that they cost what known ones do."""
+
     def page(self, org_id: str, limit: int, cursor: str | None) -> Page[AuditEvent]: ...
 
 
 class InvitationRepository(Protocol):
     def create(self, invitation: Invitation, invitee_user_id: str | None, now: datetime, event: AuditEvent) -> None:
-        """Raises AlreadyMember, AlreadyInvited (a pending, unexpired one exists) or NotFound."""
+        """Raises AlreadyMember, AlreadyInvited (a pending, unexpired one exists) or NotFound;
+        Forbidden when the inviter's role, at the moment of writing, may not invite to
+        `invitation.role` (demoted or removed since the request read it)."""
+
+    def pending_from(self, org_id: str, inviter_id: str) -> list[Invitation]:
+        """The pending invitations `inviter_id` sent in the organization (read consistently)."""
 
     def by_token(self, token_hash: str) -> Invitation | None: ...
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from pynamodb.exceptions import PutError
+
 from kuploy_access.adapters.dynamodb.models import AuditEventItem
 from kuploy_access.adapters.dynamodb.pages import query_page
 from kuploy_access.config import settings
@@ -54,6 +56,13 @@ class DynamoAuditLog:
     def record(self, event: AuditEvent) -> None:
         # Event ids are unique; the condition keeps an event from ever being rewritten.
         audit_item(event).save(condition=AuditEventItem.pk.does_not_exist())
+
+    def decoy(self, event: AuditEvent) -> None:
+        try:
+            audit_item(event).save(condition=AuditEventItem.pk.exists())
+        except PutError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
 
     def page(self, org_id: str, limit: int, cursor: str | None) -> Page[AuditEvent]:
         page = query_page(AuditEventItem, audit_key(org_id), EVENT_PREFIX, limit, cursor, newest_first=True)

@@ -32,9 +32,10 @@ from kuploy_access.adapters.dynamodb.organizations import (
 from kuploy_access.adapters.dynamodb.transactions import ConditionFailed, Transaction
 from kuploy_access.adapters.dynamodb.users import PROFILE, user_of
 from kuploy_access.domain.audit import AuditEvent
-from kuploy_access.domain.errors import AlreadyInvited, AlreadyMember, InvitationUsed, NotFound
+from kuploy_access.domain.errors import AlreadyInvited, AlreadyMember, Forbidden, InvitationUsed, NotFound
 from kuploy_access.domain.invitations import Invitation, InvitationStatus
 from kuploy_access.domain.organizations import Member
+from kuploy_access.domain.permissions import roles_that_may_invite
 from kuploy_access.domain.users import User
 
 # Expired and answered invitations stay a while for the access review, then TTL ends them.
@@ -114,9 +115,21 @@ def _guard_ref(invitation: Invitation) -> InviteeGuardItem:
 
 class DynamoInvitationRepository:
     def create(self, invitation: Invitation, invitee_user_id: str | None, now: datetime, event: AuditEvent) -> None:
+        if invitee_user_id == invitation.invited_by:
+            raise AlreadyMember()
         record, token = _items(invitation)
         transaction = Transaction()
         transaction.check("org", OrganizationItem, org_key(invitation.org_id), "ORG", live_org_condition())
+        # The inviter still holds a role that may send this invitation. A role change
+        # revokes the pending invitations its new role could not send; this condition
+        # refuses one that was on its way while the role changed.
+        transaction.check(
+            "inviter",
+            MembershipItem,
+            org_key(invitation.org_id),
+            member_sk(invitation.invited_by),
+            MembershipItem.role.is_in(*roles_that_may_invite(invitation.role)),
+        )
         if invitee_user_id:
             transaction.check(
                 "member",
@@ -140,6 +153,8 @@ class DynamoInvitationRepository:
         except ConditionFailed as failed:
             if "org" in failed.labels:
                 raise NotFound("No such organization") from None
+            if "inviter" in failed.labels:
+                raise Forbidden(f"Your role here no longer allows inviting as {invitation.role}") from None
             if "member" in failed.labels:
                 raise AlreadyMember() from None
             raise AlreadyInvited() from None
@@ -171,6 +186,20 @@ class DynamoInvitationRepository:
         return [
             _invitation(item)
             for item in InvitationItem.query(org_key(org_id), InvitationItem.sk.startswith(INVITATION_PREFIX))
+        ]
+
+    def pending_from(self, org_id: str, inviter_id: str) -> list[Invitation]:
+        return [
+            _invitation(item)
+            for item in InvitationItem.query(
+                org_key(org_id),
+                InvitationItem.sk.startswith(INVITATION_PREFIX),
+                filter_condition=(InvitationItem.invited_by == inviter_id)
+                & (InvitationItem.status == InvitationStatus.PENDING.value),
+                # Strongly consistent: an invitation written just before the role change
+                # that calls this must be in the answer.
+                consistent_read=True,
+            )
         ]
 
     def for_email(self, email: str) -> list[Invitation]:

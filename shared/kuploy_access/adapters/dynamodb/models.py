@@ -55,7 +55,7 @@ class UserItem(TableItem):
     email_verified = BooleanAttribute(default=False)
     two_factor_enabled = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute()
-    verification_token_hash = UnicodeAttribute(null=True)
+    pending_verification_hashes = UnicodeSetAttribute(null=True)
     reset_token_hash = UnicodeAttribute(null=True)
     totp_secret_sealed = UnicodeAttribute(null=True)
     totp_pending_sealed = UnicodeAttribute(null=True)
@@ -72,6 +72,12 @@ class OneTimeTokenItem(TableItem):
     user_id = UnicodeAttribute()
     expires_at = UTCDateTimeAttribute()
     expires_at_epoch = TTLAttribute()
+    # Email verification links: the sign-up's argon2 hash (absent: the link sets no
+    # password) and where the request came from.
+    password_hash = UnicodeAttribute(null=True)
+    requested_at = UTCDateTimeAttribute(null=True)
+    ip = UnicodeAttribute(null=True)
+    user_agent = UnicodeAttribute(null=True)
 
 
 class SessionItem(TableItem):
@@ -99,6 +105,15 @@ class RefreshTokenItem(TableItem):
 
 class RateCounterItem(TableItem):
     hits = NumberAttribute(default=0)
+    expires_at_epoch = TTLAttribute()
+
+
+class ConsecutiveFailuresItem(TableItem):
+    """An account's consecutive password failures, and when its owner was last told of
+    the lock (domain/login_throttle.py)."""
+
+    hits = NumberAttribute(default=0)
+    lock_noticed_at = UTCDateTimeAttribute(null=True)
     expires_at_epoch = TTLAttribute()
 
 

@@ -10,14 +10,10 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import UpdateError
-from pynamodb.transactions import TransactWrite
 
-from kuploy_access.adapters.dynamodb.models import LoginLookupItem, RateCounterItem, email_key
-from kuploy_access.config import settings
-from kuploy_access.domain.rate_limits import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP, RateLimit
-from kuploy_access.services.ports import LoginAttempts
+from kuploy_access.adapters.dynamodb.models import RateCounterItem
+from kuploy_access.domain.rate_limits import RateLimit
 
 COUNTER = "COUNTER"
 
@@ -37,9 +33,6 @@ def _expiry(limit: RateLimit, now: datetime) -> datetime:
 
 
 class DynamoRateLimiter:
-    def __init__(self) -> None:
-        self._connection = Connection(region=settings().region)
-
     def consume(self, limit: RateLimit, key: str, now: datetime) -> bool:
         """Take one from the window's budget; False when it is spent (nothing changes)."""
         item = _counter(limit, key, now)
@@ -67,34 +60,3 @@ class DynamoRateLimiter:
         except RateCounterItem.DoesNotExist:
             return 0
         return int(item.hits or 0)
-
-    def look_up(self, email: str, ip: str, now: datetime) -> LoginAttempts:
-        """The account behind `email` and both failure counters, in one BatchGetItem."""
-        guard_key = (email_key(email), "EMAIL")
-        account_key = (counter_key(LOGIN_FAILURES_PER_ACCOUNT, email, now), COUNTER)
-        ip_key = (counter_key(LOGIN_FAILURES_PER_IP, ip, now), COUNTER)
-        found: dict[str, LoginLookupItem] = {
-            item.pk: item for item in LoginLookupItem.batch_get([guard_key, account_key, ip_key])
-        }
-
-        def count(key: str) -> int:
-            item = found.get(key)
-            return int(item.hits or 0) if item is not None else 0
-
-        guard = found.get(guard_key[0])
-        return LoginAttempts(
-            user_id=guard.user_id if guard is not None else None,
-            account_failures=count(account_key[0]),
-            ip_failures=count(ip_key[0]),
-        )
-
-    def record_failure(self, email: str, ip: str, now: datetime) -> None:
-        with TransactWrite(connection=self._connection) as transaction:
-            for limit, key in ((LOGIN_FAILURES_PER_ACCOUNT, email), (LOGIN_FAILURES_PER_IP, ip)):
-                transaction.update(
-                    _counter(limit, key, now),
-                    actions=[RateCounterItem.hits.add(1), RateCounterItem.expires_at_epoch.set(_expiry(limit, now))],
-                )
-
-    def clear_account_failures(self, email: str, now: datetime) -> None:
-        _counter(LOGIN_FAILURES_PER_ACCOUNT, email, now).delete()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kuploy_access.adapters.dynamodb.models import OneTimeTokenItem
-from kuploy_access.domain.one_time_tokens import OneTimeToken, TokenKind
+from kuploy_access.domain.one_time_tokens import OneTimeToken, RequestOrigin, TokenKind
 
 TOKEN = "TOKEN"
 
@@ -13,6 +13,7 @@ def token_key(kind: TokenKind, token_hash: str) -> str:
 
 
 def token_item(token: OneTimeToken) -> OneTimeTokenItem:
+    origin = token.origin
     return OneTimeTokenItem(
         pk=token_key(token.kind, token.token_hash),
         sk=TOKEN,
@@ -20,6 +21,24 @@ def token_item(token: OneTimeToken) -> OneTimeTokenItem:
         user_id=token.user_id,
         expires_at=token.expires_at,
         expires_at_epoch=token.expires_at,
+        password_hash=token.password_hash,
+        requested_at=origin.at if origin else None,
+        ip=origin.ip if origin else None,
+        user_agent=origin.user_agent if origin else None,
+    )
+
+
+def _token_of(kind: TokenKind, token_hash: str, item: OneTimeTokenItem) -> OneTimeToken:
+    origin = None
+    if item.requested_at is not None:
+        origin = RequestOrigin(at=item.requested_at, ip=item.ip or "", user_agent=item.user_agent or "")
+    return OneTimeToken(
+        kind=kind,
+        token_hash=token_hash,
+        user_id=item.user_id,
+        expires_at=item.expires_at,
+        password_hash=item.password_hash,
+        origin=origin,
     )
 
 
@@ -34,12 +53,7 @@ class DynamoTokenRepository:
             return None
         if item.kind != kind.value:
             return None
-        return OneTimeToken(
-            kind=kind,
-            token_hash=token_hash,
-            user_id=item.user_id,
-            expires_at=item.expires_at,
-        )
+        return _token_of(kind, token_hash, item)
 
     def delete(self, kind: TokenKind, token_hash: str) -> None:
         OneTimeTokenItem(pk=token_key(kind, token_hash), sk=TOKEN).delete()

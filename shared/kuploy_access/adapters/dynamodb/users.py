@@ -16,9 +16,10 @@ from kuploy_access.adapters.dynamodb.models import (
     user_key,
 )
 from kuploy_access.adapters.dynamodb.tokens import TOKEN, token_item, token_key
+from kuploy_access.adapters.dynamodb.transactions import ConditionFailed, Transaction
 from kuploy_access.config import settings
 from kuploy_access.domain.emails import email_skeleton
-from kuploy_access.domain.one_time_tokens import OneTimeToken
+from kuploy_access.domain.one_time_tokens import OneTimeToken, TokenKind
 from kuploy_access.domain.users import User
 from kuploy_access.services.ports import EmailAlreadyRegistered, EmailTooSimilar, TokenNotUsable
 
@@ -36,7 +37,7 @@ def user_of(item: UserItem) -> User:
         email_verified=bool(item.email_verified),
         two_factor_enabled=bool(item.two_factor_enabled),
         created_at=item.created_at,
-        verification_token_hash=item.verification_token_hash,
+        pending_verification_hashes=frozenset(item.pending_verification_hashes or ()),
         reset_token_hash=item.reset_token_hash,
         totp_secret_sealed=item.totp_secret_sealed,
         totp_pending_sealed=item.totp_pending_sealed,
@@ -66,7 +67,7 @@ class DynamoUserRepository:
             email_verified=user.email_verified,
             two_factor_enabled=user.two_factor_enabled,
             created_at=user.created_at,
-            verification_token_hash=user.verification_token_hash,
+            pending_verification_hashes=set(user.pending_verification_hashes) or None,
         )
         guard = EmailGuardItem(pk=email_key(user.email), sk=EMAIL_GUARD, user_id=user.id)
         skeleton = EmailGuardItem(
@@ -103,41 +104,70 @@ class DynamoUserRepository:
             return None
         return self.get(guard.user_id)
 
-    def restart_verification(self, user: User, token: OneTimeToken, password_hash: str | None) -> None:
-        actions: list[Action] = [UserItem.verification_token_hash.set(token.token_hash)]
+    def add_verification(self, user_id: str, token: OneTimeToken, password_hash: str | None, tracked: bool) -> None:
+        actions: list[Action] = []
         if password_hash is not None:
             actions.append(UserItem.password_hash.set(password_hash))
+        if tracked:
+            actions.append(UserItem.pending_verification_hashes.add({token.token_hash}))
+        transaction = Transaction(self._connection)
+        transaction.put("token", token_item(token), condition=OneTimeTokenItem.pk.does_not_exist())
+        # The update also checks that the account is still unverified, so a link is never
+        # added to an account that another link verified a moment ago.
+        unverified = UserItem.pk.exists() & (UserItem.email_verified == False)  # noqa: E712
+        if actions:
+            transaction.update("account", UserItem(pk=user_key(user_id), sk=PROFILE), actions, unverified)
+        else:
+            transaction.check("account", UserItem, user_key(user_id), PROFILE, unverified)
         try:
-            with TransactWrite(connection=self._connection) as transaction:
-                transaction.update(
-                    UserItem(pk=user_key(user.id), sk=PROFILE),
-                    actions=actions,
-                    condition=UserItem.pk.exists() & (UserItem.email_verified == False),  # noqa: E712
-                )
-                transaction.save(token_item(token), condition=OneTimeTokenItem.pk.does_not_exist())
-                if user.verification_token_hash and user.verification_token_hash != token.token_hash:
-                    previous = OneTimeTokenItem(pk=token_key(token.kind, user.verification_token_hash), sk=TOKEN)
-                    transaction.delete(previous)
-        except TransactWriteError as error:
-            if any(_failed_conditions(error)):
-                raise TokenNotUsable() from None
-            raise
+            transaction.commit()
+        except ConditionFailed:
+            raise TokenNotUsable() from None
 
     def verify_email(self, token: OneTimeToken) -> None:
+        password: Action = (
+            UserItem.password_hash.set(token.password_hash)
+            if token.password_hash is not None
+            else UserItem.password_hash.remove()
+        )
+        transaction = Transaction(self._connection)
+        # Single use: the delete only succeeds while the token is still there. The
+        # update only while the account is unverified: the first of its pending links
+        # to be verified wins, and every other one is refused from then on.
+        transaction.delete("token", token_item(token), condition=OneTimeTokenItem.pk.exists())
+        transaction.update(
+            "account",
+            UserItem(pk=user_key(token.user_id), sk=PROFILE),
+            [password, UserItem.email_verified.set(True), UserItem.reset_token_hash.remove()],
+            UserItem.pk.exists() & (UserItem.email_verified == False),  # noqa: E712
+        )
         try:
-            with TransactWrite(connection=self._connection) as transaction:
-                # Single use: the delete only succeeds while the token is still there,
-                # and the update only while it is the account's current link.
-                transaction.delete(token_item(token), condition=OneTimeTokenItem.pk.exists())
-                transaction.update(
-                    UserItem(pk=user_key(token.user_id), sk=PROFILE),
-                    actions=[UserItem.email_verified.set(True), UserItem.verification_token_hash.remove()],
-                    condition=UserItem.verification_token_hash == token.token_hash,
-                )
-        except TransactWriteError as error:
-            if any(_failed_conditions(error)):
-                raise TokenNotUsable() from None
+            transaction.commit()
+        except ConditionFailed:
+            raise TokenNotUsable() from None
+
+    def discard_verifications(self, user_id: str, spent: str) -> None:
+        # One request forgets the hashes and answers them (UPDATED_OLD), so finding the
+        # leftovers costs no read.
+        try:
+            answer = UserItem._get_connection().update_item(
+                user_key(user_id),
+                PROFILE,
+                actions=[UserItem.pending_verification_hashes.remove()],
+                condition=UserItem.pk.exists(),
+                return_values="UPDATED_OLD",
+            )
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return
             raise
+        old = answer.get("Attributes", {}).get("pending_verification_hashes", {}).get("SS", [])
+        leftovers = [token_hash for token_hash in old if token_hash != spent]
+        if not leftovers:
+            return
+        with OneTimeTokenItem.batch_write() as batch:
+            for token_hash in leftovers:
+                batch.delete(OneTimeTokenItem(pk=token_key(TokenKind.EMAIL_VERIFICATION, token_hash), sk=TOKEN))
 
     def update_name(self, user_id: str, name: str) -> User | None:
         item = UserItem(pk=user_key(user_id), sk=PROFILE)
@@ -163,15 +193,20 @@ class DynamoUserRepository:
         return True
 
     def start_password_reset(self, user: User, token: OneTimeToken) -> None:
-        with TransactWrite(connection=self._connection) as transaction:
-            transaction.save(token_item(token), condition=OneTimeTokenItem.pk.does_not_exist())
-            transaction.update(
-                UserItem(pk=user_key(user.id), sk=PROFILE),
-                actions=[UserItem.reset_token_hash.set(token.token_hash)],
-                condition=UserItem.pk.exists(),
-            )
-            if user.reset_token_hash and user.reset_token_hash != token.token_hash:
-                transaction.delete(OneTimeTokenItem(pk=token_key(token.kind, user.reset_token_hash), sk=TOKEN))
+        try:
+            with TransactWrite(connection=self._connection) as transaction:
+                transaction.save(token_item(token), condition=OneTimeTokenItem.pk.does_not_exist())
+                transaction.update(
+                    UserItem(pk=user_key(user.id), sk=PROFILE),
+                    actions=[UserItem.reset_token_hash.set(token.token_hash)],
+                    condition=UserItem.pk.exists(),
+                )
+                if user.reset_token_hash and user.reset_token_hash != token.token_hash:
+                    transaction.delete(OneTimeTokenItem(pk=token_key(token.kind, user.reset_token_hash), sk=TOKEN))
+        except TransactWriteError as error:
+            if any(_failed_conditions(error)):
+                raise TokenNotUsable() from None
+            raise
 
     def reset_password(self, token: OneTimeToken, new_hash: str) -> None:
         try:
@@ -182,7 +217,7 @@ class DynamoUserRepository:
                     actions=[
                         UserItem.password_hash.set(new_hash),
                         UserItem.email_verified.set(True),
-                        UserItem.verification_token_hash.remove(),
+                        UserItem.pending_verification_hashes.remove(),
                         UserItem.reset_token_hash.remove(),
                     ],
                     # Only the account's newest reset link works, and only until the
