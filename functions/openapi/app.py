@@ -10,6 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+# Pure constants (json only): the layer's package, not the handlers' dependencies.
+from kuploy_access.http.problems import TRANSPORT_HEADERS
+
 DOCUMENT = (Path(__file__).parent / "openapi.json").read_text(encoding="utf-8")
 
 
@@ -20,6 +23,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "Content-Type": "application/json",
             "Cache-Control": "public, max-age=300",
             "X-Content-Type-Options": "nosniff",
+            **TRANSPORT_HEADERS,
         },
         "body": DOCUMENT,
     }

@@ -43,7 +43,11 @@ class ChannelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(max_length=200)
     kind: Literal["email", "webhook"]
-    target: str = Field(max_length=2048, description="An email address, or an https:// URL for a webhook")
+    target: str = Field(
+        max_length=2048,
+        description="An email address, or for a webhook an https:// URL of a public host: no user name or "
+        "password, no private, loopback, link-local or internal address or name",
+    )
 
 
 class ProjectView(BaseModel):

@@ -84,6 +84,23 @@ def test_a_field_that_fails_validation_is_422_with_its_code(client: httpx.Client
     assert "Quiet-Harbour-42" not in json.dumps(problem), "a problem document must not echo the password"
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/auth/signup", {"email": "headers-e2e@example.com", "password": "Quiet-Harbour-42"}),
+        ("POST", "/auth/signup", {}),
+        ("POST", "/auth/signup", [{"email": "headers-e2e@example.com"}]),
+        ("GET", "/verify-email?token=abc", None),
+        ("GET", "/openapi.json", None),
+    ],
+    ids=["json", "problem-422", "problem-400", "page", "openapi"],
+)
+def test_answers_carry_hsts_and_coop(client: httpx.Client, method: str, path: str, body: Any):
+    response = client.request(method, path, json=body)
+    assert response.headers["strict-transport-security"] == "max-age=63072000; includeSubDomains"
+    assert response.headers["cross-origin-opener-policy"] == "same-origin"
+
+
 def test_a_body_over_64_kib_is_413(client: httpx.Client):
     padding = "a" * (70 * 1024)
     for path in ("/auth/signup", "/auth/login", "/auth/verify-email"):

@@ -53,7 +53,7 @@ pytestmark = pytest.mark.e2e
 
 T = TypeVar("T")
 STEP_SECONDS = 30
-RECOVERY_CODE = re.compile(r"[0-9a-z]{5}-[0-9a-z]{5}")
+RECOVERY_CODE = re.compile(r"[0-9a-z]{4}(-[0-9a-z]{4}){3}")
 INVITATION_LINK = re.compile(r"https?://[^\s\"'<>]+/invitations/([A-Za-z0-9_-]+)")
 CLI = PROJECT_ROOT / "bin" / "kuploy-access"
 QUIET_ZONE_MODULES = 4

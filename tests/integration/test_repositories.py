@@ -12,11 +12,12 @@ import pytest
 from kuploy_access.adapters.dynamodb.sessions import DynamoSessionRepository
 from kuploy_access.adapters.dynamodb.tokens import DynamoTokenRepository, token_key
 from kuploy_access.adapters.dynamodb.users import DynamoUserRepository
+from kuploy_access.domain.emails import email_skeleton
 from kuploy_access.domain.ids import new_id
 from kuploy_access.domain.one_time_tokens import OneTimeToken, RequestOrigin, TokenKind, hash_secret, new_secret
 from kuploy_access.domain.sessions import Session
 from kuploy_access.domain.users import User
-from kuploy_access.services.ports import EmailAlreadyRegistered, TokenNotUsable
+from kuploy_access.services.ports import EmailAlreadyRegistered, EmailTooSimilar, TokenNotUsable
 from tests.integration import support
 
 
@@ -83,7 +84,7 @@ def test_create_writes_user_guard_and_token_together(aws):
     user, token = new_account(repository)
 
     items = support.scan()
-    assert len(items) == 3
+    assert len(items) == 4
     profile = support.raw_item(f"USER#{user.id}", "PROFILE")
     assert profile is not None
     assert profile["email"] == "ada@example.com"
@@ -92,6 +93,8 @@ def test_create_writes_user_guard_and_token_together(aws):
     assert profile["pending_verification_hashes"] == [token.token_hash]
     guard = support.raw_item("EMAIL#ada@example.com", "EMAIL")
     assert guard is not None and guard["user_id"] == user.id
+    skeleton = support.raw_item(f"EMAILSKELETON#{email_skeleton('ada@example.com')}", "EMAILSKELETON")
+    assert skeleton is not None and skeleton["user_id"] == user.id
     stored = support.raw_item(token_key(TokenKind.EMAIL_VERIFICATION, token.token_hash), "TOKEN")
     assert stored is not None
     assert stored["user_id"] == user.id
@@ -130,6 +133,21 @@ def test_second_create_with_the_same_email_raises_and_writes_nothing(aws):
     assert support.raw_item(f"USER#{second.id}", "PROFILE") is None
     assert support.raw_item(token_key(TokenKind.EMAIL_VERIFICATION, second_token.token_hash), "TOKEN") is None
     assert support.raw_item("EMAIL#ada@example.com", "EMAIL")["user_id"] == first.id  # type: ignore[index]
+
+
+def test_a_create_with_a_look_alike_address_raises_too_similar_and_writes_nothing(aws):
+    repository = DynamoUserRepository()
+    first, _ = new_account(repository, "paypal@example.com")
+    before = support.scan()
+
+    look_alike = make_user("p\u0430ypal@example.com")  # Cyrillic а
+    _, token = make_token(look_alike.id, password_hash=look_alike.password_hash)
+    with pytest.raises(EmailTooSimilar):
+        repository.create(replace(look_alike, pending_verification_hashes=frozenset({token.token_hash})), token)
+
+    assert sorted(map(repr, support.scan())) == sorted(map(repr, before))
+    assert repository.get_by_email("p\u0430ypal@example.com") is None
+    assert repository.get_by_email("paypal@example.com") == first
 
 
 def test_a_create_that_fails_for_another_reason_is_not_mistaken_for_a_taken_email(aws):

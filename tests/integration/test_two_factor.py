@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
+import os
 import re
 import threading
 import xml.etree.ElementTree as ET
@@ -18,10 +20,13 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import boto3
 import numpy as np
 import pyotp
 import pytest
 import zxingcpp
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from kuploy_access.adapters.dynamodb.two_factor import DynamoTwoFactorRepository
 from tests.integration.gateway_client import Answer, GatewayClient
@@ -29,6 +34,7 @@ from tests.integration.org_support import add_member, create_org
 from tests.integration.shared_world import aws, client, gateway, world  # noqa: F401 - fixtures
 from tests.integration.support import (
     PASSWORD,
+    REGION,
     assert_problem,
     meet_before,
     raw_item,
@@ -222,6 +228,18 @@ def user_item(account: Account) -> dict[str, Any]:
     return item
 
 
+def stored_form(code: str) -> str:
+    """`k1:` and HMAC-SHA256 of the normalized code under the key HKDF derives from the
+    TOTP key secret, recomputed here from the secret in (moto) Secrets Manager."""
+    secret = boto3.client("secretsmanager", region_name=REGION).get_secret_value(
+        SecretId=os.environ["TOTP_KEY_SECRET_ID"]
+    )["SecretString"]
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"kuploy-access recovery codes v1").derive(
+        str(secret).encode("utf-8")
+    )
+    return "k1:" + hmac.new(key, code.replace("-", "").encode(), hashlib.sha256).hexdigest()
+
+
 def me(client: GatewayClient, account: Account) -> dict[str, Any]:
     answer = client.request("GET", "/me", token=account.access)
     assert answer.status == 200, answer.text
@@ -298,7 +316,7 @@ def test_enable_needs_a_right_code_and_answers_ten_recovery_codes_stored_hashed(
     assert answer.json().keys() == {"recovery_codes"}
     codes = answer.json()["recovery_codes"]
     assert len(codes) == 10 and len(set(codes)) == 10
-    assert all(re.fullmatch(r"[0-9a-z]{5}-[0-9a-z]{5}", code) for code in codes), codes
+    assert all(re.fullmatch(r"[0-9a-z]{4}(-[0-9a-z]{4}){3}", code) for code in codes), codes
 
     table = str(scan())
     for code in codes:
@@ -307,9 +325,11 @@ def test_enable_needs_a_right_code_and_answers_ten_recovery_codes_stored_hashed(
     item = user_item(ada)
     assert item["totp_secret_sealed"].startswith("v1.")
     assert "totp_pending_sealed" not in item
-    assert set(item["recovery_code_hashes"]) == {
-        hashlib.sha256(code.replace("-", "").encode()).hexdigest() for code in codes
-    }
+    assert set(item["recovery_code_hashes"]) == {stored_form(code) for code in codes}
+    # A copy of the table alone cannot test guesses: no plain SHA-256 of a code is in it.
+    assert not {hashlib.sha256(code.replace("-", "").encode()).hexdigest() for code in codes} & set(
+        item["recovery_code_hashes"]
+    )
     assert me(client, ada)["two_factor_enabled"] is True
     assert actions(client, ada) == ["two_factor.enabled"]
     assert notices(client, ada) == ["kuploy security notice: two-factor authentication was turned on"]
@@ -596,6 +616,42 @@ def test_disable_needs_the_password_and_a_code(client, clock):
     assert_tokens(client.request("POST", "/auth/login", {"email": ada.email, "password": PASSWORD}))
 
 
+def test_disable_takes_the_password_as_sign_in_does_nfkc_normalised(client, clock):
+    """A password typed with a compatibility character (a full-width letter, as an IME
+    gives) is stored NFKC-normalised; turning 2FA off must normalise it the same way."""
+    typed = "\uff31uiet harbour passphrase"  # full-width Q
+    client.sign_up_and_verify("fullwidth@example.com", typed)
+    tokens = client.log_in("fullwidth@example.com", typed)
+    me_now = client.request("GET", "/me", token=tokens["access_token"]).json()
+    ada = enrol(
+        client, clock, Account("fullwidth@example.com", me_now["id"], tokens["access_token"], tokens["refresh_token"])
+    )
+    fresh_step(clock)
+    body = {"password": typed, "code": code_at(ada.secret, clock)}
+    answer = client.request("POST", "/me/2fa/disable", body, token=ada.access)
+    assert answer.status == 204, answer.text
+    assert me(client, ada)["two_factor_enabled"] is False
+
+
+def test_a_recovery_code_of_the_old_format_still_signs_in_once(client, clock):
+    """Codes handed out before this change: 10 characters, stored as plain SHA-256.
+    They keep working until used or replaced."""
+    ada = enrol(client, clock, sign_up(client))
+    old_code = "7k3mq-x9d2p"
+    boto3.client("dynamodb", region_name=REGION).update_item(
+        TableName=os.environ["TABLE_NAME"],
+        Key={"pk": {"S": f"USER#{ada.user_id}"}, "sk": {"S": "PROFILE"}},
+        UpdateExpression="ADD recovery_code_hashes :old",
+        ExpressionAttributeValues={":old": {"SS": [hashlib.sha256(b"7k3mqx9d2p").hexdigest()]}},
+    )
+    assert len(user_item(ada)["recovery_code_hashes"]) == 11
+
+    assert_tokens(second(client, begin(client, ada), recovery=old_code.upper()))
+    assert len(user_item(ada)["recovery_code_hashes"]) == 10
+    assert hashlib.sha256(b"7k3mqx9d2p").hexdigest() not in user_item(ada)["recovery_code_hashes"]
+    assert_problem(second(client, begin(client, ada), recovery=old_code), 401, "invalid_code")
+
+
 def test_new_recovery_codes_replace_the_old_ones(client, clock):
     ada = enrol(client, clock, sign_up(client))
     fresh_step(clock)
@@ -607,9 +663,7 @@ def test_new_recovery_codes_replace_the_old_ones(client, clock):
     assert answer.status == 200, answer.text
     fresh = answer.json()["recovery_codes"]
     assert len(fresh) == 10 and not set(fresh) & set(ada.recovery_codes)
-    assert set(user_item(ada)["recovery_code_hashes"]) == {
-        hashlib.sha256(code.replace("-", "").encode()).hexdigest() for code in fresh
-    }
+    assert set(user_item(ada)["recovery_code_hashes"]) == {stored_form(code) for code in fresh}
     assert actions(client, ada)[0] == "two_factor.recovery_codes_replaced"
     assert notices(client, ada)[-1] == "kuploy security notice: new recovery codes were made"
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from kuploy_access.domain.audit import AuditEvent
 from kuploy_access.domain.email_messages import OutgoingEmail
+from kuploy_access.domain.emails import email_skeleton
 from kuploy_access.domain.login_throttle import (
     CONSECUTIVE_FAILURES_BEFORE_LOCK,
     LOGIN_FAILURES_PER_ACCOUNT_AND_IP,
@@ -26,6 +27,7 @@ from kuploy_access.domain.sessions import RefreshToken, Session
 from kuploy_access.domain.users import OrganizationMembership, User
 from kuploy_access.services.ports import (
     EmailAlreadyRegistered,
+    EmailTooSimilar,
     RefreshAlreadyRotated,
     SessionNotLive,
     TokenNotUsable,
@@ -86,12 +88,17 @@ class FakeUsers:
         self.tokens = tokens
         self.by_id: dict[str, User] = {}
         self.by_email: dict[str, str] = {}
+        self.by_skeleton: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def create(self, user: User, verification: OneTimeToken) -> None:
         with self._lock:
             if user.email in self.by_email:
                 raise EmailAlreadyRegistered(self.by_email[user.email])
+            skeleton = email_skeleton(user.email)
+            if skeleton in self.by_skeleton:
+                raise EmailTooSimilar()
+            self.by_skeleton[skeleton] = user.id
             self.by_email[user.email] = user.id
             self.by_id[user.id] = user
             self.tokens.put(verification)

@@ -230,7 +230,12 @@ def test_the_qr_code_changes_with_the_uri():
 
 # --- recovery codes ----------------------------------------------------------------------------
 
-RECOVERY_FORMAT = re.compile(r"[0-9a-z]{5}-[0-9a-z]{5}")
+RECOVERY_FORMAT = re.compile(r"[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}")
+
+
+def keyed(value: str) -> str:
+    """A stand-in for the box's keyed hash: any function of the code and a key."""
+    return hashlib.sha256(b"test key|" + value.encode()).hexdigest()
 
 
 def test_ten_recovery_codes_grouped_for_reading():
@@ -247,13 +252,14 @@ def test_recovery_codes_are_unique_within_and_across_batches():
     assert len(set(every)) == len(every)
 
 
-def test_recovery_codes_carry_at_least_50_bits():
-    """10 characters drawn from 32 letters (Crockford-like: no i, l, o, u): 10 × 5 bits."""
+def test_recovery_codes_carry_80_bits():
+    """16 characters drawn from 32 letters (Crockford-like: no i, l, o, u): 16 × 5 bits."""
     letters = "".join(code.replace("-", "") for _ in range(100) for code in new_recovery_codes())
     alphabet = set(letters)
     assert len(alphabet) == 32, sorted(alphabet)
     assert not alphabet & set("ilou")
-    assert all(len(code.replace("-", "")) == 10 for code in new_recovery_codes())
+    assert all(len(code.replace("-", "")) == 16 for code in new_recovery_codes())
+    assert two_factor.RECOVERY_CODE_BITS == 16 * 5 >= 80
 
 
 def test_normalization_forgives_case_spaces_and_hyphens():
@@ -265,40 +271,64 @@ def test_normalization_forgives_case_spaces_and_hyphens():
         bare,
         bare.upper(),
         f"  {code}  ",
-        f"{bare[:5]} {bare[5:]}",
+        f"{bare[:8]} {bare[8:]}",
         f"{bare[:3]}-{bare[3:]}",
+        code.replace("-", " "),
     ):
         assert normalize_recovery_code(typed) == bare, typed
-        assert hash_recovery_code(typed) == hash_recovery_code(code), typed
+        assert hash_recovery_code(typed, keyed) == hash_recovery_code(code, keyed), typed
 
 
 def test_normalization_reads_i_l_o_as_the_digits_people_meant():
-    assert normalize_recovery_code("OoIL1-ab0cd") == "00111ab0cd"
-    assert normalize_recovery_code("oOil1-AB0CD") == "00111ab0cd"
-    assert hash_recovery_code("oo1l1-ab0cd") == hash_recovery_code("00111-ab0cd")
+    assert normalize_recovery_code("OoIL-1ab0-cdef-ghjk") == "00111ab0cdefghjk"
+    assert hash_recovery_code("oo1l-1ab0-cdef-ghjk", keyed) == hash_recovery_code("0011-1ab0-cdef-ghjk", keyed)
 
 
 @pytest.mark.parametrize(
-    "typed", ["", "abcde", "abcde-fghj", "abcde-fghjkm", "abcde-fghju", "abcde_fghjk", "ábcde-fghjk"]
+    "typed",
+    [
+        "",
+        "abcde",
+        "abcde-fghj",
+        "abcde-fghjkm",
+        "abcd-efgh-jkmn-pqr",
+        "abcd-efgh-jkmn-pqrst",
+        "abcd-efgh-jkmn-pqru",
+        "abcd_efgh_jkmn_pqrs",
+        "ábcd-efgh-jkmn-pqrs",
+    ],
 )
 def test_what_cannot_be_a_recovery_code_is_refused(typed):
     assert normalize_recovery_code(typed) is None
-    assert hash_recovery_code(typed) is None
+    assert hash_recovery_code(typed, keyed) is None
 
 
-def test_the_recovery_code_hash_is_stable():
-    """The stored form: SHA-256 of the normalized code, hex. Changing it would lock out
-    everyone's stored codes, so the format is pinned here."""
-    assert hash_recovery_code("abcde-fghjk") == hashlib.sha256(b"abcdefghjk").hexdigest()
-    assert hash_recovery_code("ABCDE FGHJK") == hash_recovery_code("abcde-fghjk")
+def test_a_new_code_is_stored_under_the_keyed_hash_only():
+    """`k1:` and the keyed hash of the normalized code: never its plain SHA-256, which a
+    copy of the table would let anyone test guesses against."""
     code = new_recovery_codes()[0]
-    assert hash_recovery_code(code) == hash_recovery_code(code)
-    assert re.fullmatch(r"[0-9a-f]{64}", hash_recovery_code(code) or "")
+    bare = code.replace("-", "")
+    stored = hash_recovery_code(code, keyed)
+    assert stored == "k1:" + keyed(bare)
+    assert hashlib.sha256(bare.encode()).hexdigest() not in (stored or "")
+
+
+def test_a_code_of_the_old_format_matches_the_plain_sha256_it_was_stored_under():
+    """Codes handed out before were 10 characters kept as SHA-256: still accepted."""
+    assert hash_recovery_code("abcde-fghjk", keyed) == hashlib.sha256(b"abcdefghjk").hexdigest()
+    assert hash_recovery_code("ABCDE FGHJK", keyed) == hash_recovery_code("abcde-fghjk", keyed)
+    assert hash_recovery_code("abcdefghjk", keyed) == hashlib.sha256(b"abcdefghjk").hexdigest()
+
+
+def test_the_keyed_form_is_stable():
+    code = new_recovery_codes()[0]
+    assert hash_recovery_code(code, keyed) == hash_recovery_code(code, keyed)
+    assert re.fullmatch(r"k1:[0-9a-f]{64}", hash_recovery_code(code, keyed) or "")
 
 
 def test_different_codes_hash_differently():
     codes = new_recovery_codes()
-    assert len({hash_recovery_code(code) for code in codes}) == 10
+    assert len({hash_recovery_code(code, keyed) for code in codes}) == 10
 
 
 # --- the secret box ------------------------------------------------------------------------------
@@ -405,3 +435,30 @@ def test_the_sealed_format_is_standard_aes_gcm_both_ways(box):
     assert box.open(theirs, "usr_9") == "GEZDGNBVGY3TQOJQ"
     with pytest.raises(SealedValueInvalid):
         box.open(theirs, "usr_1")
+
+
+# --- the keyed hash of recovery codes ------------------------------------------------------------
+
+
+def test_the_keyed_hash_is_hmac_sha256_under_its_own_hkdf_key(box):
+    """HMAC-SHA256 under HKDF-SHA256(secret, info "kuploy-access recovery codes v1"):
+    a key of its own, not the AES key, computed here with another library."""
+    pytest.importorskip("cryptography")
+    import hmac
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    def derive(info: bytes) -> bytes:
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(KEYS["key-a"])
+
+    key = derive(b"kuploy-access recovery codes v1")
+    assert key != derive(b"kuploy-access totp v1")
+    expected = hmac.new(key, b"abcdefghjkmnpqrs", hashlib.sha256).hexdigest()
+    assert box.keyed_hash("abcdefghjkmnpqrs") == expected
+
+
+def test_the_keyed_hash_depends_on_the_secret(box):
+    assert box.keyed_hash("abcdefghjkmnpqrs") == AesGcmSecretBox("key-a").keyed_hash("abcdefghjkmnpqrs")
+    assert box.keyed_hash("abcdefghjkmnpqrs") != AesGcmSecretBox("key-b").keyed_hash("abcdefghjkmnpqrs")
+    assert box.keyed_hash("abcdefghjkmnpqrs") != hashlib.sha256(b"abcdefghjkmnpqrs").hexdigest()

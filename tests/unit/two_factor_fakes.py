@@ -3,6 +3,7 @@ a World that wires TwoFactorService, ReauthenticationService and SudoService to 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -137,6 +138,9 @@ class FakeSecretBox:
             raise ValueError("sealed for another owner")
         return token[len(prefix) :]
 
+    def keyed_hash(self, value: str) -> str:
+        return hashlib.sha256(b"fake key|" + value.encode()).hexdigest()
+
 
 class FakeSecurityLog:
     def __init__(self) -> None:
@@ -208,7 +212,7 @@ class SudoWorld(World):
         The step of now counts as used (as the enabling code's)."""
         secret = new_totp_secret()
         codes = new_recovery_codes()
-        hashes = {h for h in (hash_recovery_code(c) for c in codes) if h}
+        hashes = {h for h in (hash_recovery_code(c, self.box.keyed_hash) for c in codes) if h}
         self.users.by_id[user.id] = replace(
             self.users.by_id[user.id],
             two_factor_enabled=True,

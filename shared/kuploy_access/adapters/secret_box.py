@@ -1,9 +1,12 @@
-"""AES-256-GCM for the few secrets we must be able to read back (TOTP secrets).
+"""AES-256-GCM for the few secrets we must be able to read back (TOTP secrets), and
+HMAC-SHA256 for the short ones we only compare (recovery codes).
 
-The key is derived (HKDF-SHA256) from a secret in Secrets Manager, fetched once per
-container through the same adapter as the signing key. Each value is sealed with a
-fresh 96-bit nonce and bound to its owner (associated data = the account id), so a
-ciphertext copied onto another account does not open.
+Both keys are derived (HKDF-SHA256, each with its own label) from one secret in
+Secrets Manager, fetched once per container through the same adapter as the signing
+key. Each value is sealed with a fresh 96-bit nonce and bound to its owner (associated
+data = the account id), so a ciphertext copied onto another account does not open.
+A keyed hash stored in the table can only be tested against guesses by someone who
+also holds the secret: a copy of the table alone is not enough.
 
 pycryptodomex (the `Cryptodome` namespace) rather than `cryptography`: PyJWT imports
 `cryptography` whenever it is installed, which would put it on the authorizer's cold
@@ -13,6 +16,8 @@ start for nothing (HS256 does not need it).
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import secrets
 from functools import cached_property
 
@@ -22,6 +27,7 @@ _VERSION = "v1"
 _NONCE_BYTES = 12
 _TAG_BYTES = 16
 _KEY_INFO = b"kuploy-access totp v1"
+_HASH_KEY_INFO = b"kuploy-access recovery codes v1"
 
 
 class SealedValueInvalid(Exception):
@@ -39,6 +45,17 @@ class AesGcmSecretBox:
 
         key: bytes = HKDF(signing_key(self._key_secret_id), 32, b"", SHA256, context=_KEY_INFO)  # type: ignore[assignment]
         return key
+
+    @cached_property
+    def _hash_key(self) -> bytes:
+        from Cryptodome.Hash import SHA256
+        from Cryptodome.Protocol.KDF import HKDF
+
+        key: bytes = HKDF(signing_key(self._key_secret_id), 32, b"", SHA256, context=_HASH_KEY_INFO)  # type: ignore[assignment]
+        return key
+
+    def keyed_hash(self, value: str) -> str:
+        return hmac.new(self._hash_key, value.encode("utf-8"), hashlib.sha256).hexdigest()
 
     def seal(self, plaintext: str, owner: str) -> str:
         from Cryptodome.Cipher import AES

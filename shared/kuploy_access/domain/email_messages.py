@@ -143,6 +143,22 @@ def account_exists_email(to: str, base_url: str) -> OutgoingEmail:
     )
 
 
+def address_too_similar_email(to: str, base_url: str) -> OutgoingEmail:
+    # Names no other account: the person learns only that this address cannot be used.
+    lines = [
+        f"Someone tried to create a {PRODUCT} account with {to}, but this address cannot be "
+        "registered: it looks too much like the address of an existing account (it differs "
+        "only by characters that look the same).",
+        "If that was you, sign up with another address. If it was not you, ignore this email: no account was created.",
+    ]
+    return OutgoingEmail(
+        to=to,
+        subject=f"This address cannot be registered at {PRODUCT}",
+        text="\n\n".join(lines),
+        html=_html_page("This address cannot be registered", lines, None, None),
+    )
+
+
 def password_reset_email(to: str, base_url: str, token: str, expires_at: datetime) -> OutgoingEmail:
     link = _link(base_url, "/reset-password", token)
     lines = [

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,9 +25,15 @@ DIGITS = 6
 DRIFT_STEPS = 1
 SECRET_BYTES = 20  # 160 bits, RFC 4226's recommended length
 RECOVERY_CODE_COUNT = 10
-# 10 characters of a 32-letter alphabet: 50 bits each, shown as xxxxx-xxxxx.
+# 16 characters of a 32-letter alphabet: 80 bits each, shown as xxxx-xxxx-xxxx-xxxx.
 _RECOVERY_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
-_RECOVERY_LENGTH = 10
+RECOVERY_CODE_LENGTH = 16
+RECOVERY_CODE_BITS = RECOVERY_CODE_LENGTH * 5
+# Codes handed out before: 10 characters (50 bits), kept as plain SHA-256. Still
+# accepted until used or replaced; new ones are never made.
+LEGACY_RECOVERY_CODE_LENGTH = 10
+# The stored form of a code under the keyed hash, told apart from a legacy SHA-256 hex.
+KEYED_RECOVERY_PREFIX = "k1:"
 _CODE = re.compile(r"[0-9]{6}")
 MFA_CHALLENGE_LIFETIME = timedelta(minutes=5)
 WRONG_CODES_PER_CHALLENGE = 5
@@ -87,8 +94,8 @@ def matching_step(secret: str, code: str, now: datetime) -> int | None:
 def new_recovery_codes() -> list[str]:
     codes = []
     for _ in range(RECOVERY_CODE_COUNT):
-        raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(_RECOVERY_LENGTH))
-        codes.append(f"{raw[:5]}-{raw[5:]}")
+        raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(RECOVERY_CODE_LENGTH))
+        codes.append("-".join(raw[i : i + 4] for i in range(0, RECOVERY_CODE_LENGTH, 4)))
     return codes
 
 
@@ -97,16 +104,24 @@ def normalize_recovery_code(code: str) -> str | None:
     with digits (Crockford's base32: i, l → 1, o → 0); None when it cannot be one."""
     cleaned = code.strip().lower().replace("-", "").replace(" ", "")
     cleaned = cleaned.translate(str.maketrans("ilo", "110"))
-    if len(cleaned) != _RECOVERY_LENGTH or any(ch not in _RECOVERY_ALPHABET for ch in cleaned):
+    if len(cleaned) not in (RECOVERY_CODE_LENGTH, LEGACY_RECOVERY_CODE_LENGTH):
+        return None
+    if any(ch not in _RECOVERY_ALPHABET for ch in cleaned):
         return None
     return cleaned
 
 
-def hash_recovery_code(code: str) -> str | None:
+def hash_recovery_code(code: str, keyed_hash: Callable[[str], str]) -> str | None:
+    """The stored form of a code: `k1:` and its keyed hash (HMAC-SHA256 under a key held
+    in Secrets Manager, `keyed_hash`), so that a copy of the table alone cannot be used
+    to test guesses offline. A code of the old 10-character format answers the plain
+    SHA-256 it was stored under, so that codes handed out before keep working."""
     normalized = normalize_recovery_code(code)
     if normalized is None:
         return None
-    return hashlib.sha256(normalized.encode("ascii")).hexdigest()
+    if len(normalized) == LEGACY_RECOVERY_CODE_LENGTH:
+        return hashlib.sha256(normalized.encode("ascii")).hexdigest()
+    return KEYED_RECOVERY_PREFIX + keyed_hash(normalized)
 
 
 @dataclass(frozen=True)

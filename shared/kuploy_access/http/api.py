@@ -144,18 +144,24 @@ def _json_by_default(event: dict[str, Any]) -> dict[str, Any]:
     return {**event, "headers": {**headers, "content-type": "application/json"}}
 
 
-def _unreadable_json(event: dict[str, Any]) -> bool:
-    """JSON the resolver's parser would crash on rather than refuse: nesting deeper than
-    the recursion limit, integers longer than Python's 4,300-digit conversion limit."""
+def _not_a_json_object(event: dict[str, Any]) -> bool:
+    """A JSON body that is anything but an object: an array, a string, a number, `null`,
+    `true`; or JSON the resolver's parser would crash on rather than refuse (nesting
+    deeper than the recursion limit, integers past Python's 4,300-digit limit).
+
+    Checked here, once, for every route: Powertools validates a model against a list's
+    first element or treats `null` as no body at all, so a route-by-route model cannot
+    be trusted to refuse these. An empty body is left to the route (optional bodies).
+    """
     headers = event.get("headers") or {}
     if not str(headers.get("content-type", "")).lower().startswith("application/json") or not event.get("body"):
         return False
     body = event["body"]
     try:
-        json.loads(base64.b64decode(body) if event.get("isBase64Encoded") else body)
+        document = json.loads(base64.b64decode(body) if event.get("isBase64Encoded") else body)
     except (ValueError, RecursionError):
         return True
-    return False
+    return not isinstance(document, dict)
 
 
 def _behind_authorizer(event: dict[str, Any]) -> bool:
@@ -177,7 +183,7 @@ def lambda_entry(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], Any],
             # is even parsed, so a client learns "sign in again" first.
             return unauthorized_problem(principal_of(event))
         event = _json_by_default(event)
-        if _unreadable_json(event):
+        if _not_a_json_object(event):
             return problem_result(400, "validation_error", "The body must be a JSON object")
         result: dict[str, Any] = app.resolve(event, context)
         headers = result.setdefault("headers", {})

@@ -14,6 +14,8 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 
+from kuploy_access.http.problems import TRANSPORT_HEADERS
+
 STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1f2328}"
     "button{background:#1f6feb;color:#fff;border:0;border-radius:6px;padding:.6rem 1.2rem;"
@@ -34,6 +36,7 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
+    **TRANSPORT_HEADERS,
 }
 
 

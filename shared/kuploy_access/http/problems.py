@@ -8,9 +8,19 @@ from typing import Any
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://docs.kuploy.dev/problems/"
 
+# On every answer, JSON or HTML. HSTS: browsers that once reached this host keep to
+# HTTPS for two years (63,072,000 s), subdomains included, so a network attacker cannot
+# downgrade a later visit to plain HTTP and read a token off it. COOP: a page opened
+# from another site gets no handle on this window (no `window.opener` tricks).
+TRANSPORT_HEADERS = {
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
 API_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
+    **TRANSPORT_HEADERS,
 }
 
 

@@ -31,6 +31,10 @@ class EmailAlreadyRegistered(Exception):
         self.user_id = user_id
 
 
+class EmailTooSimilar(Exception):
+    """The address's confusable skeleton is held by an account with another address."""
+
+
 class TokenNotUsable(Exception):
     """A single-use token was consumed concurrently or vanished."""
 
@@ -60,10 +64,11 @@ class PasswordHasher(Protocol):
 
 class UserRepository(Protocol):
     def create(self, user: User, verification: OneTimeToken) -> None:
-        """Write the user (its pending hashes naming the token), its email guard and its
-        first verification token at once.
+        """Write the user (its pending hashes naming the token), its email guard, its
+        skeleton guard and its first verification token at once.
 
-        Raises EmailAlreadyRegistered when the address is taken.
+        Raises EmailAlreadyRegistered when the address is taken, EmailTooSimilar when
+        another address that looks the same (same `email_skeleton`) is.
         """
 
     def get(self, user_id: str) -> User | None: ...
@@ -296,11 +301,14 @@ class ResourceRepository(Protocol):
 
 
 class SecretBox(Protocol):
-    """Authenticated encryption for secrets we must read back, bound to their owner."""
+    """Authenticated encryption for secrets we must read back, bound to their owner;
+    and a keyed hash for short secrets we only compare (recovery codes)."""
 
     def seal(self, plaintext: str, owner: str) -> str: ...
 
     def open(self, token: str, owner: str) -> str: ...
+
+    def keyed_hash(self, value: str) -> str: ...
 
 
 class TwoFactorRepository(Protocol):

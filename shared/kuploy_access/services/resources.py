@@ -12,16 +12,21 @@ from kuploy_access.domain.errors import NotFound, ValidationFailed
 from kuploy_access.domain.ids import new_id
 from kuploy_access.domain.organizations import resource_name
 from kuploy_access.domain.paging import Page
-from kuploy_access.domain.resources import ID_PREFIXES, ChannelKind, DatabaseEngine, Resource, ResourceKind
+from kuploy_access.domain.resources import (
+    ID_PREFIXES,
+    ChannelKind,
+    DatabaseEngine,
+    Resource,
+    ResourceKind,
+    webhook_target,
+)
 from kuploy_access.services.access import OrgCaller, caller_event
 from kuploy_access.services.ports import Clock, ResourceRepository
 
 MAX_REF_LENGTH = 255
-MAX_WEBHOOK_LENGTH = 2048
 # A git ref as `git check-ref-format` would take it, roughly: no spaces, no "..", no control
 # characters, and no leading "-" (it would read as an option if it ever reached git).
 _GIT_REF = re.compile(r"(?!-)(?!.*\.\.)(?!/)(?!.*//)[^\s~^:?*\[\\\x00-\x1f\x7f]+(?<![/.])")
-_WEBHOOK = re.compile(r"https://[^\s/@]+(/[^\s]*)?")
 
 
 @dataclass
@@ -110,9 +115,7 @@ class ResourceService:
         if kind == ChannelKind.EMAIL:
             target = canonical_email(target)
         elif kind == ChannelKind.WEBHOOK:
-            target = target.strip()
-            if len(target) > MAX_WEBHOOK_LENGTH or not _WEBHOOK.fullmatch(target):
-                raise ValidationFailed("A webhook target must be an https:// URL")
+            target = webhook_target(target)
         else:
             raise ValidationFailed("kind must be email or webhook")
         return self._create(

@@ -30,6 +30,7 @@ from kuploy_access.services.pacing import NO_FLOOR, AnswerFloor
 from kuploy_access.services.ports import (
     Clock,
     EmailAlreadyRegistered,
+    EmailTooSimilar,
     Mailer,
     PasswordHasher,
     RateLimiter,
@@ -85,6 +86,12 @@ class SignUpService:
         except EmailAlreadyRegistered:
             if self._email_allowed(address):
                 self._sign_up_again(address, password_hash, origin, continue_to)
+            return
+        except EmailTooSimilar:
+            # Same 202 as any sign-up (it never tells who is registered); only the
+            # inbox learns that this look-alike address cannot be used.
+            if self._email_allowed(address):
+                self._send(email_messages.address_too_similar_email(address, self.public_base_url))
             return
         if not self._email_allowed(address):  # its budget spent by resends before it existed
             return

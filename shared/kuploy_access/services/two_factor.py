@@ -13,6 +13,7 @@ from datetime import datetime
 from kuploy_access.domain import email_messages
 from kuploy_access.domain.audit import Actor, audit_event
 from kuploy_access.domain.errors import Conflict, InvalidCode, Unauthorized, WrongCode, WrongPassword
+from kuploy_access.domain.passwords import normalize_password
 from kuploy_access.domain.rate_limits import MFA_ATTEMPTS_PER_ACCOUNT, RateLimited
 from kuploy_access.domain.two_factor import (
     hash_recovery_code,
@@ -99,7 +100,7 @@ class TwoFactorService:
             raise WrongCode("That is not the current code of the new authenticator")
         self._right(user)
         codes = new_recovery_codes()
-        hashes = {h for h in (hash_recovery_code(c) for c in codes) if h}
+        hashes = {h for h in (hash_recovery_code(c, self.box.keyed_hash) for c in codes) if h}
         if not self.factors.enable(user.id, user.totp_pending_sealed, step, hashes):
             raise Conflict("The setup changed meanwhile; start again with POST /me/2fa/setup")
         self.factors.set_member_copies(user.id, True)
@@ -113,7 +114,9 @@ class TwoFactorService:
         """Every session but `keep_session` (the caller's) ends."""
         user = self._enabled_user(user_id)
         self._take_attempt(user)
-        if user.password_hash is None or not self.hasher.verify(user.password_hash, password):
+        # Normalised as at sign-up and sign-in, or a password typed with a full-width
+        # letter would be "wrong" here and right everywhere else.
+        if user.password_hash is None or not self.hasher.verify(user.password_hash, normalize_password(password)):
             raise WrongPassword("The password is wrong")
         proof = self._prove(user, code, client)
         self._right(user)
@@ -137,7 +140,7 @@ class TwoFactorService:
             raise WrongCode("Enter the current code of your authenticator")
         self._right(user)
         codes = new_recovery_codes()
-        hashes = {h for h in (hash_recovery_code(c) for c in codes) if h}
+        hashes = {h for h in (hash_recovery_code(c, self.box.keyed_hash) for c in codes) if h}
         if not self.factors.replace_recovery_codes(user.id, step, hashes):
             self._refused_replay(user, client)
         self.sessions.revoke_all(user.id, keep=keep_session)
@@ -213,7 +216,7 @@ class TwoFactorService:
             if step is not None:
                 return Proof(step=step)
         if recovery_code:
-            code_hash = hash_recovery_code(recovery_code)
+            code_hash = hash_recovery_code(recovery_code, self.box.keyed_hash)
             if code_hash is not None and code_hash in user.recovery_code_hashes:
                 return Proof(recovery_hash=code_hash)
         return None

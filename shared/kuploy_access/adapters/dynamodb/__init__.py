@@ -6,6 +6,7 @@ Key design (pk / sk, and the inverted index gsi1pk / gsi1sk):
 |---|---|---|---|
 | user | `USER#<usr>` | `PROFILE` | |
 | email guard (unique address) | `EMAIL#<address>` | `EMAIL` | |
+| skeleton guard (unique look) | `EMAILSKELETON#<sha256 of the TR39 skeleton>` | `EMAILSKELETON` | |
 | one-time token | `TOKEN#<kind>#<sha256>` | `TOKEN` | |
 | session | `USER#<usr>` | `SESSION#<ses>` | |
 | refresh token | `REFRESH#<sha256>` | `REFRESH` | |

@@ -249,6 +249,10 @@ def email_key(email: str) -> str:
     return f"EMAIL#{email}"
 
 
+def email_skeleton_key(skeleton: str) -> str:
+    return f"EMAILSKELETON#{skeleton}"
+
+
 def org_key(org_id: str) -> str:
     return f"ORG#{org_id}"
 

@@ -12,17 +12,20 @@ from kuploy_access.adapters.dynamodb.models import (
     OneTimeTokenItem,
     UserItem,
     email_key,
+    email_skeleton_key,
     user_key,
 )
 from kuploy_access.adapters.dynamodb.tokens import TOKEN, token_item, token_key
 from kuploy_access.adapters.dynamodb.transactions import ConditionFailed, Transaction
 from kuploy_access.config import settings
+from kuploy_access.domain.emails import email_skeleton
 from kuploy_access.domain.one_time_tokens import OneTimeToken, TokenKind
 from kuploy_access.domain.users import User
-from kuploy_access.services.ports import EmailAlreadyRegistered, TokenNotUsable
+from kuploy_access.services.ports import EmailAlreadyRegistered, EmailTooSimilar, TokenNotUsable
 
 PROFILE = "PROFILE"
 EMAIL_GUARD = "EMAIL"
+EMAIL_SKELETON_GUARD = "EMAILSKELETON"
 
 
 def user_of(item: UserItem) -> User:
@@ -67,6 +70,9 @@ class DynamoUserRepository:
             pending_verification_hashes=set(user.pending_verification_hashes) or None,
         )
         guard = EmailGuardItem(pk=email_key(user.email), sk=EMAIL_GUARD, user_id=user.id)
+        skeleton = EmailGuardItem(
+            pk=email_skeleton_key(email_skeleton(user.email)), sk=EMAIL_SKELETON_GUARD, user_id=user.id
+        )
         try:
             with TransactWrite(connection=self._connection) as transaction:
                 # The guard's condition is the one-account-per-email invariant: two
@@ -74,10 +80,15 @@ class DynamoUserRepository:
                 transaction.save(guard, condition=EmailGuardItem.pk.does_not_exist())
                 transaction.save(profile, condition=UserItem.pk.does_not_exist())
                 transaction.save(token_item(verification))
+                # One account per look: an address that differs from an existing one
+                # only by confusables (Cyrillic а for a) is refused, not merged.
+                transaction.save(skeleton, condition=EmailGuardItem.pk.does_not_exist())
         except TransactWriteError as error:
             failed = _failed_conditions(error)
             if failed and failed[0]:
                 raise EmailAlreadyRegistered() from None
+            if len(failed) > 3 and failed[3]:
+                raise EmailTooSimilar() from None
             raise
 
     def get(self, user_id: str) -> User | None:

@@ -1,0 +1,91 @@
+"""Sign-up with an address that only looks like an existing account's: refused, never
+merged, and the answer is the one every sign-up gets (on the in-memory fakes)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kuploy_access.services.sessions import ClientInfo
+from tests.unit.support import World, verification_secret
+
+PASSWORD = "Analytical-Engine-1843"
+OTHER_PASSWORD = "Difference-Engine-1822"
+LOOK_ALIKE = "p\u0430ypal@example.com"  # a Cyrillic а
+CLIENT = ClientInfo(ip="198.51.100.30", user_agent="pytest")
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+@pytest.mark.parametrize("verified", [False, True])
+def test_a_look_alike_sign_up_creates_nothing_and_changes_nothing(world, verified):
+    world.signup().sign_up("paypal@example.com", PASSWORD, CLIENT)
+    if verified:
+        world.signup().verify_email(verification_secret(world.mailer.sent[0]))
+    (owner,) = world.users.by_id.values()
+    tokens_before = dict(world.tokens.items)
+
+    assert world.signup().sign_up(LOOK_ALIKE, OTHER_PASSWORD, CLIENT) is None  # the same 202 as any sign-up
+
+    assert list(world.users.by_id.values()) == [owner]
+    assert world.users.get_by_email(LOOK_ALIKE) is None
+    assert world.tokens.items == tokens_before
+
+
+def test_the_look_alike_address_is_told_it_cannot_be_registered_and_nothing_more(world):
+    world.signup().sign_up("paypal@example.com", PASSWORD, CLIENT)
+    sent_before = len(world.mailer.sent)
+
+    world.signup().sign_up(LOOK_ALIKE.upper(), OTHER_PASSWORD, CLIENT)
+
+    (email,) = world.mailer.sent[sent_before:]
+    assert email.to == LOOK_ALIKE
+    assert "cannot be registered" in email.subject
+    assert "too much like the address of an existing account" in email.text
+    # It names no other account and carries no link to act on.
+    assert "paypal@example.com" not in email.text + email.html
+    assert "http" not in email.text
+    assert "?token=" not in email.html
+
+
+def test_the_owner_of_the_existing_account_gets_no_email(world):
+    world.signup().sign_up("paypal@example.com", PASSWORD, CLIENT)
+    sent_before = len(world.mailer.sent)
+    world.signup().sign_up(LOOK_ALIKE, OTHER_PASSWORD, CLIENT)
+    assert [email.to for email in world.mailer.sent[sent_before:]] == [LOOK_ALIKE]
+
+
+def test_the_look_alike_emails_count_against_the_addresses_hourly_budget(world):
+    world.signup().sign_up("paypal@example.com", PASSWORD, CLIENT)
+    sent_before = len(world.mailer.sent)
+    for _ in range(20):
+        world.signup().sign_up(LOOK_ALIKE, OTHER_PASSWORD, CLIENT)
+    sent = [email for email in world.mailer.sent[sent_before:] if email.to == LOOK_ALIKE]
+    assert 1 <= len(sent) < 20
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("straße@example.com", "strasse@example.com"),
+        ("strasse@example.com", "straße@example.com"),
+        ("ſam@example.com", "sam@example.com"),
+        ("ada@example.com", "ada@example.org"),
+    ],
+)
+def test_addresses_that_differ_visibly_are_two_accounts(world, first, second):
+    world.signup().sign_up(first, PASSWORD, CLIENT)
+    world.signup().sign_up(second, OTHER_PASSWORD, CLIENT)
+    assert sorted(user.email for user in world.users.by_id.values()) == sorted([first, second])
+
+
+@pytest.mark.parametrize(
+    "second",
+    ["p\u0430ypal@example.com", "paypal@ex\u0430mple.com", "rnary@example.com", "PAYPAL@EXAMPLE.COM"],
+)
+def test_a_second_sign_up_never_adds_an_account_for_the_same_look(world, second):
+    world.signup().sign_up("paypal@example.com" if "rn" not in second else "mary@example.com", PASSWORD, CLIENT)
+    world.signup().sign_up(second, OTHER_PASSWORD, CLIENT)
+    assert len(world.users.by_id) == 1

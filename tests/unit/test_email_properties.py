@@ -1,0 +1,145 @@
+"""Properties of the canonical address and of its confusable skeleton (Hypothesis).
+
+The canonical form merges only what is the same address (case, and spellings Unicode
+calls canonically equivalent); the skeleton brings together what only looks the same,
+so that sign-up can refuse it instead of merging it.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from hypothesis import assume, example, given, settings
+from hypothesis import strategies as st
+
+from kuploy_access.domain.emails import canonical_email, email_skeleton
+from kuploy_access.domain.errors import InvalidEmail
+
+ASCII_LOCAL = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-", min_size=1, max_size=30
+)
+DOMAINS = st.sampled_from(
+    ["example.com", "Example.COM", "mail.example.org", "bücher.de", "BÜCHER.de", "xn--bcher-kva.de", "пример.рф"]
+)
+# Letters people have in addresses, and the ones that casefold() or NFC treat specially.
+UNICODE_LETTERS = "aAzZ09éÉèñÑøØåÅüÜçÇßẞſµςσΣﬁﬀİıKÅΩ\u0301\u0308аАеЕоОрРсСхХ"
+UNICODE_LOCAL = st.text(alphabet=UNICODE_LETTERS + "abcdefxyz.", min_size=1, max_size=20)
+
+# Characters whose casefold() differs from their lower case: casefold would merge an
+# address with one of these into another person's address.
+CASEFOLD_ONLY = ["ß", "ẞ", "ſ", "ﬁ", "ﬀ", "µ", "ς"]
+
+
+def canonical_or_none(raw: str) -> str | None:
+    try:
+        return canonical_email(raw)
+    except InvalidEmail:
+        return None
+
+
+def mixed_case(text: str, flips: list[bool]) -> str:
+    padded = flips + [False] * len(text)
+    return "".join(ch.upper() if flip else ch.lower() for ch, flip in zip(text, padded[: len(text)], strict=True))
+
+
+@settings(max_examples=150, deadline=None)
+@given(local=st.one_of(ASCII_LOCAL, UNICODE_LOCAL), domain=DOMAINS)
+@example(local="K", domain="example.com")
+@example(local="İstanbul", domain="example.com")
+@example(local="straẞe", domain="BÜCHER.de")
+def test_canonicalisation_is_idempotent(local, domain):
+    once = canonical_or_none(f"{local}@{domain}")
+    assume(once is not None)
+    assert canonical_email(once) == once
+    assert unicodedata.is_normalized("NFC", once)
+
+
+@settings(max_examples=150, deadline=None)
+@given(local=ASCII_LOCAL, domain=st.sampled_from(["example.com", "mail.example.org"]), flips=st.lists(st.booleans()))
+def test_ascii_addresses_are_case_insensitive(local, domain, flips):
+    plain = canonical_or_none(f"{local}@{domain}")
+    assume(plain is not None)
+    assert canonical_email(f"{mixed_case(local, flips)}@{mixed_case(domain, flips[::-1])}") == plain
+    assert canonical_email(f"{local.upper()}@{domain.upper()}") == plain
+    assert plain == plain.lower()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    before=st.text(alphabet="abcxyz", max_size=5),
+    after=st.text(alphabet="abcxyz", max_size=5),
+    special=st.sampled_from(CASEFOLD_ONLY),
+    domain=DOMAINS,
+)
+def test_what_only_casefold_would_merge_stays_distinct(before, after, special, domain):
+    """ß and ss (and ſ and s, ﬁ and fi, µ and μ, ς and σ) are different mailboxes."""
+    with_special = canonical_or_none(f"{before}{special}{after}@{domain}")
+    folded = canonical_or_none(f"{before}{special.casefold()}{after}@{domain}")
+    assume(with_special is not None and folded is not None)
+    assert with_special != folded
+
+
+@settings(max_examples=100, deadline=None)
+@given(before=st.text(alphabet="abcxyz", max_size=5), after=st.text(alphabet="abcxyz", max_size=5))
+def test_sharp_s_and_ss_are_two_addresses_with_two_skeletons(before, after):
+    sharp = canonical_email(f"{before}ß{after}@example.com")
+    double = canonical_email(f"{before}ss{after}@example.com")
+    assert sharp != double
+    # They do not look alike either: both can have an account.
+    assert email_skeleton(sharp) != email_skeleton(double)
+
+
+@settings(max_examples=100, deadline=None)
+@given(before=st.text(alphabet="abcxyz", max_size=5), after=st.text(alphabet="abcxyz", max_size=5))
+def test_the_kelvin_sign_is_k_by_canonical_equivalence_not_by_case_folding(before, after):
+    """U+212A decomposes to U+004B (NFC), so it is the letter K: the same address as k,
+    exactly as it is to a mail system that normalises. What casefold() alone would have
+    merged (ß into ss above) is not."""
+    kelvin = f"{before}\u212a{after}"
+    assert unicodedata.normalize("NFC", kelvin) == f"{before}K{after}"
+    assert canonical_email(f"{kelvin}@example.com") == canonical_email(f"{before}k{after}@example.com")
+
+
+# Latin letters and a look-alike from another script (TR39's confusables).
+LOOK_ALIKES = {
+    "a": "\u0430",  # Cyrillic а
+    "c": "\u0441",  # Cyrillic с
+    "e": "\u0435",  # Cyrillic е
+    "o": "\u043e",  # Cyrillic о
+    "p": "\u0440",  # Cyrillic р
+    "x": "\u0445",  # Cyrillic х
+    "y": "\u0443",  # Cyrillic у
+    "i": "\u0456",  # Cyrillic і
+    "j": "\u0458",  # Cyrillic ј
+    "s": "\u0455",  # Cyrillic ѕ
+    "v": "\u03bd",  # Greek ν
+}
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    local=st.text(alphabet="acdeijopsvxy0123456789", min_size=1, max_size=20),
+    swaps=st.lists(st.booleans(), min_size=1),
+    domain=st.sampled_from(["example.com", "mail.example.org", "bücher.de"]),
+)
+def test_an_address_and_its_confusable_variant_share_a_skeleton(local, swaps, domain):
+    variant = "".join(
+        LOOK_ALIKES[ch] if ch in LOOK_ALIKES and swap else ch
+        for ch, swap in zip(local, (swaps + [False] * len(local))[: len(local)], strict=True)
+    )
+    original = canonical_or_none(f"{local}@{domain}")
+    look_alike = canonical_or_none(f"{variant}@{domain}")
+    assume(original is not None and look_alike is not None)
+    assert email_skeleton(original) == email_skeleton(look_alike)
+    if variant != local:
+        assert original != look_alike  # distinct addresses: refused at sign-up, never merged
+
+
+@settings(max_examples=200, deadline=None)
+@given(local=st.one_of(ASCII_LOCAL, UNICODE_LOCAL), domain=DOMAINS)
+def test_the_skeleton_is_a_function_of_the_canonical_address(local, domain):
+    canonical = canonical_or_none(f"{local}@{domain}")
+    assume(canonical is not None)
+    skeleton = email_skeleton(canonical)
+    assert skeleton == email_skeleton(canonical_email(canonical))
+    assert len(skeleton) == 64 and int(skeleton, 16) >= 0
