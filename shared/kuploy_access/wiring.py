@@ -177,6 +177,7 @@ def two_factor_service() -> TwoFactorService:
         clock=SystemClock(),
         public_base_url=config.public_base_url,
         sessions=session_service(),
+        throttle=login_throttle(),
     )
 
 

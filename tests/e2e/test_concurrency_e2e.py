@@ -67,8 +67,9 @@ def _names(text: str, ip: str) -> bool:
 
 
 def test_concurrent_sign_ups_with_one_email_make_exactly_one_account(server: DevServer, client: httpx.Client):
-    # All racers (and the later sign-up) must fall in one hourly email window.
-    outside_window_edge(3600, margin_seconds=30)
+    # All racers (and the later sign-up) must fall in one hourly email window, with room
+    # for some fifteen argon2 checks on a busy machine.
+    outside_window_edge(3600, margin_seconds=120)
     email = unique_email("Racer")
     # Each request spells the address differently; all are the same address. Each racer
     # comes from its own address, which its email names.

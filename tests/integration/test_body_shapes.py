@@ -96,3 +96,14 @@ def test_form_posts_of_the_pages_still_reach_their_page(aws, path, form):
     )
     assert 400 <= answer.status < 500, (answer.status, answer.text)
     assert answer.headers["content-type"].startswith("text/html"), answer.headers
+
+
+@pytest.mark.parametrize("raw", [b'[{"email": "ada@example.com", "password": "a sturdy passphrase"}]', b"null", b"1"])
+def test_a_body_without_a_declared_type_is_checked_too(aws, raw):
+    """API Gateway base64-encodes a body that declares no type; it is read as JSON all the
+    same, so it must meet the same check."""
+    client = GatewayClient(aws)
+    answer = client.request("POST", "/auth/signup", raw=raw, headers={"Content-Type": ""})
+    problem = assert_problem(answer, 400, "validation_error")
+    assert problem["detail"] == "The body must be a JSON object"
+    assert support.scan() == []

@@ -332,13 +332,13 @@ class FakeLoginThrottle:
             pair = (LOGIN_FAILURES_PER_ACCOUNT_AND_IP, pair_key(address, ip))
             window = ((Refusal.PAIR, *pair), (Refusal.ADDRESS, LOGIN_FAILURES_PER_IP, ip))
             before = self.consecutive.get(address, 0)
-            if before >= CONSECUTIVE_FAILURES_BEFORE_LOCK:
-                raise AttemptRefused(Refusal.ACCOUNT_LOCKED, user_id)
             for refusal, limit, key in window:
                 if self.limiter.count(limit, key, now) >= limit.limit:
                     raise AttemptRefused(refusal, user_id)
             for _, limit, key in window:
                 assert self.limiter.consume(limit, key, now)
+            if before >= CONSECUTIVE_FAILURES_BEFORE_LOCK:
+                raise AttemptRefused(Refusal.ACCOUNT_LOCKED, user_id)
             self.consecutive[address] = before + 1
             self.checks_taken += 1
         return LoginAttempt(address, ip, now, user_id, before)

@@ -514,6 +514,26 @@ def test_100_failures_in_a_row_from_anywhere_stop_password_sign_in_with_the_same
     assert "account.unlocked" in world.trail.actions("usr_01ada")
 
 
+def test_a_locked_account_answers_one_address_like_any_account_429_after_five(world):
+    """The ceiling must not show: from one address a locked account, an unlocked one and
+    an unknown address all answer 401 five times and then 429."""
+    world.add_user()
+    world.add_user(email="grace@example.com", user_id="usr_01grace")
+    service = world.login()
+    fail_from_many(service, "ada@example.com", CONSECUTIVE_FAILURES_BEFORE_LOCK)
+    fail_from_many(service, "nobody@example.com", CONSECUTIVE_FAILURES_BEFORE_LOCK, network=11)
+    answers = {}
+    for email in ("ada@example.com", "grace@example.com", "nobody@example.com"):
+        codes = []
+        for _ in range(6):
+            try:
+                service.log_in(email, "still guessing", ELSEWHERE)
+            except (InvalidCredentials, RateLimited) as refused:
+                codes.append(refused.code)
+        answers[email] = codes
+    assert set(map(tuple, answers.values())) == {("invalid_credentials",) * 5 + ("rate_limited",)}
+
+
 def test_the_unlock_email_goes_once_per_lock_and_again_a_day_later(world):
     world.add_user()
     service = world.login()

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from kuploy_access.domain.access_tokens import JwtKind
-from kuploy_access.domain.errors import WrongCode
+from kuploy_access.domain.errors import WrongCode, WrongPassword
+from kuploy_access.domain.rate_limits import RateLimited
 from kuploy_access.domain.two_factor import code_for_step, step_at
 from kuploy_access.services.sessions import ClientInfo
 from tests.unit.two_factor_fakes import SudoWorld
@@ -93,3 +94,20 @@ def test_the_caller_session_stays_usable(world):
     refreshed = service.refresh(pair.refresh_token, CLIENT)  # the caller's session still refreshes
     assert world.codec.verify(JwtKind.ACCESS, refreshed.access_token, world.clock.now()).session_id == mine
     assert live(world) == {mine}
+
+
+def test_the_password_of_2fa_disable_is_under_the_login_budgets(world):
+    """A stolen token inside its sudo window is no unthrottled password oracle: wrong
+    passwords here count with the login's, and the sixth from one address is 429."""
+    user = world.add_user()
+    secret, _ = world.turn_on_two_factor(user)
+    service = world.two_factor()
+    for guess in range(5):
+        with pytest.raises(WrongPassword):
+            service.disable(user.id, f"guess {guess}", world.next_code(secret), CLIENT)
+    with pytest.raises(RateLimited):
+        service.disable(user.id, PASSWORD, world.next_code(secret), CLIENT)
+    assert world.throttle.consecutive["ada@example.com"] == 5
+    # From another address the right password still works, and clears the count.
+    service.disable(user.id, PASSWORD, world.next_code(secret), ClientInfo("198.51.100.4", "laptop"))
+    assert "ada@example.com" not in world.throttle.consecutive

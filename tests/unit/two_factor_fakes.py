@@ -192,6 +192,7 @@ class SudoWorld(World):
             clock=self.clock,
             public_base_url=PUBLIC_BASE_URL,
             sessions=self.session_service(),
+            throttle=self.throttle,
         )
 
     def reauthentication(self) -> ReauthenticationService:

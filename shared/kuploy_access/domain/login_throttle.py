@@ -42,6 +42,8 @@ class Refusal(StrEnum):
     PAIR = "pair"
     ADDRESS = "address"
     ACCOUNT_LOCKED = "account_locked"
+    # The counters stayed contended through every retry: try again in a moment.
+    BUSY = "busy"
 
 
 class AttemptRefused(Exception):
@@ -75,5 +77,7 @@ class LoginAttempt:
 
 
 def retry_after(refusal: Refusal, now: datetime) -> int:
+    if refusal is Refusal.BUSY:
+        return 1
     limit = LOGIN_FAILURES_PER_ACCOUNT_AND_IP if refusal is Refusal.PAIR else LOGIN_FAILURES_PER_IP
     return limit.retry_after(now)

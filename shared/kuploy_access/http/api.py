@@ -134,11 +134,19 @@ def _json_by_default(event: dict[str, Any]) -> dict[str, Any]:
     """
     headers = event.get("headers") or {}
     declared = str(headers.get("content-type", "")).strip().lower()
-    body = str(event.get("body") or "").lstrip()
-    if event.get("isBase64Encoded") or declared.startswith("application/json"):
+    if declared.startswith("application/json"):
         return event
     if declared and not declared.startswith("application/x-www-form-urlencoded"):
         return event
+    body = str(event.get("body") or "")
+    if event.get("isBase64Encoded"):
+        # API Gateway sends a body without a declared type base64-encoded: it must be
+        # read (and checked) as JSON all the same.
+        try:
+            body = base64.b64decode(body, validate=False).decode("utf-8", errors="replace")
+        except ValueError:
+            return event
+    body = body.lstrip()
     if not body.startswith(("{", "[", '"')) and body[:4] not in ("null", "true", "fals") and not body[:1].isdigit():
         return event
     return {**event, "headers": {**headers, "content-type": "application/json"}}

@@ -95,7 +95,7 @@ def sign_in_form(action: str, email: str, intro: str, buttons: list[tuple[str, s
         '<label for="password">Password</label>'
         '<input id="password" type="password" name="password" autocomplete="current-password" required>'
         '<label for="code">Authentication code (only if your account uses two-factor authentication)</label>'
-        '<input id="code" type="text" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="16">'
+        '<input id="code" type="text" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="32">'
         f"{submit}</form>"
     )
 

@@ -169,11 +169,14 @@ class LoginService:
     ) -> NoReturn:
         if refused.refusal is not Refusal.ACCOUNT_LOCKED:
             raise RateLimited(retry_after(refused.refusal, now))
-        # A locked account answers exactly as a wrong password does, after as long.
+        # A locked account answers exactly as a wrong password does, after as long, and
+        # an unknown address at its ceiling makes the same reads and writes.
         self.hasher.verify_dummy(normalized)
-        user = self.users.get(refused.user_id) if refused.user_id else None
+        user = self.users.get(refused.user_id or NOBODY)
         if user is not None:
             self._notice_lock(user, address, client, now)
+        else:
+            self.throttle.notice_lock(address, now)
         raise InvalidCredentials()
 
     def _notice_lock(self, user: User, address: str, client: ClientInfo, now: datetime) -> None:

@@ -13,6 +13,8 @@ from datetime import datetime
 from kuploy_access.domain import email_messages
 from kuploy_access.domain.audit import Actor, audit_event
 from kuploy_access.domain.errors import Conflict, InvalidCode, Unauthorized, WrongCode, WrongPassword
+from kuploy_access.domain.login_throttle import AttemptRefused, Refusal
+from kuploy_access.domain.login_throttle import retry_after as login_retry_after
 from kuploy_access.domain.passwords import normalize_password
 from kuploy_access.domain.rate_limits import MFA_ATTEMPTS_PER_ACCOUNT, RateLimited
 from kuploy_access.domain.two_factor import (
@@ -28,6 +30,7 @@ from kuploy_access.services.delivery import send_quietly
 from kuploy_access.services.ports import (
     AuditLog,
     Clock,
+    LoginThrottle,
     Mailer,
     PasswordHasher,
     RateLimiter,
@@ -75,6 +78,7 @@ class TwoFactorService:
     clock: Clock
     public_base_url: str
     sessions: SessionService
+    throttle: LoginThrottle
 
     # --- enrolment and changes (signed in) ---------------------------------------------------
 
@@ -114,10 +118,7 @@ class TwoFactorService:
         """Every session but `keep_session` (the caller's) ends."""
         user = self._enabled_user(user_id)
         self._take_attempt(user)
-        # Normalised as at sign-up and sign-in, or a password typed with a full-width
-        # letter would be "wrong" here and right everywhere else.
-        if user.password_hash is None or not self.hasher.verify(user.password_hash, normalize_password(password)):
-            raise WrongPassword("The password is wrong")
+        self._check_password(user, password, client)
         proof = self._prove(user, code, client)
         self._right(user)
         # The copies go first: a member whose copy says "off" while 2FA is still on is
@@ -128,6 +129,22 @@ class TwoFactorService:
             self._refused_replay(user, client)
         self.sessions.revoke_all(user.id, keep=keep_session)
         self._record(user, "two_factor.disabled", client, "Two-factor authentication was turned off")
+
+    def _check_password(self, user: User, password: str, client: ClientInfo) -> None:
+        """Under the login's budgets (domain/login_throttle.py): a stolen access token
+        is no unthrottled password oracle."""
+        now = self.clock.now()
+        try:
+            attempt = self.throttle.take(user.email, client.ip, now)
+        except AttemptRefused as refused:
+            if refused.refusal is Refusal.ACCOUNT_LOCKED:
+                raise WrongPassword("The password is wrong") from None
+            raise RateLimited(login_retry_after(refused.refusal, now)) from None
+        # Normalised as at sign-up and sign-in, or a password typed with a full-width
+        # letter would be "wrong" here and right everywhere else.
+        if user.password_hash is None or not self.hasher.verify(user.password_hash, normalize_password(password)):
+            raise WrongPassword("The password is wrong")
+        self.throttle.succeeded(attempt)
 
     def new_recovery_codes(
         self, user_id: str, code: str, client: ClientInfo, keep_session: str | None = None

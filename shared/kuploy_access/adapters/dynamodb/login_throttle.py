@@ -12,9 +12,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
 
 from kuploy_access.adapters.dynamodb.audit import audit_item
 from kuploy_access.adapters.dynamodb.models import (
@@ -26,7 +24,7 @@ from kuploy_access.adapters.dynamodb.models import (
 )
 from kuploy_access.adapters.dynamodb.rate_limits import COUNTER, counter_key
 from kuploy_access.adapters.dynamodb.tokens import token_item
-from kuploy_access.config import settings
+from kuploy_access.adapters.dynamodb.transactions import ConditionFailed, Transaction, table_connection
 from kuploy_access.domain.audit import AuditEvent
 from kuploy_access.domain.login_throttle import (
     CONSECUTIVE_COUNT_LIFETIME,
@@ -60,12 +58,21 @@ def _consecutive(address: str) -> ConsecutiveFailuresItem:
     return ConsecutiveFailuresItem(pk=consecutive_key(address), sk=COUNTER)
 
 
+def _refusal(failed: ConditionFailed) -> Refusal:
+    for label, refusal in (("pair", Refusal.PAIR), ("address", Refusal.ADDRESS)):
+        if label in failed.labels:
+            return refusal
+    return Refusal.BUSY
+
+
 class DynamoLoginThrottle:
     def __init__(self) -> None:
-        self._connection = Connection(region=settings().region)
+        self._connection = table_connection()
 
     def take(self, address: str, ip: str, now: datetime) -> LoginAttempt:
-        """Raises AttemptRefused when a budget is spent (nothing is written then)."""
+        """Raises AttemptRefused when a budget is spent. A locked account's attempt
+        still spends the pair's and the address's budgets (so it answers like any other
+        account, 429 after the fifth), and nothing else."""
         pair = counter_key(LOGIN_FAILURES_PER_ACCOUNT_AND_IP, pair_key(address, ip), now)
         per_ip = counter_key(LOGIN_FAILURES_PER_IP, ip, now)
         consecutive = consecutive_key(address)
@@ -83,62 +90,73 @@ class DynamoLoginThrottle:
             return int(item.hits or 0) if item is not None else 0
 
         user_id = found[guard].user_id if guard in found else None
-        checks = (
-            (Refusal.ACCOUNT_LOCKED, hits(consecutive), CONSECUTIVE_FAILURES_BEFORE_LOCK),
+        for refusal, used, limit in (
             (Refusal.PAIR, hits(pair), LOGIN_FAILURES_PER_ACCOUNT_AND_IP.limit),
             (Refusal.ADDRESS, hits(per_ip), LOGIN_FAILURES_PER_IP.limit),
-        )
-        for refusal, used, limit in checks:
+        ):
             if used >= limit:
                 raise AttemptRefused(refusal, user_id)
-        self._increment(address, ip, now, user_id)
+        locked = hits(consecutive) >= CONSECUTIVE_FAILURES_BEFORE_LOCK
+        try:
+            self._increment(address, ip, now, count_consecutive=not locked)
+        except ConditionFailed as failed:
+            if failed.labels != {"consecutive"}:
+                raise AttemptRefused(_refusal(failed), user_id) from None
+            locked = True  # reached meanwhile by racing attempts
+            self._increment_locked(address, ip, now, user_id)
+        if locked:
+            raise AttemptRefused(Refusal.ACCOUNT_LOCKED, user_id)
         return LoginAttempt(address, ip, now, user_id, hits(consecutive))
 
-    def _increment(self, address: str, ip: str, now: datetime, user_id: str | None) -> None:
-        # The order of the operations is the order of the refusals below.
-        refusals = (Refusal.ACCOUNT_LOCKED, Refusal.PAIR, Refusal.ADDRESS)
+    def _increment_locked(self, address: str, ip: str, now: datetime, user_id: str | None) -> None:
         try:
-            with TransactWrite(connection=self._connection) as transaction:
-                transaction.update(
-                    _consecutive(address),
-                    actions=[
-                        ConsecutiveFailuresItem.hits.add(1),
-                        ConsecutiveFailuresItem.expires_at_epoch.set(now + CONSECUTIVE_COUNT_LIFETIME),
-                    ],
-                    condition=ConsecutiveFailuresItem.hits.does_not_exist()
-                    | (ConsecutiveFailuresItem.hits < CONSECUTIVE_FAILURES_BEFORE_LOCK),
-                )
-                for limit, key in (
-                    (LOGIN_FAILURES_PER_ACCOUNT_AND_IP, pair_key(address, ip)),
-                    (LOGIN_FAILURES_PER_IP, ip),
-                ):
-                    transaction.update(
-                        _window_item(limit, key, now),
-                        actions=[
-                            RateCounterItem.hits.add(1),
-                            RateCounterItem.expires_at_epoch.set(_window_expiry(limit, now)),
-                        ],
-                        condition=RateCounterItem.hits.does_not_exist() | (RateCounterItem.hits < limit.limit),
-                    )
-        except TransactWriteError as error:
-            reasons = error.cancellation_reasons or []
-            for refusal, reason in zip(refusals, reasons, strict=False):
-                if reason is not None and reason.code == "ConditionalCheckFailed":
-                    raise AttemptRefused(refusal, user_id) from None
-            raise
+            self._increment(address, ip, now, count_consecutive=False)
+        except ConditionFailed as failed:
+            raise AttemptRefused(_refusal(failed), user_id) from None
+
+    def _increment(self, address: str, ip: str, now: datetime, count_consecutive: bool) -> None:
+        """Raises ConditionFailed naming the spent budgets ("pair", "address", "consecutive")."""
+        transaction = Transaction(self._connection)
+        if count_consecutive:
+            transaction.update(
+                "consecutive",
+                _consecutive(address),
+                [
+                    ConsecutiveFailuresItem.hits.add(1),
+                    ConsecutiveFailuresItem.expires_at_epoch.set(now + CONSECUTIVE_COUNT_LIFETIME),
+                ],
+                ConsecutiveFailuresItem.hits.does_not_exist()
+                | (ConsecutiveFailuresItem.hits < CONSECUTIVE_FAILURES_BEFORE_LOCK),
+            )
+        for label, limit, key in (
+            ("pair", LOGIN_FAILURES_PER_ACCOUNT_AND_IP, pair_key(address, ip)),
+            ("address", LOGIN_FAILURES_PER_IP, ip),
+        ):
+            transaction.update(
+                label,
+                _window_item(limit, key, now),
+                [RateCounterItem.hits.add(1), RateCounterItem.expires_at_epoch.set(_window_expiry(limit, now))],
+                RateCounterItem.hits.does_not_exist() | (RateCounterItem.hits < limit.limit),
+            )
+        try:
+            transaction.commit()
+        except TransactWriteError:
+            # Other attempts kept touching the same counters through every retry.
+            raise ConditionFailed({"busy"}) from None
 
     def succeeded(self, attempt: LoginAttempt, event: AuditEvent | None = None) -> None:
         """Give back the address's attempt; clear the pair's and the account's counts."""
-        with TransactWrite(connection=self._connection) as transaction:
-            transaction.update(
-                _window_item(LOGIN_FAILURES_PER_IP, attempt.ip, attempt.at), actions=[RateCounterItem.hits.add(-1)]
-            )
-            transaction.delete(
-                _window_item(LOGIN_FAILURES_PER_ACCOUNT_AND_IP, pair_key(attempt.address, attempt.ip), attempt.at)
-            )
-            transaction.delete(_consecutive(attempt.address))
-            if event is not None:
-                transaction.save(audit_item(event))
+        transaction = Transaction(self._connection)
+        transaction.update(
+            "address", _window_item(LOGIN_FAILURES_PER_IP, attempt.ip, attempt.at), [RateCounterItem.hits.add(-1)]
+        )
+        transaction.delete(
+            "pair", _window_item(LOGIN_FAILURES_PER_ACCOUNT_AND_IP, pair_key(attempt.address, attempt.ip), attempt.at)
+        )
+        transaction.delete("consecutive", _consecutive(attempt.address))
+        if event is not None:
+            transaction.put("event", audit_item(event))
+        transaction.commit()
 
     def notice_lock(self, address: str, now: datetime) -> bool:
         """True for exactly one caller per lock (and again a day later): the one that
@@ -162,18 +180,17 @@ class DynamoLoginThrottle:
     def unlock(self, token: OneTimeToken, address: str, event: AuditEvent) -> None:
         """Consume the unlock link and clear the account's count, at once.
         Raises TokenNotUsable when the link was used meanwhile."""
+        transaction = Transaction(self._connection)
+        transaction.delete("token", token_item(token), OneTimeTokenItem.pk.exists())
+        transaction.delete("consecutive", _consecutive(address))
+        transaction.put("event", audit_item(event))
         try:
-            with TransactWrite(connection=self._connection) as transaction:
-                transaction.delete(token_item(token), condition=OneTimeTokenItem.pk.exists())
-                transaction.delete(_consecutive(address))
-                transaction.save(audit_item(event))
-        except TransactWriteError as error:
-            reasons = error.cancellation_reasons or []
-            if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
-                raise TokenNotUsable() from None
-            raise
+            transaction.commit()
+        except ConditionFailed:
+            raise TokenNotUsable() from None
 
     def clear_lock(self, address: str, ip: str, now: datetime) -> None:
-        with TransactWrite(connection=self._connection) as transaction:
-            transaction.delete(_consecutive(address))
-            transaction.delete(_window_item(LOGIN_FAILURES_PER_ACCOUNT_AND_IP, pair_key(address, ip), now))
+        transaction = Transaction(self._connection)
+        transaction.delete("consecutive", _consecutive(address))
+        transaction.delete("pair", _window_item(LOGIN_FAILURES_PER_ACCOUNT_AND_IP, pair_key(address, ip), now))
+        transaction.commit()
