@@ -161,7 +161,7 @@ def test_a_hash_with_old_parameters_is_upgraded_at_login(client):
     user = replace(user, pending_verification_hashes=frozenset({token.token_hash}))
     repository = DynamoUserRepository()
     repository.create(user, token)
-    repository.verify_email(token)
+    repository.verify_email(token, user.email)
     assert "m=8192,t=1" in support.users()[0]["password_hash"]
 
     assert log_in(client, "old@example.com").status == 200

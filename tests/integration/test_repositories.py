@@ -84,7 +84,7 @@ def test_create_writes_user_guard_and_token_together(aws):
     user, token = new_account(repository)
 
     items = support.scan()
-    assert len(items) == 4
+    assert len(items) == 3
     profile = support.raw_item(f"USER#{user.id}", "PROFILE")
     assert profile is not None
     assert profile["email"] == "ada@example.com"
@@ -93,8 +93,8 @@ def test_create_writes_user_guard_and_token_together(aws):
     assert profile["pending_verification_hashes"] == [token.token_hash]
     guard = support.raw_item("EMAIL#ada@example.com", "EMAIL")
     assert guard is not None and guard["user_id"] == user.id
-    skeleton = support.raw_item(f"EMAILSKELETON#{email_skeleton('ada@example.com')}", "EMAILSKELETON")
-    assert skeleton is not None and skeleton["user_id"] == user.id
+    # The look is claimed at verification only: a pending account blocks no look-alike.
+    assert support.raw_item(f"EMAILSKELETON#{email_skeleton('ada@example.com')}", "EMAILSKELETON") is None
     stored = support.raw_item(token_key(TokenKind.EMAIL_VERIFICATION, token.token_hash), "TOKEN")
     assert stored is not None
     assert stored["user_id"] == user.id
@@ -135,9 +135,13 @@ def test_second_create_with_the_same_email_raises_and_writes_nothing(aws):
     assert support.raw_item("EMAIL#ada@example.com", "EMAIL")["user_id"] == first.id  # type: ignore[index]
 
 
-def test_a_create_with_a_look_alike_address_raises_too_similar_and_writes_nothing(aws):
+def test_a_create_with_a_look_alike_of_a_verified_address_raises_too_similar_and_writes_nothing(aws):
     repository = DynamoUserRepository()
-    first, _ = new_account(repository, "paypal@example.com")
+    first, first_token = new_account(repository, "paypal@example.com")
+    repository.verify_email(first_token, "paypal@example.com")
+    first = repository.get(first.id)
+    skeleton = support.raw_item(f"EMAILSKELETON#{email_skeleton('paypal@example.com')}", "EMAILSKELETON")
+    assert skeleton is not None and skeleton["user_id"] == first.id  # type: ignore[union-attr]
     before = support.scan()
 
     look_alike = make_user("p\u0430ypal@example.com")  # Cyrillic а
@@ -148,6 +152,22 @@ def test_a_create_with_a_look_alike_address_raises_too_similar_and_writes_nothin
     assert sorted(map(repr, support.scan())) == sorted(map(repr, before))
     assert repository.get_by_email("p\u0430ypal@example.com") is None
     assert repository.get_by_email("paypal@example.com") == first
+
+
+def test_of_two_pending_look_alikes_the_first_verified_holds_the_look(aws):
+    repository = DynamoUserRepository()
+    _, first_token = new_account(repository, "paypal@example.com")
+    second, second_token = new_account(repository, "p\u0430ypal@example.com")
+
+    repository.verify_email(second_token, "p\u0430ypal@example.com")
+    with pytest.raises(EmailTooSimilar):
+        repository.verify_email(first_token, "paypal@example.com")
+
+    skeleton = support.raw_item(f"EMAILSKELETON#{email_skeleton('paypal@example.com')}", "EMAILSKELETON")
+    assert skeleton is not None and skeleton["user_id"] == second.id
+    assert [u["email"] for u in support.users() if u["email_verified"]] == ["p\u0430ypal@example.com"]
+    # All or nothing: the refused link was not consumed.
+    assert DynamoTokenRepository().get(TokenKind.EMAIL_VERIFICATION, first_token.token_hash) is not None
 
 
 def test_a_create_that_fails_for_another_reason_is_not_mistaken_for_a_taken_email(aws):
@@ -177,7 +197,7 @@ def test_verify_email_consumes_the_token_and_flips_the_flag(aws):
     repository = DynamoUserRepository()
     user, token = new_account(repository)
 
-    repository.verify_email(token)
+    repository.verify_email(token, "ada@example.com")
 
     stored = repository.get(user.id)
     assert stored is not None
@@ -190,10 +210,10 @@ def test_verify_email_consumes_the_token_and_flips_the_flag(aws):
 def test_a_second_verification_with_the_same_token_is_refused(aws):
     repository = DynamoUserRepository()
     _, token = new_account(repository)
-    repository.verify_email(token)
+    repository.verify_email(token, "ada@example.com")
 
     with pytest.raises(TokenNotUsable):
-        repository.verify_email(token)
+        repository.verify_email(token, "ada@example.com")
 
 
 def test_verification_of_a_vanished_user_is_refused_and_keeps_the_token(aws):
@@ -202,7 +222,7 @@ def test_verification_of_a_vanished_user_is_refused_and_keeps_the_token(aws):
     DynamoTokenRepository().put(token)
 
     with pytest.raises(TokenNotUsable):
-        repository.verify_email(token)
+        repository.verify_email(token, "ada@example.com")
     # The transaction was all or nothing: the token was not consumed.
     assert DynamoTokenRepository().get(TokenKind.EMAIL_VERIFICATION, token.token_hash) is not None
     assert support.raw_item("USER#usr_nobody", "PROFILE") is None
@@ -221,12 +241,12 @@ def test_add_verification_keeps_the_earlier_link_and_each_gives_its_own_password
     assert stored.pending_verification_hashes == {first.token_hash, second.token_hash}
     assert stored.email_verified is False
     assert len(support.verification_tokens()) == 2
-    repository.verify_email(first)
+    repository.verify_email(first, "ada@example.com")
     verified = repository.get(user.id)
     assert verified is not None and verified.email_verified is True
     assert verified.password_hash == "$argon2id$first"
     with pytest.raises(TokenNotUsable):
-        repository.verify_email(second)
+        repository.verify_email(second, "ada@example.com")
     assert repository.get(user.id).password_hash == "$argon2id$first"  # type: ignore[union-attr]
 
 
@@ -238,7 +258,7 @@ def test_a_link_without_a_password_verifies_and_removes_the_password(aws):
     repository.add_verification(user.id, resent, None, tracked=True)
     assert repository.get(user.id).password_hash == "$argon2id$first"  # type: ignore[union-attr]
 
-    repository.verify_email(resent)
+    repository.verify_email(resent, "ada@example.com")
     stored = repository.get(user.id)
     assert stored is not None and stored.email_verified is True
     assert stored.password_hash is None
@@ -254,7 +274,7 @@ def test_an_untracked_link_without_a_password_is_added_with_a_condition_check(aw
     repository.add_verification(user.id, resent, None, tracked=False)
 
     assert support.raw_item(f"USER#{user.id}", "PROFILE") == before
-    repository.verify_email(resent)
+    repository.verify_email(resent, "ada@example.com")
     assert repository.get(user.id).email_verified is True  # type: ignore[union-attr]
 
 
@@ -264,7 +284,7 @@ def test_verification_ends_a_pending_reset_link(aws):
     _, reset = make_token(user.id, TokenKind.PASSWORD_RESET, NOW + timedelta(hours=1))
     repository.start_password_reset(user, reset)
 
-    repository.verify_email(token)
+    repository.verify_email(token, "ada@example.com")
 
     assert repository.get(user.id).reset_token_hash is None  # type: ignore[union-attr]
     with pytest.raises(TokenNotUsable):
@@ -279,7 +299,7 @@ def test_discard_verifications_deletes_the_other_pending_links_and_forgets_them(
         repository.add_verification(user.id, token, token.password_hash, tracked=True)
     _, untracked = make_token(user.id)
     repository.add_verification(user.id, untracked, None, tracked=False)
-    repository.verify_email(first)
+    repository.verify_email(first, "ada@example.com")
 
     repository.discard_verifications(user.id, first.token_hash)
 
@@ -299,7 +319,7 @@ def test_discard_verifications_of_a_vanished_account_creates_nothing(aws):
 def test_add_verification_to_a_verified_account_changes_nothing(aws):
     repository = DynamoUserRepository()
     user, token = new_account(repository)
-    repository.verify_email(token)
+    repository.verify_email(token, "ada@example.com")
     before = support.scan()
     _, late = make_token(user.id, password_hash="$argon2id$intruder")
 

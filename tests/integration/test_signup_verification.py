@@ -471,12 +471,14 @@ def test_verification_ends_every_session_and_reset_link_from_before(client):
     assert client.request("POST", "/auth/login", {"email": "ada@example.com", "password": PASSWORD}).status == 200
 
 
-def test_verifying_costs_a_read_a_transaction_a_query_and_an_update(client):
+def test_verifying_costs_two_reads_a_transaction_a_query_and_an_update(client):
     sign_up(client, "ada@example.com")
     only = client.last_link("ada@example.com", "/verify-email")
     with support.count_dynamodb_requests() as requests:
         assert client.request("POST", "/auth/verify-email", {"token": only}).status == 200
-    assert requests.by_hook == ["GetItem", "TransactWriteItems", "Query", "UpdateItem"]
+    # The link, the account (its address names the look it claims), the transaction, the
+    # sessions to end, the pending links to forget.
+    assert requests.by_hook == ["GetItem", "GetItem", "TransactWriteItems", "Query", "UpdateItem"]
     assert requests.by_moto == requests.by_hook
 
     sign_up(client, "grace@example.com")
@@ -485,7 +487,7 @@ def test_verifying_costs_a_read_a_transaction_a_query_and_an_update(client):
     with support.count_dynamodb_requests() as requests:
         assert client.request("POST", "/auth/verify-email", {"token": first}).status == 200
     # With other links pending, one BatchWriteItem deletes them.
-    assert requests.by_hook == ["GetItem", "TransactWriteItems", "Query", "UpdateItem", "BatchWriteItem"]
+    assert requests.by_hook == ["GetItem", "GetItem", "TransactWriteItems", "Query", "UpdateItem", "BatchWriteItem"]
 
 
 # --- the page behind the link ----------------------------------------------------------

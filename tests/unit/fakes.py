@@ -95,10 +95,8 @@ class FakeUsers:
         with self._lock:
             if user.email in self.by_email:
                 raise EmailAlreadyRegistered(self.by_email[user.email])
-            skeleton = email_skeleton(user.email)
-            if skeleton in self.by_skeleton:
+            if email_skeleton(user.email) in self.by_skeleton:  # held by a verified look-alike
                 raise EmailTooSimilar()
-            self.by_skeleton[skeleton] = user.id
             self.by_email[user.email] = user.id
             self.by_id[user.id] = user
             self.tokens.put(verification)
@@ -123,13 +121,17 @@ class FakeUsers:
                 changes["pending_verification_hashes"] = current.pending_verification_hashes | {token.token_hash}
             self.by_id[user_id] = replace(current, **changes)  # type: ignore[arg-type]
 
-    def verify_email(self, token: OneTimeToken) -> None:
+    def verify_email(self, token: OneTimeToken, address: str) -> None:
         with self._lock:
             user = self.by_id.get(token.user_id)
             if self.tokens.get(token.kind, token.token_hash) is None:
                 raise TokenNotUsable()
             if user is None or user.email_verified:
                 raise TokenNotUsable()
+            look = email_skeleton(address)
+            if self.by_skeleton.get(look, user.id) != user.id:
+                raise EmailTooSimilar()
+            self.by_skeleton[look] = user.id
             self.tokens.delete(token.kind, token.token_hash)
             self.by_id[user.id] = replace(
                 user, password_hash=token.password_hash, email_verified=True, reset_token_hash=None

@@ -1,10 +1,13 @@
-"""Sign-up with an address that only looks like an existing account's: refused, never
-merged, and the answer is the one every sign-up gets (on the in-memory fakes)."""
+"""Sign-up with an address that only looks like a verified account's: refused, never
+merged, and the answer is the one every sign-up gets (on the in-memory fakes). Only a
+verified account holds its look, so nobody blocks an address with a look-alike whose
+inbox they do not have."""
 
 from __future__ import annotations
 
 import pytest
 
+from kuploy_access.domain.errors import InvalidToken
 from kuploy_access.services.sessions import ClientInfo
 from tests.unit.support import World, verification_secret
 
@@ -19,11 +22,14 @@ def world() -> World:
     return World()
 
 
-@pytest.mark.parametrize("verified", [False, True])
-def test_a_look_alike_sign_up_creates_nothing_and_changes_nothing(world, verified):
-    world.signup().sign_up("paypal@example.com", PASSWORD, CLIENT)
-    if verified:
-        world.signup().verify_email(verification_secret(world.mailer.sent[0]))
+def verified(world: World, email: str) -> None:
+    sent_before = len(world.mailer.sent)
+    world.signup().sign_up(email, PASSWORD, CLIENT)
+    world.signup().verify_email(verification_secret(world.mailer.sent[sent_before]))
+
+
+def test_a_look_alike_sign_up_creates_nothing_and_changes_nothing(world):
+    verified(world, "paypal@example.com")
     (owner,) = world.users.by_id.values()
     tokens_before = dict(world.tokens.items)
 
@@ -35,7 +41,7 @@ def test_a_look_alike_sign_up_creates_nothing_and_changes_nothing(world, verifie
 
 
 def test_the_look_alike_address_is_told_it_cannot_be_registered_and_nothing_more(world):
-    world.signup().sign_up("paypal@example.com", PASSWORD, CLIENT)
+    verified(world, "paypal@example.com")
     sent_before = len(world.mailer.sent)
 
     world.signup().sign_up(LOOK_ALIKE.upper(), OTHER_PASSWORD, CLIENT)
@@ -51,14 +57,14 @@ def test_the_look_alike_address_is_told_it_cannot_be_registered_and_nothing_more
 
 
 def test_the_owner_of_the_existing_account_gets_no_email(world):
-    world.signup().sign_up("paypal@example.com", PASSWORD, CLIENT)
+    verified(world, "paypal@example.com")
     sent_before = len(world.mailer.sent)
     world.signup().sign_up(LOOK_ALIKE, OTHER_PASSWORD, CLIENT)
     assert [email.to for email in world.mailer.sent[sent_before:]] == [LOOK_ALIKE]
 
 
 def test_the_look_alike_emails_count_against_the_addresses_hourly_budget(world):
-    world.signup().sign_up("paypal@example.com", PASSWORD, CLIENT)
+    verified(world, "paypal@example.com")
     sent_before = len(world.mailer.sent)
     for _ in range(20):
         world.signup().sign_up(LOOK_ALIKE, OTHER_PASSWORD, CLIENT)
@@ -86,6 +92,34 @@ def test_addresses_that_differ_visibly_are_two_accounts(world, first, second):
     ["p\u0430ypal@example.com", "paypal@ex\u0430mple.com", "rnary@example.com", "PAYPAL@EXAMPLE.COM"],
 )
 def test_a_second_sign_up_never_adds_an_account_for_the_same_look(world, second):
-    world.signup().sign_up("paypal@example.com" if "rn" not in second else "mary@example.com", PASSWORD, CLIENT)
+    verified(world, "paypal@example.com" if "rn" not in second else "mary@example.com")
     world.signup().sign_up(second, OTHER_PASSWORD, CLIENT)
     assert len(world.users.by_id) == 1
+
+
+def test_a_pending_look_alike_blocks_nobody(world):
+    """Someone signs up a look-alike of your address without its inbox: you sign up and
+    verify as usual, and their pending account can never be verified."""
+    world.signup().sign_up(LOOK_ALIKE, OTHER_PASSWORD, CLIENT)
+    squatter_link = verification_secret(world.mailer.sent[0])
+
+    verified(world, "paypal@example.com")
+
+    owner = world.users.get_by_email("paypal@example.com")
+    assert owner is not None and owner.email_verified
+    with pytest.raises(InvalidToken) as refused:
+        world.signup().verify_email(squatter_link)
+    assert "looks like" in refused.value.detail
+    squatter = world.users.get_by_email(LOOK_ALIKE)
+    assert squatter is not None and not squatter.email_verified
+
+
+def test_of_two_pending_look_alikes_the_first_verified_keeps_the_look(world):
+    world.signup().sign_up("paypal@example.com", PASSWORD, CLIENT)
+    world.signup().sign_up(LOOK_ALIKE, OTHER_PASSWORD, CLIENT)
+    first, second = (verification_secret(email) for email in world.mailer.sent[:2])
+
+    world.signup().verify_email(second)
+    with pytest.raises(InvalidToken):
+        world.signup().verify_email(first)
+    assert [u.email for u in world.users.by_id.values() if u.email_verified] == [LOOK_ALIKE]

@@ -85,13 +85,15 @@ class UserRepository(Protocol):
         Raises TokenNotUsable when the account was verified (or deleted) meanwhile.
         """
 
-    def verify_email(self, token: OneTimeToken) -> None:
+    def verify_email(self, token: OneTimeToken, address: str) -> None:
         """In one transaction, while the account is still unverified: consume the token,
         set the account's password hash to the token's (remove it when the token has
-        none), mark the address verified and end any pending reset link.
+        none), mark the address verified, end any pending reset link, and claim the
+        address's confusable look for this account.
 
         Raises TokenNotUsable when the token was consumed meanwhile or the account is
-        verified already (another of its links won).
+        verified already (another of its links won); EmailTooSimilar when a verified
+        look-alike address holds the look.
         """
 
     def discard_verifications(self, user_id: str, spent: str) -> None:

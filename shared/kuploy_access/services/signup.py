@@ -157,10 +157,17 @@ class SignUpService:
         if token.is_expired(self.clock.now()):
             self.tokens.delete(token.kind, token.token_hash)
             raise TokenExpired("The verification link has expired; ask for a new one")
+        user = self.users.get(token.user_id)
+        if user is None:
+            raise InvalidToken()
         try:
-            self.users.verify_email(token)
+            self.users.verify_email(token, user.email)
         except TokenNotUsable:
             raise InvalidToken() from None
+        except EmailTooSimilar:
+            raise InvalidToken(
+                "This address looks like the address of another account, verified first; it cannot be registered"
+            ) from None
         self.sessions.revoke_all(token.user_id)
         try:
             self.users.discard_verifications(token.user_id, token.token_hash)

@@ -70,24 +70,29 @@ class DynamoUserRepository:
             pending_verification_hashes=set(user.pending_verification_hashes) or None,
         )
         guard = EmailGuardItem(pk=email_key(user.email), sk=EMAIL_GUARD, user_id=user.id)
-        skeleton = EmailGuardItem(
-            pk=email_skeleton_key(email_skeleton(user.email)), sk=EMAIL_SKELETON_GUARD, user_id=user.id
+        transaction = Transaction(self._connection)
+        # The guard's condition is the one-account-per-email invariant: two sign-ups at
+        # the same instant cannot both create it.
+        transaction.put("guard", guard, EmailGuardItem.pk.does_not_exist())
+        transaction.put("profile", profile, UserItem.pk.does_not_exist())
+        transaction.put("token", token_item(verification))
+        # One verified account per look: an address that differs from a verified one
+        # only by confusables (Cyrillic а for a) is refused, not merged. Only verified
+        # accounts hold the look (verify_email claims it), so nobody can block an
+        # address with a look-alike whose inbox they do not have.
+        transaction.check(
+            "look",
+            EmailGuardItem,
+            email_skeleton_key(email_skeleton(user.email)),
+            EMAIL_SKELETON_GUARD,
+            EmailGuardItem.pk.does_not_exist(),
         )
         try:
-            with TransactWrite(connection=self._connection) as transaction:
-                # The guard's condition is the one-account-per-email invariant: two
-                # sign-ups at the same instant cannot both create it.
-                transaction.save(guard, condition=EmailGuardItem.pk.does_not_exist())
-                transaction.save(profile, condition=UserItem.pk.does_not_exist())
-                transaction.save(token_item(verification))
-                # One account per look: an address that differs from an existing one
-                # only by confusables (Cyrillic а for a) is refused, not merged.
-                transaction.save(skeleton, condition=EmailGuardItem.pk.does_not_exist())
-        except TransactWriteError as error:
-            failed = _failed_conditions(error)
-            if failed and failed[0]:
+            transaction.commit()
+        except ConditionFailed as failed:
+            if "guard" in failed.labels:
                 raise EmailAlreadyRegistered() from None
-            if len(failed) > 3 and failed[3]:
+            if "look" in failed.labels:
                 raise EmailTooSimilar() from None
             raise
 
@@ -124,7 +129,7 @@ class DynamoUserRepository:
         except ConditionFailed:
             raise TokenNotUsable() from None
 
-    def verify_email(self, token: OneTimeToken) -> None:
+    def verify_email(self, token: OneTimeToken, address: str) -> None:
         password: Action = (
             UserItem.password_hash.set(token.password_hash)
             if token.password_hash is not None
@@ -141,9 +146,17 @@ class DynamoUserRepository:
             [password, UserItem.email_verified.set(True), UserItem.reset_token_hash.remove()],
             UserItem.pk.exists() & (UserItem.email_verified == False),  # noqa: E712
         )
+        # The verified account claims its look (see create): the first of two look-alike
+        # addresses to be verified keeps it.
+        look = EmailGuardItem(
+            pk=email_skeleton_key(email_skeleton(address)), sk=EMAIL_SKELETON_GUARD, user_id=token.user_id
+        )
+        transaction.put("look", look, EmailGuardItem.pk.does_not_exist() | (EmailGuardItem.user_id == token.user_id))
         try:
             transaction.commit()
-        except ConditionFailed:
+        except ConditionFailed as failed:
+            if failed.labels == {"look"}:
+                raise EmailTooSimilar() from None
             raise TokenNotUsable() from None
 
     def discard_verifications(self, user_id: str, spent: str) -> None:
