@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.helpers import DevServer, emails_to, log_in, sign_up, token_of, verification_link, wait_for_emails
+from tests.e2e.helpers import DevServer, log_in, sign_up, token_of, verification_link, wait_for_emails
 
 pytestmark = pytest.mark.e2e
 
