@@ -16,12 +16,12 @@ from kuploy_access.domain.errors import DomainError
 from kuploy_access.domain.invitations import Invitation, invitation_path
 from kuploy_access.http import pages
 from kuploy_access.http.api import create_app, lambda_entry
+from kuploy_access.http.deps import client_of
 from kuploy_access.http.guard import require_user
 from kuploy_access.http.openapi_docs import responses
 from kuploy_access.http.org_guard import enter_org
 from kuploy_access.http.pagination import paginate
 from kuploy_access.http.params import BEARER, Cursor, Id, Limit
-from kuploy_access.http.schemas import client_of
 from kuploy_access.services.invitations import SentInvitation
 from kuploy_access.wiring import invitation_service, login_service, signup_service, two_factor_service
 

@@ -17,10 +17,11 @@ from kuploy_access.domain.errors import DomainError, ValidationFailed
 from kuploy_access.domain.two_factor import MfaChallenge
 from kuploy_access.http import pages
 from kuploy_access.http.api import create_app, lambda_entry, metrics
+from kuploy_access.http.deps import client_of
 from kuploy_access.http.guard import require_user
 from kuploy_access.http.openapi_docs import responses
 from kuploy_access.http.params import BEARER
-from kuploy_access.http.schemas import Tokens, client_of
+from kuploy_access.http.schemas.common import Tokens
 from kuploy_access.wiring import login_service, reauthentication_service
 
 app = create_app()

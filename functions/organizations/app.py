@@ -3,20 +3,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
-
 from aws_lambda_powertools.event_handler import Response
-from pydantic import BaseModel, ConfigDict, Field
 
-from kuploy_access.domain.organizations import Member, Organization
 from kuploy_access.http.api import create_app, lambda_entry
-from kuploy_access.http.guard import require_user
+from kuploy_access.http.deps import Client, OrgMember, OrgMemberInSudoMode, OrgMemberOrSelf, SignedInUser
 from kuploy_access.http.openapi_docs import responses
-from kuploy_access.http.org_guard import enter_org
 from kuploy_access.http.pagination import paginate
 from kuploy_access.http.params import BEARER, Cursor, Id, Limit
-from kuploy_access.http.schemas import AuditEventList, client_of
+from kuploy_access.http.schemas.audit import AuditEventList
+from kuploy_access.http.schemas.organizations import (
+    Billing,
+    ChangeRoleRequest,
+    CreatedOrg,
+    CreateOrgRequest,
+    MemberList,
+    MemberView,
+    MyOrgList,
+    OrgView,
+    SetPlanRequest,
+    TransferRequest,
+    UpdateOrgRequest,
+)
 from kuploy_access.http.sudo import require_sudo
 from kuploy_access.wiring import member_service, organization_service
 
@@ -33,117 +40,6 @@ SUDO_ORG_PROBLEMS: dict[str, tuple[str, ...] | str] = {
 }
 
 
-class CreateOrgRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(max_length=200, examples=["Analytical Engines"])
-
-
-class UpdateOrgRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, max_length=200)
-    require_2fa: bool | None = None
-
-
-class CreatedOrg(BaseModel):
-    id: str
-    name: str
-    role: Literal["owner"] = "owner"
-    plan: str
-    created_at: datetime
-
-
-class LockedOutMember(BaseModel):
-    user_id: str
-    email: str
-    role: str
-
-
-class OrgView(BaseModel):
-    id: str
-    name: str
-    plan: str
-    require_2fa: bool
-    created_at: datetime
-    member_count: int
-    members_without_2fa: list[LockedOutMember] | None = Field(
-        default=None,
-        description="For those who may change the policy (org:update): the members `require_2fa` locks out, "
-        "or would lock out once switched on (at most 100).",
-    )
-
-    @classmethod
-    def of(cls, org: Organization, without_2fa: list[Member] | None = None) -> OrgView:
-        return cls(
-            id=org.id,
-            name=org.name,
-            plan=org.plan,
-            require_2fa=org.require_2fa,
-            created_at=org.created_at,
-            member_count=org.member_count,
-            members_without_2fa=None
-            if without_2fa is None
-            else [LockedOutMember(user_id=m.user_id, email=m.email, role=m.role) for m in without_2fa],
-        )
-
-
-class MyOrg(BaseModel):
-    id: str
-    name: str
-    role: str
-    plan: str
-
-
-class MyOrgList(BaseModel):
-    items: list[MyOrg]
-    next_cursor: str | None
-
-
-class MemberView(BaseModel):
-    user_id: str
-    email: str
-    name: str
-    role: str
-    joined_at: datetime
-    two_factor_enabled: bool
-    last_active_at: datetime | None
-
-    @classmethod
-    def of(cls, member: Member) -> MemberView:
-        return cls(
-            user_id=member.user_id,
-            email=member.email,
-            name=member.name,
-            role=member.role,
-            joined_at=member.joined_at,
-            two_factor_enabled=member.two_factor_enabled,
-            last_active_at=member.last_active_at,
-        )
-
-
-class MemberList(BaseModel):
-    items: list[MemberView]
-    next_cursor: str | None
-
-
-class ChangeRoleRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    role: Literal["admin", "member"]
-
-
-class TransferRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    user_id: str = Field(max_length=64)
-
-
-class Billing(BaseModel):
-    plan: Literal["free", "pro", "team"]
-
-
-class SetPlanRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    plan: Literal["free", "pro", "team"]
-
-
 @app.post(
     "/orgs",
     status_code=201,
@@ -152,10 +48,9 @@ class SetPlanRequest(BaseModel):
     security=BEARER,
     responses=responses(201, "Created", s403=("api_key_not_allowed", "email_not_verified"), s422="validation_error"),
 )
-def create_org(body: CreateOrgRequest) -> CreatedOrg:
-    user = require_user(app.current_event.raw_event)
-    org, _ = organization_service().create(user, body.name, client_of(app.current_event))
-    return CreatedOrg(id=org.id, name=org.name, plan=org.plan, created_at=org.created_at)
+def create_org(body: CreateOrgRequest, user: SignedInUser, client: Client) -> CreatedOrg:
+    org, _ = organization_service().create(user, body.name, client)
+    return CreatedOrg.model_validate(org)
 
 
 @app.get(
@@ -165,13 +60,8 @@ def create_org(body: CreateOrgRequest) -> CreatedOrg:
     security=BEARER,
     responses=responses(200, "My organizations", s403="api_key_not_allowed"),
 )
-def list_my_orgs(limit: Limit = 50, cursor: Cursor = None) -> MyOrgList:
-    user = require_user(app.current_event.raw_event)
-    page = paginate(organization_service().mine(user.id), limit, cursor)
-    return MyOrgList(
-        items=[MyOrg(id=m.org_id, name=m.org_name, role=m.role, plan=m.plan) for m in page.items],
-        next_cursor=page.next_cursor,
-    )
+def list_my_orgs(user: SignedInUser, limit: Limit = 50, cursor: Cursor = None) -> MyOrgList:
+    return MyOrgList.model_validate(paginate(organization_service().mine(user.id), limit, cursor))
 
 
 @app.get(
@@ -181,8 +71,7 @@ def list_my_orgs(limit: Limit = 50, cursor: Cursor = None) -> MyOrgList:
     security=BEARER,
     responses=responses(200, "The organization", **ORG_PROBLEMS),
 )
-def get_org(org_id: Id) -> OrgView:
-    caller = enter_org(app)
+def get_org(org_id: Id, caller: OrgMember) -> OrgView:
     return OrgView.of(caller.org, organization_service().members_without_two_factor(caller))
 
 
@@ -194,8 +83,7 @@ def get_org(org_id: Id) -> OrgView:
     security=BEARER,
     responses=responses(200, "The organization", **SUDO_ORG_PROBLEMS, s422="validation_error"),
 )
-def update_org(org_id: Id, body: UpdateOrgRequest) -> OrgView:
-    caller = enter_org(app)
+def update_org(org_id: Id, body: UpdateOrgRequest, caller: OrgMember) -> OrgView:
     changes_policy = body.require_2fa is not None and body.require_2fa != caller.org.require_2fa
     if changes_policy:
         require_sudo(app.current_event.raw_event)
@@ -216,8 +104,8 @@ def update_org(org_id: Id, body: UpdateOrgRequest) -> OrgView:
     security=BEARER,
     responses=responses(204, "Deleted", **SUDO_ORG_PROBLEMS),
 )
-def delete_org(org_id: Id) -> Response[None]:
-    organization_service().delete(enter_org(app, sudo=True))
+def delete_org(org_id: Id, caller: OrgMemberInSudoMode) -> Response[None]:
+    organization_service().delete(caller)
     return Response(status_code=204)
 
 
@@ -228,9 +116,8 @@ def delete_org(org_id: Id) -> Response[None]:
     security=BEARER,
     responses=responses(200, "Members, one page", **ORG_PROBLEMS),
 )
-def list_members(org_id: Id, limit: Limit = 50, cursor: Cursor = None) -> MemberList:
-    page = member_service().page(enter_org(app), limit, cursor)
-    return MemberList(items=[MemberView.of(m) for m in page.items], next_cursor=page.next_cursor)
+def list_members(org_id: Id, caller: OrgMember, limit: Limit = 50, cursor: Cursor = None) -> MemberList:
+    return MemberList.model_validate(member_service().page(caller, limit, cursor))
 
 
 @app.patch(
@@ -242,8 +129,8 @@ def list_members(org_id: Id, limit: Limit = 50, cursor: Cursor = None) -> Member
         200, "The member", s403=("forbidden", "api_key_not_allowed", "owner_protected"), s404="not_found"
     ),
 )
-def change_role(org_id: Id, user_id: Id, body: ChangeRoleRequest) -> MemberView:
-    return MemberView.of(member_service().change_role(enter_org(app), user_id, body.role))
+def change_role(org_id: Id, user_id: Id, body: ChangeRoleRequest, caller: OrgMember) -> MemberView:
+    return MemberView.model_validate(member_service().change_role(caller, user_id, body.role))
 
 
 @app.delete(
@@ -253,9 +140,7 @@ def change_role(org_id: Id, user_id: Id, body: ChangeRoleRequest) -> MemberView:
     security=BEARER,
     responses=responses(204, "Removed", s403=("forbidden", "api_key_not_allowed", "owner_protected"), s404="not_found"),
 )
-def remove_member(org_id: Id, user_id: Id) -> Response[None]:
-    me = require_user(app.current_event.raw_event)
-    caller = enter_org(app, acting_on_self=user_id == me.id)
+def remove_member(org_id: Id, user_id: Id, caller: OrgMemberOrSelf) -> Response[None]:
     member_service().remove(caller, user_id)
     return Response(status_code=204)
 
@@ -268,8 +153,8 @@ def remove_member(org_id: Id, user_id: Id) -> Response[None]:
     security=BEARER,
     responses=responses(200, "The new owner", **SUDO_ORG_PROBLEMS),
 )
-def transfer_ownership(org_id: Id, body: TransferRequest) -> MemberView:
-    return MemberView.of(member_service().transfer_ownership(enter_org(app, sudo=True), body.user_id))
+def transfer_ownership(org_id: Id, body: TransferRequest, caller: OrgMemberInSudoMode) -> MemberView:
+    return MemberView.model_validate(member_service().transfer_ownership(caller, body.user_id))
 
 
 @app.get(
@@ -279,8 +164,8 @@ def transfer_ownership(org_id: Id, body: TransferRequest) -> MemberView:
     security=BEARER,
     responses=responses(200, "The plan", **ORG_PROBLEMS),
 )
-def get_billing(org_id: Id) -> Billing:
-    return Billing(plan=enter_org(app).org.plan)  # type: ignore[arg-type]
+def get_billing(org_id: Id, caller: OrgMember) -> Billing:
+    return Billing.model_validate(caller.org)
 
 
 @app.put(
@@ -290,9 +175,8 @@ def get_billing(org_id: Id) -> Billing:
     security=BEARER,
     responses=responses(200, "The plan", **ORG_PROBLEMS),
 )
-def set_billing(org_id: Id, body: SetPlanRequest) -> Billing:
-    org = organization_service().set_plan(enter_org(app), body.plan)
-    return Billing(plan=org.plan)  # type: ignore[arg-type]
+def set_billing(org_id: Id, body: SetPlanRequest, caller: OrgMember) -> Billing:
+    return Billing.model_validate(organization_service().set_plan(caller, body.plan))
 
 
 @app.get(
@@ -302,8 +186,8 @@ def set_billing(org_id: Id, body: SetPlanRequest) -> Billing:
     security=BEARER,
     responses=responses(200, "Events, one page", **ORG_PROBLEMS),
 )
-def audit_log(org_id: Id, limit: Limit = 50, cursor: Cursor = None) -> AuditEventList:
-    return AuditEventList.of(organization_service().audit_log(enter_org(app), limit, cursor))
+def audit_log(org_id: Id, caller: OrgMember, limit: Limit = 50, cursor: Cursor = None) -> AuditEventList:
+    return AuditEventList.of(organization_service().audit_log(caller, limit, cursor))
 
 
 lambda_handler = lambda_entry(app)

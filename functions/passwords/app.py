@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from kuploy_access.domain.errors import DomainError
 from kuploy_access.http import pages
 from kuploy_access.http.api import create_app, lambda_entry
+from kuploy_access.http.deps import client_of
 from kuploy_access.http.openapi_docs import responses
-from kuploy_access.http.schemas import Accepted, client_of
+from kuploy_access.http.schemas.common import Accepted
 from kuploy_access.http.sudo import require_sudo
 from kuploy_access.wiring import password_service
 

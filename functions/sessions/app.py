@@ -13,10 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from kuploy_access.domain.errors import Unauthorized
 from kuploy_access.domain.principal import Principal
 from kuploy_access.http.api import create_app, lambda_entry, metrics
+from kuploy_access.http.deps import client_of
 from kuploy_access.http.guard import require_user
 from kuploy_access.http.openapi_docs import responses
 from kuploy_access.http.pagination import MAX_LIMIT, Page, paginate
-from kuploy_access.http.schemas import Tokens, client_of
+from kuploy_access.http.schemas.common import Tokens
 from kuploy_access.wiring import session_service
 
 app = create_app()

@@ -15,8 +15,9 @@ from kuploy_access.domain.errors import DomainError
 from kuploy_access.domain.invitations import safe_continue_path
 from kuploy_access.http import pages
 from kuploy_access.http.api import create_app, lambda_entry, metrics
+from kuploy_access.http.deps import client_of
 from kuploy_access.http.openapi_docs import responses
-from kuploy_access.http.schemas import Accepted, client_of
+from kuploy_access.http.schemas.common import Accepted
 from kuploy_access.wiring import signup_service
 
 app = create_app()

@@ -7,10 +7,11 @@ from aws_lambda_powertools.event_handler import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from kuploy_access.http.api import create_app, lambda_entry
+from kuploy_access.http.deps import client_of
 from kuploy_access.http.guard import require_user
 from kuploy_access.http.openapi_docs import responses
 from kuploy_access.http.params import BEARER, Cursor, Limit
-from kuploy_access.http.schemas import AuditEventList, client_of
+from kuploy_access.http.schemas.audit import AuditEventList
 from kuploy_access.http.sudo import require_sudo
 from kuploy_access.wiring import organization_service, two_factor_service
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 from kuploy_access.domain.permissions import rule_for
+from kuploy_access.http.deps import client_of
 from kuploy_access.http.guard import principal_of
-from kuploy_access.http.schemas import client_of
 from kuploy_access.http.sudo import require_sudo
 from kuploy_access.services.access import OrgCaller
 from kuploy_access.wiring import access_service

@@ -1,0 +1,80 @@
+"""Who may call a route, declared in its signature (STYLE.md §1).
+
+    def list_members(org_id: Id, caller: OrgMember, ...) -> MemberList:
+
+The resolver runs these after it has validated the request (so a bad body is still a
+422 before any 403), and hands what one raises to the problem-document handler in
+`http/api.py`. Dependency parameters stay out of the OpenAPI document; a test swaps one
+with `app.dependency_overrides[...]`. The permission an org route needs comes from the
+table in `domain/permissions.py`, keyed by the route; no handler names a role.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Depends
+from aws_lambda_powertools.event_handler.request import Request
+
+from kuploy_access.domain.permissions import rule_for
+from kuploy_access.domain.principal import Principal
+from kuploy_access.http.guard import principal_of, require_user
+from kuploy_access.http.sudo import require_sudo
+from kuploy_access.services.access import OrgCaller
+from kuploy_access.services.sessions import ClientInfo
+from kuploy_access.wiring import access_service
+
+
+def client_of(event: Any) -> ClientInfo:
+    """Who is on the other end: API Gateway's source IP, never a client-sent header."""
+    http = event.request_context.http
+    return ClientInfo(ip=http.source_ip or "", user_agent=http.user_agent or "")
+
+
+def _client(request: Request) -> ClientInfo:
+    return client_of(request.resolved_event)
+
+
+def _signed_in_user(request: Request) -> Principal:
+    return require_user(request.resolved_event.raw_event)
+
+
+def _user_in_sudo_mode(request: Request) -> Principal:
+    return require_sudo(request.resolved_event.raw_event)
+
+
+def _enter_org(request: Request, acting_on_self: bool) -> OrgCaller:
+    raw = request.resolved_event.raw_event
+    return access_service().enter(
+        principal_of(raw),
+        str(request.path_parameters.get("org_id", "")),
+        rule_for(str(raw.get("routeKey", ""))),
+        client_of(request.resolved_event),
+        acting_on_self,
+    )
+
+
+def _org_member(request: Request) -> OrgCaller:
+    return _enter_org(request, acting_on_self=False)
+
+
+def _org_member_in_sudo_mode(request: Request) -> OrgCaller:
+    # The permission first, so a member without it is told `forbidden`, not asked to
+    # re-authenticate.
+    caller = _enter_org(request, acting_on_self=False)
+    require_sudo(request.resolved_event.raw_event)
+    return caller
+
+
+def _org_member_or_self(request: Request) -> OrgCaller:
+    """A route on `{user_id}` that a member may also call on themselves (leaving)."""
+    me = require_user(request.resolved_event.raw_event)
+    return _enter_org(request, acting_on_self=request.path_parameters.get("user_id") == me.id)
+
+
+Client = Annotated[ClientInfo, Depends(_client)]
+SignedInUser = Annotated[Principal, Depends(_signed_in_user)]
+SudoUser = Annotated[Principal, Depends(_user_in_sudo_mode)]
+OrgMember = Annotated[OrgCaller, Depends(_org_member)]
+OrgMemberInSudoMode = Annotated[OrgCaller, Depends(_org_member_in_sudo_mode)]
+OrgMemberOrSelf = Annotated[OrgCaller, Depends(_org_member_or_self)]

@@ -1,0 +1,19 @@
+"""One envelope for every list (API.md, "Lists")."""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    # Subclass per list (`class MemberList(Page[MemberView])`), without a docstring: the
+    # subclass keeps the schema's published name, where a bare `Page[MemberView]` would be
+    # published as `Page_MemberView_`, and a docstring would become its description.
+    model_config = ConfigDict(from_attributes=True)
+
+    items: list[T]
+    next_cursor: str | None
