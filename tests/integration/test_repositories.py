@@ -17,7 +17,8 @@ from kuploy_access.domain.ids import new_id
 from kuploy_access.domain.one_time_tokens import OneTimeToken, RequestOrigin, TokenKind, hash_secret, new_secret
 from kuploy_access.domain.sessions import Session
 from kuploy_access.domain.users import User
-from kuploy_access.services.ports import EmailAlreadyRegistered, EmailTooSimilar, TokenNotUsable
+from kuploy_access.services.ports.tokens import TokenNotUsable
+from kuploy_access.services.ports.users import EmailAlreadyRegistered, EmailTooSimilar
 from tests.integration import support
 
 

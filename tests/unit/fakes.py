@@ -25,13 +25,9 @@ from kuploy_access.domain.paging import Page
 from kuploy_access.domain.rate_limits import RateLimit
 from kuploy_access.domain.sessions import RefreshToken, Session
 from kuploy_access.domain.users import OrganizationMembership, User
-from kuploy_access.services.ports import (
-    EmailAlreadyRegistered,
-    EmailTooSimilar,
-    RefreshAlreadyRotated,
-    SessionNotLive,
-    TokenNotUsable,
-)
+from kuploy_access.services.ports.sessions import RefreshAlreadyRotated, SessionNotLive
+from kuploy_access.services.ports.tokens import TokenNotUsable
+from kuploy_access.services.ports.users import EmailAlreadyRegistered, EmailTooSimilar
 
 
 @dataclass
@@ -80,7 +76,7 @@ class FakeTokens:
 
 
 class FakeUsers:
-    """The UserRepository protocol, with the conditions of the DynamoDB transactions:
+    """The user ports (services/ports/users.py), with the conditions of the DynamoDB transactions:
     a verification link is added and verified only while its account is unverified, and
     verifying gives the account the link's password hash (none for a resent link)."""
 
@@ -382,7 +378,7 @@ class FakeLoginThrottle:
 
 
 class FakeAccountTrail:
-    """The AuditLog protocol for accounts' own trails: events in order, and decoys counted."""
+    """SignInAudit and AuditRecorder for accounts' own trails: events in order, and decoys counted."""
 
     def __init__(self) -> None:
         self.events: list[AuditEvent] = []

@@ -82,7 +82,8 @@ def _page(items: list[T], limit: int, cursor: str | None) -> Page[T]:
 
 
 class FakeOrganizations:
-    """OrganizationRepository. The owner's membership changes only through a transfer."""
+    """The ports of services/ports/organizations.py. The owner's membership changes only
+    through a transfer."""
 
     def __init__(self, store: OrgStore) -> None:
         self.s = store
@@ -158,6 +159,9 @@ class FakeOrganizations:
     def all_members(self, org_id: str) -> list[Member]:
         return [m for (o, _), m in sorted(self.s.members.items()) if o == org_id]
 
+    def members_without_two_factor(self, org_id: str, limit: int) -> list[Member]:
+        return [m for m in self.all_members(org_id) if not m.two_factor_enabled][:limit]
+
     def _changeable(self, org_id: str, user_id: str) -> Member:
         """The adapter's conditions and `_explain`: org first, then member, then owner."""
         self.s.require_live(org_id)
@@ -214,8 +218,9 @@ class FakeAuditLog:
 
 
 class FakeInvitations:
-    """InvitationRepository: one pending invitation per (org, address) through the invitee
-    guard; the token copy's status makes answering single-use; revoke deletes the copy."""
+    """The ports of services/ports/invitations.py: one pending invitation per (org,
+    address) through the invitee guard; the token copy's status makes answering
+    single-use; revoke deletes the copy."""
 
     def __init__(self, store: OrgStore, users: FakeUsers) -> None:
         self.s = store

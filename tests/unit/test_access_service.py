@@ -14,7 +14,7 @@ from kuploy_access.domain.permissions import ROUTE_PERMISSIONS, OrgGrant, Role, 
 from kuploy_access.domain.principal import Principal
 from kuploy_access.domain.users import User
 from kuploy_access.services.access import OrgCaller
-from kuploy_access.services.ports import OrganizationRepository
+from kuploy_access.services.ports.organizations import OrgAccess
 from kuploy_access.services.sessions import ClientInfo
 from tests.unit.org_fakes import FakeOrganizations, OrgStore, OrgWorld
 
@@ -34,7 +34,7 @@ DEPLOY = rule_for("POST /orgs/{org_id}/projects/{project_id}/applications/{app_i
 READ_AUDIT = rule_for("GET /orgs/{org_id}/audit-log")
 
 
-def _repository_honours_the_protocol() -> OrganizationRepository:
+def _repository_honours_the_protocol() -> OrgAccess:
     return FakeOrganizations(OrgStore())  # mypy checks the fake against the port
 
 

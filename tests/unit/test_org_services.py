@@ -36,7 +36,16 @@ from kuploy_access.domain.users import User
 from kuploy_access.services.access import OrgCaller
 from kuploy_access.services.account import AccountService
 from kuploy_access.services.invitations import SentInvitation
-from kuploy_access.services.ports import AuditLog, InvitationRepository, OrganizationRepository, ResourceRepository
+from kuploy_access.services.ports.audit import AuditReader
+from kuploy_access.services.ports.invitations import InvitationRoster, InvitationStore, InvitationSweep
+from kuploy_access.services.ports.organizations import (
+    MemberRoster,
+    MemberStore,
+    OrgAccess,
+    OrganizationStore,
+    UserMemberships,
+)
+from kuploy_access.services.ports.resources import ResourceRepository
 from kuploy_access.services.sessions import ClientInfo
 from tests.unit.org_fakes import (
     FakeAuditLog,
@@ -55,9 +64,20 @@ _INVITATION_LINK = re.compile(re.escape(PUBLIC_BASE_URL) + r"/invitations/([A-Za
 
 def _fakes_honour_the_ports(
     world: OrgWorld,
-) -> tuple[OrganizationRepository, InvitationRepository, ResourceRepository, AuditLog]:
+) -> tuple[
+    tuple[OrgAccess, OrganizationStore, MemberStore, UserMemberships, MemberRoster],
+    tuple[InvitationStore, InvitationSweep, InvitationRoster],
+    ResourceRepository,
+    AuditReader,
+]:
     store = OrgStore()  # mypy checks the fakes against the ports
-    return FakeOrganizations(store), FakeInvitations(store, world.users), FakeResources(store), FakeAuditLog(store)
+    orgs, invitations = FakeOrganizations(store), FakeInvitations(store, world.users)
+    return (
+        (orgs, orgs, orgs, orgs, orgs),
+        (invitations, invitations, invitations),
+        FakeResources(store),
+        FakeAuditLog(store),
+    )
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from tests.unit.support import PUBLIC_BASE_URL, World
 
 
 class FakeTwoFactor:
-    """The TwoFactorRepository protocol on FakeUsers, with the DynamoDB conditions."""
+    """The ports of services/ports/two_factor.py on FakeUsers, with the DynamoDB conditions."""
 
     def __init__(self, users: FakeUsers) -> None:
         self.users = users

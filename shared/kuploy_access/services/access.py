@@ -11,7 +11,8 @@ from kuploy_access.domain.errors import ApiKeyNotAllowed, Forbidden, NotFound, T
 from kuploy_access.domain.organizations import ACTIVITY_RESOLUTION, Member, Organization
 from kuploy_access.domain.permissions import OrgGrant, RouteRule, is_permitted
 from kuploy_access.domain.principal import API_KEY, USER, Principal
-from kuploy_access.services.ports import Clock, OrganizationRepository
+from kuploy_access.services.ports.clock import Clock
+from kuploy_access.services.ports.organizations import OrgAccess
 from kuploy_access.services.sessions import ClientInfo
 
 
@@ -37,7 +38,7 @@ class OrgCaller:
 
 @dataclass
 class AccessService:
-    orgs: OrganizationRepository
+    orgs: OrgAccess
     clock: Clock
 
     def enter(

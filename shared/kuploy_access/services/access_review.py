@@ -14,7 +14,10 @@ from kuploy_access.domain.invitations import Invitation, InvitationStatus
 from kuploy_access.domain.organizations import Member
 from kuploy_access.domain.permissions import API_KEYS_MANAGE, KEY_SCOPES, ROLE_PERMISSIONS, Role, may_grant_scopes
 from kuploy_access.services.access import OrgCaller
-from kuploy_access.services.ports import ApiKeyRepository, Clock, InvitationRepository, OrganizationRepository
+from kuploy_access.services.ports.api_keys import ApiKeyRoster
+from kuploy_access.services.ports.clock import Clock
+from kuploy_access.services.ports.invitations import InvitationRoster
+from kuploy_access.services.ports.organizations import MemberRoster
 
 STALE_AFTER = timedelta(days=90)
 
@@ -42,9 +45,9 @@ class AccessReview:
 
 @dataclass
 class AccessReviewService:
-    orgs: OrganizationRepository
-    keys: ApiKeyRepository
-    invitations: InvitationRepository
+    orgs: MemberRoster
+    keys: ApiKeyRoster
+    invitations: InvitationRoster
     clock: Clock
 
     def review(self, caller: OrgCaller) -> AccessReview:

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from kuploy_access.domain.errors import Unauthorized
 from kuploy_access.domain.users import OrganizationMembership, User, clean_name
-from kuploy_access.services.ports import MembershipRepository, UserRepository
+from kuploy_access.services.ports.organizations import UserMemberships
+from kuploy_access.services.ports.users import ProfileStore
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,8 @@ class AccountView:
 
 @dataclass
 class AccountService:
-    users: UserRepository
-    memberships: MembershipRepository
+    users: ProfileStore
+    memberships: UserMemberships
 
     def get(self, user_id: str) -> AccountView:
         return AccountView(self._user(user_id), self.memberships.organizations_of(user_id))

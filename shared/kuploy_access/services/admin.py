@@ -11,7 +11,11 @@ from kuploy_access.domain.audit import Actor, audit_event
 from kuploy_access.domain.emails import canonical_email
 from kuploy_access.domain.errors import NotFound
 from kuploy_access.services.delivery import send_quietly
-from kuploy_access.services.ports import AuditLog, Clock, Mailer, TwoFactorRepository, UserRepository
+from kuploy_access.services.ports.audit import AuditRecorder
+from kuploy_access.services.ports.clock import Clock
+from kuploy_access.services.ports.mail import Mailer
+from kuploy_access.services.ports.two_factor import FactorReset
+from kuploy_access.services.ports.users import UserLookup
 from kuploy_access.services.sessions import SessionService
 
 
@@ -25,10 +29,10 @@ class ResetOutcome:
 
 @dataclass
 class AdminService:
-    users: UserRepository
-    factors: TwoFactorRepository
+    users: UserLookup
+    factors: FactorReset
     sessions: SessionService
-    audit: AuditLog
+    audit: AuditRecorder
     mailer: Mailer
     clock: Clock
     public_base_url: str

@@ -18,7 +18,8 @@ from kuploy_access.domain.ids import new_id
 from kuploy_access.domain.organizations import resource_name
 from kuploy_access.domain.permissions import ALL_PERMISSIONS, KEY_SCOPES, ROLE_PERMISSIONS, SCOPE_PRESETS
 from kuploy_access.services.access import OrgCaller, caller_event
-from kuploy_access.services.ports import ApiKeyRepository, Clock
+from kuploy_access.services.ports.api_keys import ApiKeyRepository
+from kuploy_access.services.ports.clock import Clock
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from kuploy_access.domain.email_messages import OutgoingEmail
-from kuploy_access.services.ports import Mailer
+from kuploy_access.services.ports.mail import Mailer
 
 logger = logging.getLogger(__name__)
 

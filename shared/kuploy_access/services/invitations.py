@@ -30,7 +30,11 @@ from kuploy_access.domain.permissions import ASSIGNABLE_ROLES
 from kuploy_access.domain.rate_limits import INVITATION_EMAILS_PER_ADDRESS, INVITATIONS_PER_ORG, RateLimited
 from kuploy_access.domain.users import User
 from kuploy_access.services.access import OrgCaller, caller_event
-from kuploy_access.services.ports import Clock, InvitationRepository, Mailer, RateLimiter, UserRepository
+from kuploy_access.services.ports.clock import Clock
+from kuploy_access.services.ports.invitations import InvitationStore
+from kuploy_access.services.ports.mail import Mailer
+from kuploy_access.services.ports.throttling import RateLimiter
+from kuploy_access.services.ports.users import UserLookup
 from kuploy_access.services.sessions import ClientInfo
 
 logger = logging.getLogger(__name__)
@@ -47,8 +51,8 @@ class SentInvitation:
 
 @dataclass
 class InvitationService:
-    invitations: InvitationRepository
-    users: UserRepository
+    invitations: InvitationStore
+    users: UserLookup
     mailer: Mailer
     limiter: RateLimiter
     clock: Clock

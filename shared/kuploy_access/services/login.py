@@ -40,16 +40,13 @@ from kuploy_access.domain.sessions import TokenPair
 from kuploy_access.domain.two_factor import MFA_CHALLENGE_LIFETIME, MfaChallenge
 from kuploy_access.domain.users import NOBODY, User
 from kuploy_access.services.delivery import send_quietly
-from kuploy_access.services.ports import (
-    AuditLog,
-    Clock,
-    LoginThrottle,
-    Mailer,
-    PasswordHasher,
-    TokenNotUsable,
-    TokenRepository,
-    UserRepository,
-)
+from kuploy_access.services.ports.audit import SignInAudit
+from kuploy_access.services.ports.clock import Clock
+from kuploy_access.services.ports.crypto import PasswordHasher
+from kuploy_access.services.ports.mail import Mailer
+from kuploy_access.services.ports.throttling import LoginThrottle
+from kuploy_access.services.ports.tokens import TokenNotUsable, TokenRepository
+from kuploy_access.services.ports.users import Credentials
 from kuploy_access.services.sessions import ClientInfo, SessionService
 from kuploy_access.services.two_factor import CodeRefused, TwoFactorService
 
@@ -58,13 +55,13 @@ __all__ = ["ClientInfo", "LoginService"]
 
 @dataclass
 class LoginService:
-    users: UserRepository
+    users: Credentials
     sessions: SessionService
     hasher: PasswordHasher
     clock: Clock
     throttle: LoginThrottle
     tokens: TokenRepository
-    audit: AuditLog
+    audit: SignInAudit
     mailer: Mailer
     public_base_url: str
     # Built on first use: only sign-ins of accounts with 2FA load pyotp and the AES key.

@@ -13,7 +13,9 @@ from kuploy_access.domain.organizations import Member
 from kuploy_access.domain.paging import Page
 from kuploy_access.domain.permissions import ASSIGNABLE_ROLES, may_invite
 from kuploy_access.services.access import OrgCaller, caller_event
-from kuploy_access.services.ports import Clock, InvitationRepository, OrganizationRepository
+from kuploy_access.services.ports.clock import Clock
+from kuploy_access.services.ports.invitations import InvitationSweep
+from kuploy_access.services.ports.organizations import MemberStore
 
 # The audit detail of an invitation revoked because its sender's role changed.
 REVOKED_WITH_ROLE_CHANGE = "inviter_role_changed"
@@ -21,9 +23,9 @@ REVOKED_WITH_ROLE_CHANGE = "inviter_role_changed"
 
 @dataclass
 class MemberService:
-    orgs: OrganizationRepository
+    orgs: MemberStore
     clock: Clock
-    invitations: InvitationRepository
+    invitations: InvitationSweep
 
     def page(self, caller: OrgCaller, limit: int, cursor: str | None) -> Page[Member]:
         return self.orgs.members_page(caller.org.id, limit, cursor)

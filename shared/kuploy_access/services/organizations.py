@@ -15,7 +15,11 @@ from kuploy_access.domain.principal import Principal
 from kuploy_access.domain.rate_limits import ORGS_CREATED_PER_ACCOUNT, RateLimited
 from kuploy_access.domain.users import OrganizationMembership
 from kuploy_access.services.access import OrgCaller, caller_event
-from kuploy_access.services.ports import AuditLog, Clock, OrganizationRepository, RateLimiter, UserRepository
+from kuploy_access.services.ports.audit import AuditReader
+from kuploy_access.services.ports.clock import Clock
+from kuploy_access.services.ports.organizations import OrganizationStore
+from kuploy_access.services.ports.throttling import RateLimiter
+from kuploy_access.services.ports.users import UserLookup
 from kuploy_access.services.sessions import ClientInfo
 
 logger = logging.getLogger(__name__)
@@ -26,9 +30,9 @@ LOCKOUT_LIST_LIMIT = 100
 
 @dataclass
 class OrganizationService:
-    orgs: OrganizationRepository
-    users: UserRepository
-    audit: AuditLog
+    orgs: OrganizationStore
+    users: UserLookup
+    audit: AuditReader
     clock: Clock
     limiter: RateLimiter
 

@@ -22,23 +22,19 @@ from kuploy_access.domain.rate_limits import DECOY_EMAILS_PER_ADDRESS, RESET_EMA
 from kuploy_access.domain.users import NOBODY, User, nobody
 from kuploy_access.services.delivery import send_quietly
 from kuploy_access.services.pacing import NO_FLOOR, AnswerFloor
-from kuploy_access.services.ports import (
-    AuditLog,
-    Clock,
-    LoginThrottle,
-    Mailer,
-    PasswordHasher,
-    RateLimiter,
-    TokenNotUsable,
-    TokenRepository,
-    UserRepository,
-)
+from kuploy_access.services.ports.audit import AuditRecorder
+from kuploy_access.services.ports.clock import Clock
+from kuploy_access.services.ports.crypto import PasswordHasher
+from kuploy_access.services.ports.mail import Mailer
+from kuploy_access.services.ports.throttling import LoginThrottle, RateLimiter
+from kuploy_access.services.ports.tokens import TokenNotUsable, TokenRepository
+from kuploy_access.services.ports.users import PasswordResets
 from kuploy_access.services.sessions import SessionService
 
 
 @dataclass
 class PasswordService:
-    users: UserRepository
+    users: PasswordResets
     tokens: TokenRepository
     sessions: SessionService
     mailer: Mailer
@@ -46,7 +42,7 @@ class PasswordService:
     clock: Clock
     limiter: RateLimiter
     throttle: LoginThrottle
-    audit: AuditLog
+    audit: AuditRecorder
     public_base_url: str
     floor: AnswerFloor = NO_FLOOR
 

@@ -11,7 +11,9 @@ from kuploy_access.domain.errors import InvalidCredentials, Unauthorized, Valida
 from kuploy_access.domain.principal import Principal
 from kuploy_access.domain.sessions import TokenPair
 from kuploy_access.services.login import LoginService
-from kuploy_access.services.ports import AuditLog, Clock, UserRepository
+from kuploy_access.services.ports.audit import AuditRecorder
+from kuploy_access.services.ports.clock import Clock
+from kuploy_access.services.ports.users import UserLookup
 from kuploy_access.services.sessions import ClientInfo, SessionService
 from kuploy_access.services.two_factor import CodeRefused, TwoFactorService
 
@@ -28,8 +30,8 @@ class Reauthenticated:
 
 @dataclass
 class ReauthenticationService:
-    users: UserRepository
-    audit: AuditLog
+    users: UserLookup
+    audit: AuditRecorder
     clock: Clock
     sessions: SessionService
     login: LoginService

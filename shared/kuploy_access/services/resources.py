@@ -21,7 +21,8 @@ from kuploy_access.domain.resources import (
     webhook_target,
 )
 from kuploy_access.services.access import OrgCaller, caller_event
-from kuploy_access.services.ports import Clock, ResourceRepository
+from kuploy_access.services.ports.clock import Clock
+from kuploy_access.services.ports.resources import ResourceRepository
 
 MAX_REF_LENGTH = 255
 # A git ref as `git check-ref-format` would take it, roughly: no spaces, no "..", no control

@@ -20,13 +20,9 @@ from kuploy_access.domain.sessions import (
     TokenPair,
     epoch_seconds,
 )
-from kuploy_access.services.ports import (
-    AuditLog,
-    Clock,
-    RefreshAlreadyRotated,
-    SessionNotLive,
-    SessionRepository,
-)
+from kuploy_access.services.ports.audit import AuditRecorder
+from kuploy_access.services.ports.clock import Clock
+from kuploy_access.services.ports.sessions import RefreshAlreadyRotated, SessionNotLive, SessionRepository
 
 
 @dataclass(frozen=True)
@@ -44,7 +40,7 @@ class SessionService:
     access_tokens: Callable[[], JwtCodec]
     lifetimes: SessionLifetimes = field(default_factory=SessionLifetimes)
     # The account's trail, for refresh-token reuse (None: not recorded).
-    audit: AuditLog | None = None
+    audit: AuditRecorder | None = None
 
     def start(self, user_id: str, client: ClientInfo, auth_time: datetime | None = None) -> TokenPair:
         """A new session for someone who just proved a factor, at `auth_time` (now when

@@ -27,17 +27,12 @@ from kuploy_access.domain.sessions import MAX_USER_AGENT_LENGTH
 from kuploy_access.domain.users import NOBODY, User, clean_name
 from kuploy_access.services.delivery import send_quietly
 from kuploy_access.services.pacing import NO_FLOOR, AnswerFloor
-from kuploy_access.services.ports import (
-    Clock,
-    EmailAlreadyRegistered,
-    EmailTooSimilar,
-    Mailer,
-    PasswordHasher,
-    RateLimiter,
-    TokenNotUsable,
-    TokenRepository,
-    UserRepository,
-)
+from kuploy_access.services.ports.clock import Clock
+from kuploy_access.services.ports.crypto import PasswordHasher
+from kuploy_access.services.ports.mail import Mailer
+from kuploy_access.services.ports.throttling import RateLimiter
+from kuploy_access.services.ports.tokens import TokenNotUsable, TokenRepository
+from kuploy_access.services.ports.users import EmailAlreadyRegistered, EmailTooSimilar, UserRegistry
 from kuploy_access.services.sessions import ClientInfo, SessionService
 
 logger = logging.getLogger(__name__)
@@ -45,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class SignUpService:
-    users: UserRepository
+    users: UserRegistry
     tokens: TokenRepository
     sessions: SessionService
     mailer: Mailer

@@ -9,7 +9,8 @@ from datetime import timedelta
 from kuploy_access.domain.errors import ReauthenticationRequired, Unauthorized
 from kuploy_access.domain.principal import Principal
 from kuploy_access.domain.sessions import SUDO_MODE_WINDOW, in_sudo_mode
-from kuploy_access.services.ports import Clock, SessionLookup
+from kuploy_access.services.ports.clock import Clock
+from kuploy_access.services.ports.sessions import SessionLookup
 
 
 @dataclass

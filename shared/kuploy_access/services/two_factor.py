@@ -27,17 +27,13 @@ from kuploy_access.domain.two_factor import (
 )
 from kuploy_access.domain.users import User
 from kuploy_access.services.delivery import send_quietly
-from kuploy_access.services.ports import (
-    AuditLog,
-    Clock,
-    LoginThrottle,
-    Mailer,
-    PasswordHasher,
-    RateLimiter,
-    SecretBox,
-    TwoFactorRepository,
-    UserRepository,
-)
+from kuploy_access.services.ports.audit import AuditRecorder
+from kuploy_access.services.ports.clock import Clock
+from kuploy_access.services.ports.crypto import PasswordHasher, SecretBox
+from kuploy_access.services.ports.mail import Mailer
+from kuploy_access.services.ports.throttling import LoginThrottle, RateLimiter
+from kuploy_access.services.ports.two_factor import TwoFactorStore
+from kuploy_access.services.ports.users import UserLookup
 from kuploy_access.services.sessions import ClientInfo, SessionService
 
 logger = logging.getLogger(__name__)
@@ -68,12 +64,12 @@ class CodeRefused(Exception):
 
 @dataclass
 class TwoFactorService:
-    users: UserRepository
-    factors: TwoFactorRepository
+    users: UserLookup
+    factors: TwoFactorStore
     box: SecretBox
     hasher: PasswordHasher
     mailer: Mailer
-    audit: AuditLog
+    audit: AuditRecorder
     limiter: RateLimiter
     clock: Clock
     public_base_url: str

@@ -39,7 +39,7 @@ from kuploy_access.domain.login_throttle import (
 )
 from kuploy_access.domain.one_time_tokens import OneTimeToken
 from kuploy_access.domain.rate_limits import RateLimit
-from kuploy_access.services.ports import TokenNotUsable
+from kuploy_access.services.ports.tokens import TokenNotUsable
 
 
 def consecutive_key(address: str) -> str:

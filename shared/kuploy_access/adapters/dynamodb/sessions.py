@@ -12,7 +12,7 @@ from pynamodb.transactions import TransactWrite
 from kuploy_access.adapters.dynamodb.models import RefreshTokenItem, SessionItem, user_key
 from kuploy_access.config import settings
 from kuploy_access.domain.sessions import RefreshToken, Session
-from kuploy_access.services.ports import RefreshAlreadyRotated, SessionNotLive
+from kuploy_access.services.ports.sessions import RefreshAlreadyRotated, SessionNotLive
 
 REFRESH = "REFRESH"
 SESSION_PREFIX = "SESSION#"

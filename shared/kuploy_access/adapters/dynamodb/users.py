@@ -21,7 +21,8 @@ from kuploy_access.config import settings
 from kuploy_access.domain.emails import email_skeleton
 from kuploy_access.domain.one_time_tokens import OneTimeToken, TokenKind
 from kuploy_access.domain.users import User
-from kuploy_access.services.ports import EmailAlreadyRegistered, EmailTooSimilar, TokenNotUsable
+from kuploy_access.services.ports.tokens import TokenNotUsable
+from kuploy_access.services.ports.users import EmailAlreadyRegistered, EmailTooSimilar
 
 PROFILE = "PROFILE"
 EMAIL_GUARD = "EMAIL"

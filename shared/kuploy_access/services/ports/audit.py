@@ -1,0 +1,36 @@
+"""The audit trails: organizations' logs and accounts' own security trails (one
+partition per organization or account). DynamoAuditLog implements the three ports;
+the fakes are FakeAccountTrail (fakes.py), FakeAuditLog (org_fakes.py) and
+FakeSecurityLog (two_factor_fakes.py).
+
+Most events are written inside the transaction of the change they record (the
+repositories take the event); these ports write the ones that stand alone."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from kuploy_access.domain.audit import AuditEvent
+from kuploy_access.domain.paging import Page
+
+
+class AuditRecorder(Protocol):
+    """For SessionService, PasswordService, TwoFactorService, ReauthenticationService
+    and AdminService. Raises nothing the services catch (an event id is never reused)."""
+
+    def record(self, event: AuditEvent) -> None: ...
+
+
+class SignInAudit(AuditRecorder, Protocol):  # LoginService
+    """Raises nothing."""
+
+    def decoy(self, event: AuditEvent) -> None:
+        """The same write as `record`, refused by its condition: nothing is stored. Paths
+        for unknown accounts make it so that they cost what known ones do."""
+
+
+class AuditReader(Protocol):  # OrganizationService
+    """Raises ValidationFailed for a cursor this API did not give out."""
+
+    def page(self, org_id: str, limit: int, cursor: str | None) -> Page[AuditEvent]:
+        """Newest first."""
