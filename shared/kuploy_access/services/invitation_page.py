@@ -12,14 +12,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from kuploy_access.domain.errors import DomainError, ValidationFailed
 from kuploy_access.domain.invitations import Invitation, invitation_path
 from kuploy_access.services.invitations import InvitationService
-from kuploy_access.services.login import LoginService
 from kuploy_access.services.sessions import ClientInfo
-from kuploy_access.services.signup import SignUpService
-from kuploy_access.services.two_factor import TwoFactorService
+
+if TYPE_CHECKING:
+    # Types only: the invitations function imports this module to show a page, and
+    # loads sign-up, login and 2FA only when a form is posted (through `wiring`).
+    from kuploy_access.services.login import LoginService
+    from kuploy_access.services.signup import SignUpService
+    from kuploy_access.services.two_factor import TwoFactorService
 
 
 class PageAction(StrEnum):
