@@ -5,25 +5,27 @@ invitee's answers (`…/accept`, `…/decline`, `/me/invitations…`)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
-from urllib.parse import parse_qs
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from pydantic import BaseModel, ConfigDict, Field
 
 from kuploy_access.domain.errors import DomainError
-from kuploy_access.domain.invitations import Invitation, invitation_path
-from kuploy_access.http import pages
+from kuploy_access.http import invitation_html
 from kuploy_access.http.api import create_app, lambda_entry
-from kuploy_access.http.deps import client_of
-from kuploy_access.http.guard import require_user
+from kuploy_access.http.deps import Client, OrgMember, SignedInUser
 from kuploy_access.http.openapi_docs import responses
-from kuploy_access.http.org_guard import enter_org
 from kuploy_access.http.pagination import paginate
 from kuploy_access.http.params import BEARER, Cursor, Id, Limit
-from kuploy_access.services.invitations import SentInvitation
-from kuploy_access.wiring import invitation_service, login_service, signup_service, two_factor_service
+from kuploy_access.http.schemas.invitations import (
+    InviteRequest,
+    Joined,
+    MyInvitationList,
+    OrgInvitationList,
+    PublicInvitation,
+    SentInvitationView,
+)
+from kuploy_access.wiring import invitation_page_service, invitation_service
 
 app = create_app()
 
@@ -35,72 +37,6 @@ ANSWER_PROBLEMS: dict[str, tuple[str, ...] | str] = {
     "s409": "already_member",
     "s410": ("invitation_expired", "invitation_used"),
 }
-
-
-class InviteRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    email: str = Field(max_length=320, examples=["grace@example.com"])
-    role: Literal["admin", "member"]
-
-
-class SentInvitationView(BaseModel):
-    id: str
-    email: str
-    role: str
-    status: Literal["pending"] = "pending"
-    expires_at: datetime
-    email_delivery: Literal["sent", "failed"]
-
-    @classmethod
-    def of(cls, sent: SentInvitation) -> SentInvitationView:
-        i = sent.invitation
-        return cls(id=i.id, email=i.email, role=i.role, expires_at=i.expires_at, email_delivery=sent.email_delivery)  # type: ignore[arg-type]
-
-
-class OrgInvitationView(BaseModel):
-    id: str
-    email: str
-    role: str
-    status: Literal["pending", "expired"]
-    invited_by: str
-    created_at: datetime
-    expires_at: datetime
-
-
-class OrgInvitationList(BaseModel):
-    items: list[OrgInvitationView]
-    next_cursor: str | None
-
-
-class PublicInvitation(BaseModel):
-    org_name: str
-    inviter_name: str
-    email: str
-    role: str
-    expires_at: datetime
-
-
-class MyInvitation(BaseModel):
-    id: str
-    org_id: str
-    org_name: str
-    role: str
-    invited_by: str
-    expires_at: datetime
-
-
-class MyInvitationList(BaseModel):
-    items: list[MyInvitation]
-    next_cursor: str | None
-
-
-class Joined(BaseModel):
-    org_id: str
-    role: str
-
-
-def _joined(invitation: Invitation) -> Joined:
-    return Joined(org_id=invitation.org_id, role=invitation.role)
 
 
 # --- the organization's side -------------------------------------------------------------
@@ -121,8 +57,8 @@ def _joined(invitation: Invitation) -> Joined:
         s422=("validation_error", "invalid_email"),
     ),
 )
-def invite(org_id: Id, body: InviteRequest) -> SentInvitationView:
-    return SentInvitationView.of(invitation_service().invite(enter_org(app), body.email, body.role))
+def invite(org_id: Id, body: InviteRequest, caller: OrgMember) -> SentInvitationView:
+    return SentInvitationView.model_validate(invitation_service().invite(caller, body.email, body.role))
 
 
 @app.get(
@@ -132,25 +68,9 @@ def invite(org_id: Id, body: InviteRequest) -> SentInvitationView:
     security=BEARER,
     responses=responses(200, "Pending invitations (status `expired` once past their expiry)", **ORG_PROBLEMS),
 )
-def list_org_invitations(org_id: Id, limit: Limit = 50, cursor: Cursor = None) -> OrgInvitationList:
-    caller = enter_org(app)
-    now = datetime.now(UTC)
+def list_org_invitations(org_id: Id, caller: OrgMember, limit: Limit = 50, cursor: Cursor = None) -> OrgInvitationList:
     page = paginate(invitation_service().pending(caller), limit, cursor)
-    return OrgInvitationList(
-        items=[
-            OrgInvitationView(
-                id=i.id,
-                email=i.email,
-                role=i.role,
-                status="expired" if i.is_expired(now) else "pending",
-                invited_by=i.invited_by,
-                created_at=i.created_at,
-                expires_at=i.expires_at,
-            )
-            for i in page.items
-        ],
-        next_cursor=page.next_cursor,
-    )
+    return OrgInvitationList.of(page, datetime.now(UTC))
 
 
 @app.delete(
@@ -160,8 +80,8 @@ def list_org_invitations(org_id: Id, limit: Limit = 50, cursor: Cursor = None) -
     security=BEARER,
     responses=responses(204, "Revoked", **ORG_PROBLEMS),
 )
-def revoke(org_id: Id, invitation_id: Id) -> Response[None]:
-    invitation_service().revoke(enter_org(app), invitation_id)
+def revoke(org_id: Id, invitation_id: Id, caller: OrgMember) -> Response[None]:
+    invitation_service().revoke(caller, invitation_id)
     return Response(status_code=204)
 
 
@@ -173,8 +93,8 @@ def revoke(org_id: Id, invitation_id: Id) -> Response[None]:
     security=BEARER,
     responses=responses(202, "Sent again", **ORG_PROBLEMS),
 )
-def resend(org_id: Id, invitation_id: Id) -> SentInvitationView:
-    return SentInvitationView.of(invitation_service().resend(enter_org(app), invitation_id))
+def resend(org_id: Id, invitation_id: Id, caller: OrgMember) -> SentInvitationView:
+    return SentInvitationView.model_validate(invitation_service().resend(caller, invitation_id))
 
 
 # --- the emailed link ------------------------------------------------------------------------
@@ -183,37 +103,6 @@ def resend(org_id: Id, invitation_id: Id) -> SentInvitationView:
 def _wants_json() -> bool:
     accept = str((app.current_event.headers or {}).get("accept", "")).lower()
     return "application/json" in accept and "text/html" not in accept
-
-
-def _invitation_page(token: str, invitation: Invitation, notice: str = "", error: bool = False) -> Response[Any]:
-    action = invitation_path(token)
-    body = (
-        (pages.message(notice, error=error) if notice else "")
-        + pages.message(
-            f"{invitation.inviter_name} invited {invitation.email} to join {invitation.org_name} on Kuploy."
-        )
-        + pages.details(
-            [
-                ("Organization", invitation.org_name),
-                ("Invited by", invitation.inviter_name),
-                ("Role", invitation.role),
-                ("Expires", invitation.expires_at.strftime("%Y-%m-%d %H:%M UTC")),
-            ]
-        )
-        + pages.sign_in_form(
-            action,
-            invitation.email,
-            "Have a Kuploy account with this address? Sign in to answer.",
-            [("accept", "Sign in and accept"), ("decline", "Sign in and decline")],
-        )
-        + "<hr>"
-        + pages.sign_up_form(
-            action,
-            invitation.email,
-            "New to Kuploy? Create an account with this address; the confirmation email brings you back here.",
-        )
-    )
-    return pages.page(f"Join {invitation.org_name}", body, 400 if error else 200)
 
 
 @app.get(
@@ -229,55 +118,20 @@ def view_invitation(token: Token) -> Any:
     except DomainError as error:
         if _wants_json():
             raise
-        return pages.page("Invitation", pages.message(error.detail, error=True), error.status)
+        return invitation_html.unusable(error)
     if _wants_json():
-        return PublicInvitation(
-            org_name=invitation.org_name,
-            inviter_name=invitation.inviter_name,
-            email=invitation.email,
-            role=invitation.role,
-            expires_at=invitation.expires_at,
-        )
-    return _invitation_page(token, invitation)
+        return PublicInvitation.model_validate(invitation)
+    return invitation_html.invitation_page(token, invitation)
 
 
 @app.post("/invitations/<token>", tags=["pages"], summary="The invitation page's forms (sign in or sign up)")
-def invitation_form(token: Token) -> Response[Any]:
-    form = {k: v[0] for k, v in parse_qs(app.current_event.decoded_body or "").items() if v}
+def invitation_form(token: Token, client: Client) -> Response[Any]:
+    form = invitation_html.form_of(app.current_event.decoded_body)
     try:
-        invitation = invitation_service().view(token)
+        answer = invitation_page_service().answer(token, form, client)
     except DomainError as error:
-        return pages.page("Invitation", pages.message(error.detail, error=True), error.status)
-    action = form.get("action", "")
-    client = client_of(app.current_event)
-    try:
-        if action == "signup":
-            signup_service().sign_up(
-                invitation.email, form.get("password", ""), client, form.get("name"), invitation_path(token)
-            )
-            return pages.page(
-                "Check your inbox",
-                pages.message(
-                    f"We sent an email to {invitation.email}. Confirm your address with it; "
-                    "it brings you back to this invitation."
-                ),
-            )
-        if action not in ("accept", "decline"):
-            return _invitation_page(token, invitation, "Choose accept or decline.", error=True)
-        user = login_service().authenticate(invitation.email, form.get("password", ""), client)
-        if user.two_factor_enabled:
-            # The page signs in and acts in one step: the second factor is part of it.
-            two_factor_service().verify_code(user, form.get("code", ""), client)
-        if action == "decline":
-            invitation_service().decline(user.id, token, client)
-            return pages.page("Invitation declined", pages.message(f"You declined to join {invitation.org_name}."))
-        invitation_service().accept(user.id, token, client)
-    except DomainError as error:
-        return _invitation_page(token, invitation, error.detail, error=True)
-    return pages.page(
-        f"Welcome to {invitation.org_name}",
-        pages.message(f"You joined {invitation.org_name} as {invitation.role}. You can close this page."),
-    )
+        return invitation_html.unusable(error)
+    return invitation_html.answered(token, answer)
 
 
 # --- the invitee's answers, signed in ------------------------------------------------------------
@@ -290,9 +144,8 @@ def invitation_form(token: Token) -> Response[Any]:
     security=BEARER,
     responses=responses(200, "Joined", **ANSWER_PROBLEMS),
 )
-def accept(token: Token) -> Joined:
-    user = require_user(app.current_event.raw_event)
-    return _joined(invitation_service().accept(user.id, token, client_of(app.current_event)))
+def accept(token: Token, user: SignedInUser, client: Client) -> Joined:
+    return Joined.model_validate(invitation_service().accept(user.id, token, client))
 
 
 @app.post(
@@ -302,9 +155,8 @@ def accept(token: Token) -> Joined:
     security=BEARER,
     responses=responses(204, "Declined", **ANSWER_PROBLEMS),
 )
-def decline(token: Token) -> Response[None]:
-    user = require_user(app.current_event.raw_event)
-    invitation_service().decline(user.id, token, client_of(app.current_event))
+def decline(token: Token, user: SignedInUser, client: Client) -> Response[None]:
+    invitation_service().decline(user.id, token, client)
     return Response(status_code=204)
 
 
@@ -315,23 +167,8 @@ def decline(token: Token) -> Response[None]:
     security=BEARER,
     responses=responses(200, "My pending invitations", s403="api_key_not_allowed"),
 )
-def my_invitations(limit: Limit = 50, cursor: Cursor = None) -> MyInvitationList:
-    user = require_user(app.current_event.raw_event)
-    page = paginate(invitation_service().mine(user.id), limit, cursor)
-    return MyInvitationList(
-        items=[
-            MyInvitation(
-                id=i.id,
-                org_id=i.org_id,
-                org_name=i.org_name,
-                role=i.role,
-                invited_by=i.inviter_name,
-                expires_at=i.expires_at,
-            )
-            for i in page.items
-        ],
-        next_cursor=page.next_cursor,
-    )
+def my_invitations(user: SignedInUser, limit: Limit = 50, cursor: Cursor = None) -> MyInvitationList:
+    return MyInvitationList.model_validate(paginate(invitation_service().mine(user.id), limit, cursor))
 
 
 @app.post(
@@ -341,9 +178,8 @@ def my_invitations(limit: Limit = 50, cursor: Cursor = None) -> MyInvitationList
     security=BEARER,
     responses=responses(200, "Joined", **ANSWER_PROBLEMS),
 )
-def accept_mine(invitation_id: Id) -> Joined:
-    user = require_user(app.current_event.raw_event)
-    return _joined(invitation_service().accept_by_id(user.id, invitation_id, client_of(app.current_event)))
+def accept_mine(invitation_id: Id, user: SignedInUser, client: Client) -> Joined:
+    return Joined.model_validate(invitation_service().accept_by_id(user.id, invitation_id, client))
 
 
 @app.post(
@@ -353,9 +189,8 @@ def accept_mine(invitation_id: Id) -> Joined:
     security=BEARER,
     responses=responses(204, "Declined", **ANSWER_PROBLEMS),
 )
-def decline_mine(invitation_id: Id) -> Response[None]:
-    user = require_user(app.current_event.raw_event)
-    invitation_service().decline_by_id(user.id, invitation_id, client_of(app.current_event))
+def decline_mine(invitation_id: Id, user: SignedInUser, client: Client) -> Response[None]:
+    invitation_service().decline_by_id(user.id, invitation_id, client)
     return Response(status_code=204)
 
 

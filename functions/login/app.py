@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kuploy_access.domain.errors import DomainError, ValidationFailed
 from kuploy_access.domain.two_factor import MfaChallenge
-from kuploy_access.http import pages
+from kuploy_access.http import html_pages as pages
 from kuploy_access.http.api import create_app, lambda_entry, metrics
 from kuploy_access.http.deps import client_of
 from kuploy_access.http.guard import require_user

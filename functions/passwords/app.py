@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from kuploy_access.domain.errors import DomainError
-from kuploy_access.http import pages
+from kuploy_access.http import html_pages as pages
 from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.deps import client_of
 from kuploy_access.http.openapi_docs import responses

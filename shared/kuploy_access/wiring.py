@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from kuploy_access.services.account import AccountService
     from kuploy_access.services.admin import AdminService
     from kuploy_access.services.api_keys import ApiKeyService
+    from kuploy_access.services.invitation_page import InvitationPageService
     from kuploy_access.services.invitations import InvitationService
     from kuploy_access.services.login import LoginService
     from kuploy_access.services.members import MemberService
@@ -272,6 +273,18 @@ def invitation_service() -> InvitationService:
         clock=SystemClock(),
         public_base_url=config.public_base_url,
         lifetime=config.invitation_lifetime,
+    )
+
+
+@lru_cache(maxsize=1)
+def invitation_page_service() -> InvitationPageService:
+    from kuploy_access.services.invitation_page import InvitationPageService
+
+    return InvitationPageService(
+        invitations=invitation_service(),
+        signup=signup_service,
+        login=login_service,
+        two_factor=two_factor_service,
     )
 
 
