@@ -70,6 +70,8 @@ class FakeTokens:
         self.items: dict[tuple[TokenKind, str], OneTimeToken] = {}
 
     def put(self, token: OneTimeToken) -> None:
+        if (token.kind, token.token_hash) in self.items:
+            raise RuntimeError("conditional check failed: a token is never overwritten")
         self.items[(token.kind, token.token_hash)] = token
 
     def get(self, kind: TokenKind, token_hash: str) -> OneTimeToken | None:
@@ -94,12 +96,15 @@ class FakeUsers:
     def create(self, user: User, verification: OneTimeToken) -> None:
         with self._lock:
             if user.email in self.by_email:
-                raise EmailAlreadyRegistered(self.by_email[user.email])
+                raise EmailAlreadyRegistered()  # the adapter does not read whose it is
             if email_skeleton(user.email) in self.by_skeleton:  # held by a verified look-alike
                 raise EmailTooSimilar()
+            if user.id in self.by_id:
+                raise RuntimeError("conditional check failed: the account exists")
             self.by_email[user.email] = user.id
             self.by_id[user.id] = user
-            self.tokens.put(verification)
+            # Written unconditionally, as the adapter's transaction writes it.
+            self.tokens.items[(verification.kind, verification.token_hash)] = verification
 
     def get(self, user_id: str) -> User | None:
         return self.by_id.get(user_id)
@@ -111,7 +116,7 @@ class FakeUsers:
     def add_verification(self, user_id: str, token: OneTimeToken, password_hash: str | None, tracked: bool) -> None:
         with self._lock:
             current = self.by_id.get(user_id)
-            if current is None or current.email_verified:
+            if current is None or current.email_verified or self.tokens.get(token.kind, token.token_hash):
                 raise TokenNotUsable()
             self.tokens.put(token)
             changes: dict[str, object] = {}
@@ -165,7 +170,7 @@ class FakeUsers:
     def start_password_reset(self, user: User, token: OneTimeToken) -> None:
         with self._lock:
             current = self.by_id.get(user.id)
-            if current is None:
+            if current is None or self.tokens.get(token.kind, token.token_hash) is not None:
                 raise TokenNotUsable()
             if current.reset_token_hash and current.reset_token_hash != token.token_hash:
                 self.tokens.delete(token.kind, current.reset_token_hash)

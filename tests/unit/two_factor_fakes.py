@@ -4,10 +4,12 @@ a World that wires TwoFactorService, ReauthenticationService and SudoService to 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from kuploy_access.domain.audit import AuditEvent
+from kuploy_access.domain.organizations import Member
 from kuploy_access.domain.paging import Page
 from kuploy_access.domain.sessions import SUDO_MODE_WINDOW, Session
 from kuploy_access.domain.two_factor import (
@@ -29,10 +31,11 @@ from tests.unit.support import PUBLIC_BASE_URL, World
 class FakeTwoFactor:
     """The TwoFactorRepository protocol on FakeUsers, with the DynamoDB conditions."""
 
-    def __init__(self, users: FakeUsers) -> None:
+    def __init__(self, users: FakeUsers, members: MutableMapping[tuple[str, str], Member] | None = None) -> None:
         self.users = users
         self.attempts: dict[str, int] = {}
-        self.member_copies: list[tuple[str, bool]] = []
+        # Memberships by (org, user), e.g. an OrgStore's: each carries a copy of the 2FA status.
+        self.members: MutableMapping[tuple[str, str], Member] = members if members is not None else {}
 
     def _apply(self, user_id: str, holds: bool, **changes: object) -> bool:
         user = self.users.by_id.get(user_id)
@@ -123,7 +126,9 @@ class FakeTwoFactor:
         return True
 
     def set_member_copies(self, user_id: str, enabled: bool) -> None:
-        self.member_copies.append((user_id, enabled))
+        for key, member in list(self.members.items()):
+            if member.user_id == user_id:
+                self.members[key] = replace(member, two_factor_enabled=enabled)
 
 
 class FakeSecretBox:
