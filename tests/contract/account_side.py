@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 import pytest
@@ -29,8 +30,8 @@ from kuploy_access.services.ports import (
     UserRepository,
 )
 
-# A quarter past the hour: 15 minutes from any window's edge (the login and 2FA
-# windows are 15 minutes, the email ones an hour).
+# Halfway through a quarter hour: minutes from the edge of every window (the login and
+# 2FA windows are 15 minutes long, the email ones an hour).
 NOW = datetime(2031, 3, 4, 9, 7, 30, tzinfo=UTC)
 ORIGIN = RequestOrigin(at=NOW, ip="198.51.100.20", user_agent="Mozilla/5.0 Firefox/133.0")
 ADA = "ada@example.com"
@@ -78,7 +79,10 @@ def fake_side() -> AccountSide:
     )
 
 
+@cache
 def dynamo_side() -> AccountSide:
+    """Made once: the adapters keep no state but their clients, which cost more to build
+    than most tests take, and outlive a moto world as the wiring's do."""
     from kuploy_access.adapters.dynamodb.audit import DynamoAuditLog
     from kuploy_access.adapters.dynamodb.login_throttle import DynamoLoginThrottle
     from kuploy_access.adapters.dynamodb.organizations import DynamoOrganizationRepository
