@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Any
 
 import pytest
 
@@ -23,6 +22,7 @@ from kuploy_access.domain.users import User
 from kuploy_access.services.ports import (
     AuditLog,
     LoginThrottle,
+    OrganizationRepository,
     RateLimiter,
     SessionRepository,
     TokenRepository,
@@ -46,8 +46,8 @@ class AccountSide:
     throttle: LoginThrottle
     factors: TwoFactorRepository
     audit: AuditLog
-    # Organizations, only to give an account memberships (2FA's member copies).
-    orgs: Any
+    # Only to give an account memberships (2FA's member copies).
+    orgs: OrganizationRepository
 
 
 def fake_side() -> AccountSide:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from kuploy_access.domain.audit import AuditEvent
 from kuploy_access.domain.email_messages import OutgoingEmail
 from kuploy_access.domain.emails import email_skeleton
+from kuploy_access.domain.errors import ValidationFailed
 from kuploy_access.domain.login_throttle import (
     CONSECUTIVE_FAILURES_BEFORE_LOCK,
     LOGIN_FAILURES_PER_ACCOUNT_AND_IP,
@@ -387,24 +388,38 @@ class FakeLoginThrottle:
 
 
 class FakeAccountTrail:
-    """The AuditLog protocol for accounts' own trails: events in order, and decoys counted."""
+    """The AuditLog protocol (accounts' own trails, the security log, an organization's
+    log): events as recorded, decoys counted and never visible, pages newest first."""
 
-    def __init__(self) -> None:
-        self.events: list[AuditEvent] = []
+    CURSOR_PREFIX = "after:"
+
+    def __init__(self, events: list[AuditEvent] | None = None) -> None:
+        self.events: list[AuditEvent] = events if events is not None else []  # in the order recorded
         self.decoys = 0
 
     def record(self, event: AuditEvent) -> None:
+        if any(e.id == event.id for e in self.events):
+            raise RuntimeError("conditional check failed: audit events are never rewritten")
         self.events.append(event)
 
     def decoy(self, event: AuditEvent) -> None:
         self.decoys += 1
 
-    def actions(self, user_id: str) -> list[str]:
-        return [e.action for e in self.events if e.org_id == user_id]
+    def actions(self, user_id: str | None = None) -> list[str]:
+        return [e.action for e in self.events if user_id is None or e.org_id == user_id]
 
     def page(self, org_id: str, limit: int, cursor: str | None) -> Page[AuditEvent]:
-        events = [e for e in reversed(self.events) if e.org_id == org_id]
-        return Page(events[:limit], None)
+        """By event id, newest first (ids sort by time), as the adapter's Query reads them;
+        the cursor is the last id of the page before."""
+        events = sorted((e for e in self.events if e.org_id == org_id), key=lambda e: e.id, reverse=True)
+        if cursor:
+            if not cursor.startswith(self.CURSOR_PREFIX):
+                raise ValidationFailed("The cursor is not one this API gave out")
+            after = cursor[len(self.CURSOR_PREFIX) :]
+            events = [e for e in events if e.id < after]
+        if len(events) > limit:
+            return Page(events[:limit], self.CURSOR_PREFIX + events[limit - 1].id)
+        return Page(events, None)
 
 
 class FakeMemberships:

@@ -34,7 +34,7 @@ from kuploy_access.services.invitations import InvitationService
 from kuploy_access.services.members import MemberService
 from kuploy_access.services.organizations import OrganizationService
 from kuploy_access.services.resources import ResourceService
-from tests.unit.fakes import FakeRateLimiter, FakeUsers
+from tests.unit.fakes import FakeAccountTrail, FakeRateLimiter, FakeUsers
 from tests.unit.support import PUBLIC_BASE_URL, World
 
 
@@ -201,16 +201,11 @@ class FakeOrganizations:
             self.s.record(event)
 
 
-class FakeAuditLog:
+class FakeAuditLog(FakeAccountTrail):
+    """The AuditLog protocol on the store's events, which the other fakes' changes record."""
+
     def __init__(self, store: OrgStore) -> None:
-        self.s = store
-
-    def record(self, event: AuditEvent) -> None:
-        self.s.record(event)
-
-    def page(self, org_id: str, limit: int, cursor: str | None) -> Page[AuditEvent]:
-        events = sorted((e for e in self.s.events if e.org_id == org_id), key=lambda e: e.id, reverse=True)
-        return _page(events, limit, cursor)
+        super().__init__(store.events)
 
 
 class FakeInvitations:

@@ -8,9 +8,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from kuploy_access.domain.audit import AuditEvent
 from kuploy_access.domain.organizations import Member
-from kuploy_access.domain.paging import Page
 from kuploy_access.domain.sessions import SUDO_MODE_WINDOW, Session
 from kuploy_access.domain.two_factor import (
     WRONG_CODES_PER_CHALLENGE,
@@ -24,7 +22,7 @@ from kuploy_access.domain.users import User
 from kuploy_access.services.reauthentication import ReauthenticationService
 from kuploy_access.services.sudo import SudoService
 from kuploy_access.services.two_factor import TwoFactorService
-from tests.unit.fakes import FakeUsers
+from tests.unit.fakes import FakeAccountTrail, FakeUsers
 from tests.unit.support import PUBLIC_BASE_URL, World
 
 
@@ -147,20 +145,6 @@ class FakeSecretBox:
         return hashlib.sha256(b"fake key|" + value.encode()).hexdigest()
 
 
-class FakeSecurityLog:
-    def __init__(self) -> None:
-        self.events: list[AuditEvent] = []
-
-    def record(self, event: AuditEvent) -> None:
-        self.events.append(event)
-
-    def page(self, org_id: str, limit: int, cursor: str | None) -> Page[AuditEvent]:
-        return Page([e for e in reversed(self.events) if e.org_id == org_id][:limit], None)
-
-    def actions(self) -> list[str]:
-        return [event.action for event in self.events]
-
-
 class CountingSessionLookup:
     """The sessions' reads, counted: sudo mode must cost one."""
 
@@ -177,7 +161,7 @@ class CountingSessionLookup:
 class SudoWorld(World):
     factors: FakeTwoFactor = field(init=False)
     box: FakeSecretBox = field(default_factory=FakeSecretBox)
-    security_log: FakeSecurityLog = field(default_factory=FakeSecurityLog)
+    security_log: FakeAccountTrail = field(default_factory=FakeAccountTrail)
     sudo_window: timedelta = SUDO_MODE_WINDOW
 
     def __post_init__(self) -> None:
