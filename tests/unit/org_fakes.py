@@ -44,7 +44,7 @@ from kuploy_access.services.invitations import InvitationService
 from kuploy_access.services.members import MemberService
 from kuploy_access.services.organizations import OrganizationService
 from kuploy_access.services.resources import ResourceService
-from tests.unit.fakes import FakeRateLimiter, FakeUsers
+from tests.unit.fakes import FakeAccountTrail, FakeRateLimiter, FakeUsers
 from tests.unit.support import PUBLIC_BASE_URL, World
 
 
@@ -257,21 +257,11 @@ class FakeOrganizations:
             self.s.record(event)
 
 
-class FakeAuditLog:
-    """AuditLog of organizations: the events their changes wrote, newest first."""
+class FakeAuditLog(FakeAccountTrail):
+    """The AuditLog protocol on the store's events, which the other fakes' changes record."""
 
     def __init__(self, store: OrgStore) -> None:
-        self.s = store
-
-    def record(self, event: AuditEvent) -> None:
-        self.s.record(event)
-
-    def decoy(self, event: AuditEvent) -> None:
-        """The adapter's write is refused by its condition: nothing is stored."""
-
-    def page(self, org_id: str, limit: int, cursor: str | None) -> Page[AuditEvent]:
-        keyed = [(f"event:{e.id}", e) for e in self.s.events if e.org_id == org_id]
-        return _page(keyed, "event:", limit, cursor, newest_first=True)
+        super().__init__(store.events)
 
 
 class FakeInvitations:
