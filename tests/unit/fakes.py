@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from kuploy_access.domain.audit import AuditEvent
 from kuploy_access.domain.email_messages import OutgoingEmail
 from kuploy_access.domain.emails import email_skeleton
+from kuploy_access.domain.errors import ValidationFailed
 from kuploy_access.domain.login_throttle import (
     CONSECUTIVE_FAILURES_BEFORE_LOCK,
     LOGIN_FAILURES_PER_ACCOUNT_AND_IP,
@@ -66,6 +67,8 @@ class FakeTokens:
         self.items: dict[tuple[TokenKind, str], OneTimeToken] = {}
 
     def put(self, token: OneTimeToken) -> None:
+        if (token.kind, token.token_hash) in self.items:
+            raise RuntimeError("conditional check failed: a token is never overwritten")
         self.items[(token.kind, token.token_hash)] = token
 
     def get(self, kind: TokenKind, token_hash: str) -> OneTimeToken | None:
@@ -90,12 +93,15 @@ class FakeUsers:
     def create(self, user: User, verification: OneTimeToken) -> None:
         with self._lock:
             if user.email in self.by_email:
-                raise EmailAlreadyRegistered(self.by_email[user.email])
+                raise EmailAlreadyRegistered()  # the adapter does not read whose it is
             if email_skeleton(user.email) in self.by_skeleton:  # held by a verified look-alike
                 raise EmailTooSimilar()
+            if user.id in self.by_id:
+                raise RuntimeError("conditional check failed: the account exists")
             self.by_email[user.email] = user.id
             self.by_id[user.id] = user
-            self.tokens.put(verification)
+            # Written unconditionally, as the adapter's transaction writes it.
+            self.tokens.items[(verification.kind, verification.token_hash)] = verification
 
     def get(self, user_id: str) -> User | None:
         return self.by_id.get(user_id)
@@ -107,7 +113,7 @@ class FakeUsers:
     def add_verification(self, user_id: str, token: OneTimeToken, password_hash: str | None, tracked: bool) -> None:
         with self._lock:
             current = self.by_id.get(user_id)
-            if current is None or current.email_verified:
+            if current is None or current.email_verified or self.tokens.get(token.kind, token.token_hash):
                 raise TokenNotUsable()
             self.tokens.put(token)
             changes: dict[str, object] = {}
@@ -161,7 +167,7 @@ class FakeUsers:
     def start_password_reset(self, user: User, token: OneTimeToken) -> None:
         with self._lock:
             current = self.by_id.get(user.id)
-            if current is None:
+            if current is None or self.tokens.get(token.kind, token.token_hash) is not None:
                 raise TokenNotUsable()
             if current.reset_token_hash and current.reset_token_hash != token.token_hash:
                 self.tokens.delete(token.kind, current.reset_token_hash)
@@ -378,24 +384,38 @@ class FakeLoginThrottle:
 
 
 class FakeAccountTrail:
-    """SignInAudit and AuditRecorder for accounts' own trails: events in order, and decoys counted."""
+    """SignInAudit, AuditRecorder and AuditReader (accounts' own trails, the security log, an organization's
+    log): events as recorded, decoys counted and never visible, pages newest first."""
 
-    def __init__(self) -> None:
-        self.events: list[AuditEvent] = []
+    CURSOR_PREFIX = "after:"
+
+    def __init__(self, events: list[AuditEvent] | None = None) -> None:
+        self.events: list[AuditEvent] = events if events is not None else []  # in the order recorded
         self.decoys = 0
 
     def record(self, event: AuditEvent) -> None:
+        if any(e.id == event.id for e in self.events):
+            raise RuntimeError("conditional check failed: audit events are never rewritten")
         self.events.append(event)
 
     def decoy(self, event: AuditEvent) -> None:
         self.decoys += 1
 
-    def actions(self, user_id: str) -> list[str]:
-        return [e.action for e in self.events if e.org_id == user_id]
+    def actions(self, user_id: str | None = None) -> list[str]:
+        return [e.action for e in self.events if user_id is None or e.org_id == user_id]
 
     def page(self, org_id: str, limit: int, cursor: str | None) -> Page[AuditEvent]:
-        events = [e for e in reversed(self.events) if e.org_id == org_id]
-        return Page(events[:limit], None)
+        """By event id, newest first (ids sort by time), as the adapter's Query reads them;
+        the cursor is the last id of the page before."""
+        events = sorted((e for e in self.events if e.org_id == org_id), key=lambda e: e.id, reverse=True)
+        if cursor:
+            if not cursor.startswith(self.CURSOR_PREFIX):
+                raise ValidationFailed("The cursor is not one this API gave out")
+            after = cursor[len(self.CURSOR_PREFIX) :]
+            events = [e for e in events if e.id < after]
+        if len(events) > limit:
+            return Page(events[:limit], self.CURSOR_PREFIX + events[limit - 1].id)
+        return Page(events, None)
 
 
 class FakeMemberships:

@@ -1,18 +1,27 @@
 """In-memory fakes of the organization ports, with the conditions of the DynamoDB adapters.
 
 One `OrgStore` holds what the single table holds (organizations, memberships,
-invitations and their token copies, invitee guards, resources, audit events); each
-fake repository is a view on it, so a change by one is seen by the others, and every
+invitations and their token copies, invitee guards, resources, API keys, audit events);
+each fake repository is a view on it, so a change by one is seen by the others, and every
 change records its audit event in the same step, as the adapters' transactions do.
+
+tests/contract runs the same suite on these and on the DynamoDB adapters: where a fake
+answers differently (an exception, an order, a page), that suite fails.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
+from pynamodb.exceptions import TransactWriteError
+
+from kuploy_access.adapters.dynamodb.transactions import ConditionFailed
+from kuploy_access.domain.api_keys import ApiKey
 from kuploy_access.domain.audit import AuditEvent
 from kuploy_access.domain.errors import (
     AlreadyInvited,
@@ -21,6 +30,7 @@ from kuploy_access.domain.errors import (
     InvitationUsed,
     NotFound,
     OwnerProtected,
+    ValidationFailed,
 )
 from kuploy_access.domain.invitations import Invitation, InvitationStatus
 from kuploy_access.domain.organizations import Member, Organization
@@ -34,7 +44,7 @@ from kuploy_access.services.invitations import InvitationService
 from kuploy_access.services.members import MemberService
 from kuploy_access.services.organizations import OrganizationService
 from kuploy_access.services.resources import ResourceService
-from tests.unit.fakes import FakeRateLimiter, FakeUsers
+from tests.unit.fakes import FakeAccountTrail, FakeRateLimiter, FakeUsers
 from tests.unit.support import PUBLIC_BASE_URL, World
 
 
@@ -46,6 +56,7 @@ class OrgStore:
     tokens: dict[str, Invitation] = field(default_factory=dict)  # token hash: the link's copy
     guards: dict[tuple[str, str], tuple[str, datetime]] = field(default_factory=dict)  # (org, email): (id, expiry)
     resources: dict[tuple[str, ResourceKind, str, str], Resource] = field(default_factory=dict)
+    api_keys: dict[str, ApiKey] = field(default_factory=dict)  # key id: the key (one per secret hash)
     events: list[AuditEvent] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -75,10 +86,34 @@ class OrgStore:
 T = TypeVar("T")
 
 
-def _page(items: list[T], limit: int, cursor: str | None) -> Page[T]:
-    start = int(cursor) if cursor else 0
-    end = start + limit
-    return Page(items[start:end], str(end) if end < len(items) else None)
+def _cursor(key: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"after": key}).encode()).decode().rstrip("=")
+
+
+def _after(cursor: str, scope: str) -> str:
+    """The key a cursor continues after. Like the adapters' keyset cursors: one that this
+    fake did not give out, or that another list gave out, is refused."""
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["after"]
+    except (ValueError, KeyError, TypeError):
+        raise ValidationFailed("The cursor is not one this API gave out") from None
+    if not isinstance(key, str) or not key.startswith(scope):
+        raise ValidationFailed("The cursor is not one this API gave out")
+    return key
+
+
+def _page(
+    keyed: list[tuple[str, T]], scope: str, limit: int, cursor: str | None, newest_first: bool = False
+) -> Page[T]:
+    """A keyset page, as the adapters' Query pages: the next page starts after the last
+    key shown, whatever was added or removed before it meanwhile. Each key starts with
+    `scope`, which names the list (not the organization: neither do the adapters' keys)."""
+    keyed = sorted(keyed, key=lambda pair: pair[0], reverse=newest_first)
+    if cursor:
+        after = _after(cursor, scope)
+        keyed = [(k, v) for k, v in keyed if (k < after if newest_first else k > after)]
+    shown = keyed[:limit]
+    return Page([v for _, v in shown], _cursor(shown[-1][0]) if len(keyed) > limit else None)
 
 
 class FakeOrganizations:
@@ -92,8 +127,11 @@ class FakeOrganizations:
 
     def create(self, org: Organization, owner: Member, event: AuditEvent) -> None:
         with self.s.lock:
-            if org.id in self.s.orgs or (org.id, owner.user_id) in self.s.members:
-                raise RuntimeError("conditional check failed: organization exists")
+            failed = {"org"} if org.id in self.s.orgs else set()
+            if (org.id, owner.user_id) in self.s.members:
+                failed.add("owner")
+            if failed:  # the adapter does not translate this one: ids are new
+                raise ConditionFailed(failed)
             self.s.orgs[org.id] = replace(org, member_count=1)
             self.s.members[(org.id, owner.user_id)] = owner
             self.s.record(event)
@@ -136,6 +174,9 @@ class FakeOrganizations:
             for key in [k for k in table if k[0] == org_id]:
                 del table[key]
                 removed += 1
+        for key_id in [i for i, k in self.s.api_keys.items() if k.org_id == org_id]:
+            del self.s.api_keys[key_id]
+            removed += 1
         return removed
 
     def organizations_of(self, user_id: str) -> list[OrganizationMembership]:
@@ -151,7 +192,11 @@ class FakeOrganizations:
                 self.s.members[key] = replace(member, name=name)
 
     def members_page(self, org_id: str, limit: int, cursor: str | None) -> Page[Member]:
-        return _page([m for (o, _), m in sorted(self.s.members.items()) if o == org_id], limit, cursor)
+        keyed = [(f"member:{uid}", m) for (o, uid), m in self.s.members.items() if o == org_id]
+        return _page(keyed, "member:", limit, cursor)
+
+    def members_without_two_factor(self, org_id: str, limit: int) -> list[Member]:
+        return [m for m in self.all_members(org_id) if not m.two_factor_enabled][:limit]
 
     def get_member(self, org_id: str, user_id: str) -> Member | None:
         return self.s.members.get((org_id, user_id))
@@ -187,34 +232,40 @@ class FakeOrganizations:
             self.s.record(event)
 
     def transfer_ownership(self, org_id: str, from_user: str, to_user: str, event: AuditEvent) -> None:
+        """The adapter's three conditions, then its explanation of which failed."""
+        if from_user == to_user:
+            # One transaction may not write one item twice: DynamoDB refuses it whole
+            # (the service answers "you already own it" before it gets here).
+            raise TransactWriteError(msg="Transaction request cannot include multiple operations on one item")
         with self.s.lock:
             org = self.s.live(org_id)
             old = self.s.members.get((org_id, from_user))
             new = self.s.members.get((org_id, to_user))
+            failed = set()
+            if org is None or org.owner_id != from_user:
+                failed.add("org")
+            if old is None or old.role != Role.OWNER:
+                failed.add("old_owner")
             if new is None or new.role == Role.OWNER:
-                if new is None:
+                failed.add("new_owner")
+            if failed:
+                if "new_owner" in failed and new is None:
                     raise NotFound("That person is not a member of this organization")
-                raise NotFound("No such organization")  # what the adapter answers for "to yourself"
-            if org is None:
+                if failed & {"org", "old_owner"} and org is not None:
+                    raise OwnerProtected("Only the current owner can transfer ownership")
                 raise NotFound("No such organization")
-            if org.owner_id != from_user or old is None or old.role != Role.OWNER:
-                raise OwnerProtected("Only the current owner can transfer ownership")
+            assert org is not None and old is not None and new is not None
             self.s.orgs[org_id] = replace(org, owner_id=to_user)
             self.s.members[(org_id, from_user)] = replace(old, role=Role.ADMIN.value)
             self.s.members[(org_id, to_user)] = replace(new, role=Role.OWNER.value)
             self.s.record(event)
 
 
-class FakeAuditLog:
+class FakeAuditLog(FakeAccountTrail):
+    """The AuditLog protocol on the store's events, which the other fakes' changes record."""
+
     def __init__(self, store: OrgStore) -> None:
-        self.s = store
-
-    def record(self, event: AuditEvent) -> None:
-        self.s.record(event)
-
-    def page(self, org_id: str, limit: int, cursor: str | None) -> Page[AuditEvent]:
-        events = sorted((e for e in self.s.events if e.org_id == org_id), key=lambda e: e.id, reverse=True)
-        return _page(events, limit, cursor)
+        super().__init__(store.events)
 
 
 class FakeInvitations:
@@ -262,15 +313,18 @@ class FakeInvitations:
         return [i for (o, _), i in sorted(self.s.invitations.items()) if o == org_id]
 
     def for_email(self, email: str) -> list[Invitation]:
-        return [i for _, i in sorted(self.s.invitations.items()) if i.email == email]
+        """In invitation id order across organizations, as the invitee index sorts them."""
+        return sorted((i for i in self.s.invitations.values() if i.email == email), key=lambda i: i.id)
 
     def pending_from(self, org_id: str, inviter_id: str) -> list[Invitation]:
         return [i for i in self.of_org(org_id) if i.invited_by == inviter_id and i.status == InvitationStatus.PENDING]
 
     def _answer(self, invitation: Invitation, now: datetime, status: InvitationStatus, joining: str = "") -> None:
         """The conditions shared by accept and decline, in the order of the adapter's `_explain`:
-        org, token (pending, unexpired), membership, invitee guard."""
-        self.s.require_live(invitation.org_id)
+        org (accepting only: a decline writes nothing in the organization), token
+        (pending, unexpired), membership, invitee guard."""
+        if joining:
+            self.s.require_live(invitation.org_id)
         token = self.s.tokens.get(invitation.token_hash)
         if token is None or token.status != InvitationStatus.PENDING or token.expires_at <= now:
             raise InvitationUsed()
@@ -296,29 +350,47 @@ class FakeInvitations:
 
     def _pending_record(self, invitation: Invitation) -> Invitation:
         record = self.s.invitations.get((invitation.org_id, invitation.id))
-        guard = self.s.guards.get((invitation.org_id, invitation.email))
-        if (
-            record is None
-            or record.status != InvitationStatus.PENDING
-            or guard is None
-            or guard[0] != invitation.id
-            or self.s.live(invitation.org_id) is None
-        ):
+        if record is None or record.status != InvitationStatus.PENDING or self.s.live(invitation.org_id) is None:
             raise NotFound("No such pending invitation")
         return record
 
+    def _guard_is(self, invitation: Invitation) -> bool:
+        guard = self.s.guards.get((invitation.org_id, invitation.email))
+        return guard is not None and guard[0] == invitation.id
+
     def revoke(self, invitation: Invitation, event: AuditEvent) -> None:
+        """The guard is released only if it still names this invitation: an expired one's
+        may be held by a newer invitation to the same address, which stays pending."""
         with self.s.lock:
             record = self._pending_record(invitation)
             self.s.invitations[(record.org_id, record.id)] = replace(record, status=InvitationStatus.REVOKED.value)
             self.s.tokens.pop(record.token_hash, None)  # the link stops working: unknown from now on
-            del self.s.guards[(record.org_id, record.email)]
+            if self._guard_is(record):
+                del self.s.guards[(record.org_id, record.email)]
             self.s.record(event)
 
     def resend(self, invitation: Invitation, token_hash: str, expires_at: datetime, event: AuditEvent) -> Invitation:
+        """AlreadyInvited when a newer invitation to the address holds the guard and
+        nothing else is wrong; NotFound for anything else."""
         with self.s.lock:
-            record = self._pending_record(invitation)
-            if record.token_hash != invitation.token_hash or token_hash in self.s.tokens:
+            record = self.s.invitations.get((invitation.org_id, invitation.id))
+            guard = self.s.guards.get((invitation.org_id, invitation.email))
+            failed = set()
+            if (
+                record is None
+                or record.status != InvitationStatus.PENDING
+                or record.token_hash != invitation.token_hash
+            ):
+                failed.add("record")
+            if token_hash in self.s.tokens:
+                failed.add("token")
+            if guard is not None and guard[0] != invitation.id:
+                failed.add("guard")
+            if self.s.live(invitation.org_id) is None:
+                failed.add("org")
+            if failed == {"guard"}:
+                raise AlreadyInvited("A newer invitation to this address is pending")
+            if failed:
                 raise NotFound("No such pending invitation")
             renewed = replace(invitation, token_hash=token_hash, expires_at=expires_at)
             self.s.tokens.pop(invitation.token_hash, None)
@@ -359,12 +431,13 @@ class FakeResources:
     def page(
         self, org_id: str, kind: ResourceKind, limit: int, cursor: str | None, parent_id: str = ""
     ) -> Page[Resource]:
-        items = sorted(
-            (r for (o, k, p, _), r in self.s.resources.items() if (o, k, p) == (org_id, kind, parent_id)),
-            key=lambda r: r.id,
-            reverse=kind == ResourceKind.DEPLOYMENT,
-        )
-        return _page(items, limit, cursor)
+        scope = f"{kind.value}:{parent_id}:"
+        keyed = [
+            (f"{scope}{r.id}", r)
+            for (o, k, p, _), r in self.s.resources.items()
+            if (o, k, p) == (org_id, kind, parent_id)
+        ]
+        return _page(keyed, scope, limit, cursor, newest_first=kind == ResourceKind.DEPLOYMENT)
 
     def rename(self, resource: Resource, name: str, now: datetime, event: AuditEvent) -> Resource:
         with self.s.lock:
@@ -393,6 +466,59 @@ class FakeResources:
         return len(children) + sum(self._sweep(org_id, child_kind, key[3]) for key in children)
 
 
+class FakeApiKeys:
+    """ApiKeyRepository: one key per secret hash, created and rotated only in a live
+    organization; a key ends once (revoked, or rotated with its end set), though an end
+    still ahead (a rotation's grace period) can be brought forward by a revocation."""
+
+    def __init__(self, store: OrgStore) -> None:
+        self.s = store
+
+    @property
+    def keys(self) -> dict[str, ApiKey]:
+        """The stored keys by id, for tests that set one up directly."""
+        return self.s.api_keys
+
+    def _by_hash(self, key_hash: str) -> ApiKey | None:
+        return next((k for k in self.s.api_keys.values() if k.key_hash == key_hash), None)
+
+    def create(self, key: ApiKey, event: AuditEvent) -> None:
+        with self.s.lock:
+            if self._by_hash(key.key_hash) is not None or self.s.live(key.org_id) is None:
+                raise NotFound("No such organization")
+            self.s.api_keys[key.id] = key
+            self.s.record(event)
+
+    def of_org(self, org_id: str) -> list[ApiKey]:
+        return sorted((k for k in self.s.api_keys.values() if k.org_id == org_id), key=lambda k: k.id)
+
+    def get(self, org_id: str, key_id: str) -> ApiKey | None:
+        key = self.s.api_keys.get(key_id)
+        return key if key is not None and key.org_id == org_id else None
+
+    def revoke(self, key: ApiKey, now: datetime, event: AuditEvent) -> None:
+        with self.s.lock:
+            stored = self._by_hash(key.key_hash)
+            if stored is None or (stored.revoked_at is not None and stored.revoked_at <= now):
+                raise NotFound("No such live API key")
+            self.s.api_keys[stored.id] = replace(stored, revoked_at=now)
+            self.s.record(event)
+
+    def rotate(self, old: ApiKey, new: ApiKey, old_ends_at: datetime, event: AuditEvent) -> None:
+        with self.s.lock:
+            stored = self._by_hash(old.key_hash)
+            if (
+                stored is None
+                or stored.revoked_at is not None
+                or self._by_hash(new.key_hash) is not None
+                or self.s.live(old.org_id) is None
+            ):
+                raise NotFound("No such live API key")
+            self.s.api_keys[stored.id] = replace(stored, revoked_at=old_ends_at, rotated_to=new.id)
+            self.s.api_keys[new.id] = new
+            self.s.record(event)
+
+
 class RefusingLimiter(FakeRateLimiter):
     """FakeRateLimiter that refuses every `consume` of the limits named in `refuse`."""
 
@@ -412,6 +538,7 @@ class OrgWorld(World):
     orgs: FakeOrganizations = field(init=False)
     invitations: FakeInvitations = field(init=False)
     resources: FakeResources = field(init=False)
+    api_keys: FakeApiKeys = field(init=False)
     audit: FakeAuditLog = field(init=False)
     limiter: RefusingLimiter = field(init=False)
 
@@ -421,6 +548,7 @@ class OrgWorld(World):
         self.orgs = FakeOrganizations(self.store)
         self.invitations = FakeInvitations(self.store, self.users)
         self.resources = FakeResources(self.store)
+        self.api_keys = FakeApiKeys(self.store)
         self.audit = FakeAuditLog(self.store)
 
     def add_org(self, owner: User, org_id: str = "org_01acme", name: str = "Acme") -> Organization:

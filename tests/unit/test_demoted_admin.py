@@ -6,12 +6,11 @@ keys beyond their creator's current role. On the in-memory fakes."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from kuploy_access.domain.api_keys import ApiKey
-from kuploy_access.domain.audit import AuditEvent
 from kuploy_access.domain.errors import Forbidden, NotFound
 from kuploy_access.domain.invitations import InvitationStatus
 from kuploy_access.domain.permissions import (
@@ -31,36 +30,12 @@ from kuploy_access.services.access import OrgCaller
 from kuploy_access.services.access_review import AccessReviewService
 from kuploy_access.services.members import REVOKED_WITH_ROLE_CHANGE
 from kuploy_access.services.sessions import ClientInfo
-from tests.unit.org_fakes import OrgWorld
+from tests.unit.org_fakes import FakeApiKeys, OrgWorld
 
 CLIENT = ClientInfo(ip="198.51.100.21", user_agent="pytest")
 ORG_ID = "org_01demote"
 INVITE = "POST /orgs/{org_id}/invitations"
 CHANGE_ROLE = "PATCH /orgs/{org_id}/members/{user_id}"
-
-
-class FakeApiKeys:
-    """The ApiKeyRepository reads the access review makes."""
-
-    def __init__(self) -> None:
-        self.keys: dict[str, ApiKey] = {}
-
-    def create(self, key: ApiKey, event: AuditEvent) -> None:
-        self.keys[key.id] = key
-
-    def of_org(self, org_id: str) -> list[ApiKey]:
-        return [k for k in self.keys.values() if k.org_id == org_id]
-
-    def get(self, org_id: str, key_id: str) -> ApiKey | None:
-        key = self.keys.get(key_id)
-        return key if key is not None and key.org_id == org_id else None
-
-    def revoke(self, key: ApiKey, now: datetime, event: AuditEvent) -> None:
-        self.keys[key.id] = replace(key, revoked_at=now)
-
-    def rotate(self, old: ApiKey, new: ApiKey, old_ends_at: datetime, event: AuditEvent) -> None:
-        self.keys[old.id] = replace(old, revoked_at=old_ends_at, rotated_to=new.id)
-        self.keys[new.id] = new
 
 
 @pytest.fixture
@@ -228,7 +203,7 @@ def _findings(world: OrgWorld, keys: FakeApiKeys, people: dict[str, User]) -> se
 
 
 def test_the_review_flags_keys_beyond_their_creator_s_current_role(world, people):
-    keys = FakeApiKeys()
+    keys = world.api_keys
     for key in (
         _key(world, "key_admin_full", people["admin"], "full"),
         _key(world, "key_admin_read", people["admin"], "read-only"),

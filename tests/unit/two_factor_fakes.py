@@ -4,11 +4,11 @@ a World that wires TwoFactorService, ReauthenticationService and SudoService to 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from kuploy_access.domain.audit import AuditEvent
-from kuploy_access.domain.paging import Page
+from kuploy_access.domain.organizations import Member
 from kuploy_access.domain.sessions import SUDO_MODE_WINDOW, Session
 from kuploy_access.domain.two_factor import (
     WRONG_CODES_PER_CHALLENGE,
@@ -22,17 +22,18 @@ from kuploy_access.domain.users import User
 from kuploy_access.services.reauthentication import ReauthenticationService
 from kuploy_access.services.sudo import SudoService
 from kuploy_access.services.two_factor import TwoFactorService
-from tests.unit.fakes import FakeUsers
+from tests.unit.fakes import FakeAccountTrail, FakeUsers
 from tests.unit.support import PUBLIC_BASE_URL, World
 
 
 class FakeTwoFactor:
     """The ports of services/ports/two_factor.py on FakeUsers, with the DynamoDB conditions."""
 
-    def __init__(self, users: FakeUsers) -> None:
+    def __init__(self, users: FakeUsers, members: MutableMapping[tuple[str, str], Member] | None = None) -> None:
         self.users = users
         self.attempts: dict[str, int] = {}
-        self.member_copies: list[tuple[str, bool]] = []
+        # Memberships by (org, user), e.g. an OrgStore's: each carries a copy of the 2FA status.
+        self.members: MutableMapping[tuple[str, str], Member] = members if members is not None else {}
 
     def _apply(self, user_id: str, holds: bool, **changes: object) -> bool:
         user = self.users.by_id.get(user_id)
@@ -123,7 +124,9 @@ class FakeTwoFactor:
         return True
 
     def set_member_copies(self, user_id: str, enabled: bool) -> None:
-        self.member_copies.append((user_id, enabled))
+        for key, member in list(self.members.items()):
+            if member.user_id == user_id:
+                self.members[key] = replace(member, two_factor_enabled=enabled)
 
 
 class FakeSecretBox:
@@ -142,20 +145,6 @@ class FakeSecretBox:
         return hashlib.sha256(b"fake key|" + value.encode()).hexdigest()
 
 
-class FakeSecurityLog:
-    def __init__(self) -> None:
-        self.events: list[AuditEvent] = []
-
-    def record(self, event: AuditEvent) -> None:
-        self.events.append(event)
-
-    def page(self, org_id: str, limit: int, cursor: str | None) -> Page[AuditEvent]:
-        return Page([e for e in reversed(self.events) if e.org_id == org_id][:limit], None)
-
-    def actions(self) -> list[str]:
-        return [event.action for event in self.events]
-
-
 class CountingSessionLookup:
     """The sessions' reads, counted: sudo mode must cost one."""
 
@@ -172,7 +161,7 @@ class CountingSessionLookup:
 class SudoWorld(World):
     factors: FakeTwoFactor = field(init=False)
     box: FakeSecretBox = field(default_factory=FakeSecretBox)
-    security_log: FakeSecurityLog = field(default_factory=FakeSecurityLog)
+    security_log: FakeAccountTrail = field(default_factory=FakeAccountTrail)
     sudo_window: timedelta = SUDO_MODE_WINDOW
 
     def __post_init__(self) -> None:

@@ -1,0 +1,123 @@
+"""AuditLog: events never rewritten, read newest first a page at a time, and decoys
+that cost a write and leave nothing (services/login.py, organizations.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from kuploy_access.domain.audit import Actor, AuditEvent
+from kuploy_access.domain.errors import ValidationFailed
+from kuploy_access.domain.users import NOBODY
+from tests.contract.account_side import NOW, AccountSide, account_side, an_event
+
+
+@pytest.fixture(params=["fake", "dynamo"])
+def side(request: pytest.FixtureRequest) -> AccountSide:
+    return account_side(request)
+
+
+def events_at(*seconds: int, org_id: str = "usr_ada") -> list[AuditEvent]:
+    return [an_event(org_id, f"action.{n}", NOW + timedelta(seconds=n)) for n in seconds]
+
+
+def everything(side: AccountSide, org_id: str, limit: int) -> list[list[AuditEvent]]:
+    pages, cursor = [], None
+    while True:
+        page = side.audit.page(org_id, limit, cursor)
+        pages.append(page.items)
+        if page.next_cursor is None:
+            return pages
+        cursor = page.next_cursor
+
+
+def test_an_event_reads_back_as_it_was_recorded(side: AccountSide) -> None:
+    event = AuditEvent(
+        id="evt_01hzzzzzzz0000000000000000",
+        org_id="org_acme",
+        at=NOW,
+        actor=Actor("api_key", "key_1"),
+        action="member.role_changed",
+        target="usr_bob",
+        ip="2001:db8::1",
+        user_agent="curl/8.5",
+        details={"from": "member", "to": "admin"},
+    )
+
+    side.audit.record(event)
+
+    assert side.audit.page("org_acme", 10, None).items == [event]
+
+
+def test_the_log_is_newest_first_whatever_the_order_of_writing(side: AccountSide) -> None:
+    first, second, third = events_at(1, 2, 3)
+    for event in (second, third, first):
+        side.audit.record(event)
+
+    assert side.audit.page("usr_ada", 10, None).items == [third, second, first]
+
+
+def test_each_log_holds_only_its_own_events(side: AccountSide) -> None:
+    mine = events_at(1, 2)
+    theirs = events_at(3, org_id="org_other")
+    for event in mine + theirs:
+        side.audit.record(event)
+
+    assert side.audit.page("usr_ada", 10, None).items == mine[::-1]
+    assert side.audit.page("org_other", 10, None).items == theirs
+    assert side.audit.page("org_empty", 10, None).items == []
+
+
+def test_pages_cover_the_log_once_newest_first(side: AccountSide) -> None:
+    events = events_at(1, 2, 3, 4, 5)
+    for event in events:
+        side.audit.record(event)
+
+    assert everything(side, "usr_ada", 2) == [events[4:2:-1], events[2:0:-1], events[:1]]
+
+
+def test_a_full_last_page_has_no_next(side: AccountSide) -> None:
+    events = events_at(1, 2, 3, 4)
+    for event in events:
+        side.audit.record(event)
+
+    assert everything(side, "usr_ada", 2) == [events[3:1:-1], events[1::-1]]
+    assert side.audit.page("usr_ada", 4, None).next_cursor is None
+
+
+def test_an_empty_log_is_one_empty_page(side: AccountSide) -> None:
+    page = side.audit.page("usr_ada", 10, None)
+
+    assert (page.items, page.next_cursor) == ([], None)
+
+
+def test_a_cursor_this_api_never_gave_out_is_refused(side: AccountSide) -> None:
+    for event in events_at(1, 2, 3):
+        side.audit.record(event)
+
+    with pytest.raises(ValidationFailed):
+        side.audit.page("usr_ada", 1, "not-ours")
+
+
+def test_an_event_is_never_rewritten(side: AccountSide) -> None:
+    (event,) = events_at(1)
+    side.audit.record(event)
+
+    with pytest.raises(Exception):  # noqa: B017 - the adapter's and the fake's are not the port's
+        side.audit.record(AuditEvent(**{**vars(event), "action": "rewritten"}))
+
+    assert side.audit.page("usr_ada", 10, None).items == [event]
+
+
+def test_a_decoy_leaves_nothing(side: AccountSide) -> None:
+    (event,) = events_at(1, org_id=NOBODY)
+    (real,) = events_at(2)
+
+    side.audit.decoy(event)
+    side.audit.decoy(real)
+
+    assert side.audit.page(NOBODY, 10, None).items == []
+    assert side.audit.page("usr_ada", 10, None).items == []
+    side.audit.record(real)  # its id was never taken
+    assert side.audit.page("usr_ada", 10, None).items == [real]

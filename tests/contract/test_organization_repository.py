@@ -1,0 +1,509 @@
+"""OrganizationRepository: what AccessService, OrganizationService and MemberService rely
+on, on the fake and on DynamoDB. The one-owner rule, the live organization, the member
+count, and an audit event written with each change and never with a refusal."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from pynamodb.exceptions import TransactWriteError
+
+from kuploy_access.adapters.dynamodb.transactions import ConditionFailed
+from kuploy_access.domain.errors import NotFound, OwnerProtected, ValidationFailed
+from kuploy_access.domain.invitations import InvitationStatus
+from kuploy_access.domain.permissions import Role
+from kuploy_access.domain.resources import ResourceKind
+from kuploy_access.domain.users import OrganizationMembership
+from tests.contract.org_fixtures import (
+    NOW,
+    ORG_ID,
+    OWNER_ID,
+    OrgHouse,
+    a_member,
+    a_resource,
+    an_api_key,
+    an_event,
+    an_invitation,
+    an_org,
+    founded,
+    join,
+    org_house,
+)
+
+ADA, BOB, CY = "usr_01ada", "usr_01bob", "usr_01cy"
+
+
+@pytest.fixture(params=["fake", "dynamo"])
+def house(request: pytest.FixtureRequest) -> OrgHouse:
+    return org_house(request)
+
+
+# --- create, get, load_access --------------------------------------------------------------------
+
+
+def test_a_new_organization_has_its_owner_as_its_one_member(house: OrgHouse) -> None:
+    org, owner = an_org()
+    house.orgs.create(replace(org, member_count=7), owner, an_event(action="org.created"))
+
+    assert house.orgs.get(ORG_ID) == replace(org, member_count=1)
+    assert house.orgs.get_member(ORG_ID, OWNER_ID) == owner
+    assert house.orgs.load_access(ORG_ID, OWNER_ID) == (replace(org, member_count=1), owner)
+    assert house.orgs.all_members(ORG_ID) == [owner]
+    assert house.actions() == ["org.created"]
+
+
+def test_an_organization_is_never_created_over_another(house: OrgHouse) -> None:
+    first = founded(house)
+    org, owner = an_org(owner_id=ADA, name="Squatter")
+
+    with pytest.raises(ConditionFailed):
+        house.orgs.create(org, owner, an_event(action="org.created"))
+
+    assert house.orgs.get(ORG_ID) == first
+    assert house.orgs.get_member(ORG_ID, ADA) is None
+    assert house.actions() == ["org.created"]
+
+
+def test_load_access_answers_the_live_organization_and_the_caller_s_membership(house: OrgHouse) -> None:
+    org = founded(house)
+    ada = join(house, ADA, two_factor=True)
+    org = replace(org, member_count=2)
+
+    assert house.orgs.load_access(ORG_ID, ADA) == (org, ada)
+    assert house.orgs.load_access(ORG_ID, BOB) == (org, None)
+    assert house.orgs.load_access("org_01unknown", ADA) == (None, None)
+
+
+def test_a_deleted_organization_is_gone_for_every_reader(house: OrgHouse) -> None:
+    founded(house)
+    join(house, ADA)
+
+    house.orgs.mark_deleted(ORG_ID, NOW, an_event(action="org.deleted"))
+
+    assert house.orgs.get(ORG_ID) is None
+    assert house.orgs.load_access(ORG_ID, OWNER_ID) == (None, None)
+    assert house.orgs.load_access(ORG_ID, ADA) == (None, None)
+    assert house.orgs.organizations_of(ADA) == []
+    assert house.actions()[-1] == "org.deleted"
+
+
+def test_nothing_changes_in_a_deleted_organization(house: OrgHouse) -> None:
+    founded(house)
+    join(house, ADA, Role.ADMIN.value)
+    house.orgs.mark_deleted(ORG_ID, NOW, an_event(action="org.deleted"))
+    trail = house.actions()
+
+    with pytest.raises(NotFound):
+        house.orgs.mark_deleted(ORG_ID, NOW, an_event())
+    with pytest.raises(NotFound):
+        house.orgs.update(ORG_ID, {"name": "Renamed"}, an_event())
+    with pytest.raises(NotFound):
+        house.orgs.change_role(ORG_ID, ADA, Role.MEMBER.value, an_event())
+    with pytest.raises(NotFound):
+        house.orgs.remove_member(ORG_ID, ADA, an_event())
+    with pytest.raises(NotFound):
+        house.orgs.transfer_ownership(ORG_ID, OWNER_ID, ADA, an_event())
+    # Not even the owner: the organization answers first.
+    with pytest.raises(NotFound):
+        house.orgs.change_role(ORG_ID, OWNER_ID, Role.MEMBER.value, an_event())
+    with pytest.raises(NotFound):
+        house.orgs.remove_member(ORG_ID, OWNER_ID, an_event())
+
+    assert house.actions() == trail
+    assert house.orgs.get_member(ORG_ID, ADA) == a_member(ORG_ID, ADA, Role.ADMIN.value, last_active_at=NOW)
+
+
+def test_an_unknown_organization_is_not_found(house: OrgHouse) -> None:
+    assert house.orgs.get("org_01unknown") is None
+    with pytest.raises(NotFound):
+        house.orgs.update("org_01unknown", {"name": "X"}, an_event("org_01unknown"))
+    with pytest.raises(NotFound):
+        house.orgs.mark_deleted("org_01unknown", NOW, an_event("org_01unknown"))
+    assert house.actions("org_01unknown") == []
+
+
+# --- touch_member -------------------------------------------------------------------------------
+
+
+def test_touch_member_records_activity_only_when_the_last_is_stale(house: OrgHouse) -> None:
+    founded(house)
+    join(house, ADA)  # last active at NOW
+    later = NOW + timedelta(minutes=30)
+
+    house.orgs.touch_member(ORG_ID, ADA, later, stale_before=NOW - timedelta(seconds=1))
+    assert house.orgs.get_member(ORG_ID, ADA).last_active_at == NOW  # type: ignore[union-attr]
+
+    house.orgs.touch_member(ORG_ID, ADA, later, stale_before=NOW)  # at the edge: stale
+    assert house.orgs.get_member(ORG_ID, ADA).last_active_at == later  # type: ignore[union-attr]
+
+    house.orgs.touch_member(ORG_ID, ADA, later + timedelta(hours=2), stale_before=later + timedelta(hours=1))
+    assert house.orgs.get_member(ORG_ID, ADA).last_active_at == later + timedelta(hours=2)  # type: ignore[union-attr]
+
+
+def test_touch_member_never_makes_a_member(house: OrgHouse) -> None:
+    founded(house)
+
+    house.orgs.touch_member(ORG_ID, ADA, NOW, stale_before=NOW)
+    house.orgs.touch_member("org_01unknown", ADA, NOW, stale_before=NOW)
+
+    assert house.orgs.get_member(ORG_ID, ADA) is None
+    assert house.orgs.get_member("org_01unknown", ADA) is None
+    assert house.orgs.load_access(ORG_ID, ADA)[1] is None
+
+
+# --- update -------------------------------------------------------------------------------------
+
+
+def test_update_changes_the_name_the_policy_and_the_plan_and_answers_the_result(house: OrgHouse) -> None:
+    org = founded(house)
+
+    renamed = house.orgs.update(ORG_ID, {"name": "Acme Works", "require_2fa": True}, an_event(action="org.updated"))
+    replanned = house.orgs.update(ORG_ID, {"plan": "team"}, an_event(action="billing.plan_changed"))
+
+    assert renamed == replace(org, name="Acme Works", require_2fa=True)
+    assert replanned == replace(org, name="Acme Works", require_2fa=True, plan="team")
+    assert house.orgs.get(ORG_ID) == replanned
+    assert house.orgs.organizations_of(OWNER_ID) == [
+        OrganizationMembership(org_id=ORG_ID, org_name="Acme Works", role=Role.OWNER.value, plan="team")
+    ]
+    assert house.actions() == ["org.created", "org.updated", "billing.plan_changed"]
+
+
+def test_update_leaves_what_it_does_not_know(house: OrgHouse) -> None:
+    org = founded(house)
+
+    updated = house.orgs.update(ORG_ID, {"name": "Acme Works", "owner_id": ADA, "member_count": 9}, an_event())
+
+    assert updated == replace(org, name="Acme Works")
+
+
+# --- purge ----------------------------------------------------------------------------------------
+
+
+def test_purge_removes_what_a_deleted_organization_held_and_can_run_again(house: OrgHouse) -> None:
+    founded(house)
+    join(house, ADA)
+    pending = an_invitation(email="grace@example.com")
+    house.invitations.create(pending, None, NOW, an_event())
+    project = a_resource(ResourceKind.PROJECT)
+    house.resources.create(project, an_event())
+    key = an_api_key()
+    house.api_keys.create(key, an_event())
+    founded(house, "org_01other", BOB)
+    house.orgs.mark_deleted(ORG_ID, NOW, an_event(action="org.deleted"))
+    trail = house.actions()
+
+    removed = house.orgs.purge(ORG_ID)
+
+    assert removed >= 5  # two members, an invitation, a project, a key (and whatever guards them)
+    assert house.orgs.purge(ORG_ID) == 0
+    assert house.orgs.all_members(ORG_ID) == []
+    assert house.orgs.get_member(ORG_ID, OWNER_ID) is None
+    assert house.orgs.organizations_of(ADA) == []
+    assert house.invitations.of_org(ORG_ID) == []
+    assert house.invitations.by_token(pending.token_hash) is None
+    assert house.invitations.get(ORG_ID, pending.id) is None
+    assert house.invitations.for_email("grace@example.com") == []
+    assert house.resources.get(ORG_ID, ResourceKind.PROJECT, project.id) is None
+    assert house.api_keys.of_org(ORG_ID) == []
+    assert house.api_keys.get(ORG_ID, key.id) is None
+    # The audit log stays (until its retention ends); other organizations are untouched.
+    assert house.actions() == trail
+    assert house.orgs.get_member("org_01other", BOB) is not None
+
+
+# --- organizations_of, rename_member ----------------------------------------------------------------
+
+
+def test_organizations_of_lists_the_live_ones_a_person_belongs_to_in_id_order(house: OrgHouse) -> None:
+    founded(house, "org_03c", ADA)
+    founded(house, "org_01a", OWNER_ID)
+    founded(house, "org_02b", OWNER_ID)
+    join(house, ADA, Role.ADMIN.value, org_id="org_01a")
+    join(house, ADA, org_id="org_02b")
+    house.orgs.update("org_02b", {"plan": "pro", "name": "Bee"}, an_event("org_02b"))
+
+    assert house.orgs.organizations_of(ADA) == [
+        OrganizationMembership(org_id="org_01a", org_name="Acme", role="admin", plan="free"),
+        OrganizationMembership(org_id="org_02b", org_name="Bee", role="member", plan="pro"),
+        OrganizationMembership(org_id="org_03c", org_name="Acme", role="owner", plan="free"),
+    ]
+
+    house.orgs.mark_deleted("org_02b", NOW, an_event("org_02b"))
+    house.orgs.remove_member("org_01a", ADA, an_event("org_01a"))
+
+    assert house.orgs.organizations_of(ADA) == [
+        OrganizationMembership(org_id="org_03c", org_name="Acme", role="owner", plan="free"),
+    ]
+    assert house.orgs.organizations_of(CY) == []
+
+
+def test_rename_member_renames_every_membership_of_that_person_only(house: OrgHouse) -> None:
+    founded(house, "org_01a")
+    founded(house, "org_02b")
+    join(house, ADA, org_id="org_01a")
+    join(house, ADA, org_id="org_02b")
+    bob = join(house, BOB, org_id="org_01a")
+
+    house.orgs.rename_member(ADA, "Ada Lovelace")
+    house.orgs.rename_member(CY, "Nobody")
+
+    assert house.orgs.get_member("org_01a", ADA).name == "Ada Lovelace"  # type: ignore[union-attr]
+    assert house.orgs.get_member("org_02b", ADA).name == "Ada Lovelace"  # type: ignore[union-attr]
+    assert house.orgs.get_member("org_01a", BOB) == bob
+    assert house.orgs.get_member("org_01a", CY) is None
+
+
+# --- listing members -------------------------------------------------------------------------------
+
+
+def test_members_come_a_page_at_a_time_in_user_id_order(house: OrgHouse) -> None:
+    founded(house)
+    members = [join(house, f"usr_0{n}") for n in range(5)]
+    owner = house.orgs.get_member(ORG_ID, OWNER_ID)
+    assert owner is not None
+    everyone = sorted([*members, owner], key=lambda m: m.user_id)
+
+    first = house.orgs.members_page(ORG_ID, 4, None)
+    assert first.items == everyone[:4]
+    assert first.next_cursor is not None
+    second = house.orgs.members_page(ORG_ID, 4, first.next_cursor)
+    assert second.items == everyone[4:]
+    assert second.next_cursor is None
+    assert house.orgs.all_members(ORG_ID) == everyone
+
+
+def test_a_page_that_ends_the_list_has_no_next_cursor(house: OrgHouse) -> None:
+    founded(house)
+    join(house, ADA)
+
+    page = house.orgs.members_page(ORG_ID, 2, None)
+
+    assert [m.user_id for m in page.items] == [ADA, OWNER_ID]
+    assert page.next_cursor is None
+
+
+def test_the_next_page_starts_after_the_last_one_shown_whatever_changed_meanwhile(house: OrgHouse) -> None:
+    founded(house)
+    for n in range(4):
+        join(house, f"usr_a{n}")
+    first = house.orgs.members_page(ORG_ID, 2, None)
+    assert [m.user_id for m in first.items] == [OWNER_ID, "usr_a0"]
+
+    house.orgs.remove_member(ORG_ID, "usr_a0", an_event())  # shown already: skips nobody
+
+    second = house.orgs.members_page(ORG_ID, 2, first.next_cursor)
+    assert [m.user_id for m in second.items] == ["usr_a1", "usr_a2"]
+
+
+def test_a_forged_cursor_is_refused(house: OrgHouse) -> None:
+    founded(house)
+
+    for forged in ("not-ours", "2", "eyJrIjogMX0", "%%%"):
+        with pytest.raises(ValidationFailed):
+            house.orgs.members_page(ORG_ID, 10, forged)
+
+
+def test_a_cursor_of_another_list_is_refused(house: OrgHouse) -> None:
+    founded(house)
+    for _ in range(3):
+        house.resources.create(a_resource(ResourceKind.PROJECT), an_event())
+    projects = house.resources.page(ORG_ID, ResourceKind.PROJECT, 1, None)
+    assert projects.next_cursor is not None
+
+    with pytest.raises(ValidationFailed):
+        house.orgs.members_page(ORG_ID, 10, projects.next_cursor)
+
+
+def test_members_without_two_factor_are_listed_up_to_the_limit(house: OrgHouse) -> None:
+    founded(house)  # the owner has no second factor
+    join(house, ADA, two_factor=True)
+    bob = join(house, BOB)
+    cy = join(house, CY)
+    owner = house.orgs.get_member(ORG_ID, OWNER_ID)
+
+    assert house.orgs.members_without_two_factor(ORG_ID, 10) == [bob, cy, owner]
+    assert house.orgs.members_without_two_factor(ORG_ID, 2) == [bob, cy]
+    assert house.orgs.members_without_two_factor("org_01unknown", 10) == []
+
+
+# --- change_role ----------------------------------------------------------------------------------
+
+
+def test_change_role_answers_and_stores_the_member_with_the_new_role(house: OrgHouse) -> None:
+    founded(house)
+    ada = join(house, ADA)
+
+    changed = house.orgs.change_role(ORG_ID, ADA, Role.ADMIN.value, an_event(action="member.role_changed"))
+
+    assert changed == replace(ada, role=Role.ADMIN.value)
+    assert house.orgs.get_member(ORG_ID, ADA) == changed
+    assert house.actions()[-1] == "member.role_changed"
+
+
+def test_the_owner_s_role_never_changes_by_a_role_change(house: OrgHouse) -> None:
+    founded(house)
+    owner = house.orgs.get_member(ORG_ID, OWNER_ID)
+    trail = house.actions()
+
+    with pytest.raises(OwnerProtected):
+        house.orgs.change_role(ORG_ID, OWNER_ID, Role.MEMBER.value, an_event())
+
+    assert house.orgs.get_member(ORG_ID, OWNER_ID) == owner
+    assert house.actions() == trail
+
+
+def test_change_role_of_someone_who_is_not_a_member_is_not_found(house: OrgHouse) -> None:
+    founded(house)
+    trail = house.actions()
+
+    with pytest.raises(NotFound):
+        house.orgs.change_role(ORG_ID, ADA, Role.ADMIN.value, an_event())
+
+    assert house.orgs.get_member(ORG_ID, ADA) is None
+    assert house.actions() == trail
+
+
+# --- remove_member --------------------------------------------------------------------------------
+
+
+def test_remove_member_ends_the_membership_and_counts_it(house: OrgHouse) -> None:
+    founded(house)
+    join(house, ADA)
+    join(house, BOB)
+    assert house.orgs.get(ORG_ID).member_count == 3  # type: ignore[union-attr]
+
+    house.orgs.remove_member(ORG_ID, ADA, an_event(action="member.removed"))
+
+    assert house.orgs.get_member(ORG_ID, ADA) is None
+    assert house.orgs.get(ORG_ID).member_count == 2  # type: ignore[union-attr]
+    assert house.orgs.load_access(ORG_ID, ADA)[1] is None
+    assert [m.user_id for m in house.orgs.all_members(ORG_ID)] == [BOB, OWNER_ID]
+    assert house.actions()[-1] == "member.removed"
+
+
+def test_the_owner_is_never_removed(house: OrgHouse) -> None:
+    founded(house)
+    owner = house.orgs.get_member(ORG_ID, OWNER_ID)
+    trail = house.actions()
+
+    with pytest.raises(OwnerProtected):
+        house.orgs.remove_member(ORG_ID, OWNER_ID, an_event())
+
+    assert house.orgs.get_member(ORG_ID, OWNER_ID) == owner
+    assert house.orgs.get(ORG_ID).member_count == 1  # type: ignore[union-attr]
+    assert house.actions() == trail
+
+
+def test_removing_someone_who_is_not_a_member_is_not_found_and_counts_nothing(house: OrgHouse) -> None:
+    founded(house)
+    join(house, ADA)
+    house.orgs.remove_member(ORG_ID, ADA, an_event())
+    trail = house.actions()
+
+    with pytest.raises(NotFound):
+        house.orgs.remove_member(ORG_ID, ADA, an_event())
+
+    assert house.orgs.get(ORG_ID).member_count == 1  # type: ignore[union-attr]
+    assert house.actions() == trail
+
+
+# --- transfer_ownership ---------------------------------------------------------------------------
+
+
+def test_a_transfer_moves_the_ownership_and_both_roles_at_once(house: OrgHouse) -> None:
+    org = founded(house)
+    ada = join(house, ADA, Role.ADMIN.value)
+    bob = join(house, BOB)
+
+    house.orgs.transfer_ownership(ORG_ID, OWNER_ID, BOB, an_event(action="org.ownership_transferred"))
+
+    assert house.orgs.get(ORG_ID) == replace(org, owner_id=BOB, member_count=3)
+    assert house.orgs.get_member(ORG_ID, BOB) == replace(bob, role=Role.OWNER.value)
+    assert house.orgs.get_member(ORG_ID, OWNER_ID).role == Role.ADMIN.value  # type: ignore[union-attr]
+    assert house.orgs.get_member(ORG_ID, ADA) == ada
+    assert house.actions()[-1] == "org.ownership_transferred"
+
+
+def test_after_a_transfer_the_protection_moves_with_the_ownership(house: OrgHouse) -> None:
+    founded(house)
+    join(house, ADA)
+    house.orgs.transfer_ownership(ORG_ID, OWNER_ID, ADA, an_event())
+
+    with pytest.raises(OwnerProtected):
+        house.orgs.change_role(ORG_ID, ADA, Role.MEMBER.value, an_event())
+    with pytest.raises(OwnerProtected):
+        house.orgs.remove_member(ORG_ID, ADA, an_event())
+    # The former owner is an admin like any other now.
+    house.orgs.change_role(ORG_ID, OWNER_ID, Role.MEMBER.value, an_event())
+    house.orgs.remove_member(ORG_ID, OWNER_ID, an_event())
+    assert [m.user_id for m in house.orgs.all_members(ORG_ID)] == [ADA]
+
+
+def test_a_transfer_to_someone_who_is_not_a_member_is_not_found(house: OrgHouse) -> None:
+    org = founded(house)
+    trail = house.actions()
+
+    with pytest.raises(NotFound):
+        house.orgs.transfer_ownership(ORG_ID, OWNER_ID, ADA, an_event())
+
+    assert house.orgs.get(ORG_ID) == org
+    assert house.orgs.get_member(ORG_ID, OWNER_ID).role == Role.OWNER.value  # type: ignore[union-attr]
+    assert house.actions() == trail
+
+
+@pytest.mark.parametrize("to", [BOB, OWNER_ID], ids=["to_a_member", "to_the_owner"])
+def test_only_the_owner_transfers_the_ownership(house: OrgHouse, to: str) -> None:
+    org = founded(house)
+    ada = join(house, ADA, Role.ADMIN.value)
+    bob = join(house, BOB)
+    trail = house.actions()
+
+    with pytest.raises(OwnerProtected):
+        house.orgs.transfer_ownership(ORG_ID, ADA, to, an_event())
+    with pytest.raises(OwnerProtected):
+        house.orgs.transfer_ownership(ORG_ID, CY, to, an_event())  # not even a member
+
+    assert house.orgs.get(ORG_ID) == replace(org, member_count=3)
+    assert house.orgs.get_member(ORG_ID, ADA) == ada
+    assert house.orgs.get_member(ORG_ID, BOB) == bob
+    assert house.orgs.get_member(ORG_ID, OWNER_ID).role == Role.OWNER.value  # type: ignore[union-attr]
+    assert house.actions() == trail
+
+
+def test_a_transfer_to_oneself_is_refused_whole(house: OrgHouse) -> None:
+    """MemberService answers "you already own it" before it gets here: DynamoDB refuses a
+    transaction that writes one item twice, and the adapter does not translate that."""
+    org = founded(house)
+    trail = house.actions()
+
+    with pytest.raises(TransactWriteError):
+        house.orgs.transfer_ownership(ORG_ID, OWNER_ID, OWNER_ID, an_event())
+
+    assert house.orgs.get(ORG_ID) == org
+    assert house.orgs.get_member(ORG_ID, OWNER_ID).role == Role.OWNER.value  # type: ignore[union-attr]
+    assert house.actions() == trail
+
+
+def test_a_stale_transfer_by_a_former_owner_is_refused(house: OrgHouse) -> None:
+    founded(house)
+    join(house, ADA)
+    join(house, BOB)
+    house.orgs.transfer_ownership(ORG_ID, OWNER_ID, ADA, an_event())
+
+    with pytest.raises(OwnerProtected):
+        house.orgs.transfer_ownership(ORG_ID, OWNER_ID, BOB, an_event())
+
+    assert house.orgs.get(ORG_ID).owner_id == ADA  # type: ignore[union-attr]
+    assert house.orgs.get_member(ORG_ID, BOB).role == Role.MEMBER.value  # type: ignore[union-attr]
+
+
+def test_accepted_invitations_count_members(house: OrgHouse) -> None:
+    founded(house)
+    join(house, ADA)
+    join(house, BOB)
+
+    assert house.orgs.get(ORG_ID).member_count == 3  # type: ignore[union-attr]
+    assert {i.status for i in house.invitations.of_org(ORG_ID)} == {InvitationStatus.ACCEPTED.value}
