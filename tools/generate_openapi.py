@@ -36,18 +36,18 @@ SECURITY_SCHEMES: dict[str, Any] = {
 
 def _document_problems(operation: dict[str, Any]) -> None:
     """Every route answers problem documents, never Powertools' own validation shape."""
-    from kuploy_access.http.openapi_docs import problem_response
+    from kuploy_access.http.openapi_docs import problem_doc_schema
 
     responses: dict[str, Any] = operation.setdefault("responses", {})
     if "requestBody" not in operation and not operation.get("parameters"):
         responses.pop("422", None)  # nothing to validate
     if "422" in responses:
-        responses["422"] = problem_response(*_codes(responses["422"], "validation_error"))
+        responses["422"] = problem_doc_schema(*_codes(responses["422"], "validation_error"))
     if "requestBody" in operation:
-        responses.setdefault("400", problem_response("validation_error"))
-        responses.setdefault("413", problem_response("payload_too_large"))
+        responses.setdefault("400", problem_doc_schema("validation_error"))
+        responses.setdefault("413", problem_doc_schema("payload_too_large"))
     if operation.get("security"):
-        responses.setdefault("401", problem_response("unauthorized", "invalid_token", "token_expired"))
+        responses.setdefault("401", problem_doc_schema("unauthorized", "invalid_token", "token_expired"))
 
 
 def _codes(response: dict[str, Any], default: str) -> list[str]:

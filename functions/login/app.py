@@ -5,47 +5,32 @@ account locked by consecutive failures (`POST /auth/unlock`, the `/unlock` page)
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
-from urllib.parse import parse_qs
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel, ConfigDict, Field
 
 from kuploy_access.domain.errors import DomainError, ValidationFailed
 from kuploy_access.domain.two_factor import MfaChallenge
 from kuploy_access.http import html_pages as pages
-from kuploy_access.http.api import create_app, lambda_entry, metrics
-from kuploy_access.http.deps import client_of
-from kuploy_access.http.guard import require_user
+from kuploy_access.http.api import count, counting_failures, create_app, lambda_entry
+from kuploy_access.http.deps import Client, FormFields, SignedInUser
 from kuploy_access.http.openapi_docs import responses
 from kuploy_access.http.params import BEARER
-from kuploy_access.http.schemas.common import Tokens
+from kuploy_access.http.schemas.login import (
+    LoginRequest,
+    MfaRequired,
+    ReauthenticateRequest,
+    SecondStepRequest,
+    Unlocked,
+    UnlockRequest,
+)
+from kuploy_access.http.schemas.sessions import Tokens
 from kuploy_access.wiring import login_service, reauthentication_service
 
 app = create_app()
 
-
-class LoginRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    email: str = Field(max_length=320)
-    password: str = Field(max_length=1024, repr=False)
-
-
-class MfaRequired(BaseModel):
-    mfa_required: Literal[True] = True
-    mfa_token: str
-    expires_in: int
-
-
-class SecondStepRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    mfa_token: str = Field(max_length=2048, repr=False)
-    code: str | None = Field(
-        default=None, max_length=16, repr=False, description="The 6-digit code of the authenticator"
-    )
-    recovery_code: str | None = Field(default=None, max_length=32, repr=False, description="One of the recovery codes")
+UNLOCK_TITLE = "Unlock password sign-in"
 
 
 @app.post(
@@ -58,17 +43,13 @@ class SecondStepRequest(BaseModel):
         200, "Tokens, or the second step", s401="invalid_credentials", s403="email_not_verified", s429="rate_limited"
     ),
 )
-def log_in(body: LoginRequest) -> Tokens | MfaRequired:
-    client = client_of(app.current_event)
-    try:
+def log_in(body: LoginRequest, client: Client) -> Tokens | MfaRequired:
+    with counting_failures("LoginFailures"):
         outcome = login_service().log_in(body.email, body.password, client)
-    except DomainError:
-        metrics.add_metric(name="LoginFailures", unit=MetricUnit.Count, value=1)
-        raise
     if isinstance(outcome, MfaChallenge):
-        return MfaRequired(mfa_token=outcome.mfa_token, expires_in=outcome.expires_in)
-    metrics.add_metric(name="Logins", unit=MetricUnit.Count, value=1)
-    return Tokens.of(outcome)
+        return MfaRequired.model_validate(outcome)
+    count("Logins")
+    return Tokens.model_validate(outcome)
 
 
 @app.post(
@@ -80,26 +61,13 @@ def log_in(body: LoginRequest) -> Tokens | MfaRequired:
         200, "Tokens", s401=("invalid_code", "invalid_token"), s422="validation_error", s429="rate_limited"
     ),
 )
-def second_step(body: SecondStepRequest) -> Tokens:
+def second_step(body: SecondStepRequest, client: Client) -> Tokens:
     if (body.code is None) == (body.recovery_code is None):
         raise ValidationFailed("Send exactly one of code and recovery_code")
-    client = client_of(app.current_event)
-    try:
+    with counting_failures("SecondStepFailures"):
         pair = login_service().complete_two_factor(body.mfa_token, body.code, body.recovery_code, client)
-    except DomainError:
-        metrics.add_metric(name="SecondStepFailures", unit=MetricUnit.Count, value=1)
-        raise
-    metrics.add_metric(name="Logins", unit=MetricUnit.Count, value=1)
-    return Tokens.of(pair)
-
-
-class UnlockRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    token: str = Field(max_length=512, repr=False, description="The token of the emailed unlock link")
-
-
-class Unlocked(BaseModel):
-    status: Literal["unlocked"] = "unlocked"
+    count("Logins")
+    return Tokens.model_validate(pair)
 
 
 @app.post(
@@ -110,12 +78,9 @@ class Unlocked(BaseModel):
     "the link emailed to them. The token works once and expires after 24 hours.",
     responses=responses(200, "Password sign-in works again", s400=("invalid_token", "token_expired")),
 )
-def unlock(body: UnlockRequest) -> Unlocked:
-    login_service().unlock(body.token, client_of(app.current_event))
+def unlock(body: UnlockRequest, client: Client) -> Unlocked:
+    login_service().unlock(body.token, client)
     return Unlocked()
-
-
-UNLOCK_TITLE = "Unlock password sign-in"
 
 
 @app.get("/unlock", tags=["pages"], summary="The page behind the emailed unlock link (changes nothing)")
@@ -135,24 +100,12 @@ def unlock_page(token: Annotated[str, Query(max_length=512)] = "") -> Response[A
 
 
 @app.post("/unlock", tags=["pages"], summary="The unlock page's button (form post)")
-def unlock_form() -> Response[Any]:
-    form = parse_qs(app.current_event.decoded_body or "")
+def unlock_form(form: FormFields, client: Client) -> Response[Any]:
     try:
-        login_service().unlock((form.get("token") or [""])[0], client_of(app.current_event))
+        login_service().unlock(form.get("token", ""), client)
     except DomainError as error:
         return pages.page(UNLOCK_TITLE, pages.message(error.detail, error=True), error.status)
     return pages.page(UNLOCK_TITLE, pages.message("Password sign-in works again. You can sign in now."))
-
-
-class ReauthenticateRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    password: str = Field(max_length=1024, repr=False)
-    code: str | None = Field(
-        default=None, max_length=16, repr=False, description="With 2FA on: the 6-digit code of the authenticator"
-    )
-    recovery_code: str | None = Field(
-        default=None, max_length=32, repr=False, description="With 2FA on, instead of code: a recovery code"
-    )
 
 
 @app.post(
@@ -173,18 +126,13 @@ class ReauthenticateRequest(BaseModel):
         s429="rate_limited",
     ),
 )
-def reauthenticate(body: ReauthenticateRequest) -> Tokens:
-    caller = require_user(app.current_event.raw_event)
+def reauthenticate(body: ReauthenticateRequest, caller: SignedInUser, client: Client) -> Tokens:
     if body.code and body.recovery_code:
         raise ValidationFailed("Send at most one of code and recovery_code")
-    client = client_of(app.current_event)
-    try:
+    with counting_failures("ReauthenticationFailures"):
         done = reauthentication_service().reauthenticate(caller, body.password, body.code, body.recovery_code, client)
-    except DomainError:
-        metrics.add_metric(name="ReauthenticationFailures", unit=MetricUnit.Count, value=1)
-        raise
-    metrics.add_metric(name="Reauthentications", unit=MetricUnit.Count, value=1)
-    return Tokens.of(done.tokens)
+    count("Reauthentications")
+    return Tokens.model_validate(done.tokens)
 
 
 lambda_handler = lambda_entry(app)

@@ -4,41 +4,23 @@ page behind the emailed link, and `/me/password`."""
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import BaseModel, ConfigDict, Field
 
 from kuploy_access.domain.errors import DomainError
 from kuploy_access.http import html_pages as pages
 from kuploy_access.http.api import create_app, lambda_entry
-from kuploy_access.http.deps import client_of
+from kuploy_access.http.deps import Client, FormFields, SudoUser
 from kuploy_access.http.openapi_docs import responses
+from kuploy_access.http.params import BEARER
 from kuploy_access.http.schemas.common import Accepted
-from kuploy_access.http.sudo import require_sudo
+from kuploy_access.http.schemas.passwords import ChangeRequest, ForgotRequest, ResetRequest
 from kuploy_access.wiring import password_service
 
 app = create_app()
 
 PASSWORD_CODES = ("validation_error", "password_too_short", "password_too_common")
-
-
-class ForgotRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    email: str = Field(max_length=320)
-
-
-class ResetRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    token: str = Field(max_length=512, repr=False)
-    password: str = Field(max_length=1024, repr=False, description="8–256 characters, not a commonly used password")
-
-
-class ChangeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    current_password: str = Field(max_length=1024, repr=False)
-    new_password: str = Field(max_length=1024, repr=False)
 
 
 @app.post(
@@ -61,8 +43,8 @@ def forgot_password(body: ForgotRequest) -> Accepted:
     description="Every session of the account is signed out.",
     responses=responses(204, "Password set", s400=("invalid_token", "token_expired"), s422=PASSWORD_CODES),
 )
-def reset_password(body: ResetRequest) -> Response[None]:
-    password_service().reset(body.token, body.password, client_of(app.current_event).ip)
+def reset_password(body: ResetRequest, client: Client) -> Response[None]:
+    password_service().reset(body.token, body.password, client.ip)
     return Response(status_code=204)
 
 
@@ -71,7 +53,7 @@ def reset_password(body: ResetRequest) -> Response[None]:
     tags=["passwords"],
     summary="Change my password",
     description="Needs the current password; every other session is signed out. Sudo mode.",
-    security=[{"bearerAuth": []}],
+    security=BEARER,
     responses=responses(
         204,
         "Password changed",
@@ -80,14 +62,9 @@ def reset_password(body: ResetRequest) -> Response[None]:
         s429="rate_limited",
     ),
 )
-def change_password(body: ChangeRequest) -> Response[None]:
-    caller = require_sudo(app.current_event.raw_event)
+def change_password(body: ChangeRequest, caller: SudoUser, client: Client) -> Response[None]:
     password_service().change(
-        caller.id,
-        caller.session_id,
-        body.current_password,
-        body.new_password,
-        client_ip=app.current_event.request_context.http.source_ip or "",
+        caller.id, caller.session_id, body.current_password, body.new_password, client_ip=client.ip
     )
     return Response(status_code=204)
 
@@ -100,12 +77,10 @@ def reset_password_page(token: Annotated[str, Query(max_length=512)] = "") -> Re
 
 
 @app.post("/reset-password", tags=["pages"], summary="The page's form (form post)")
-def reset_password_form() -> Response[Any]:
-    form = parse_qs(app.current_event.decoded_body or "")
-    token = (form.get("token") or [""])[0]
-    password = (form.get("password") or [""])[0]
+def reset_password_form(form: FormFields, client: Client) -> Response[Any]:
+    token = form.get("token", "")
     try:
-        password_service().reset(token, password, client_of(app.current_event).ip)
+        password_service().reset(token, form.get("password", ""), client.ip)
     except DomainError as error:
         body = pages.message(error.detail, error=True)
         if error.status == 422:  # the link still works: let them try another password

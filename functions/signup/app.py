@@ -3,53 +3,28 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
-from urllib.parse import parse_qs
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel, ConfigDict, Field
 
 from kuploy_access.domain.errors import DomainError
 from kuploy_access.domain.invitations import safe_continue_path
 from kuploy_access.http import html_pages as pages
-from kuploy_access.http.api import create_app, lambda_entry, metrics
-from kuploy_access.http.deps import client_of
+from kuploy_access.http.api import count, create_app, lambda_entry
+from kuploy_access.http.deps import Client, FormFields
 from kuploy_access.http.openapi_docs import responses
 from kuploy_access.http.schemas.common import Accepted
+from kuploy_access.http.schemas.signup import (
+    EmailRequest,
+    SignUpRequest,
+    VerificationSent,
+    Verified,
+    VerifyEmailRequest,
+)
 from kuploy_access.wiring import signup_service
 
 app = create_app()
-
-
-class SignUpRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    email: str = Field(max_length=320, examples=["ada@example.com"])
-    password: str = Field(max_length=1024, repr=False, description="8–256 characters, not a commonly used password")
-    name: str | None = Field(default=None, max_length=200)
-
-
-class VerifyEmailRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    token: str = Field(max_length=512, repr=False)
-
-
-class EmailRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    email: str = Field(max_length=320)
-
-
-class VerificationSent(BaseModel):
-    status: Literal["verification_sent"] = "verification_sent"
-
-
-class Verified(BaseModel):
-    status: Literal["verified"] = "verified"
-    password_set: bool = Field(
-        description="False when the link was a resent one, which sets no password: "
-        "choose one with POST /auth/password/forgot"
-    )
 
 
 @app.post(
@@ -66,9 +41,9 @@ class Verified(BaseModel):
         s422=("validation_error", "invalid_email", "password_too_short", "password_too_common"),
     ),
 )
-def sign_up(body: SignUpRequest) -> VerificationSent:
-    signup_service().sign_up(body.email, body.password, client_of(app.current_event), body.name)
-    metrics.add_metric(name="SignUps", unit=MetricUnit.Count, value=1)
+def sign_up(body: SignUpRequest, client: Client) -> VerificationSent:
+    signup_service().sign_up(body.email, body.password, client, body.name)
+    count("SignUps")
     return VerificationSent()
 
 
@@ -90,8 +65,8 @@ def verify_email(body: VerifyEmailRequest) -> Verified:
     description="Always 202. The new link sets no password: verifying with it leaves the account without one, "
     "to be chosen with POST /auth/password/forgot.",
 )
-def resend_verification(body: EmailRequest) -> Accepted:
-    signup_service().resend_verification(body.email, client_of(app.current_event))
+def resend_verification(body: EmailRequest, client: Client) -> Accepted:
+    signup_service().resend_verification(body.email, client)
     return Accepted()
 
 
@@ -117,10 +92,9 @@ def verify_email_page(
 
 
 @app.post("/verify-email", tags=["pages"], summary="The page's confirm button (form post)")
-def verify_email_form() -> Response[Any]:
-    form = parse_qs(app.current_event.decoded_body or "")
-    token = (form.get("token") or [""])[0]
-    continue_to = safe_continue_path((form.get("next") or [""])[0])
+def verify_email_form(form: FormFields) -> Response[Any]:
+    token = form.get("token", "")
+    continue_to = safe_continue_path(form.get("next", ""))
     try:
         password_set = signup_service().verify_email(token)
     except DomainError as error:

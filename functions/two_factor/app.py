@@ -4,41 +4,18 @@
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from kuploy_access.http.api import create_app, lambda_entry
-from kuploy_access.http.deps import client_of
-from kuploy_access.http.guard import require_user
+from kuploy_access.http.deps import Client, SignedInUser, SudoUser
 from kuploy_access.http.openapi_docs import responses
 from kuploy_access.http.params import BEARER, Cursor, Limit
 from kuploy_access.http.schemas.audit import AuditEventList
-from kuploy_access.http.sudo import require_sudo
+from kuploy_access.http.schemas.two_factor import CodeRequest, DisableRequest, RecoveryCodes, Setup
 from kuploy_access.wiring import organization_service, two_factor_service
 
 app = create_app()
 
 SUDO_CODE_PROBLEMS = ("invalid_code", "api_key_not_allowed", "reauthentication_required")
-
-
-class CodeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    code: str = Field(max_length=32, repr=False, description="The current 6-digit code of the authenticator")
-
-
-class DisableRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    password: str = Field(max_length=1024, repr=False)
-    code: str = Field(max_length=32, repr=False, description="A current TOTP code or a recovery code")
-
-
-class Setup(BaseModel):
-    secret: str
-    otpauth_uri: str
-    qr_svg: str
-
-
-class RecoveryCodes(BaseModel):
-    recovery_codes: list[str]
 
 
 @app.post(
@@ -52,10 +29,8 @@ class RecoveryCodes(BaseModel):
         200, "The pending secret", s403=("api_key_not_allowed", "reauthentication_required"), s409="conflict"
     ),
 )
-def setup() -> Setup:
-    user = require_sudo(app.current_event.raw_event)
-    started = two_factor_service().setup(user.id)
-    return Setup(secret=started.secret, otpauth_uri=started.otpauth_uri, qr_svg=started.qr_svg)
+def setup(user: SudoUser) -> Setup:
+    return Setup.model_validate(two_factor_service().setup(user.id))
 
 
 @app.post(
@@ -67,9 +42,8 @@ def setup() -> Setup:
     security=BEARER,
     responses=responses(200, "Recovery codes", s403=SUDO_CODE_PROBLEMS, s409="conflict", s429="rate_limited"),
 )
-def enable(body: CodeRequest) -> RecoveryCodes:
-    user = require_sudo(app.current_event.raw_event)
-    codes = two_factor_service().enable(user.id, body.code, client_of(app.current_event), keep_session=user.session_id)
+def enable(body: CodeRequest, user: SudoUser, client: Client) -> RecoveryCodes:
+    codes = two_factor_service().enable(user.id, body.code, client, keep_session=user.session_id)
     return RecoveryCodes(recovery_codes=codes)
 
 
@@ -87,9 +61,7 @@ def enable(body: CodeRequest) -> RecoveryCodes:
         s429="rate_limited",
     ),
 )
-def disable(body: DisableRequest) -> Response[None]:
-    user = require_sudo(app.current_event.raw_event)
-    client = client_of(app.current_event)
+def disable(body: DisableRequest, user: SudoUser, client: Client) -> Response[None]:
     two_factor_service().disable(user.id, body.password, body.code, client, keep_session=user.session_id)
     return Response(status_code=204)
 
@@ -102,9 +74,7 @@ def disable(body: DisableRequest) -> Response[None]:
     security=BEARER,
     responses=responses(200, "New recovery codes", s403=SUDO_CODE_PROBLEMS, s409="conflict", s429="rate_limited"),
 )
-def replace_recovery_codes(body: CodeRequest) -> RecoveryCodes:
-    user = require_sudo(app.current_event.raw_event)
-    client = client_of(app.current_event)
+def replace_recovery_codes(body: CodeRequest, user: SudoUser, client: Client) -> RecoveryCodes:
     codes = two_factor_service().new_recovery_codes(user.id, body.code, client, keep_session=user.session_id)
     return RecoveryCodes(recovery_codes=codes)
 
@@ -119,8 +89,7 @@ def replace_recovery_codes(body: CodeRequest) -> RecoveryCodes:
     security=BEARER,
     responses=responses(200, "Events, newest first", s403="api_key_not_allowed"),
 )
-def audit_log(limit: Limit = 50, cursor: Cursor = None) -> AuditEventList:
-    user = require_user(app.current_event.raw_event)
+def audit_log(user: SignedInUser, limit: Limit = 50, cursor: Cursor = None) -> AuditEventList:
     return AuditEventList.of(organization_service().audit.page(user.id, limit, cursor))
 
 
@@ -131,8 +100,8 @@ def audit_log(limit: Limit = 50, cursor: Cursor = None) -> AuditEventList:
     security=BEARER,
     responses=responses(200, "Events, newest first", s403="api_key_not_allowed"),
 )
-def security_log(limit: Limit = 50, cursor: Cursor = None) -> AuditEventList:
-    return audit_log(limit, cursor)
+def security_log(user: SignedInUser, limit: Limit = 50, cursor: Cursor = None) -> AuditEventList:
+    return audit_log(user, limit, cursor)
 
 
 lambda_handler = lambda_entry(app)

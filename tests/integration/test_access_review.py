@@ -78,7 +78,7 @@ def cold_key_cache() -> Iterator[None]:
     def forget() -> None:
         for name, module in list(sys.modules.items()):
             if name.startswith("kuploy_function_AuthorizerFunction"):
-                module._key_cache.clear()
+                module.authorizer.forget_keys()
 
     forget()
     yield

@@ -1,4 +1,9 @@
-"""The Lambda authorizer: never refuses, hands the routes a principal or the reason there is none."""
+"""The Lambda authorizer: never refuses, hands the routes a principal or the reason there is none.
+
+The decision (`kuploy_access.authorizer`) is tested with a fake key table and clocks the
+test moves; the Lambda entry (`functions/authorizer/app.py`) with the answer it gives
+API Gateway and what its cold start imports.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import json
 import subprocess
 import sys
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
@@ -14,8 +20,11 @@ from typing import Any
 
 import pytest
 
+from kuploy_access.adapters.api_key_lookup import KeyRecord
+from kuploy_access.authorizer import KEY_CACHE_SECONDS, Authorizer, bearer_token
 from kuploy_access.domain.access_tokens import JwtCodec, JwtKind
-from kuploy_access.domain.principal import ANONYMOUS, USER, Principal
+from kuploy_access.domain.api_keys import hash_key, new_key
+from kuploy_access.domain.principal import ANONYMOUS, API_KEY, USER, Principal
 from tests.unit.jwt_helpers import OTHER_KEY, TEST_KEY, claims_for, unsigned_token
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,16 +64,67 @@ class RecordingLogger:
         self._record("exception", *args, **kwargs)
 
 
-@pytest.fixture(scope="module")
-def module() -> ModuleType:
-    return load_authorizer()
+@dataclass
+class FakeKeys:
+    """The key table as the authorizer reads it, counting its reads and usage marks."""
+
+    records: dict[str, KeyRecord] = field(default_factory=dict)
+    finds: list[str] = field(default_factory=list)
+    marks: list[tuple[str, datetime, str]] = field(default_factory=list)
+
+    def add(self, key: str, **changes: Any) -> KeyRecord:
+        record = KeyRecord(
+            key_id=changes.pop("key_id", "key_01ci"),
+            org_id=changes.pop("org_id", "org_01engines"),
+            scopes=changes.pop("scopes", ("org:read", "resources:read")),
+            expires_at=changes.pop("expires_at", None),
+            revoked_at=changes.pop("revoked_at", None),
+            last_used_at=changes.pop("last_used_at", None),
+        )
+        assert not changes, changes
+        self.records[hash_key(key)] = record
+        return record
+
+    def find(self, key_hash: str) -> KeyRecord | None:
+        self.finds.append(key_hash)
+        return self.records.get(key_hash)
+
+    def mark_used(self, key_hash: str, now: datetime, ip: str) -> bool:
+        self.marks.append((key_hash, now, ip))
+        return True
+
+
+class Monotonic:
+    def __init__(self) -> None:
+        self.seconds = 1000.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+
+@dataclass
+class Decision:
+    """An authorizer with everything it talks to in the test's hands."""
+
+    keys: FakeKeys = field(default_factory=FakeKeys)
+    logger: RecordingLogger = field(default_factory=RecordingLogger)
+    monotonic: Monotonic = field(default_factory=Monotonic)
+
+    def __post_init__(self) -> None:
+        self.authorizer = Authorizer(
+            codec=lambda: CODEC, keys=lambda: self.keys, log=self.logger, monotonic=self.monotonic
+        )
+
+    def authorize(self, token: str | None, now: datetime, ip: str = "") -> Principal:
+        return self.authorizer.authorize(token, now, ip)
+
+    def forget_keys(self) -> None:
+        self.authorizer.forget_keys()
 
 
 @pytest.fixture
-def authorizer(module, monkeypatch) -> ModuleType:
-    monkeypatch.setattr(module, "jwt_codec", lambda: CODEC)
-    monkeypatch.setattr(module, "logger", RecordingLogger())
-    return module
+def authorizer() -> Decision:
+    return Decision()
 
 
 def now() -> datetime:
@@ -77,7 +137,7 @@ def access_token(issued: datetime | None = None, key_codec: JwtCodec = CODEC, **
     )
 
 
-def event(authorization: str | None) -> dict[str, Any]:
+def event(authorization: str | None, query: str = "") -> dict[str, Any]:
     headers = {"content-type": "application/json"}
     if authorization is not None:
         headers["authorization"] = authorization
@@ -88,6 +148,7 @@ def event(authorization: str | None) -> dict[str, Any]:
         "rawPath": "/me",
         "headers": headers,
         "requestContext": {"http": {"method": "GET", "path": "/me"}},
+        **({"rawQueryString": query} if query else {}),
     }
 
 
@@ -110,8 +171,8 @@ def event(authorization: str | None) -> dict[str, Any]:
         ({"authorization": "  Bearer   abc  "}, "abc"),
     ],
 )
-def test_bearer_token(authorizer, headers, expected):
-    assert authorizer.bearer_token(headers) == expected
+def test_bearer_token(headers, expected):
+    assert bearer_token(headers) == expected
 
 
 # --- authorize -------------------------------------------------------------------------
@@ -192,16 +253,33 @@ def test_refused_tokens_never_reach_the_log(authorizer):
 # --- lambda_handler --------------------------------------------------------------------
 
 
-def handle(authorizer: ModuleType, authorization: str | None) -> dict[str, Any]:
-    answer = authorizer.lambda_handler(event(authorization), None)
+@pytest.fixture(scope="module")
+def module() -> ModuleType:
+    return load_authorizer()
+
+
+@pytest.fixture
+def container() -> Decision:
+    return Decision()
+
+
+@pytest.fixture
+def entry(module, container, monkeypatch) -> ModuleType:
+    """The Lambda entry, its container's authorizer signing with the test key."""
+    monkeypatch.setattr(module, "authorizer", container.authorizer)
+    return module
+
+
+def handle(entry: ModuleType, authorization: str | None, query: str = "") -> dict[str, Any]:
+    answer = entry.lambda_handler(event(authorization, query), None)
     assert answer["isAuthorized"] is True
     assert all(isinstance(value, str) for value in answer["context"].values()), answer
     json.dumps(answer)  # must be serialisable as is
     return answer
 
 
-def test_handler_with_a_valid_token(authorizer):
-    context = handle(authorizer, f"Bearer {access_token()}")["context"]
+def test_handler_with_a_valid_token(entry):
+    context = handle(entry, f"Bearer {access_token()}")["context"]
     assert context["principal_type"] == USER
     assert context["principal_id"] == "usr_01ada"
     assert context["session_id"] == "ses_01one"
@@ -219,21 +297,21 @@ def test_handler_with_a_valid_token(authorizer):
         ("Bearer kpy_live_0123456789", "invalid_token"),
     ],
 )
-def test_handler_never_refuses_and_names_the_reason(authorizer, authorization, reason):
-    context = handle(authorizer, authorization)["context"]
+def test_handler_never_refuses_and_names_the_reason(entry, authorization, reason):
+    context = handle(entry, authorization)["context"]
     assert context["principal_type"] == ANONYMOUS
     assert context["principal_id"] == ""
     assert context["auth_error"] == reason
 
 
-def test_handler_with_an_expired_token(authorizer):
-    context = handle(authorizer, f"Bearer {access_token(issued=now() - timedelta(minutes=16))}")["context"]
+def test_handler_with_an_expired_token(entry):
+    context = handle(entry, f"Bearer {access_token(issued=now() - timedelta(minutes=16))}")["context"]
     assert context["principal_type"] == ANONYMOUS
     assert context["auth_error"] == "token_expired"
 
 
-def test_handler_without_headers(authorizer):
-    answer = authorizer.lambda_handler({"version": "2.0", "type": "REQUEST"}, None)
+def test_handler_without_headers(entry):
+    answer = entry.lambda_handler({"version": "2.0", "type": "REQUEST"}, None)
     assert answer["isAuthorized"] is True
     assert answer["context"]["auth_error"] == "unauthorized"
 
@@ -245,8 +323,8 @@ def test_the_authorizer_imports_no_argon2_pyotp_or_pydantic():
         f"spec = importlib.util.spec_from_file_location('authorizer_probe', {str(AUTHORIZER)!r})\n"
         "module = importlib.util.module_from_spec(spec)\n"
         "spec.loader.exec_module(module)\n"
-        "heavy = sorted(n for n in ('argon2', 'pyotp', 'pydantic', 'email_validator', 'zxcvbn') if n in sys.modules)\n"
-        "print(','.join(heavy))\n"
+        "heavy = ('argon2', 'pyotp', 'pydantic', 'pynamodb', 'email_validator', 'zxcvbn', 'kuploy_access.http')\n"
+        "print(','.join(sorted(n for n in heavy if n in sys.modules)))\n"
     )
     env = {
         "PYTHONPATH": f"{ROOT / 'shared'}:{ROOT}",
@@ -262,9 +340,9 @@ def test_the_authorizer_imports_no_argon2_pyotp_or_pydantic():
 # --- auth_time (sudo mode) -------------------------------------------------------------------
 
 
-def test_auth_time_reaches_the_routes(authorizer):
+def test_auth_time_reaches_the_routes(entry):
     signed_in_at = int(now().timestamp()) - 120
-    context = handle(authorizer, f"Bearer {access_token(auth_time=signed_in_at)}")["context"]
+    context = handle(entry, f"Bearer {access_token(auth_time=signed_in_at)}")["context"]
     assert context["auth_time"] == str(signed_in_at)
     assert Principal.from_context(context).auth_time == signed_in_at
 
@@ -275,3 +353,140 @@ def test_tokens_without_an_integer_auth_time_are_stale(authorizer, claim):
     principal = authorizer.authorize(access_token(**extra), now())
     assert principal.type == USER
     assert principal.auth_time == 0
+
+
+# --- API keys: one GetItem, cached by the container, marked as used once a minute -----------
+
+SOURCE_IP = "203.0.113.9"
+
+
+def test_a_usable_key_is_its_organizations_principal(authorizer):
+    key = new_key()
+    authorizer.keys.add(key)
+    principal = authorizer.authorize(key, now(), SOURCE_IP)
+    assert principal == Principal(
+        type=API_KEY, id="key_01ci", org_id="org_01engines", scopes=("org:read", "resources:read")
+    )
+    assert authorizer.keys.finds == [hash_key(key)]
+
+
+def test_a_mistyped_key_costs_no_lookup(authorizer):
+    key = new_key()
+    authorizer.keys.add(key)
+    typo = key[:-1] + ("A" if key[-1] != "A" else "B")
+    assert authorizer.authorize(typo, now()).auth_error == "invalid_token"
+    assert authorizer.keys.finds == []
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"revoked_at": datetime(2026, 1, 1, tzinfo=UTC)},
+        {"expires_at": datetime(2026, 1, 1, tzinfo=UTC)},
+    ],
+    ids=["revoked", "expired"],
+)
+def test_a_revoked_or_expired_key_is_invalid_token(authorizer, state):
+    key = new_key()
+    authorizer.keys.add(key, **state)
+    principal = authorizer.authorize(key, now(), SOURCE_IP)
+    assert principal.type == ANONYMOUS
+    assert principal.auth_error == "invalid_token"
+    assert authorizer.keys.marks == []
+
+
+def test_an_unknown_key_is_invalid_token(authorizer):
+    principal = authorizer.authorize(new_key(), now(), SOURCE_IP)
+    assert principal.type == ANONYMOUS
+    assert principal.auth_error == "invalid_token"
+
+
+def test_a_key_is_read_once_per_cache_period(authorizer):
+    key = new_key()
+    authorizer.keys.add(key)
+    for _ in range(3):
+        assert authorizer.authorize(key, now()).type == API_KEY
+    assert len(authorizer.keys.finds) == 1
+    authorizer.monotonic.seconds += KEY_CACHE_SECONDS - 0.1
+    authorizer.authorize(key, now())
+    assert len(authorizer.keys.finds) == 1
+    authorizer.monotonic.seconds += 0.2
+    authorizer.authorize(key, now())
+    assert len(authorizer.keys.finds) == 2
+
+
+def test_an_unknown_key_is_remembered_too(authorizer):
+    key = new_key()
+    authorizer.authorize(key, now())
+    authorizer.authorize(key, now())
+    assert len(authorizer.keys.finds) == 1
+
+
+def test_a_revocation_is_seen_once_the_cache_period_is_over(authorizer):
+    key = new_key()
+    authorizer.keys.add(key)
+    assert authorizer.authorize(key, now()).type == API_KEY
+    authorizer.keys.add(key, revoked_at=now())
+    assert authorizer.authorize(key, now()).type == API_KEY  # the container's bound
+    authorizer.monotonic.seconds += KEY_CACHE_SECONDS
+    assert authorizer.authorize(key, now()).auth_error == "invalid_token"
+
+
+def test_forgetting_the_keys_reads_them_again(authorizer):
+    key = new_key()
+    authorizer.keys.add(key)
+    authorizer.authorize(key, now())
+    authorizer.forget_keys()
+    authorizer.authorize(key, now())
+    assert len(authorizer.keys.finds) == 2
+
+
+def test_a_key_is_marked_as_used_once_a_minute_by_a_container(authorizer):
+    key = new_key()
+    authorizer.keys.add(key)
+    first = now()
+    authorizer.authorize(key, first, SOURCE_IP)
+    authorizer.authorize(key, first + timedelta(seconds=30), SOURCE_IP)
+    assert authorizer.keys.marks == [(hash_key(key), first, SOURCE_IP)]
+    authorizer.monotonic.seconds += KEY_CACHE_SECONDS  # read again: the table says when it was last used
+    authorizer.keys.add(key, last_used_at=first)
+    authorizer.authorize(key, first + timedelta(seconds=59), SOURCE_IP)
+    assert len(authorizer.keys.marks) == 1
+    authorizer.authorize(key, first + timedelta(seconds=60), SOURCE_IP)
+    assert authorizer.keys.marks[1:] == [(hash_key(key), first + timedelta(seconds=60), SOURCE_IP)]
+
+
+def test_a_jwt_costs_no_lookup(authorizer):
+    assert authorizer.authorize(access_token(), now()).type == USER
+    assert authorizer.keys.finds == []
+
+
+# --- what the Lambda entry reads of the request --------------------------------------------
+
+
+def test_the_handler_answers_a_key_with_its_organization(entry, container):
+    key = new_key()
+    container.keys.add(key)
+    context = handle(entry, f"Bearer {key}")["context"]
+    assert context["principal_type"] == API_KEY
+    assert context["org_id"] == "org_01engines"
+    assert context["scopes"] == "org:read resources:read"
+
+
+@pytest.mark.parametrize("query", ["api_key={key}", "k={key}&x=1", "token=kpy%5F{tail}"])
+def test_a_key_in_the_query_string_is_refused_even_with_a_good_header(entry, container, query):
+    key = new_key()
+    container.keys.add(key)
+    context = handle(entry, f"Bearer {key}", query.format(key=key, tail=key[4:]))["context"]
+    assert context["principal_type"] == ANONYMOUS
+    assert context["auth_error"] == "invalid_token"
+    assert container.keys.finds == []
+
+
+def test_the_handler_passes_the_source_ip_to_the_usage_mark(entry, container):
+    key = new_key()
+    container.keys.add(key)
+    request = event(f"Bearer {key}")
+    request["requestContext"]["http"]["sourceIp"] = SOURCE_IP
+    entry.lambda_handler(request, None)
+    assert [ip for _, _, ip in container.keys.marks] == [SOURCE_IP]

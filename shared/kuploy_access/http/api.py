@@ -11,7 +11,8 @@ import json
 import logging
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -22,6 +23,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 
 from kuploy_access.domain.errors import DomainError
 from kuploy_access.domain.principal import ANONYMOUS
@@ -55,13 +57,31 @@ def _traced(
     return traced
 
 
-def problem_response(status: int, code: str, title: str, detail: str | None = None, **ext: Any) -> Response[Any]:
+def problem_answer(status: int, code: str, title: str, detail: str | None = None, **ext: Any) -> Response[Any]:
+    """A problem document as the resolver's `Response` (`problems.problem_result` is the
+    same as a finished Lambda result, for answers given before the resolver runs)."""
     return Response(
         status_code=status,
         content_type=problem_headers(status, code)["Content-Type"],
         headers={k: v for k, v in problem_headers(status, code).items() if k != "Content-Type"},
         body=json.dumps(problem_body(status, code, title, detail, **ext)),
     )
+
+
+def count(metric: str) -> None:
+    """One more `metric` (a CloudWatch count, published as the request ends)."""
+    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+
+
+@contextmanager
+def counting_failures(metric: str) -> Iterator[None]:
+    """Count a refused attempt (a `DomainError`) as one `metric`; the error goes on to
+    its problem document."""
+    try:
+        yield
+    except DomainError:
+        count(metric)
+        raise
 
 
 def _validation_problem(errors: list[dict[str, Any]]) -> Response[Any]:
@@ -71,7 +91,7 @@ def _validation_problem(errors: list[dict[str, Any]]) -> Response[Any]:
         len(tuple(e.get("loc", ()))) == 1 for e in body_errors
     )
     if unreadable:
-        return problem_response(400, "validation_error", "The body must be a JSON object")
+        return problem_answer(400, "validation_error", "The body must be a JSON object")
     fields = [
         {
             "field": ".".join(str(part) for part in tuple(e.get("loc", ()))[1:]) or str(e.get("loc")),
@@ -80,7 +100,7 @@ def _validation_problem(errors: list[dict[str, Any]]) -> Response[Any]:
         }
         for e in errors
     ]
-    return problem_response(
+    return problem_answer(
         422, "validation_error", "The request did not pass validation", fields[0]["message"], errors=fields
     )
 
@@ -90,7 +110,7 @@ def create_app() -> APIGatewayHttpResolver:
 
     @app.exception_handler(DomainError)
     def _domain_error(error: DomainError) -> Response[Any]:
-        response = problem_response(error.status, error.code, error.title, error.detail)
+        response = problem_answer(error.status, error.code, error.title, error.detail)
         if isinstance(error, RateLimited):
             response.headers["Retry-After"] = str(error.retry_after)
         return response
@@ -101,20 +121,20 @@ def create_app() -> APIGatewayHttpResolver:
 
     @app.exception_handler(RequestUnsupportedContentType)
     def _unsupported_type(_: RequestUnsupportedContentType) -> Response[Any]:
-        return problem_response(415, "validation_error", "Send the body as application/json")
+        return problem_answer(415, "validation_error", "Send the body as application/json")
 
     @app.exception_handler(UnicodeDecodeError)
     def _undecodable(_: UnicodeDecodeError) -> Response[Any]:
-        return problem_response(400, "validation_error", "The body must be UTF-8 text")
+        return problem_answer(400, "validation_error", "The body must be UTF-8 text")
 
     @app.not_found
     def _not_found(_: NotFoundError) -> Response[Any]:
-        return problem_response(404, "not_found", "Not found")
+        return problem_answer(404, "not_found", "Not found")
 
     @app.exception_handler(Exception)
     def _bug(error: Exception) -> Response[Any]:
         logger.exception("unhandled error")
-        return problem_response(500, "internal_error", "Something went wrong on our side")
+        return problem_answer(500, "internal_error", "Something went wrong on our side")
 
     return app
 

@@ -12,17 +12,19 @@ table in `domain/permissions.py`, keyed by the route; no handler names a role.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.request import Request
 
+from kuploy_access.domain.errors import Unauthorized
 from kuploy_access.domain.permissions import rule_for
 from kuploy_access.domain.principal import Principal
 from kuploy_access.http.guard import principal_of, require_user
 from kuploy_access.http.sudo import require_sudo
 from kuploy_access.services.access import OrgCaller
 from kuploy_access.services.sessions import ClientInfo
-from kuploy_access.wiring import access_service
+from kuploy_access.wiring import access_service, session_service
 
 
 def client_of(event: Any) -> ClientInfo:
@@ -78,3 +80,26 @@ SudoUser = Annotated[Principal, Depends(_user_in_sudo_mode)]
 OrgMember = Annotated[OrgCaller, Depends(_org_member)]
 OrgMemberInSudoMode = Annotated[OrgCaller, Depends(_org_member_in_sudo_mode)]
 OrgMemberOrSelf = Annotated[OrgCaller, Depends(_org_member_or_self)]
+
+
+# --- The account's own routes: a session that is still live, and HTML form posts. ---
+
+
+def _user_with_live_session(request: Request) -> Principal:
+    """The signed-in user, whose session must still be live: routes that manage sessions
+    do not wait out the access token's 15 minutes after a sign-out."""
+    caller = require_user(request.resolved_event.raw_event)
+    if not session_service().is_live(caller.id, caller.session_id):
+        raise Unauthorized("invalid_token", "This session was signed out")
+    return caller
+
+
+def _form_fields(request: Request) -> dict[str, str]:
+    """An HTML page's form post (application/x-www-form-urlencoded): each field's first
+    value; a field sent empty is absent."""
+    posted = parse_qs(request.resolved_event.decoded_body or "")
+    return {name: values[0] for name, values in posted.items()}
+
+
+LiveSessionUser = Annotated[Principal, Depends(_user_with_live_session)]
+FormFields = Annotated[dict[str, str], Depends(_form_fields)]

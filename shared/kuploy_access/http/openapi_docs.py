@@ -7,7 +7,8 @@ from typing import Any
 PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"
 
 
-def problem_response(*codes: str) -> dict[str, Any]:
+def problem_doc_schema(*codes: str) -> dict[str, Any]:
+    """The OpenAPI response object of a problem document whose `code` is one of `codes`."""
     return {
         "description": "Problem document; `code` is one of: " + ", ".join(f"`{c}`" for c in codes),
         "content": {"application/problem+json": {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
@@ -19,5 +20,5 @@ def responses(success: int, description: str, **by_status: tuple[str, ...] | str
     annotation) and the problem documents, e.g. `s401="invalid_credentials"`."""
     documented: dict[int, Any] = {success: {"description": description}}
     for key, codes in by_status.items():
-        documented[int(key.lstrip("s"))] = problem_response(*((codes,) if isinstance(codes, str) else codes))
+        documented[int(key.lstrip("s"))] = problem_doc_schema(*((codes,) if isinstance(codes, str) else codes))
     return documented

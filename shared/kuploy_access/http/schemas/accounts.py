@@ -1,0 +1,28 @@
+"""The signed-in person's account: what `GET /me` and `PATCH /me` read and answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class OrganizationSummary(BaseModel):
+    id: str
+    name: str
+    role: str
+
+
+class Me(BaseModel):
+    id: str
+    email: str
+    name: str
+    email_verified: bool
+    two_factor_enabled: bool
+    created_at: datetime
+    organizations: list[OrganizationSummary]
+
+
+class UpdateMeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(max_length=200)
