@@ -62,7 +62,8 @@ def run(calls: int = CALLS) -> AuthorizerResults:
     forget_containers()
 
     from devserver.embedded_aws import LOCAL_ENVIRONMENT, embedded_aws
-    from devserver.gateway import LambdaContext, LocalGateway, authorizer_event, build_event, load_handler
+    from devserver.events import LambdaContext, authorizer_event, build_event
+    from devserver.gateway import LocalGateway, load_handler
     from devserver.template import api_spec
 
     api = api_spec()

@@ -160,7 +160,8 @@ def run(runs: int = 20) -> list[FlowResult]:
     prepare_in_process_imports()
 
     from devserver.embedded_aws import LOCAL_ENVIRONMENT, embedded_aws
-    from devserver.gateway import LambdaContext, LocalGateway, authorizer_event, build_event, load_handler
+    from devserver.events import LambdaContext, authorizer_event, build_event
+    from devserver.gateway import LocalGateway, load_handler
     from devserver.template import api_spec
 
     api = api_spec()

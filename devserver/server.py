@@ -10,39 +10,19 @@ written to FILE on shutdown and read back at start.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from devserver.environment import prepare_local_environment
 from devserver.template import PROJECT_ROOT, api_spec
 
-DEV_EMAILS_PATH = "/_dev/emails"
-# Every DynamoDB call the server made so far, by operation: {"count", "operations"}.
-DEV_DYNAMODB_CALLS_PATH = "/_dev/dynamodb-calls"
-# The operator command (`bin/kuploy-access admin reset-2fa EMAIL --local URL`) reaches
-# the embedded table through here; loopback callers only.
-DEV_ADMIN_RESET_2FA_PATH = "/_dev/admin/reset-2fa"
-
-
-def _prepare_environment(port: int, host: str, template_env: dict[str, Any]) -> dict[str, str]:
-    from devserver.embedded_aws import LOCAL_ENVIRONMENT
-
-    environment = dict(LOCAL_ENVIRONMENT)
-    public_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - comparison, not a bind
-    environment["PUBLIC_BASE_URL"] = os.environ.get("PUBLIC_BASE_URL", f"http://{public_host}:{port}")
-    # Literal (non-intrinsic) variables of the template's Globals apply locally too.
-    for name, value in template_env.items():
-        if isinstance(value, str) and name not in environment:
-            environment[name] = value
-    for name, value in environment.items():
-        if name in ("PUBLIC_BASE_URL",) or name not in os.environ or name.startswith("AWS_"):
-            os.environ[name] = value
-    sys.path.insert(0, str(PROJECT_ROOT / "shared"))
-    return environment
+if TYPE_CHECKING:
+    from devserver.embedded_aws import Outbox
+    from devserver.gateway import LocalGateway
 
 
 def _print_email(email: Any) -> None:
@@ -50,21 +30,9 @@ def _print_email(email: Any) -> None:
     print(f"\n{rule}\n  email to {email.to}: {email.subject}\n{rule}\n{email.text}\n{rule}\n", flush=True)
 
 
-def _admin_reset_two_factor(client_ip: str, body: bytes) -> tuple[int, dict[str, object]]:
-    """The same operator command as on AWS (kuploy_access.cli), run on the embedded table."""
-    if not client_ip.startswith("127.") and client_ip != "::1":
-        return 403, {"error": "operator commands are for this machine only"}
-    from kuploy_access.cli import _on_aws
+def make_handler(gateway: LocalGateway, outbox: Outbox) -> type[BaseHTTPRequestHandler]:
+    from devserver.dev_routes import dev_route
 
-    try:
-        request = json.loads(body or b"{}")
-        outcome = _on_aws({k: str(request.get(k) or "") for k in ("email", "operator", "reason")})
-    except ValueError:
-        return 400, {"error": "send JSON {email, operator, reason}"}
-    return (404 if "error" in outcome else 200), outcome
-
-
-def make_handler(gateway: Any, outbox: Any) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "kuploy-local"
@@ -76,22 +44,9 @@ def make_handler(gateway: Any, outbox: Any) -> type[BaseHTTPRequestHandler]:
             raw_path, _, raw_query = self.path.partition("?")
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length > 0 else b""
-            if raw_path == DEV_EMAILS_PATH and self.command == "GET":
-                self._write(200, [("Content-Type", "application/json")], json.dumps(outbox.all()).encode())
-                return
-            if raw_path == DEV_DYNAMODB_CALLS_PATH and self.command == "GET":
-                from devserver.embedded_aws import dynamodb_calls
-
-                calls = dynamodb_calls.snapshot()
-                payload = json.dumps({"count": len(calls), "operations": calls}).encode()
-                self._write(200, [("Content-Type", "application/json")], payload)
-                return
-            if raw_path == DEV_ADMIN_RESET_2FA_PATH and self.command == "POST":
-                status, answer = _admin_reset_two_factor(self.client_address[0], body)
-                self._write(status, [("Content-Type", "application/json")], json.dumps(answer).encode())
-                return
-            response = gateway.handle(
-                self.command, raw_path, raw_query, list(self.headers.items()), body, self.client_address[0]
+            client_ip = self.client_address[0]
+            response = dev_route(self.command, raw_path, client_ip, body, outbox) or gateway.handle(
+                self.command, raw_path, raw_query, list(self.headers.items()), body, client_ip
             )
             self._write(response.status, response.headers, response.body)
 
@@ -118,8 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     api = api_spec()
-    environment = _prepare_environment(args.port, args.host, api.environment)
+    environment = prepare_local_environment(api, args.port, args.host)
+    sys.path.insert(0, str(PROJECT_ROOT / "shared"))
 
+    from devserver.dev_routes import DEV_EMAILS_PATH
     from devserver.embedded_aws import embedded_aws, restore_state, save_state
     from devserver.gateway import LocalGateway
 

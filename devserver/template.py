@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +66,10 @@ class ApiSpec:
     routes: list[RouteSpec]
     authorizer: AuthorizerSpec | None
     table: dict[str, Any]
+    # Globals: Function: Environment: Variables, intrinsics (`{"Ref": ...}`) as they are.
     environment: dict[str, Any]
+    # Parameters, by name: Type, Default, ...
+    parameters: dict[str, Any] = field(default_factory=dict)
 
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
@@ -136,4 +139,10 @@ def api_spec(document: dict[str, Any] | None = None) -> ApiSpec:
     if len(tables) != 1:
         raise ValueError("the local server expects exactly one AWS::DynamoDB::Table")
     environment = globals_.get("Environment", {}).get("Variables", {})
-    return ApiSpec(routes=routes, authorizer=authorizer, table=tables[0]["Properties"], environment=environment)
+    return ApiSpec(
+        routes=routes,
+        authorizer=authorizer,
+        table=tables[0]["Properties"],
+        environment=environment,
+        parameters=document.get("Parameters") or {},
+    )

@@ -61,12 +61,16 @@ def _codes(response: dict[str, Any], default: str) -> list[str]:
 
 
 def build_document() -> dict[str, Any]:
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     sys.path.insert(0, str(ROOT / "shared"))
     sys.path.insert(0, str(ROOT))
+    from devserver.embedded_aws import LOCAL_ENVIRONMENT
     from devserver.gateway import load_handler
     from devserver.template import api_spec
 
+    # The handlers read their settings when imported (kuploy_access.config); the
+    # document depends on none of them.
+    for name, value in {**LOCAL_ENVIRONMENT, "PUBLIC_BASE_URL": "http://127.0.0.1:3000"}.items():
+        os.environ.setdefault(name, value)
     api = api_spec()
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {}

@@ -1,13 +1,57 @@
-"""Settings read from the environment once per container (set by template.yaml)."""
+"""Settings read from the environment once per container.
+
+A deployed function gets the variables below from template.yaml (Globals: Function:
+Environment) and its region from Lambda (AWS_REGION). Without one it is a broken
+deployment, so there are no defaults to fall back on (a default would name some other
+table, secret or sender): `settings()` raises MissingSetting naming every missing
+variable, at cold start (kuploy_access.wiring reads the settings when it is imported).
+The two Secrets Manager ids are checked when read, by the code that opens a secret: the
+operator's command line (kuploy_access.cli) shares the wiring but never opens one, and
+runs with TABLE_NAME, SENDER_EMAIL and PUBLIC_BASE_URL alone.
+
+Local values are set by whatever runs the code locally: the local server
+(devserver.environment), the tests (tests/conftest.py) and the bench, all from
+devserver.embedded_aws.LOCAL_ENVIRONMENT. Tunables (session lifetimes, invitation
+days, quiet answers, the sudo window) keep defaults, the same as template.yaml's
+parameters.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 
 from kuploy_access.domain.sessions import SUDO_MODE_WINDOW, SessionLifetimes
+
+TABLE_NAME = "TABLE_NAME"
+PUBLIC_BASE_URL = "PUBLIC_BASE_URL"
+SENDER_EMAIL = "SENDER_EMAIL"
+SIGNING_KEY_SECRET_ID = "SIGNING_KEY_SECRET_ID"
+TOTP_KEY_SECRET_ID = "TOTP_KEY_SECRET_ID"
+SECRET_ID_VARIABLES = (SIGNING_KEY_SECRET_ID, TOTP_KEY_SECRET_ID)
+# Every variable template.yaml must give every function (tests/build checks it does).
+REQUIRED_VARIABLES = (TABLE_NAME, PUBLIC_BASE_URL, SENDER_EMAIL, *SECRET_ID_VARIABLES)
+# Lambda sets AWS_REGION in every function; a shell may set either.
+REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
+
+
+class MissingSetting(RuntimeError):
+    """Environment variables the code needs are not set (or are blank)."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = tuple(names)
+        listed = ", ".join(
+            "AWS_REGION (or AWS_DEFAULT_REGION)" if name == "AWS_REGION" else name for name in self.names
+        )
+        super().__init__(
+            f"missing environment variable{'s' if len(self.names) > 1 else ''}: {listed}. "
+            "A deployed function gets them from template.yaml (Globals: Function: Environment; AWS_REGION "
+            "from Lambda); locally, the local server, the tests and the bench set them "
+            "(devserver.embedded_aws.LOCAL_ENVIRONMENT)."
+        )
 
 
 @dataclass(frozen=True)
@@ -15,8 +59,6 @@ class Settings:
     table_name: str
     public_base_url: str
     sender_email: str
-    signing_key_secret_id: str
-    totp_key_secret_id: str
     region: str
     session_lifetimes: SessionLifetimes
     invitation_lifetime: timedelta = timedelta(days=7)
@@ -25,23 +67,56 @@ class Settings:
     quiet_answer_seconds: float = 0.3
     # Sudo mode: how recently a factor must have been proven for a sensitive action.
     sudo_mode_window: timedelta = SUDO_MODE_WINDOW
+    # The Secrets Manager ids that were set, as (variable, id); read through the properties.
+    secret_ids: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def signing_key_secret_id(self) -> str:
+        return self._secret_id(SIGNING_KEY_SECRET_ID)
+
+    @property
+    def totp_key_secret_id(self) -> str:
+        return self._secret_id(TOTP_KEY_SECRET_ID)
+
+    def _secret_id(self, variable: str) -> str:
+        value = dict(self.secret_ids).get(variable)
+        if value is None:
+            raise MissingSetting([variable])
+        return value
+
+
+def _set(environ: Mapping[str, str], name: str) -> str | None:
+    value = environ.get(name)
+    return value if value and value.strip() else None
+
+
+def read_settings(environ: Mapping[str, str]) -> Settings:
+    """The settings `environ` gives; MissingSetting names every required variable it lacks."""
+    missing = [name for name in (TABLE_NAME, PUBLIC_BASE_URL, SENDER_EMAIL) if _set(environ, name) is None]
+    region = next((value for name in REGION_VARIABLES if (value := _set(environ, name))), None)
+    if region is None or missing:
+        raise MissingSetting(missing if region is not None else [*missing, "AWS_REGION"])
+
+    def tunable(name: str, default: str) -> float:
+        return float(environ.get(name, default))
+
+    return Settings(
+        table_name=environ[TABLE_NAME],
+        public_base_url=environ[PUBLIC_BASE_URL],
+        sender_email=environ[SENDER_EMAIL],
+        region=region,
+        session_lifetimes=SessionLifetimes(
+            absolute=timedelta(days=tunable("SESSION_ABSOLUTE_DAYS", "30")),
+            idle=timedelta(days=tunable("SESSION_IDLE_DAYS", "7")),
+        ),
+        invitation_lifetime=timedelta(days=tunable("INVITATION_DAYS", "7")),
+        audit_retention=timedelta(days=tunable("AUDIT_RETENTION_DAYS", "400")),
+        quiet_answer_seconds=tunable("QUIET_ANSWER_SECONDS", "0.3"),
+        sudo_mode_window=timedelta(minutes=tunable("SUDO_MODE_MINUTES", "10")),
+        secret_ids=tuple((name, value) for name in SECRET_ID_VARIABLES if (value := _set(environ, name))),
+    )
 
 
 @lru_cache(maxsize=1)
 def settings() -> Settings:
-    return Settings(
-        table_name=os.environ.get("TABLE_NAME", "kuploy-access"),
-        public_base_url=os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:3000"),
-        sender_email=os.environ.get("SENDER_EMAIL", "no-reply@kuploy.dev"),
-        signing_key_secret_id=os.environ.get("SIGNING_KEY_SECRET_ID", "kuploy-access/signing-key"),
-        totp_key_secret_id=os.environ.get("TOTP_KEY_SECRET_ID", "kuploy-access/totp-key"),
-        region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-        session_lifetimes=SessionLifetimes(
-            absolute=timedelta(days=float(os.environ.get("SESSION_ABSOLUTE_DAYS", "30"))),
-            idle=timedelta(days=float(os.environ.get("SESSION_IDLE_DAYS", "7"))),
-        ),
-        invitation_lifetime=timedelta(days=float(os.environ.get("INVITATION_DAYS", "7"))),
-        audit_retention=timedelta(days=float(os.environ.get("AUDIT_RETENTION_DAYS", "400"))),
-        quiet_answer_seconds=float(os.environ.get("QUIET_ANSWER_SECONDS", "0.3")),
-        sudo_mode_window=timedelta(minutes=float(os.environ.get("SUDO_MODE_MINUTES", "10"))),
-    )
+    return read_settings(os.environ)

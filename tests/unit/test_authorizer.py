@@ -331,6 +331,12 @@ def test_the_authorizer_imports_no_argon2_pyotp_or_pydantic():
         "POWERTOOLS_SERVICE_NAME": "kuploy-access",
         "AWS_DEFAULT_REGION": "eu-west-1",
         "PATH": "/usr/bin:/bin",
+        # What template.yaml gives every function (kuploy_access.config needs them at cold start).
+        "TABLE_NAME": "kuploy-access",
+        "PUBLIC_BASE_URL": "https://access.test",
+        "SENDER_EMAIL": "no-reply@access.test",
+        "SIGNING_KEY_SECRET_ID": "kuploy-access/signing-key",
+        "TOTP_KEY_SECRET_ID": "kuploy-access/totp-key",
     }
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr

@@ -1,0 +1,47 @@
+"""Routes only the local server has, under /_dev/ (never in template.yaml or the
+OpenAPI document): the outbox, the DynamoDB call log, and the operator's 2FA reset."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from devserver.embedded_aws import Outbox, dynamodb_calls
+from devserver.responses import GatewayResponse
+
+DEV_EMAILS_PATH = "/_dev/emails"
+# Every DynamoDB call the server made so far, by operation: {"count", "operations"}.
+DEV_DYNAMODB_CALLS_PATH = "/_dev/dynamodb-calls"
+# The operator command (`bin/kuploy-access admin reset-2fa EMAIL --local URL`) reaches
+# the embedded table through here; loopback callers only.
+DEV_ADMIN_RESET_2FA_PATH = "/_dev/admin/reset-2fa"
+
+
+def _json(status: int, document: Any) -> GatewayResponse:
+    return GatewayResponse(status, [("Content-Type", "application/json")], json.dumps(document).encode())
+
+
+def _admin_reset_two_factor(client_ip: str, body: bytes) -> GatewayResponse:
+    """The same operator command as on AWS (kuploy_access.cli), run on the embedded table."""
+    if not client_ip.startswith("127.") and client_ip != "::1":
+        return _json(403, {"error": "operator commands are for this machine only"})
+    from kuploy_access.cli import _on_aws
+
+    try:
+        request = json.loads(body or b"{}")
+        outcome = _on_aws({k: str(request.get(k) or "") for k in ("email", "operator", "reason")})
+    except ValueError:
+        return _json(400, {"error": "send JSON {email, operator, reason}"})
+    return _json(404 if "error" in outcome else 200, outcome)
+
+
+def dev_route(method: str, path: str, client_ip: str, body: bytes, outbox: Outbox) -> GatewayResponse | None:
+    """The answer of a /_dev/ route, or None for a request the gateway answers."""
+    if path == DEV_EMAILS_PATH and method == "GET":
+        return _json(200, outbox.all())
+    if path == DEV_DYNAMODB_CALLS_PATH and method == "GET":
+        calls = dynamodb_calls.snapshot()
+        return _json(200, {"count": len(calls), "operations": calls})
+    if path == DEV_ADMIN_RESET_2FA_PATH and method == "POST":
+        return _admin_reset_two_factor(client_ip, body)
+    return None
