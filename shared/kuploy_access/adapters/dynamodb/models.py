@@ -15,6 +15,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from kuploy_access.adapters.dynamodb.keys import ORG_SK, PROFILE_SK, member_sk, org_pk, user_pk
 from kuploy_access.config import settings
 
 GSI1_NAME = "gsi1"
@@ -241,24 +242,16 @@ class AuditEventItem(TableItem):
     expires_at_epoch = TTLAttribute()
 
 
-def user_key(user_id: str) -> str:
-    return f"USER#{user_id}"
+# --- an item by its key alone: what an update, a delete or a condition check names ------
 
 
-def email_key(email: str) -> str:
-    return f"EMAIL#{email}"
+def user_ref(user_id: str) -> UserItem:
+    return UserItem(pk=user_pk(user_id), sk=PROFILE_SK)
 
 
-def email_skeleton_key(skeleton: str) -> str:
-    return f"EMAILSKELETON#{skeleton}"
+def org_ref(org_id: str) -> OrganizationItem:
+    return OrganizationItem(pk=org_pk(org_id), sk=ORG_SK)
 
 
-def org_key(org_id: str) -> str:
-    return f"ORG#{org_id}"
-
-
-def member_sk(user_id: str) -> str:
-    return f"MEMBER#{user_id}"
-
-
-ORG_PROFILE = "ORG"
+def member_ref(org_id: str, user_id: str) -> MembershipItem:
+    return MembershipItem(pk=org_pk(org_id), sk=member_sk(user_id))
