@@ -1,4 +1,4 @@
-"""PynamoDB models: one table, several item shapes."""
+"""PynamoDB models: one table, several item shapes. Their keys are built in keys.py."""
 
 from __future__ import annotations
 
@@ -142,7 +142,7 @@ class OrganizationItem(TableItem):
 
 
 class MembershipItem(TableItem):
-    """pk ORG#, sk MEMBER#user; the index answers "organizations of a user"."""
+    """In the organization's partition; the index answers "organizations of a user"."""
 
     org_id = UnicodeAttribute()
     user_id = UnicodeAttribute()
@@ -160,9 +160,9 @@ class MembershipItem(TableItem):
 
 
 class InvitationItem(TableItem):
-    """The invitation (pk ORG#, sk INVITATION#id) and its copy under the token's hash
-    (pk INVTOKEN#hash), which answers the emailed link with one GetItem. The index
-    lists an address's invitations (gsi1pk INVITEE#email)."""
+    """The invitation (in its organization's partition) and its copy under the link's
+    hash, which answers the emailed link with one GetItem. The index lists an address's
+    invitations (the copy has no index keys)."""
 
     invitation_id = UnicodeAttribute()
     org_id = UnicodeAttribute()
@@ -182,7 +182,7 @@ class InvitationItem(TableItem):
 
 
 class InviteeGuardItem(TableItem):
-    """pk ORG#, sk INVITEE#email: at most one pending invitation per address and org."""
+    """In the organization's partition: at most one pending invitation per address."""
 
     invitation_id = UnicodeAttribute()
     expires_at = UTCDateTimeAttribute()
@@ -204,8 +204,8 @@ class ResourceItem(TableItem):
 
 
 class ApiKeyItem(TableItem):
-    """pk APIKEY#<sha256 of the key>: the authorizer's one GetItem. The index lists an
-    organization's keys (gsi1pk ORGKEYS#org, gsi1sk KEY#id)."""
+    """Under the SHA-256 of the key: the authorizer's one GetItem. The index lists an
+    organization's keys."""
 
     key_id = UnicodeAttribute()
     org_id = UnicodeAttribute()
@@ -226,7 +226,8 @@ class ApiKeyItem(TableItem):
 
 
 class AuditEventItem(TableItem):
-    """pk AUDIT#org, sk the event id (time-sortable): newest first with one Query."""
+    """One partition per organization (or account), sorted by event id (time-sortable):
+    newest first with one Query."""
 
     event_id = UnicodeAttribute()
     org_id = UnicodeAttribute()
