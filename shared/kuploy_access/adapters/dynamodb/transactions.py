@@ -15,7 +15,6 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
-from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from kuploy_access.adapters.dynamodb.models import TableItem
@@ -64,15 +63,17 @@ class Transaction:
         self._parts["check"].append((label, lambda tx: tx.condition_check(model, pk, sk, condition=condition)))
         return self
 
-    def delete(self, label: str, item: Model, condition: Condition | None = None) -> Transaction:
+    def delete(self, label: str, item: TableItem, condition: Condition | None = None) -> Transaction:
         self._parts["delete"].append((label, lambda tx: tx.delete(item, condition=condition)))
         return self
 
-    def put(self, label: str, item: Model, condition: Condition | None = None) -> Transaction:
+    def put(self, label: str, item: TableItem, condition: Condition | None = None) -> Transaction:
         self._parts["put"].append((label, lambda tx: tx.save(item, condition=condition)))
         return self
 
-    def update(self, label: str, item: Model, actions: list[Action], condition: Condition | None = None) -> Transaction:
+    def update(
+        self, label: str, item: TableItem, actions: list[Action], condition: Condition | None = None
+    ) -> Transaction:
         self._parts["update"].append((label, lambda tx: tx.update(item, actions=actions, condition=condition)))
         return self
 
