@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from kuploy_access.adapters.api_key_lookup import KeyLookup
+from kuploy_access.adapters.dynamodb.keys import API_KEY_PK_PREFIX, AUDIT_PK_PREFIX
 from tests.build.test_template import _as_list, resources, transformed
 
 pytestmark = pytest.mark.build
@@ -70,7 +71,9 @@ def test_the_authorizer_reads_and_marks_only_api_key_items():
     assert set().union(*(dynamodb_actions(s) for s in allows)) == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
     for statement in allows:
         assert statement["Resource"] == TABLE_ARN, statement  # the table, not its index
-        assert statement["Condition"]["ForAllValues:StringLike"] == {"dynamodb:LeadingKeys": ["APIKEY#*"]}, statement
+        assert statement["Condition"]["ForAllValues:StringLike"] == {
+            "dynamodb:LeadingKeys": [f"{API_KEY_PK_PREFIX}*"]
+        }, statement
 
 
 def test_the_authorizer_s_update_touches_only_the_usage_mark():
@@ -97,7 +100,7 @@ def _is_audit_deny(statement: dict[str, Any]) -> bool:
         statement["Effect"] == "Deny"
         and dynamodb_actions(statement) >= AUDIT_DENY
         and TABLE_ARN in _as_list(statement["Resource"])
-        and statement.get("Condition") == {"ForAnyValue:StringLike": {"dynamodb:LeadingKeys": ["AUDIT#*"]}}
+        and statement.get("Condition") == {"ForAnyValue:StringLike": {"dynamodb:LeadingKeys": [f"{AUDIT_PK_PREFIX}*"]}}
     )
 
 

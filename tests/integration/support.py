@@ -17,6 +17,16 @@ from typing import Any
 import boto3
 import pytest
 
+from kuploy_access.adapters.dynamodb.keys import (
+    EMAIL_GUARD_PK_PREFIX,
+    PROFILE_SK,
+    RATE_COUNTER_PK_PREFIX,
+    USER_PK_PREFIX,
+    one_time_token_pk,
+    rate_counter_pk_prefix,
+)
+from kuploy_access.domain.login_throttle import LOGIN_FAILURES_PER_ACCOUNT_AND_IP, LOGIN_FAILURES_PER_IP
+from kuploy_access.domain.one_time_tokens import TokenKind
 from tests.integration.gateway_client import Answer
 
 REGION = "us-east-1"
@@ -45,15 +55,15 @@ def items_with_prefix(prefix: str) -> list[dict[str, Any]]:
 
 
 def users() -> list[dict[str, Any]]:
-    return [item for item in scan() if item["pk"].startswith("USER#") and item["sk"] == "PROFILE"]
+    return [item for item in scan() if item["pk"].startswith(USER_PK_PREFIX) and item["sk"] == PROFILE_SK]
 
 
 def email_guards() -> list[dict[str, Any]]:
-    return [item for item in scan() if item["pk"].startswith("EMAIL#")]
+    return [item for item in scan() if item["pk"].startswith(EMAIL_GUARD_PK_PREFIX)]
 
 
 def verification_tokens() -> list[dict[str, Any]]:
-    return items_with_prefix("TOKEN#email_verification#")
+    return items_with_prefix(one_time_token_pk(TokenKind.EMAIL_VERIFICATION, ""))
 
 
 def raw_item(pk: str, sk: str) -> dict[str, Any] | None:
@@ -331,7 +341,14 @@ def service_clock() -> Iterator[ServiceClock]:
 
 
 def rate_counters() -> list[dict[str, Any]]:
-    return items_with_prefix("RATE#")
+    return items_with_prefix(RATE_COUNTER_PK_PREFIX)
+
+
+# The login limits' window counters (per address and IP, per IP), for `startswith`.
+LOGIN_COUNTERS = (
+    rate_counter_pk_prefix(LOGIN_FAILURES_PER_ACCOUNT_AND_IP),
+    rate_counter_pk_prefix(LOGIN_FAILURES_PER_IP),
+)
 
 
 # --- threads released at once -----------------------------------------------------------

@@ -25,6 +25,7 @@ import pytest
 
 from devserver.gateway import LocalGateway, load_handler
 from devserver.template import api_spec
+from kuploy_access.adapters.dynamodb.keys import API_KEY_PK_PREFIX, API_KEY_SK, api_key_pk
 from kuploy_access.domain.api_keys import hash_key, new_key
 from tests.integration import support
 from tests.integration.gateway_client import SOURCE_IP, Answer, GatewayClient
@@ -243,7 +244,7 @@ def at(text: str) -> datetime:
 
 
 def key_items() -> list[dict[str, Any]]:
-    return support.items_with_prefix("APIKEY#")
+    return support.items_with_prefix(API_KEY_PK_PREFIX)
 
 
 # --- create --------------------------------------------------------------------------------------
@@ -281,11 +282,11 @@ def test_the_table_keeps_only_the_sha256_of_the_key(client, team):
             text = str(value)
             assert secret not in text, item
             assert random_part not in text, item
-    stored = raw_item(f"APIKEY#{hash_key(secret)}", "APIKEY")
+    stored = raw_item(api_key_pk(hash_key(secret)), API_KEY_SK)
     assert stored is not None
     assert stored["key_id"] == created["id"]
     assert stored["org_id"] == team.org_id
-    assert [item["pk"] for item in key_items()] == [f"APIKEY#{hash_key(secret)}"]
+    assert [item["pk"] for item in key_items()] == [api_key_pk(hash_key(secret))]
 
 
 def test_create_with_scopes_answers_them_sorted_without_a_preset(client, team):
@@ -871,7 +872,7 @@ def test_last_used_at_is_written_once_a_minute_at_most(client, team, authorizer_
     used = listed(client, team)[created["id"]]["last_used_at"]
     assert used is not None
     assert abs(at(used) - datetime.now(UTC)) < timedelta(minutes=1)
-    stored = raw_item(f"APIKEY#{hash_key(created['key'])}", "APIKEY")
+    stored = raw_item(api_key_pk(hash_key(created["key"])), API_KEY_SK)
     assert stored is not None and stored["last_used_ip"] == SOURCE_IP
 
     # Across containers too (each reads the key afresh): the condition lets none write.
@@ -950,7 +951,7 @@ def test_deleting_the_organization_kills_its_keys(client, team, authorizer_clock
 
     remaining = key_items()
     assert [item["org_id"] for item in remaining] == [team.other_org_id]
-    assert raw_item(f"APIKEY#{hash_key(mine['key'])}", "APIKEY") is None
+    assert raw_item(api_key_pk(hash_key(mine["key"])), API_KEY_SK) is None
     assert get_org(client, other["key"], team.other_org_id).status == 200
 
 

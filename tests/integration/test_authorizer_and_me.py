@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from devserver.gateway import load_handler
+from kuploy_access.adapters.dynamodb.keys import PROFILE_SK, user_pk
 from tests.integration import support
 from tests.integration.gateway_client import GatewayClient
 from tests.integration.support import ACCESS_HEADER, access_claims, assert_problem, b64url, forge_jwt
@@ -202,7 +203,7 @@ def test_a_valid_token_for_a_deleted_account_is_401(world):
     answer = world.client.request("PATCH", "/me", {"name": "Ghost"}, token=token)
     assert_problem(answer, 401, "invalid_token")
     # The update did not create a profile for the ghost.
-    assert support.raw_item("USER#usr_deleted00000000000000000", "PROFILE") is None
+    assert support.raw_item(user_pk("usr_deleted00000000000000000"), PROFILE_SK) is None
 
 
 @pytest.mark.parametrize(

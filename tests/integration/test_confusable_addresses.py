@@ -6,6 +6,12 @@ from __future__ import annotations
 
 import pytest
 
+from kuploy_access.adapters.dynamodb.keys import (
+    EMAIL_SKELETON_GUARD_PK_PREFIX,
+    EMAIL_SKELETON_GUARD_SK,
+    RATE_COUNTER_PK_PREFIX,
+    email_skeleton_guard_pk,
+)
 from kuploy_access.domain.emails import email_skeleton
 from tests.integration import support
 from tests.integration.shared_world import aws, client, gateway, world  # noqa: F401 - fixtures
@@ -26,14 +32,14 @@ def sign_up(client, email: str, password: str = "another sturdy passphrase"):
 def test_a_look_alike_of_a_verified_address_answers_202_and_creates_no_account(client):
     client.sign_up_and_verify("paypal@example.com")
     # Only what a refused sign-up may leave: the look-alike's email budget counter.
-    before = [item for item in table() if not item["pk"].startswith("RATE#")]
+    before = [item for item in table() if not item["pk"].startswith(RATE_COUNTER_PK_PREFIX)]
     emails_before = len(client.outbox.all())
 
     answer = sign_up(client, LOOK_ALIKE)
     assert answer.status == 202, answer.text
     assert answer.json() == {"status": "verification_sent"}
 
-    assert [item for item in table() if not item["pk"].startswith("RATE#")] == before
+    assert [item for item in table() if not item["pk"].startswith(RATE_COUNTER_PK_PREFIX)] == before
     assert [user["email"] for user in support.users()] == ["paypal@example.com"]
     sent = client.outbox.all()[emails_before:]
     assert [email["to"] for email in sent] == [LOOK_ALIKE]
@@ -61,7 +67,7 @@ def test_a_look_alike_signed_up_without_its_inbox_blocks_nobody(client):
 def test_each_account_holds_the_skeleton_of_its_address(client):
     client.sign_up_and_verify("Ada@Example.com")
     (user,) = support.users()
-    guard = support.raw_item(f"EMAILSKELETON#{email_skeleton('ada@example.com')}", "EMAILSKELETON")
+    guard = support.raw_item(email_skeleton_guard_pk(email_skeleton("ada@example.com")), EMAIL_SKELETON_GUARD_SK)
     assert guard is not None and guard["user_id"] == user["user_id"]
 
 
@@ -84,4 +90,4 @@ def test_look_alikes_verified_at_once_make_one_verified_account(client):
 
     assert sorted(status for _, status in outcomes) == [200, 400, 400], outcomes
     assert len([user for user in support.users() if user["email_verified"]]) == 1
-    assert len([item for item in support.scan() if item["pk"].startswith("EMAILSKELETON#")]) == 1
+    assert len([item for item in support.scan() if item["pk"].startswith(EMAIL_SKELETON_GUARD_PK_PREFIX)]) == 1

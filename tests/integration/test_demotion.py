@@ -11,6 +11,13 @@ from typing import Any
 import pytest
 
 from kuploy_access.adapters.dynamodb.invitations import DynamoInvitationRepository
+from kuploy_access.adapters.dynamodb.keys import (
+    INVITATION_LINK_SK,
+    INVITATION_SK_PREFIX,
+    invitation_link_pk,
+    invitation_sk,
+    org_pk,
+)
 from kuploy_access.domain.audit import Actor, audit_event
 from kuploy_access.domain.errors import Forbidden
 from kuploy_access.domain.invitations import Invitation, InvitationStatus
@@ -76,7 +83,7 @@ def test_demoting_an_admin_revokes_the_invitations_they_sent_and_their_links(cli
     revoked = [e for e in events if e["action"] == "invitation.revoked"]
     assert sorted(e["target"] for e in revoked) == sorted(links)
     assert all(e["details"]["reason"] == "inviter_role_changed" for e in revoked)
-    records = [i for i in support.scan() if i["sk"].startswith("INVITATION#")]
+    records = [i for i in support.scan() if i["sk"].startswith(INVITATION_SK_PREFIX)]
     assert {i["email"]: i["status"] for i in records if i["invited_by"] == admin_id} == {
         "new-admin@example.com": "revoked",
         "new-member@example.com": "revoked",
@@ -117,8 +124,8 @@ def test_an_invitation_written_after_its_inviter_was_demoted_is_refused(client, 
     with pytest.raises(Forbidden):
         DynamoInvitationRepository().create(invitation, None, now, event)
 
-    assert support.raw_item(f"ORG#{org_id}", "INVITATION#inv_01late") is None
-    assert support.raw_item("INVTOKEN#" + "0" * 64, "TOKEN") is None
+    assert support.raw_item(org_pk(org_id), invitation_sk("inv_01late")) is None
+    assert support.raw_item(invitation_link_pk("0" * 64), INVITATION_LINK_SK) is None
 
 
 def test_the_access_review_flags_keys_beyond_their_creator_s_current_role(client):

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 import pyotp
 import pytest
 
+from kuploy_access.adapters.dynamodb.keys import member_sk, org_pk
 from tests.integration.gateway_client import GatewayClient
 from tests.integration.org_support import PASSWORD, create_org, invitation_token, invite, new_user
 from tests.integration.support import raw_item
@@ -42,21 +43,21 @@ def test_the_password_alone_does_not_accept_for_an_account_with_two_factor(setti
     answer = _submit(client, link)
     assert answer.status == 400
     assert "code" in answer.text.lower()
-    assert raw_item(f"ORG#{org_id}", f"MEMBER#{grace_id}") is None
+    assert raw_item(org_pk(org_id), member_sk(grace_id)) is None
 
 
 def test_a_wrong_code_does_not_accept(setting):
     client, org_id, grace_id, totp, link, clock = setting
     wrong = f"{(int(totp.at(clock.now())) + 1) % 1_000_000:06d}"
     assert _submit(client, link, code=wrong).status == 400
-    assert raw_item(f"ORG#{org_id}", f"MEMBER#{grace_id}") is None
+    assert raw_item(org_pk(org_id), member_sk(grace_id)) is None
 
 
 def test_password_and_current_code_accept(setting):
     client, org_id, grace_id, totp, link, clock = setting
     answer = _submit(client, link, code=totp.at(clock.now()))
     assert answer.status == 200, answer.text
-    assert raw_item(f"ORG#{org_id}", f"MEMBER#{grace_id}")["role"] == "member"  # type: ignore[index]
+    assert raw_item(org_pk(org_id), member_sk(grace_id))["role"] == "member"  # type: ignore[index]
 
 
 def test_the_code_used_on_the_page_cannot_sign_in_again(setting):

@@ -24,6 +24,19 @@ import pytest
 from botocore.exceptions import ClientError
 
 from kuploy_access.adapters.dynamodb.invitations import DynamoInvitationRepository
+from kuploy_access.adapters.dynamodb.keys import (
+    INVITATION_LINK_PK_PREFIX,
+    INVITATION_LINK_SK,
+    LOGIN_FAILURES_PK_PREFIX,
+    MEMBER_SK_PREFIX,
+    RATE_COUNTER_PK_PREFIX,
+    audit_pk,
+    invitation_link_pk,
+    invitation_sk,
+    invitee_sk,
+    member_sk,
+    org_pk,
+)
 from kuploy_access.adapters.ses_mailer import SesMailer
 from tests.integration import support
 from tests.integration.gateway_client import Answer, GatewayClient
@@ -150,7 +163,7 @@ class Team:
         return self.call("POST", f"/invitations/{link}/decline", token=token)
 
     def members(self) -> list[dict[str, Any]]:
-        return [i for i in scan() if i["pk"] == f"ORG#{self.org_id}" and i["sk"].startswith("MEMBER#")]
+        return [i for i in scan() if i["pk"] == org_pk(self.org_id) and i["sk"].startswith(MEMBER_SK_PREFIX)]
 
     def audit_actions(self) -> list[str]:
         answer = self.call("GET", f"/orgs/{self.org_id}/audit-log", token=self.owner)
@@ -174,7 +187,7 @@ def grace(team) -> tuple[str, str]:
 def _state() -> list[dict[str, Any]]:
     """The table, but the login counters and the account trails (a refused password
     counts there and is recorded there)."""
-    counted = ("RATE#", "LOGINFAIL#", "AUDIT#usr_")
+    counted = (RATE_COUNTER_PK_PREFIX, LOGIN_FAILURES_PK_PREFIX, audit_pk("usr_"))
     return sorted((i for i in scan() if not i["pk"].startswith(counted)), key=lambda i: (i["pk"], i["sk"]))
 
 
@@ -282,9 +295,9 @@ def test_an_invitation_whose_email_ses_refused_exists_and_can_be_resent(team, mo
     assert [(i["id"], i["email"], i["role"]) for i in listed] == [(body["id"], GRACE, "admin")]
     # Nothing half-written: the record, its link's copy and the one-pending guard.
     items = scan()
-    assert raw_item(f"ORG#{team.org_id}", f"INVITATION#{body['id']}") is not None
-    assert len([i for i in items if i["pk"].startswith("INVTOKEN#")]) == 1
-    assert raw_item(f"ORG#{team.org_id}", f"INVITEE#{GRACE}") is not None
+    assert raw_item(org_pk(team.org_id), invitation_sk(body["id"])) is not None
+    assert len([i for i in items if i["pk"].startswith(INVITATION_LINK_PK_PREFIX)]) == 1
+    assert raw_item(org_pk(team.org_id), invitee_sk(GRACE)) is not None
 
     monkeypatch.undo()
     resent = team.call("POST", f"/orgs/{team.org_id}/invitations/{body['id']}/resend", token=team.owner)
@@ -370,11 +383,11 @@ def test_accepting_makes_a_member_with_the_invited_role(team, grace):
 
     assert answer.status == 200, answer.text
     assert answer.json() == {"org_id": team.org_id, "role": "admin"}
-    member = raw_item(f"ORG#{team.org_id}", f"MEMBER#{grace[0]}")
+    member = raw_item(org_pk(team.org_id), member_sk(grace[0]))
     assert member is not None
     assert member["role"] == "admin"
-    assert raw_item(f"ORG#{team.org_id}", f"INVITATION#{invitation['id']}")["status"] == "accepted"  # type: ignore[index]
-    token_copy = raw_item(f"INVTOKEN#{hashlib.sha256(link.encode()).hexdigest()}", "TOKEN")
+    assert raw_item(org_pk(team.org_id), invitation_sk(invitation["id"]))["status"] == "accepted"  # type: ignore[index]
+    token_copy = raw_item(invitation_link_pk(hashlib.sha256(link.encode()).hexdigest()), INVITATION_LINK_SK)
     assert token_copy is not None
     assert token_copy["status"] == "accepted"
     assert team.member_count() == 2
@@ -459,7 +472,7 @@ def test_declining_answers_204_and_the_link_is_used_after(team, grace):
 
     assert declined.status == 204, declined.text
     assert_problem(team.accept(link, grace[1]), 410, "invitation_used")
-    assert raw_item(f"ORG#{team.org_id}", f"INVITATION#{invitation['id']}")["status"] == "declined"  # type: ignore[index]
+    assert raw_item(org_pk(team.org_id), invitation_sk(invitation["id"]))["status"] == "declined"  # type: ignore[index]
     assert team.member_count() == 1
     assert "invitation.declined" in team.audit_actions()
     # The organization may invite her again.
@@ -582,8 +595,8 @@ def test_answering_from_the_console(team, grace):
     assert_problem(team.call("POST", f"/me/invitations/{first}/accept", token=grace[1]), 410, "invitation_used")
     assert_problem(team.call("POST", f"/me/invitations/{second}/accept", token=grace[1]), 410, "invitation_used")
     assert team.call("GET", "/me/invitations", token=grace[1]).json()["items"] == []
-    assert raw_item(f"ORG#{team.org_id}", f"MEMBER#{grace[0]}")["role"] == "admin"  # type: ignore[index]
-    assert raw_item(f"ORG#{other_org}", f"MEMBER#{grace[0]}") is None
+    assert raw_item(org_pk(team.org_id), member_sk(grace[0]))["role"] == "admin"  # type: ignore[index]
+    assert raw_item(org_pk(other_org), member_sk(grace[0])) is None
 
 
 # --- the accept race and its cost --------------------------------------------------------------
@@ -625,9 +638,9 @@ def test_simultaneous_accept_and_decline_agree(team, grace, monkeypatch):
 
     accepted, declined = (answer for _, answer in outcomes)
     assert sorted([accepted.status, declined.status]) in ([200, 410], [204, 410]), (accepted.text, declined.text)
-    record = raw_item(f"ORG#{team.org_id}", f"INVITATION#{invitation['id']}")
+    record = raw_item(org_pk(team.org_id), invitation_sk(invitation["id"]))
     assert record is not None
-    membership = raw_item(f"ORG#{team.org_id}", f"MEMBER#{grace[0]}")
+    membership = raw_item(org_pk(team.org_id), member_sk(grace[0]))
     if accepted.status == 200:
         assert record["status"] == "accepted"
         assert membership is not None
@@ -706,7 +719,7 @@ def test_someone_without_an_account_signs_up_from_the_page_and_lands_back_on_the
     assert joined.status == 200, joined.text
     assert "joined" in joined.text.lower()
     assert ORG_NAME in unescape(joined.text)
-    member = raw_item(f"ORG#{team.org_id}", f"MEMBER#{account['user_id']}")
+    member = raw_item(org_pk(team.org_id), member_sk(account["user_id"]))
     assert member is not None
     assert member["role"] == "admin"
     assert team.member_count() == 2
@@ -729,7 +742,7 @@ def test_a_wrong_password_on_the_page_changes_nothing(team, grace):
     assert 'class="error"' in answer.text
     assert _forms(answer.text), "the page offers the forms again"
     assert _state() == before
-    assert raw_item(f"ORG#{team.org_id}", f"MEMBER#{grace[0]}") is None
+    assert raw_item(org_pk(team.org_id), member_sk(grace[0])) is None
     assert team.view(link).status == 200
 
 
@@ -745,8 +758,8 @@ def test_declining_from_the_page(team, grace):
 
     assert answer.status == 200, answer.text
     assert "declined" in answer.text.lower()
-    assert raw_item(f"ORG#{team.org_id}", f"INVITATION#{invitation['id']}")["status"] == "declined"  # type: ignore[index]
-    assert raw_item(f"ORG#{team.org_id}", f"MEMBER#{grace[0]}") is None
+    assert raw_item(org_pk(team.org_id), invitation_sk(invitation["id"]))["status"] == "declined"  # type: ignore[index]
+    assert raw_item(org_pk(team.org_id), member_sk(grace[0])) is None
 
 
 # --- the organization goes -----------------------------------------------------------------------
@@ -764,8 +777,8 @@ def test_deleting_the_organization_kills_its_invitation_links(team, grace):
     assert team.call("GET", "/me/invitations", token=grace[1]).json()["items"] == []
     by_id = team.call("POST", f"/me/invitations/{invitation['id']}/accept", token=grace[1])
     assert_problem(by_id, 404, "not_found")
-    assert [i for i in scan() if i["pk"].startswith("INVTOKEN#")] == []
-    assert raw_item(f"ORG#{team.org_id}", f"MEMBER#{grace[0]}") is None
+    assert [i for i in scan() if i["pk"].startswith(INVITATION_LINK_PK_PREFIX)] == []
+    assert raw_item(org_pk(team.org_id), member_sk(grace[0])) is None
 
 
 # --- a container's first requests ------------------------------------------------------------------

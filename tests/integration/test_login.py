@@ -10,9 +10,21 @@ from typing import Any
 
 import pytest
 
+from kuploy_access.adapters.dynamodb.keys import (
+    AUDIT_PK_PREFIX,
+    LOGIN_FAILURES_PK_PREFIX,
+    REFRESH_TOKEN_PK_PREFIX,
+    REFRESH_TOKEN_SK,
+    audit_pk,
+    rate_counter_pk_prefix,
+    refresh_token_pk,
+    session_sk,
+    user_pk,
+)
 from kuploy_access.adapters.dynamodb.users import DynamoUserRepository
 from kuploy_access.adapters.password_hasher import MEMORY_COST_KIB, TIME_COST, Argon2PasswordHasher
 from kuploy_access.domain.ids import new_id
+from kuploy_access.domain.login_throttle import LOGIN_FAILURES_PER_ACCOUNT_AND_IP, LOGIN_FAILURES_PER_IP
 from kuploy_access.domain.one_time_tokens import OneTimeToken, TokenKind, hash_secret, new_secret
 from kuploy_access.domain.users import User
 from tests.integration import support
@@ -60,7 +72,7 @@ def test_wrong_password_and_unknown_email_answer_the_same_401(client):
     assert len({answer.body for answer in answers}) == 1
     assert len({tuple(sorted(answer.headers.items())) for answer in answers}) == 1
     # No session was started by any of them.
-    assert support.items_with_prefix("REFRESH#") == []
+    assert support.items_with_prefix(REFRESH_TOKEN_PK_PREFIX) == []
 
 
 def test_an_unverified_account_is_403_only_with_the_right_password(client):
@@ -69,7 +81,7 @@ def test_an_unverified_account_is_403_only_with_the_right_password(client):
     assert_problem(log_in(client, "ada@example.com"), 403, "email_not_verified")
     # A wrong password says nothing about the account's state.
     assert_problem(log_in(client, "ada@example.com", "not the passphrase"), 401, "invalid_credentials")
-    assert support.items_with_prefix("REFRESH#") == []
+    assert support.items_with_prefix(REFRESH_TOKEN_PK_PREFIX) == []
 
 
 def test_login_answers_the_token_pair_and_starts_a_session(client):
@@ -98,10 +110,10 @@ def test_login_answers_the_token_pair_and_starts_a_session(client):
     # The refresh token is opaque, stored only as its SHA-256, beside the session.
     refresh = tokens["refresh_token"]
     assert refresh.count(".") == 0 and len(refresh) >= 32
-    stored = support.raw_item(f"REFRESH#{hash_secret(refresh)}", "REFRESH")
+    stored = support.raw_item(refresh_token_pk(hash_secret(refresh)), REFRESH_TOKEN_SK)
     assert stored is not None
     assert stored["user_id"] == user_id
-    session = support.raw_item(f"USER#{user_id}", f"SESSION#{stored['session_id']}")
+    session = support.raw_item(user_pk(user_id), session_sk(stored["session_id"]))
     assert session is not None
     assert session["ip"] == "203.0.113.7"
     assert session["user_agent"] == "kuploy-cli/1.0"
@@ -116,7 +128,7 @@ def test_each_login_is_its_own_session(client):
     second = client.log_in("ada@example.com")
     assert first["refresh_token"] != second["refresh_token"]
     assert support.jwt_parts(first["access_token"])[1]["jti"] != support.jwt_parts(second["access_token"])[1]["jti"]
-    assert len(support.items_with_prefix("REFRESH#")) == 2
+    assert len(support.items_with_prefix(REFRESH_TOKEN_PK_PREFIX)) == 2
 
 
 def test_passwords_are_nfkc_normalized_before_hashing(client):
@@ -212,11 +224,11 @@ def test_a_refused_login_costs_the_same_requests_for_known_and_unknown_addresses
         assert requests.by_hook == ["BatchGetItem", "TransactWriteItems", "GetItem", "PutItem"], requests.by_hook
     # What the transactions wrote: one failure for each (address, client IP) pair, two for
     # the client IP; nothing on any trail for the unknown address.
-    counters = [item for item in support.rate_counters() if item["pk"].startswith("RATE#login-")]
+    counters = [item for item in support.rate_counters() if item["pk"].startswith(support.LOGIN_COUNTERS)]
     hits = sorted((item["pk"].split("#")[1], int(item["hits"])) for item in counters)
     assert hits == [("login-ip", 2), ("login-pair", 1), ("login-pair", 1)], hits
-    trails = {item["pk"] for item in support.items_with_prefix("AUDIT#")}
-    assert all(pk.startswith("AUDIT#usr_") and pk != "AUDIT#usr_00000000000000000000000000" for pk in trails)
+    trails = {item["pk"] for item in support.items_with_prefix(AUDIT_PK_PREFIX)}
+    assert all(pk.startswith(audit_pk("usr_")) and pk != audit_pk("usr_00000000000000000000000000") for pk in trails)
 
 
 def test_a_success_after_a_mistyped_password_clears_the_counts(client):
@@ -229,8 +241,16 @@ def test_a_success_after_a_mistyped_password_clears_the_counts(client):
     answer = log_in(client, "ada@example.com")
 
     assert answer.status == 200
-    pairs = [item for item in support.rate_counters() if item["pk"].startswith("RATE#login-pair")]
+    pairs = [
+        item
+        for item in support.rate_counters()
+        if item["pk"].startswith(rate_counter_pk_prefix(LOGIN_FAILURES_PER_ACCOUNT_AND_IP))
+    ]
     assert pairs == []
-    assert support.items_with_prefix("LOGINFAIL#") == []
-    per_ip = [int(item["hits"]) for item in support.rate_counters() if item["pk"].startswith("RATE#login-ip")]
+    assert support.items_with_prefix(LOGIN_FAILURES_PK_PREFIX) == []
+    per_ip = [
+        int(item["hits"])
+        for item in support.rate_counters()
+        if item["pk"].startswith(rate_counter_pk_prefix(LOGIN_FAILURES_PER_IP))
+    ]
     assert per_ip == [1]

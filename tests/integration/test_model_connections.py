@@ -7,6 +7,7 @@ from __future__ import annotations
 from pynamodb.models import Model
 
 from kuploy_access.adapters.dynamodb import models
+from kuploy_access.adapters.dynamodb.keys import org_pk
 
 
 def _models() -> list[type[Model]]:
@@ -20,7 +21,7 @@ def test_every_indexed_item_shape_queries_its_index_after_the_base_model_connect
     for model in _models():
         if "_connection" in vars(model):
             monkeypatch.setattr(model, "_connection", None)
-    list(models.TableItem.query("ORG#nothing"))  # the base model connects first
+    list(models.TableItem.query(org_pk("nothing")))  # the base model connects first
     for model in (models.MembershipItem, models.InvitationItem, models.ApiKeyItem):
         index = next(value for value in vars(model).values() if isinstance(value, models.Gsi1))
-        assert list(index.query("NOTHING#here")) == []
+        assert list(index.query(org_pk("nothing-here"))) == []

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from kuploy_access.adapters.dynamodb.keys import ORG_SK
 from kuploy_access.domain.rate_limits import ORGS_CREATED_PER_ACCOUNT
 from tests.integration import support
 from tests.integration.org_support import create_org, new_user
@@ -40,7 +41,7 @@ def test_the_eleventh_organization_of_the_day_answers_429(client, clock_clear_of
     assert 0 < retry_after <= DAY
     listed = client.request("GET", "/orgs?limit=200", token=token).json()["items"]
     assert len(listed) == 10 and "One too many" not in {org["name"] for org in listed}
-    assert len([item for item in support.scan() if item["sk"] == "ORG"]) == 10
+    assert len([item for item in support.scan() if item["sk"] == ORG_SK]) == 10
 
     # Someone else still creates theirs; the next day, so does Pat.
     _, other = new_user(client, "other@example.com", "Olga Other")

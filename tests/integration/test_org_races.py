@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from kuploy_access.adapters.dynamodb.keys import MEMBER_SK_PREFIX, ORG_SK, audit_pk, member_sk, org_pk
 from kuploy_access.adapters.dynamodb.organizations import DynamoOrganizationRepository
 from tests.integration import support
 from tests.integration.gateway_client import Answer, GatewayClient
@@ -114,8 +115,8 @@ def memberships(org_id: str) -> dict[str, str]:
     """user id → role, from the table."""
     return {
         item["user_id"]: item["role"]
-        for item in support.items_with_prefix(f"ORG#{org_id}")
-        if item["sk"].startswith("MEMBER#")
+        for item in support.items_with_prefix(org_pk(org_id))
+        if item["sk"].startswith(MEMBER_SK_PREFIX)
     }
 
 
@@ -126,7 +127,7 @@ def assert_one_owner(org_id: str) -> str:
     owners = [user_id for user_id, role in held.items() if role == "owner"]
     assert len(owners) == 1, held
     assert set(held.values()) <= {"owner", "admin", "member"}, held
-    org = support.raw_item(f"ORG#{org_id}", "ORG")
+    org = support.raw_item(org_pk(org_id), ORG_SK)
     assert org is not None
     assert org["owner_id"] == owners[0], (org, held)
     assert int(org["member_count"]) == len(held), (org, held)
@@ -134,7 +135,7 @@ def assert_one_owner(org_id: str) -> str:
 
 
 def audit_actions(org_id: str) -> list[str]:
-    return [item["action"] for item in support.items_with_prefix(f"AUDIT#{org_id}")]
+    return [item["action"] for item in support.items_with_prefix(audit_pk(org_id))]
 
 
 def transfer(client: GatewayClient, token: str, org_id: str, user_id: str) -> Answer:
@@ -346,7 +347,7 @@ def test_leaving_while_being_removed_removes_once(client, crew, monkeypatch, rem
     threads = 1 + removers
     meet_across(monkeypatch, ["remove_member"], threads)
     target = crew.id("member1")
-    before = support.raw_item(f"ORG#{crew.org_id}", "ORG")
+    before = support.raw_item(org_pk(crew.org_id), ORG_SK)
     assert before is not None
 
     def act(i: int) -> Answer:
@@ -361,7 +362,7 @@ def test_leaving_while_being_removed_removes_once(client, crew, monkeypatch, rem
             assert_problem(answer, 404, "not_found")
     assert target not in memberships(crew.org_id)
     assert_one_owner(crew.org_id)
-    after = support.raw_item(f"ORG#{crew.org_id}", "ORG")
+    after = support.raw_item(org_pk(crew.org_id), ORG_SK)
     assert after is not None
     assert int(after["member_count"]) == int(before["member_count"]) - 1
     actions = audit_actions(crew.org_id)
@@ -385,7 +386,7 @@ def test_removing_a_member_while_promoting_them(client, crew, monkeypatch):
         assert_problem(promoted, 404, "not_found")
     # A promotion that lost must not bring the membership back as a bare item.
     assert target not in memberships(crew.org_id)
-    assert support.raw_item(f"ORG#{crew.org_id}", f"MEMBER#{target}") is None
+    assert support.raw_item(org_pk(crew.org_id), member_sk(target)) is None
     assert_one_owner(crew.org_id)
 
 
@@ -409,7 +410,7 @@ def test_an_activity_write_never_brings_back_a_removed_membership(client, crew, 
     monkeypatch.undo()
 
     assert answer.status == 200, answer.text  # it read a membership; the removal came after
-    assert support.raw_item(f"ORG#{crew.org_id}", f"MEMBER#{target}") is None
+    assert support.raw_item(org_pk(crew.org_id), member_sk(target)) is None
     assert target not in memberships(crew.org_id)
     assert_one_owner(crew.org_id)
     assert_problem(client.request("GET", f"/orgs/{crew.org_id}", token=crew.token("member1")), 404, "not_found")

@@ -9,7 +9,20 @@ from typing import Any
 
 import pytest
 
+from kuploy_access.adapters.dynamodb.keys import (
+    INVITATION_LINK_PK_PREFIX,
+    INVITATION_SK_PREFIX,
+    INVITEE_SK_PREFIX,
+    MEMBER_SK_PREFIX,
+    ORG_PK_PREFIX,
+    ORG_SK,
+    audit_pk,
+    member_sk,
+    org_pk,
+    resource_sk_prefix,
+)
 from kuploy_access.adapters.dynamodb.organizations import DynamoOrganizationRepository
+from kuploy_access.domain.resources import ResourceKind
 from tests.integration import support
 from tests.integration.gateway_client import SOURCE_IP, Answer, GatewayClient
 from tests.integration.org_support import (
@@ -118,13 +131,13 @@ def parse_time(text: str) -> datetime:
 
 
 def org_item(org_id: str) -> dict[str, Any]:
-    item = support.raw_item(f"ORG#{org_id}", "ORG")
+    item = support.raw_item(org_pk(org_id), ORG_SK)
     assert item is not None
     return item
 
 
 def membership_item(org_id: str, user_id: str) -> dict[str, Any] | None:
-    return support.raw_item(f"ORG#{org_id}", f"MEMBER#{user_id}")
+    return support.raw_item(org_pk(org_id), member_sk(user_id))
 
 
 # --- create and list -------------------------------------------------------------------------
@@ -177,7 +190,7 @@ def test_an_organization_needs_a_visible_name(client, body, status):
 
     assert_problem(client.request("POST", "/orgs", body, token=token), status, "validation_error")
     assert client.request("GET", "/orgs", token=token).json()["items"] == []
-    assert [item for item in support.scan() if item["pk"].startswith("ORG#")] == []
+    assert [item for item in support.scan() if item["pk"].startswith(ORG_PK_PREFIX)] == []
 
 
 def test_an_organization_name_over_100_characters_is_refused_not_truncated(client):
@@ -191,7 +204,7 @@ def test_an_organization_name_over_100_characters_is_refused_not_truncated(clien
 def test_creating_an_organization_needs_a_token(client):
     answer = client.request("POST", "/orgs", {"name": "Nobody's"})
     assert answer.status == 401
-    assert [item for item in support.scan() if item["pk"].startswith("ORG#")] == []
+    assert [item for item in support.scan() if item["pk"].startswith(ORG_PK_PREFIX)] == []
 
 
 def test_get_orgs_lists_my_organizations_with_my_role_in_each(client, team):
@@ -329,7 +342,9 @@ def test_the_owner_deletes_the_organization_with_everything_it_held(client, team
     assert application.status == 201, application.text
     invite(client, team.owner, org_id, "invitee@example.com", "member")
     pending_link = invitation_token(client, "invitee@example.com")
-    assert [item for item in support.scan() if item["pk"].startswith("INVTOKEN#")], "the invitation has a link"
+    assert [item for item in support.scan() if item["pk"].startswith(INVITATION_LINK_PK_PREFIX)], (
+        "the invitation has a link"
+    )
 
     answer = client.request("DELETE", f"/orgs/{org_id}", token=team.owner)
 
@@ -345,14 +360,17 @@ def test_the_owner_deletes_the_organization_with_everything_it_held(client, team
     # No grant of the organization is left: memberships, invitations and their links,
     # resources; only its (marked) profile remains in its partition.
     items = support.scan()
-    left = [(item["pk"], item["sk"]) for item in items if item["pk"] == f"ORG#{org_id}"]
-    assert left == [(f"ORG#{org_id}", "ORG")], left
+    projects_and_applications = (resource_sk_prefix(ResourceKind.PROJECT), resource_sk_prefix(ResourceKind.APPLICATION))
+    left = [(item["pk"], item["sk"]) for item in items if item["pk"] == org_pk(org_id)]
+    assert left == [(org_pk(org_id), ORG_SK)], left
     assert org_item(org_id).get("deleted_at"), "the profile is marked deleted"
     for item in items:
-        if item["pk"].startswith(("INVTOKEN#", "INVITEE#")) or item["sk"].startswith(("MEMBER#", "INVITATION#")):
+        if item["pk"].startswith((INVITATION_LINK_PK_PREFIX, INVITEE_SK_PREFIX)) or item["sk"].startswith(
+            (MEMBER_SK_PREFIX, INVITATION_SK_PREFIX)
+        ):
             assert item.get("org_id") != org_id, item
-        assert not (item["sk"].startswith(("PRJ#", "APP#")) and item.get("org_id") == org_id), item
-    assert not [item for item in items if item["pk"].startswith("INVTOKEN#")]
+        assert not (item["sk"].startswith(projects_and_applications) and item.get("org_id") == org_id), item
+    assert not [item for item in items if item["pk"].startswith(INVITATION_LINK_PK_PREFIX)]
     # The other organization of the owner is untouched.
     assert get_org(client, team.owner, other).status == 200
     # The pending invitation's link is dead.
@@ -360,7 +378,7 @@ def test_the_owner_deletes_the_organization_with_everything_it_held(client, team
     accepted = client.request("POST", f"/invitations/{pending_link}/accept", token=invitee)
     assert_problem(accepted, 404, "not_found")
     # The audit log is kept (until its TTL), ending with the deletion.
-    events = [item for item in items if item["pk"] == f"AUDIT#{org_id}"]
+    events = [item for item in items if item["pk"] == audit_pk(org_id)]
     actions = {event["action"] for event in events}
     assert {"org.created", "member.invited", "member.joined", "org.deleted"} <= actions, actions
     deleted = next(event for event in events if event["action"] == "org.deleted")
@@ -784,7 +802,7 @@ def test_every_change_writes_an_audit_event_newest_first(client, service_clock):
     assert details["org.updated"]["name"] == "Audited Co"
     assert details["org.ownership_transferred"].get("previous_owner") == owner_id
     # Every event is stored with its retention (TTL) of about 400 days.
-    for item in support.items_with_prefix(f"AUDIT#{org_id}"):
+    for item in support.items_with_prefix(audit_pk(org_id)):
         ttl = datetime.fromtimestamp(int(item["expires_at_epoch"]), tz=service_clock.now().tzinfo)
         assert timedelta(days=399) < ttl - service_clock.now() < timedelta(days=401)
 

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
+from kuploy_access.adapters.dynamodb.keys import one_time_token_pk
 from kuploy_access.adapters.dynamodb.tokens import DynamoTokenRepository
 from kuploy_access.domain.one_time_tokens import OneTimeToken, TokenKind, hash_secret, new_secret
 from kuploy_access.domain.rate_limits import RESET_EMAILS_PER_ADDRESS
@@ -71,7 +72,7 @@ def emails_to(client: GatewayClient, address: str) -> list[dict[str, str]]:
 
 
 def reset_tokens() -> list[dict[str, Any]]:
-    return support.items_with_prefix("TOKEN#password_reset#")
+    return support.items_with_prefix(one_time_token_pk(TokenKind.PASSWORD_RESET, ""))
 
 
 def user_id_of(email: str) -> str:
@@ -139,7 +140,7 @@ def test_the_reset_email_links_to_the_page_on_the_public_base_url(client):
     assert len(token) >= 22  # >= 128 bits of base64url
     # Stored hashed, expiring in an hour.
     (item,) = reset_tokens()
-    assert item["pk"] == f"TOKEN#password_reset#{hash_secret(token)}"
+    assert item["pk"] == one_time_token_pk(TokenKind.PASSWORD_RESET, hash_secret(token))
     assert token not in repr(support.scan())
     expires = datetime.fromisoformat(item["expires_at"].replace("Z", "+00:00"))
     assert timedelta(minutes=59) < expires - before < timedelta(minutes=61)
@@ -175,7 +176,9 @@ def test_a_fourth_forgot_request_in_an_hour_is_202_without_an_email(client, serv
     assert fourth.body == forgot(client, "nobody@example.com").body
     assert client.outbox.all()[sent_before:] == []
     # The refused request did not replace the newest link, which still works.
-    assert [token["pk"] for token in reset_tokens()] == [f"TOKEN#password_reset#{hash_secret(links[-1])}"]
+    assert [token["pk"] for token in reset_tokens()] == [
+        one_time_token_pk(TokenKind.PASSWORD_RESET, hash_secret(links[-1]))
+    ]
     assert reset(client, links[-1]).status == 204
     # An hour later the address gets emails again.
     service_clock.advance(timedelta(hours=1))

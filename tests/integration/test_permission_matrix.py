@@ -27,6 +27,7 @@ import boto3
 import pytest
 
 from devserver.template import api_spec
+from kuploy_access.adapters.dynamodb.keys import RATE_COUNTER_PK_PREFIX, member_sk, org_pk
 from kuploy_access.domain import permissions as perms
 from kuploy_access.domain.permissions import (
     ROLE_PERMISSIONS,
@@ -95,7 +96,7 @@ class World:
         return org
 
     def role_of(self, org_id: str, person: str) -> str | None:
-        key = {"pk": {"S": f"ORG#{org_id}"}, "sk": {"S": f"MEMBER#{self.user_ids[person]}"}}
+        key = {"pk": {"S": org_pk(org_id)}, "sk": {"S": member_sk(self.user_ids[person])}}
         item = _dynamodb().get_item(TableName=support.table_name(), Key=key, ConsistentRead=True).get("Item")
         return None if item is None else str(item["role"]["S"])
 
@@ -331,7 +332,7 @@ def _state() -> list[tuple[str, str, str]]:
     for item in table.all_items():
         attributes = item.to_json()["Attributes"]
         pk, sk = attributes["pk"]["S"], attributes["sk"]["S"]
-        if not pk.startswith("RATE#"):
+        if not pk.startswith(RATE_COUNTER_PK_PREFIX):
             items.append((pk, sk, json.dumps(attributes, sort_keys=True)))
     assert items, "the table looks empty: is this moto's table?"
     return sorted(items)

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from kuploy_access import wiring
+from kuploy_access.adapters.dynamodb.keys import email_guard_pk
 from kuploy_access.adapters.dynamodb.rate_limits import DynamoRateLimiter
 from kuploy_access.adapters.dynamodb.tokens import DynamoTokenRepository
 from kuploy_access.adapters.dynamodb.users import DynamoUserRepository
@@ -73,7 +74,7 @@ def test_simultaneous_sign_ups_with_one_email_make_one_account(aws, monkeypatch,
     guards = support.email_guards()
     assert len(accounts) == 1, accounts
     assert len(guards) == 1, guards
-    assert guards[0]["pk"] == "EMAIL#race@example.com"
+    assert guards[0]["pk"] == email_guard_pk("race@example.com")
     assert guards[0]["user_id"] == accounts[0]["user_id"]
     # Every sign-up got its verification email, to the one address, up to the limit of
     # 3 sign-up emails per address and hour; the others were still answered alike...

@@ -9,8 +9,22 @@ from typing import Any
 
 import pytest
 
+from kuploy_access.adapters.dynamodb.keys import (
+    EMAIL_GUARD_SK,
+    EMAIL_SKELETON_GUARD_SK,
+    ONE_TIME_TOKEN_SK,
+    PROFILE_SK,
+    REFRESH_TOKEN_SK,
+    email_guard_pk,
+    email_skeleton_guard_pk,
+    one_time_token_pk,
+    refresh_token_pk,
+    session_sk,
+    user_pk,
+)
 from kuploy_access.adapters.dynamodb.sessions import DynamoSessionRepository
-from kuploy_access.adapters.dynamodb.tokens import DynamoTokenRepository, token_key
+from kuploy_access.adapters.dynamodb.tokens import DynamoTokenRepository
+from kuploy_access.adapters.dynamodb.transactions import ConditionFailed
 from kuploy_access.adapters.dynamodb.users import DynamoUserRepository
 from kuploy_access.domain.emails import email_skeleton
 from kuploy_access.domain.ids import new_id
@@ -86,17 +100,17 @@ def test_create_writes_user_guard_and_token_together(aws):
 
     items = support.scan()
     assert len(items) == 3
-    profile = support.raw_item(f"USER#{user.id}", "PROFILE")
+    profile = support.raw_item(user_pk(user.id), PROFILE_SK)
     assert profile is not None
     assert profile["email"] == "ada@example.com"
     assert profile["email_verified"] is False
     assert profile["password_hash"] == "$argon2id$first"
     assert profile["pending_verification_hashes"] == [token.token_hash]
-    guard = support.raw_item("EMAIL#ada@example.com", "EMAIL")
+    guard = support.raw_item(email_guard_pk("ada@example.com"), EMAIL_GUARD_SK)
     assert guard is not None and guard["user_id"] == user.id
     # The look is claimed at verification only: a pending account blocks no look-alike.
-    assert support.raw_item(f"EMAILSKELETON#{email_skeleton('ada@example.com')}", "EMAILSKELETON") is None
-    stored = support.raw_item(token_key(TokenKind.EMAIL_VERIFICATION, token.token_hash), "TOKEN")
+    assert support.raw_item(email_skeleton_guard_pk(email_skeleton("ada@example.com")), EMAIL_SKELETON_GUARD_SK) is None
+    stored = support.raw_item(one_time_token_pk(TokenKind.EMAIL_VERIFICATION, token.token_hash), ONE_TIME_TOKEN_SK)
     assert stored is not None
     assert stored["user_id"] == user.id
     assert stored["kind"] == "email_verification"
@@ -131,9 +145,12 @@ def test_second_create_with_the_same_email_raises_and_writes_nothing(aws):
 
     after = support.scan()
     assert sorted(map(repr, after)) == sorted(map(repr, before))
-    assert support.raw_item(f"USER#{second.id}", "PROFILE") is None
-    assert support.raw_item(token_key(TokenKind.EMAIL_VERIFICATION, second_token.token_hash), "TOKEN") is None
-    assert support.raw_item("EMAIL#ada@example.com", "EMAIL")["user_id"] == first.id  # type: ignore[index]
+    assert support.raw_item(user_pk(second.id), PROFILE_SK) is None
+    assert (
+        support.raw_item(one_time_token_pk(TokenKind.EMAIL_VERIFICATION, second_token.token_hash), ONE_TIME_TOKEN_SK)
+        is None
+    )
+    assert support.raw_item(email_guard_pk("ada@example.com"), EMAIL_GUARD_SK)["user_id"] == first.id  # type: ignore[index]
 
 
 def test_a_create_with_a_look_alike_of_a_verified_address_raises_too_similar_and_writes_nothing(aws):
@@ -141,7 +158,7 @@ def test_a_create_with_a_look_alike_of_a_verified_address_raises_too_similar_and
     first, first_token = new_account(repository, "paypal@example.com")
     repository.verify_email(first_token, "paypal@example.com")
     first = repository.get(first.id)
-    skeleton = support.raw_item(f"EMAILSKELETON#{email_skeleton('paypal@example.com')}", "EMAILSKELETON")
+    skeleton = support.raw_item(email_skeleton_guard_pk(email_skeleton("paypal@example.com")), EMAIL_SKELETON_GUARD_SK)
     assert skeleton is not None and skeleton["user_id"] == first.id  # type: ignore[union-attr]
     before = support.scan()
 
@@ -164,7 +181,7 @@ def test_of_two_pending_look_alikes_the_first_verified_holds_the_look(aws):
     with pytest.raises(EmailTooSimilar):
         repository.verify_email(first_token, "paypal@example.com")
 
-    skeleton = support.raw_item(f"EMAILSKELETON#{email_skeleton('paypal@example.com')}", "EMAILSKELETON")
+    skeleton = support.raw_item(email_skeleton_guard_pk(email_skeleton("paypal@example.com")), EMAIL_SKELETON_GUARD_SK)
     assert skeleton is not None and skeleton["user_id"] == second.id
     assert [u["email"] for u in support.users() if u["email_verified"]] == ["p\u0430ypal@example.com"]
     # All or nothing: the refused link was not consumed.
@@ -180,7 +197,7 @@ def test_a_create_that_fails_for_another_reason_is_not_mistaken_for_a_taken_emai
     with pytest.raises(Exception) as raised:  # whatever it is, it is not "taken"
         repository.create(clash, token)
     assert not isinstance(raised.value, EmailAlreadyRegistered)
-    assert support.raw_item("EMAIL#other@example.com", "EMAIL") is None
+    assert support.raw_item(email_guard_pk("other@example.com"), EMAIL_GUARD_SK) is None
 
 
 def test_get_and_get_by_email(aws):
@@ -226,7 +243,7 @@ def test_verification_of_a_vanished_user_is_refused_and_keeps_the_token(aws):
         repository.verify_email(token, "ada@example.com")
     # The transaction was all or nothing: the token was not consumed.
     assert DynamoTokenRepository().get(TokenKind.EMAIL_VERIFICATION, token.token_hash) is not None
-    assert support.raw_item("USER#usr_nobody", "PROFILE") is None
+    assert support.raw_item(user_pk("usr_nobody"), PROFILE_SK) is None
 
 
 def test_add_verification_keeps_the_earlier_link_and_each_gives_its_own_password(aws):
@@ -263,18 +280,18 @@ def test_a_link_without_a_password_verifies_and_removes_the_password(aws):
     stored = repository.get(user.id)
     assert stored is not None and stored.email_verified is True
     assert stored.password_hash is None
-    assert "password_hash" not in support.raw_item(f"USER#{user.id}", "PROFILE")  # type: ignore[operator]
+    assert "password_hash" not in support.raw_item(user_pk(user.id), PROFILE_SK)  # type: ignore[operator]
 
 
 def test_an_untracked_link_without_a_password_is_added_with_a_condition_check(aws):
     repository = DynamoUserRepository()
     user, _ = new_account(repository)
-    before = support.raw_item(f"USER#{user.id}", "PROFILE")
+    before = support.raw_item(user_pk(user.id), PROFILE_SK)
     _, resent = make_token(user.id)
 
     repository.add_verification(user.id, resent, None, tracked=False)
 
-    assert support.raw_item(f"USER#{user.id}", "PROFILE") == before
+    assert support.raw_item(user_pk(user.id), PROFILE_SK) == before
     repository.verify_email(resent, "ada@example.com")
     assert repository.get(user.id).email_verified is True  # type: ignore[union-attr]
 
@@ -305,9 +322,9 @@ def test_discard_verifications_deletes_the_other_pending_links_and_forgets_them(
     repository.discard_verifications(user.id, first.token_hash)
 
     assert [item["pk"] for item in support.verification_tokens()] == [
-        token_key(TokenKind.EMAIL_VERIFICATION, untracked.token_hash)
+        one_time_token_pk(TokenKind.EMAIL_VERIFICATION, untracked.token_hash)
     ]
-    profile = support.raw_item(f"USER#{user.id}", "PROFILE")
+    profile = support.raw_item(user_pk(user.id), PROFILE_SK)
     assert profile is not None and "pending_verification_hashes" not in profile
     repository.discard_verifications(user.id, first.token_hash)  # nothing left: a no-op
 
@@ -354,7 +371,7 @@ def test_update_name(aws):
     assert repository.get(user.id).name == "Ada Lovelace"  # type: ignore[union-attr]
     # No account: nothing is created by an update.
     assert repository.update_name("usr_nobody", "Ghost") is None
-    assert support.raw_item("USER#usr_nobody", "PROFILE") is None
+    assert support.raw_item(user_pk("usr_nobody"), PROFILE_SK) is None
 
 
 def test_sessions_create_writes_the_session_and_its_refresh_token(aws):
@@ -372,18 +389,18 @@ def test_sessions_create_writes_the_session_and_its_refresh_token(aws):
 
     items = support.scan()
     assert len(items) == 2
-    stored = support.raw_item("USER#usr_someone", f"SESSION#{session.id}")
+    stored = support.raw_item(user_pk("usr_someone"), session_sk(session.id))
     assert stored is not None
     assert stored["refresh_token_hash"] == session.refresh_token_hash
     assert stored["ip"] == "203.0.113.7"
-    refresh = support.raw_item(f"REFRESH#{session.refresh_token_hash}", "REFRESH")
+    refresh = support.raw_item(refresh_token_pk(session.refresh_token_hash), REFRESH_TOKEN_SK)
     assert refresh is not None
     assert refresh["session_id"] == session.id
     assert refresh["user_id"] == "usr_someone"
     assert "refresh-secret" not in repr(items)
 
     # The same session twice is refused as a whole (both conditions hold together).
-    with pytest.raises(Exception):  # noqa: B017 - PynamoDB's TransactWriteError
+    with pytest.raises(ConditionFailed):
         DynamoSessionRepository().create(session)
     assert len(support.scan()) == 2
 
@@ -405,8 +422,11 @@ def test_token_kinds_are_separate_keys(aws):
         kind=TokenKind.EMAIL_VERIFICATION, token_hash=token_hash, user_id="usr_b", expires_at=NOW + timedelta(hours=24)
     )
     tokens.put(verification)  # same secret, other kind: another item, no collision
-    keys = sorted(item["pk"] for item in support.items_with_prefix("TOKEN#"))
-    assert keys == [f"TOKEN#email_verification#{token_hash}", f"TOKEN#password_reset#{token_hash}"]
+    keys = sorted(item["pk"] for kind in TokenKind for item in support.items_with_prefix(one_time_token_pk(kind, "")))
+    assert keys == [
+        one_time_token_pk(TokenKind.EMAIL_VERIFICATION, token_hash),
+        one_time_token_pk(TokenKind.PASSWORD_RESET, token_hash),
+    ]
     assert tokens.get(TokenKind.EMAIL_VERIFICATION, token_hash).user_id == "usr_b"  # type: ignore[union-attr]
     assert tokens.get(TokenKind.PASSWORD_RESET, token_hash).user_id == "usr_a"  # type: ignore[union-attr]
 

@@ -10,6 +10,13 @@ from typing import Any
 import boto3
 import pytest
 
+from kuploy_access.adapters.dynamodb.keys import (
+    REFRESH_TOKEN_PK_PREFIX,
+    REFRESH_TOKEN_SK,
+    refresh_token_pk,
+    session_sk,
+    user_pk,
+)
 from kuploy_access.adapters.dynamodb.sessions import DynamoSessionRepository
 from kuploy_access.domain.one_time_tokens import hash_secret
 from tests.integration import support
@@ -60,7 +67,7 @@ def session_id_of(tokens: dict[str, Any]) -> str:
 
 
 def session_item(user_id: str, session_id: str) -> dict[str, Any]:
-    item = support.raw_item(f"USER#{user_id}", f"SESSION#{session_id}")
+    item = support.raw_item(user_pk(user_id), session_sk(session_id))
     assert item is not None
     return item
 
@@ -97,7 +104,7 @@ def test_refresh_answers_a_new_pair_for_the_same_session(client):
     assert claims["sub"] == user_id
     assert claims["sid"] == session_id_of(first)
     # The new token is stored hashed, never in the clear; the session now points at it.
-    assert support.raw_item(f"REFRESH#{hash_secret(second['refresh_token'])}", "REFRESH") is not None
+    assert support.raw_item(refresh_token_pk(hash_secret(second["refresh_token"])), REFRESH_TOKEN_SK) is not None
     assert second["refresh_token"] not in repr(support.scan())
     assert session_item(user_id, claims["sid"])["refresh_token_hash"] == hash_secret(second["refresh_token"])
     # And it works in turn; the new access token passes the authorizer.
@@ -235,7 +242,7 @@ def test_racing_refreshes_of_one_token_let_exactly_one_win(client, monkeypatch, 
         if answer.status != 200:
             assert_problem(answer, 401, "token_reused")
     # One new refresh token was issued; the losers' reuse revoked the session.
-    refresh_items = support.items_with_prefix("REFRESH#")
+    refresh_items = support.items_with_prefix(REFRESH_TOKEN_PK_PREFIX)
     assert len(refresh_items) == 2, refresh_items
     assert_dead(client, won[0].json())
 
@@ -347,7 +354,7 @@ def test_the_list_leaves_out_revoked_and_expired_sessions_and_other_users(client
     past = (datetime.now(UTC) - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S.%f+0000")
     boto3.client("dynamodb", region_name=support.REGION).update_item(
         TableName=support.table_name(),
-        Key={"pk": {"S": f"USER#{user_id_of('ada@example.com')}"}, "sk": {"S": f"SESSION#{session_id_of(expired)}"}},
+        Key={"pk": {"S": user_pk(user_id_of("ada@example.com"))}, "sk": {"S": session_sk(session_id_of(expired))}},
         UpdateExpression="SET idle_expires_at = :past",
         ExpressionAttributeValues={":past": {"S": past}},
     )

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
+from kuploy_access.adapters.dynamodb.keys import RATE_COUNTER_PK_PREFIX, email_guard_pk, one_time_token_pk
 from kuploy_access.adapters.dynamodb.tokens import DynamoTokenRepository
 from kuploy_access.domain.one_time_tokens import OneTimeToken, TokenKind, hash_secret, new_secret
 from tests.integration import support
@@ -130,7 +131,7 @@ def test_emails_are_compared_case_insensitively(client):
     assert sign_up(client, "GRACE.HOPPER@EXAMPLE.COM").status == 202
 
     assert len(support.users()) == 1
-    assert [guard["pk"] for guard in support.email_guards()] == ["EMAIL#grace.hopper@example.com"]
+    assert [guard["pk"] for guard in support.email_guards()] == [email_guard_pk("grace.hopper@example.com")]
     assert user_item("grace.hopper@example.com")["email"] == "grace.hopper@example.com"
     assert {email["to"] for email in client.outbox.all()} == {"grace.hopper@example.com"}
 
@@ -211,7 +212,7 @@ def test_the_verification_email_says_what_the_link_does_and_when_it_expires(clie
     assert len(token) >= 22  # >= 128 bits of base64url
     # Stored hashed: the item's key is the SHA-256 of the secret, never the secret.
     keys = [item["pk"] for item in support.verification_tokens()]
-    assert keys == [f"TOKEN#email_verification#{hash_secret(token)}"]
+    assert keys == [one_time_token_pk(TokenKind.EMAIL_VERIFICATION, hash_secret(token))]
     assert token not in repr(support.scan())
 
 
@@ -561,7 +562,7 @@ def _calls(client: GatewayClient, path: str, email: str) -> list[str]:
 def test_resend_and_forgot_make_the_same_dynamodb_calls_for_every_kind_of_address(client):
     sign_up(client, "pending@example.com")
     client.sign_up_and_verify("verified@example.com")
-    before = {(item["pk"], item["sk"]) for item in support.scan() if not item["pk"].startswith("RATE#")}
+    before = {(item["pk"], item["sk"]) for item in support.scan() if not item["pk"].startswith(RATE_COUNTER_PK_PREFIX)}
     emails_before = len(client.outbox.all())
 
     resend = {
@@ -574,7 +575,7 @@ def test_resend_and_forgot_make_the_same_dynamodb_calls_for_every_kind_of_addres
     assert resend["verified"] == resend["nobody"] == resend["pending"], resend
     assert forgot["nobody"] == forgot["verified"] == ["GetItem", "GetItem", "UpdateItem", "TransactWriteItems"]
     # Only the pending account's resend and the verified account's reset changed anything.
-    after = {(item["pk"], item["sk"]) for item in support.scan() if not item["pk"].startswith("RATE#")}
+    after = {(item["pk"], item["sk"]) for item in support.scan() if not item["pk"].startswith(RATE_COUNTER_PK_PREFIX)}
     assert {pk.split("#")[1] for pk, _ in after - before} == {"email_verification", "password_reset"}
     assert [email["to"] for email in client.outbox.all()[emails_before:]] == [
         "pending@example.com",

@@ -21,6 +21,7 @@ import pytest
 
 from devserver.gateway import LocalGateway
 from devserver.template import api_spec
+from kuploy_access.adapters.dynamodb.keys import PROFILE_SK, session_sk, user_pk
 from tests.integration import support
 from tests.integration.gateway_client import Answer, GatewayClient
 from tests.integration.org_support import (
@@ -184,7 +185,7 @@ def assert_unchanged(client: GatewayClient, team: Team) -> None:
     assert roles == {team.owner_id: "owner", team.member_id: "member"}
     me = client.request("GET", "/me", token=token).json()
     assert me["two_factor_enabled"] is False
-    user = raw_item(f"USER#{team.owner_id}", "PROFILE")
+    user = raw_item(user_pk(team.owner_id), PROFILE_SK)
     assert user is not None and "totp_pending_sealed" not in user
     assert client.request("POST", "/auth/login", {"email": OWNER_EMAIL, "password": PASSWORD}).status == 200
 
@@ -300,7 +301,7 @@ def test_the_new_refresh_token_keeps_the_fresh_auth_time(client, team):
     refreshed = client.request("POST", "/auth/refresh", {"refresh_token": pair["refresh_token"]})
     assert refreshed.status == 200, refreshed.text
     assert auth_time_of(refreshed.json()["access_token"]) == auth_time_of(pair["access_token"])
-    session = raw_item(f"USER#{team.owner_id}", f"SESSION#{session_of(team.owner_access)}")
+    session = raw_item(user_pk(team.owner_id), session_sk(session_of(team.owner_access)))
     assert session is not None and "auth_time" in session
 
 

@@ -5,7 +5,6 @@ limits on emails."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -14,7 +13,8 @@ import boto3
 import pytest
 
 from kuploy_access import wiring
-from kuploy_access.adapters.dynamodb.login_throttle import DynamoLoginThrottle, consecutive_key
+from kuploy_access.adapters.dynamodb.keys import COUNTER_SK, REFRESH_TOKEN_PK_PREFIX, login_failures_pk, rate_counter_pk
+from kuploy_access.adapters.dynamodb.login_throttle import DynamoLoginThrottle
 from kuploy_access.domain.errors import InvalidCredentials
 from kuploy_access.domain.login_throttle import (
     CONSECUTIVE_FAILURES_BEFORE_LOCK,
@@ -82,14 +82,13 @@ def assert_rate_limited(answer: Any, clock: support.ServiceClock | None = None) 
 
 
 def counter_pk(limit: Any, key: str, clock: support.ServiceClock) -> str:
-    """The documented key: RATE#<limit>#<sha256(key)[:32]>#<window start>."""
-    seconds = int(limit.window.total_seconds())
-    start = int(clock.now().timestamp()) // seconds * seconds
-    return f"RATE#{limit.name}#{hashlib.sha256(key.encode()).hexdigest()[:32]}#{start}"
+    """The counter of `limit` for `key` in the window the service is in (the format is
+    pinned in tests/unit/test_table_keys.py)."""
+    return rate_counter_pk(limit, key, clock.now())
 
 
 def hits(pk: str) -> int:
-    item = support.raw_item(pk, "COUNTER")
+    item = support.raw_item(pk, COUNTER_SK)
     return int(item["hits"]) if item else 0
 
 
@@ -120,7 +119,7 @@ def test_the_right_password_is_refused_during_the_lockout(client):
     # Nothing tells the guesser that this one was right.
     assert right.json()["code"] == wrong.json()["code"]
     assert right.headers.keys() == wrong.headers.keys()
-    assert support.items_with_prefix("REFRESH#") == []
+    assert support.items_with_prefix(REFRESH_TOKEN_PK_PREFIX) == []
 
 
 def test_failures_from_one_address_do_not_keep_the_owner_out_elsewhere(client):
@@ -326,7 +325,7 @@ def test_the_counters_are_table_items_with_a_ttl_and_no_address_in_the_clear(cli
     client.sign_up_and_verify("ada@example.com")
     fail(client, "ada@example.com", 2)
 
-    counters = [item for item in support.rate_counters() if item["pk"].startswith("RATE#login-")]
+    counters = [item for item in support.rate_counters() if item["pk"].startswith(support.LOGIN_COUNTERS)]
 
     assert sorted(item["pk"] for item in counters) == sorted(
         [
@@ -334,12 +333,12 @@ def test_the_counters_are_table_items_with_a_ttl_and_no_address_in_the_clear(cli
             counter_pk(LOGIN_FAILURES_PER_IP, SOURCE_IP, service_clock),
         ]
     )
-    consecutive = support.raw_item(consecutive_key("ada@example.com"), "COUNTER")
+    consecutive = support.raw_item(login_failures_pk("ada@example.com"), COUNTER_SK)
     assert consecutive is not None and int(consecutive["hits"]) == 2
     assert "ada@example.com" not in repr(consecutive)
     now = service_clock.now().timestamp()
     for item in counters:
-        assert item["sk"] == "COUNTER"
+        assert item["sk"] == COUNTER_SK
         assert int(item["hits"]) == 2
         assert now < int(item["expires_at_epoch"]) <= now + 900
         assert "ada@example.com" not in repr(item) and SOURCE_IP not in repr(item)

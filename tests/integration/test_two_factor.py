@@ -28,6 +28,7 @@ import zxingcpp
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from kuploy_access.adapters.dynamodb.keys import PROFILE_SK, user_pk
 from kuploy_access.adapters.dynamodb.two_factor import DynamoTwoFactorRepository
 from tests.integration.gateway_client import Answer, GatewayClient
 from tests.integration.org_support import add_member, create_org
@@ -223,7 +224,7 @@ def notices(client: GatewayClient, account: Account) -> list[str]:
 
 
 def user_item(account: Account) -> dict[str, Any]:
-    item = raw_item(f"USER#{account.user_id}", "PROFILE")
+    item = raw_item(user_pk(account.user_id), PROFILE_SK)
     assert item is not None
     return item
 
@@ -640,7 +641,7 @@ def test_a_recovery_code_of_the_old_format_still_signs_in_once(client, clock):
     old_code = "7k3mq-x9d2p"
     boto3.client("dynamodb", region_name=REGION).update_item(
         TableName=os.environ["TABLE_NAME"],
-        Key={"pk": {"S": f"USER#{ada.user_id}"}, "sk": {"S": "PROFILE"}},
+        Key={"pk": {"S": user_pk(ada.user_id)}, "sk": {"S": PROFILE_SK}},
         UpdateExpression="ADD recovery_code_hashes :old",
         ExpressionAttributeValues={":old": {"SS": [hashlib.sha256(b"7k3mqx9d2p").hexdigest()]}},
     )

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import pytest
 
+from kuploy_access.adapters.dynamodb.keys import LOGIN_FAILURES_PK_PREFIX, RATE_COUNTER_PK_PREFIX
 from tests.integration import support
 from tests.integration.gateway_client import GatewayClient
 from tests.integration.support import PASSWORD, PROBLEM_FIELDS, assert_no_5xx, assert_problem
@@ -40,7 +41,7 @@ class Client(GatewayClient):
         items = support.scan()
         if self.counters_allowed:
             # Only the counters of the limits, each with its TTL; no account, token or session.
-            counters = ("RATE#", "LOGINFAIL#")
+            counters = (RATE_COUNTER_PK_PREFIX, LOGIN_FAILURES_PK_PREFIX)
             items = [item for item in items if not (item["pk"].startswith(counters) and item.get("expires_at_epoch"))]
         assert items == [], items
         assert self.outbox.all()[self.emails_before :] == []

@@ -15,10 +15,15 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
+from kuploy_access.adapters.dynamodb.keys import API_KEY_SK, api_key_pk
 from kuploy_access.domain.api_keys import USAGE_RESOLUTION
 
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+0000"
 logger = logging.getLogger(__name__)
+
+
+def _key(key_hash: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": api_key_pk(key_hash)}, "sk": {"S": API_KEY_SK}}
 
 
 def _time(value: dict[str, str] | None) -> datetime | None:
@@ -61,7 +66,7 @@ class KeyLookup:
         # how long a revoked key passes is the authorizer's cache alone.
         found = self._client.get_item(
             TableName=self._table,
-            Key={"pk": {"S": f"APIKEY#{key_hash}"}, "sk": {"S": "APIKEY"}},
+            Key=_key(key_hash),
             ConsistentRead=True,
             ProjectionExpression="key_id, org_id, scopes, expires_at, revoked_at, last_used_at",
         )
@@ -84,7 +89,7 @@ class KeyLookup:
         try:
             self._client.update_item(
                 TableName=self._table,
-                Key={"pk": {"S": f"APIKEY#{key_hash}"}, "sk": {"S": "APIKEY"}},
+                Key=_key(key_hash),
                 UpdateExpression="SET last_used_at = :now, last_used_ip = :ip",
                 ConditionExpression=(
                     "attribute_exists(pk) AND (attribute_not_exists(last_used_at) OR last_used_at <= :cutoff)"

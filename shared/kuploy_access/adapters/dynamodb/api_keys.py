@@ -6,28 +6,30 @@ from __future__ import annotations
 from datetime import datetime
 
 from kuploy_access.adapters.dynamodb.audit import audit_item
-from kuploy_access.adapters.dynamodb.models import ApiKeyItem, OrganizationItem, org_key
-from kuploy_access.adapters.dynamodb.organizations import live_org_condition
+from kuploy_access.adapters.dynamodb.conditions import absent, live_org, present
+from kuploy_access.adapters.dynamodb.keys import (
+    API_KEY_GSI1SK_PREFIX,
+    API_KEY_PK_PREFIX,
+    API_KEY_SK,
+    api_key_gsi1sk,
+    api_key_pk,
+    org_api_keys_gsi1pk,
+)
+from kuploy_access.adapters.dynamodb.models import ApiKeyItem, org_ref
 from kuploy_access.adapters.dynamodb.transactions import ConditionFailed, Transaction
 from kuploy_access.domain.api_keys import ApiKey
 from kuploy_access.domain.audit import AuditEvent
 from kuploy_access.domain.errors import NotFound
 
-KEY_SK = "APIKEY"
 
-
-def key_pk(key_hash: str) -> str:
-    return f"APIKEY#{key_hash}"
-
-
-def org_keys_key(org_id: str) -> str:
-    return f"ORGKEYS#{org_id}"
+def _ref(key_hash: str) -> ApiKeyItem:
+    return ApiKeyItem(pk=api_key_pk(key_hash), sk=API_KEY_SK)
 
 
 def _item(key: ApiKey) -> ApiKeyItem:
     return ApiKeyItem(
-        pk=key_pk(key.key_hash),
-        sk=KEY_SK,
+        pk=api_key_pk(key.key_hash),
+        sk=API_KEY_SK,
         key_id=key.id,
         org_id=key.org_id,
         prefix=key.prefix,
@@ -38,8 +40,8 @@ def _item(key: ApiKey) -> ApiKeyItem:
         created_at=key.created_at,
         expires_at=key.expires_at,
         revoked_at=key.revoked_at,
-        gsi1pk=org_keys_key(key.org_id),
-        gsi1sk=f"KEY#{key.id}",
+        gsi1pk=org_api_keys_gsi1pk(key.org_id),
+        gsi1sk=api_key_gsi1sk(key.id),
     )
 
 
@@ -47,7 +49,7 @@ def _key(item: ApiKeyItem) -> ApiKey:
     return ApiKey(
         id=item.key_id,
         org_id=item.org_id,
-        key_hash=item.pk.removeprefix("APIKEY#"),
+        key_hash=item.pk.removeprefix(API_KEY_PK_PREFIX),
         prefix=item.prefix,
         description=item.description or "",
         scopes=frozenset(item.scopes or ()),
@@ -64,62 +66,72 @@ def _key(item: ApiKeyItem) -> ApiKey:
 
 class DynamoApiKeyRepository:
     def create(self, key: ApiKey, event: AuditEvent) -> None:
-        transaction = Transaction()
-        transaction.put("key", _item(key), condition=ApiKeyItem.pk.does_not_exist())
-        transaction.check("org", OrganizationItem, org_key(key.org_id), "ORG", live_org_condition())
-        transaction.put("audit", audit_item(event))
         try:
-            transaction.commit()
+            (
+                Transaction()
+                .put("key", _item(key), condition=absent())
+                .check("org", org_ref(key.org_id), live_org())
+                .put("audit", audit_item(event))
+                .commit()
+            )
         except ConditionFailed:
             raise NotFound("No such organization") from None
 
     def of_org(self, org_id: str) -> list[ApiKey]:
         return [
-            _key(item) for item in ApiKeyItem.by_org.query(org_keys_key(org_id), ApiKeyItem.gsi1sk.startswith("KEY#"))
+            _key(item)
+            for item in ApiKeyItem.by_org.query(
+                org_api_keys_gsi1pk(org_id), ApiKeyItem.gsi1sk.startswith(API_KEY_GSI1SK_PREFIX)
+            )
         ]
 
     def get(self, org_id: str, key_id: str) -> ApiKey | None:
-        for item in ApiKeyItem.by_org.query(org_keys_key(org_id), ApiKeyItem.gsi1sk == f"KEY#{key_id}"):
+        for item in ApiKeyItem.by_org.query(org_api_keys_gsi1pk(org_id), ApiKeyItem.gsi1sk == api_key_gsi1sk(key_id)):
             return _key(item)
         return None
 
     def revoke(self, key: ApiKey, now: datetime, event: AuditEvent) -> None:
-        transaction = Transaction()
-        transaction.update(
-            "key",
-            ApiKeyItem(pk=key_pk(key.key_hash), sk=KEY_SK),
-            [ApiKeyItem.revoked_at.set(now)],
-            # A key in its rotation grace period can still be cut short.
-            condition=ApiKeyItem.pk.exists() & (ApiKeyItem.revoked_at.does_not_exist() | (ApiKeyItem.revoked_at > now)),
-        )
-        transaction.put("audit", audit_item(event))
         try:
-            transaction.commit()
+            (
+                Transaction()
+                .update(
+                    "key",
+                    _ref(key.key_hash),
+                    [ApiKeyItem.revoked_at.set(now)],
+                    # A key in its rotation grace period can still be cut short.
+                    present() & (ApiKeyItem.revoked_at.does_not_exist() | (ApiKeyItem.revoked_at > now)),
+                )
+                .put("audit", audit_item(event))
+                .commit()
+            )
         except ConditionFailed:
             raise NotFound("No such live API key") from None
 
     def rotate(self, old: ApiKey, new: ApiKey, old_ends_at: datetime, event: AuditEvent) -> None:
         """The new key and the old key's end (now, or after the grace period), at once."""
-        transaction = Transaction()
-        transaction.put("new", _item(new), condition=ApiKeyItem.pk.does_not_exist())
-        ends = ApiKeyItem.revoked_at.set(old_ends_at)
-        transaction.update(
-            "old",
-            ApiKeyItem(pk=key_pk(old.key_hash), sk=KEY_SK),
-            [ends, ApiKeyItem.rotated_to.set(new.id)],
-            condition=ApiKeyItem.pk.exists() & ApiKeyItem.revoked_at.does_not_exist(),
-        )
-        transaction.check("org", OrganizationItem, org_key(old.org_id), "ORG", live_org_condition())
-        transaction.put("audit", audit_item(event))
         try:
-            transaction.commit()
+            (
+                Transaction()
+                .put("new", _item(new), condition=absent())
+                .update(
+                    "old",
+                    _ref(old.key_hash),
+                    [ApiKeyItem.revoked_at.set(old_ends_at), ApiKeyItem.rotated_to.set(new.id)],
+                    present() & ApiKeyItem.revoked_at.does_not_exist(),
+                )
+                .check("org", org_ref(old.org_id), live_org())
+                .put("audit", audit_item(event))
+                .commit()
+            )
         except ConditionFailed:
             raise NotFound("No such live API key") from None
 
     def delete_all_of(self, org_id: str) -> int:
         removed = 0
         with ApiKeyItem.batch_write() as batch:
-            for item in ApiKeyItem.by_org.query(org_keys_key(org_id), ApiKeyItem.gsi1sk.startswith("KEY#")):
+            for item in ApiKeyItem.by_org.query(
+                org_api_keys_gsi1pk(org_id), ApiKeyItem.gsi1sk.startswith(API_KEY_GSI1SK_PREFIX)
+            ):
                 batch.delete(item)
                 removed += 1
         return removed

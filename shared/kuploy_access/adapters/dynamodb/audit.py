@@ -6,23 +6,19 @@ import json
 
 from pynamodb.exceptions import PutError
 
+from kuploy_access.adapters.dynamodb.conditions import absent, present
+from kuploy_access.adapters.dynamodb.keys import EVENT_SK_PREFIX, audit_pk, event_sk
 from kuploy_access.adapters.dynamodb.models import AuditEventItem
-from kuploy_access.adapters.dynamodb.pages import query_page
+from kuploy_access.adapters.dynamodb.query_pages import query_page
 from kuploy_access.config import settings
 from kuploy_access.domain.audit import Actor, AuditEvent
 from kuploy_access.domain.paging import Page
 
-EVENT_PREFIX = "EVT#"
-
-
-def audit_key(org_id: str) -> str:
-    return f"AUDIT#{org_id}"
-
 
 def audit_item(event: AuditEvent) -> AuditEventItem:
     return AuditEventItem(
-        pk=audit_key(event.org_id),
-        sk=f"{EVENT_PREFIX}{event.id}",
+        pk=audit_pk(event.org_id),
+        sk=event_sk(event.id),
         event_id=event.id,
         org_id=event.org_id,
         at=event.at,
@@ -55,15 +51,15 @@ def _event(item: AuditEventItem) -> AuditEvent:
 class DynamoAuditLog:
     def record(self, event: AuditEvent) -> None:
         # Event ids are unique; the condition keeps an event from ever being rewritten.
-        audit_item(event).save(condition=AuditEventItem.pk.does_not_exist())
+        audit_item(event).save(condition=absent())
 
     def decoy(self, event: AuditEvent) -> None:
         try:
-            audit_item(event).save(condition=AuditEventItem.pk.exists())
+            audit_item(event).save(condition=present())
         except PutError as error:
             if error.cause_response_code != "ConditionalCheckFailedException":
                 raise
 
     def page(self, org_id: str, limit: int, cursor: str | None) -> Page[AuditEvent]:
-        page = query_page(AuditEventItem, audit_key(org_id), EVENT_PREFIX, limit, cursor, newest_first=True)
+        page = query_page(AuditEventItem, audit_pk(org_id), EVENT_SK_PREFIX, limit, cursor, newest_first=True)
         return Page([_event(item) for item in page.items], page.next_cursor)

@@ -9,28 +9,34 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from pynamodb.expressions.condition import Condition
+
 from kuploy_access.adapters.dynamodb.audit import audit_item
 from kuploy_access.adapters.dynamodb.batch import batch_get, typed
+from kuploy_access.adapters.dynamodb.conditions import absent, live_org
+from kuploy_access.adapters.dynamodb.keys import (
+    INVITATION_LINK_SK,
+    INVITATION_SK_PREFIX,
+    PROFILE_SK,
+    invitation_link_pk,
+    invitation_sk,
+    invitee_gsi1pk,
+    invitee_sk,
+    org_pk,
+    user_pk,
+)
 from kuploy_access.adapters.dynamodb.models import (
     InvitationItem,
     InviteeGuardItem,
     MembershipItem,
     OrganizationItem,
     UserItem,
-    member_sk,
-    org_key,
-    user_key,
-)
-from kuploy_access.adapters.dynamodb.organizations import (
-    INVITATION_PREFIX,
-    TOKEN_SK,
-    live_org_condition,
-    membership_item,
+    member_ref,
     org_ref,
-    token_key,
 )
+from kuploy_access.adapters.dynamodb.organizations import membership_item
 from kuploy_access.adapters.dynamodb.transactions import ConditionFailed, Transaction
-from kuploy_access.adapters.dynamodb.users import PROFILE, user_of
+from kuploy_access.adapters.dynamodb.users import user_of
 from kuploy_access.domain.audit import AuditEvent
 from kuploy_access.domain.errors import AlreadyInvited, AlreadyMember, Forbidden, InvitationUsed, NotFound
 from kuploy_access.domain.invitations import Invitation, InvitationStatus
@@ -40,10 +46,6 @@ from kuploy_access.domain.users import User
 
 # Expired and answered invitations stay a while for the access review, then TTL ends them.
 _KEEP_AFTER_EXPIRY = timedelta(days=30)
-
-
-def _invitee_key(email: str) -> str:
-    return f"INVITEE#{email}"
 
 
 def _invitation(item: InvitationItem) -> Invitation:
@@ -79,30 +81,30 @@ def _items(invitation: Invitation) -> tuple[InvitationItem, InvitationItem]:
         "expires_at_epoch": invitation.expires_at + _KEEP_AFTER_EXPIRY,
     }
     record = InvitationItem(
-        pk=org_key(invitation.org_id),
-        sk=f"{INVITATION_PREFIX}{invitation.id}",
-        gsi1pk=_invitee_key(invitation.email),
-        gsi1sk=f"{INVITATION_PREFIX}{invitation.id}",
+        pk=org_pk(invitation.org_id),
+        sk=invitation_sk(invitation.id),
+        gsi1pk=invitee_gsi1pk(invitation.email),
+        gsi1sk=invitation_sk(invitation.id),
         **fields,
     )
-    token = InvitationItem(pk=token_key(invitation.token_hash), sk=TOKEN_SK, **fields)
+    token = InvitationItem(pk=invitation_link_pk(invitation.token_hash), sk=INVITATION_LINK_SK, **fields)
     return record, token
 
 
 def _record_ref(invitation: Invitation) -> InvitationItem:
-    return InvitationItem(pk=org_key(invitation.org_id), sk=f"{INVITATION_PREFIX}{invitation.id}")
+    return InvitationItem(pk=org_pk(invitation.org_id), sk=invitation_sk(invitation.id))
 
 
 def _token_ref(token_hash: str) -> InvitationItem:
-    return InvitationItem(pk=token_key(token_hash), sk=TOKEN_SK)
+    return InvitationItem(pk=invitation_link_pk(token_hash), sk=INVITATION_LINK_SK)
 
 
 def _guard(invitation: Invitation) -> InviteeGuardItem:
     # The guard outlives the invitation's expiry as long as the invitation's own record
     # does, so that revoking or resending an expired invitation still finds it.
     return InviteeGuardItem(
-        pk=org_key(invitation.org_id),
-        sk=_invitee_key(invitation.email),
+        pk=org_pk(invitation.org_id),
+        sk=invitee_sk(invitation.email),
         invitation_id=invitation.id,
         expires_at=invitation.expires_at,
         expires_at_epoch=invitation.expires_at + _KEEP_AFTER_EXPIRY,
@@ -110,7 +112,18 @@ def _guard(invitation: Invitation) -> InviteeGuardItem:
 
 
 def _guard_ref(invitation: Invitation) -> InviteeGuardItem:
-    return InviteeGuardItem(pk=org_key(invitation.org_id), sk=_invitee_key(invitation.email))
+    return InviteeGuardItem(pk=org_pk(invitation.org_id), sk=invitee_sk(invitation.email))
+
+
+def _guard_held_by(invitation: Invitation) -> Condition:
+    condition: Condition = InviteeGuardItem.invitation_id == invitation.id
+    return condition
+
+
+def _answerable(now: datetime) -> Condition:
+    """Single use: of two answers at the same instant, one finds it pending."""
+    condition: Condition = (InvitationItem.status == InvitationStatus.PENDING.value) & (InvitationItem.expires_at > now)
+    return condition
 
 
 class DynamoInvitationRepository:
@@ -118,38 +131,31 @@ class DynamoInvitationRepository:
         if invitee_user_id == invitation.invited_by:
             raise AlreadyMember()
         record, token = _items(invitation)
-        transaction = Transaction()
-        transaction.check("org", OrganizationItem, org_key(invitation.org_id), "ORG", live_org_condition())
-        # The inviter still holds a role that may send this invitation. A role change
-        # revokes the pending invitations its new role could not send; this condition
-        # refuses one that was on its way while the role changed.
-        transaction.check(
-            "inviter",
-            MembershipItem,
-            org_key(invitation.org_id),
-            member_sk(invitation.invited_by),
-            MembershipItem.role.is_in(*roles_that_may_invite(invitation.role)),
+        transaction = (
+            Transaction()
+            .check("org", org_ref(invitation.org_id), live_org())
+            # The inviter still holds a role that may send this invitation. A role change
+            # revokes the pending invitations its new role could not send; this condition
+            # refuses one that was on its way while the role changed.
+            .check(
+                "inviter",
+                member_ref(invitation.org_id, invitation.invited_by),
+                MembershipItem.role.is_in(*roles_that_may_invite(invitation.role)),
+            )
         )
         if invitee_user_id:
-            transaction.check(
-                "member",
-                MembershipItem,
-                org_key(invitation.org_id),
-                member_sk(invitee_user_id),
-                MembershipItem.pk.does_not_exist(),
-            )
-        # One pending invitation per address: the guard may only be replaced once the
-        # invitation it names has expired.
-        transaction.put(
-            "guard",
-            _guard(invitation),
-            condition=InviteeGuardItem.pk.does_not_exist() | (InviteeGuardItem.expires_at <= now),
-        )
-        transaction.put("record", record, condition=InvitationItem.pk.does_not_exist())
-        transaction.put("token", token, condition=InvitationItem.pk.does_not_exist())
-        transaction.put("audit", audit_item(event))
+            transaction.check("member", member_ref(invitation.org_id, invitee_user_id), absent())
         try:
-            transaction.commit()
+            (
+                transaction
+                # One pending invitation per address: the guard may only be replaced once
+                # the invitation it names has expired.
+                .put("guard", _guard(invitation), condition=absent() | (InviteeGuardItem.expires_at <= now))
+                .put("record", record, condition=absent())
+                .put("token", token, condition=absent())
+                .put("audit", audit_item(event))
+                .commit()
+            )
         except ConditionFailed as failed:
             if "org" in failed.labels:
                 raise NotFound("No such organization") from None
@@ -161,13 +167,13 @@ class DynamoInvitationRepository:
 
     def by_token(self, token_hash: str) -> Invitation | None:
         try:
-            return _invitation(InvitationItem.get(token_key(token_hash), TOKEN_SK))
+            return _invitation(InvitationItem.get(invitation_link_pk(token_hash), INVITATION_LINK_SK))
         except InvitationItem.DoesNotExist:
             return None
 
     def by_token_for(self, token_hash: str, user_id: str) -> tuple[Invitation | None, User | None]:
         """The invitation behind a link and the account answering it, in one BatchGetItem."""
-        token_at, user_at = (token_key(token_hash), TOKEN_SK), (user_key(user_id), PROFILE)
+        token_at, user_at = (invitation_link_pk(token_hash), INVITATION_LINK_SK), (user_pk(user_id), PROFILE_SK)
         found = batch_get({token_at: InvitationItem, user_at: UserItem})
         token = typed(found, token_at, InvitationItem)
         account = typed(found, user_at, UserItem)
@@ -178,22 +184,22 @@ class DynamoInvitationRepository:
 
     def get(self, org_id: str, invitation_id: str) -> Invitation | None:
         try:
-            return _invitation(InvitationItem.get(org_key(org_id), f"{INVITATION_PREFIX}{invitation_id}"))
+            return _invitation(InvitationItem.get(org_pk(org_id), invitation_sk(invitation_id)))
         except InvitationItem.DoesNotExist:
             return None
 
     def of_org(self, org_id: str) -> list[Invitation]:
         return [
             _invitation(item)
-            for item in InvitationItem.query(org_key(org_id), InvitationItem.sk.startswith(INVITATION_PREFIX))
+            for item in InvitationItem.query(org_pk(org_id), InvitationItem.sk.startswith(INVITATION_SK_PREFIX))
         ]
 
     def pending_from(self, org_id: str, inviter_id: str) -> list[Invitation]:
         return [
             _invitation(item)
             for item in InvitationItem.query(
-                org_key(org_id),
-                InvitationItem.sk.startswith(INVITATION_PREFIX),
+                org_pk(org_id),
+                InvitationItem.sk.startswith(INVITATION_SK_PREFIX),
                 filter_condition=(InvitationItem.invited_by == inviter_id)
                 & (InvitationItem.status == InvitationStatus.PENDING.value),
                 # Strongly consistent: an invitation written just before the role change
@@ -206,48 +212,37 @@ class DynamoInvitationRepository:
         return [
             _invitation(item)
             for item in InvitationItem.by_invitee.query(
-                _invitee_key(email), InvitationItem.gsi1sk.startswith(INVITATION_PREFIX)
+                invitee_gsi1pk(email), InvitationItem.gsi1sk.startswith(INVITATION_SK_PREFIX)
             )
         ]
 
     def accept(self, invitation: Invitation, member: Member, now: datetime, event: AuditEvent) -> None:
-        transaction = Transaction()
-        transaction.update(
-            "token",
-            _token_ref(invitation.token_hash),
-            [InvitationItem.status.set(InvitationStatus.ACCEPTED.value)],
-            # Single use: of two accepts at the same instant, one finds it pending.
-            condition=(InvitationItem.status == InvitationStatus.PENDING.value) & (InvitationItem.expires_at > now),
-        )
-        transaction.update(
-            "record", _record_ref(invitation), [InvitationItem.status.set(InvitationStatus.ACCEPTED.value)]
-        )
-        transaction.put("member", membership_item(member), condition=MembershipItem.pk.does_not_exist())
-        transaction.update(
-            "org", org_ref(invitation.org_id), [OrganizationItem.member_count.add(1)], condition=live_org_condition()
-        )
-        transaction.delete("guard", _guard_ref(invitation), condition=InviteeGuardItem.invitation_id == invitation.id)
-        transaction.put("audit", audit_item(event))
+        accepted = InvitationItem.status.set(InvitationStatus.ACCEPTED.value)
         try:
-            transaction.commit()
+            (
+                Transaction()
+                .update("token", _token_ref(invitation.token_hash), [accepted], _answerable(now))
+                .update("record", _record_ref(invitation), [accepted])
+                .put("member", membership_item(member), condition=absent())
+                .update("org", org_ref(invitation.org_id), [OrganizationItem.member_count.add(1)], live_org())
+                .delete("guard", _guard_ref(invitation), condition=_guard_held_by(invitation))
+                .put("audit", audit_item(event))
+                .commit()
+            )
         except ConditionFailed as failed:
             self._explain(failed)
 
     def decline(self, invitation: Invitation, now: datetime, event: AuditEvent) -> None:
-        transaction = Transaction()
-        transaction.update(
-            "token",
-            _token_ref(invitation.token_hash),
-            [InvitationItem.status.set(InvitationStatus.DECLINED.value)],
-            condition=(InvitationItem.status == InvitationStatus.PENDING.value) & (InvitationItem.expires_at > now),
-        )
-        transaction.update(
-            "record", _record_ref(invitation), [InvitationItem.status.set(InvitationStatus.DECLINED.value)]
-        )
-        transaction.delete("guard", _guard_ref(invitation), condition=InviteeGuardItem.invitation_id == invitation.id)
-        transaction.put("audit", audit_item(event))
+        declined = InvitationItem.status.set(InvitationStatus.DECLINED.value)
         try:
-            transaction.commit()
+            (
+                Transaction()
+                .update("token", _token_ref(invitation.token_hash), [declined], _answerable(now))
+                .update("record", _record_ref(invitation), [declined])
+                .delete("guard", _guard_ref(invitation), condition=_guard_held_by(invitation))
+                .put("audit", audit_item(event))
+                .commit()
+            )
         except ConditionFailed as failed:
             self._explain(failed)
 
@@ -264,44 +259,40 @@ class DynamoInvitationRepository:
                 raise NotFound("No such pending invitation") from None
 
     def _revoke(self, invitation: Invitation, event: AuditEvent, release_guard: bool) -> None:
-        transaction = Transaction()
-        transaction.update(
-            "record",
-            _record_ref(invitation),
-            [InvitationItem.status.set(InvitationStatus.REVOKED.value)],
-            condition=InvitationItem.status == InvitationStatus.PENDING.value,
-        )
-        # The link stops working: its copy is gone, so it answers 404 like any unknown one.
-        transaction.delete("token", _token_ref(invitation.token_hash))
-        if release_guard:
-            transaction.delete(
-                "guard", _guard_ref(invitation), condition=InviteeGuardItem.invitation_id == invitation.id
+        transaction = (
+            Transaction()
+            .update(
+                "record",
+                _record_ref(invitation),
+                [InvitationItem.status.set(InvitationStatus.REVOKED.value)],
+                InvitationItem.status == InvitationStatus.PENDING.value,
             )
-        transaction.check("org", OrganizationItem, org_key(invitation.org_id), "ORG", live_org_condition())
-        transaction.put("audit", audit_item(event))
-        transaction.commit()
+            # The link stops working: its copy is gone, so it answers 404 like any unknown one.
+            .delete("token", _token_ref(invitation.token_hash))
+        )
+        if release_guard:
+            transaction.delete("guard", _guard_ref(invitation), condition=_guard_held_by(invitation))
+        transaction.check("org", org_ref(invitation.org_id), live_org()).put("audit", audit_item(event)).commit()
 
     def resend(self, invitation: Invitation, token_hash: str, expires_at: datetime, event: AuditEvent) -> Invitation:
         renewed = replace(invitation, token_hash=token_hash, expires_at=expires_at)
         record, token = _items(renewed)
-        transaction = Transaction()
-        transaction.put(
-            "record",
-            record,
-            condition=(InvitationItem.status == InvitationStatus.PENDING.value)
-            & (InvitationItem.token_hash == invitation.token_hash),
-        )
-        transaction.delete("old_token", _token_ref(invitation.token_hash))
-        transaction.put("token", token, condition=InvitationItem.pk.does_not_exist())
-        transaction.put(
-            "guard",
-            _guard(renewed),
-            condition=InviteeGuardItem.pk.does_not_exist() | (InviteeGuardItem.invitation_id == invitation.id),
-        )
-        transaction.check("org", OrganizationItem, org_key(invitation.org_id), "ORG", live_org_condition())
-        transaction.put("audit", audit_item(event))
         try:
-            transaction.commit()
+            (
+                Transaction()
+                .put(
+                    "record",
+                    record,
+                    condition=(InvitationItem.status == InvitationStatus.PENDING.value)
+                    & (InvitationItem.token_hash == invitation.token_hash),
+                )
+                .delete("old_token", _token_ref(invitation.token_hash))
+                .put("token", token, condition=absent())
+                .put("guard", _guard(renewed), condition=absent() | _guard_held_by(invitation))
+                .check("org", org_ref(invitation.org_id), live_org())
+                .put("audit", audit_item(event))
+                .commit()
+            )
         except ConditionFailed as failed:
             if failed.labels == {"guard"}:
                 raise AlreadyInvited("A newer invitation to this address is pending") from None

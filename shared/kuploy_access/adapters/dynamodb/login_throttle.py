@@ -1,7 +1,7 @@
 """The login budgets of `domain/login_throttle.py` as DynamoDB items.
 
-Window counters are `RATE#<limit>#<sha256(key)>#<window>` items (see rate_limits.py);
-the consecutive count is `LOGINFAIL#<sha256(address)>`. An attempt is one consistent
+Window counters are the rate limiter's items (`keys.rate_counter_pk`, rate_limits.py);
+the consecutive count is one item per address (`keys.login_failures_pk`). An attempt is one consistent
 BatchGetItem (the account and the three counts, so a spent budget costs no write) and
 one transaction of three conditional increments: racing guesses cannot get past a
 budget, because the condition, not the read, decides.
@@ -9,20 +9,21 @@ budget, because the condition, not the read, decides.
 
 from __future__ import annotations
 
-import hashlib
-from datetime import UTC, datetime
+from datetime import datetime
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactWriteError
 
 from kuploy_access.adapters.dynamodb.audit import audit_item
-from kuploy_access.adapters.dynamodb.models import (
-    ConsecutiveFailuresItem,
-    LoginLookupItem,
-    OneTimeTokenItem,
-    RateCounterItem,
-    email_key,
+from kuploy_access.adapters.dynamodb.conditions import hits_below, present, update_if
+from kuploy_access.adapters.dynamodb.keys import (
+    COUNTER_SK,
+    EMAIL_GUARD_SK,
+    email_guard_pk,
+    login_failures_pk,
+    rate_counter_pk,
 )
-from kuploy_access.adapters.dynamodb.rate_limits import COUNTER, counter_key
+from kuploy_access.adapters.dynamodb.models import ConsecutiveFailuresItem, LoginLookupItem, RateCounterItem
+from kuploy_access.adapters.dynamodb.rate_limits import counter_ref, window_end
 from kuploy_access.adapters.dynamodb.tokens import token_item
 from kuploy_access.adapters.dynamodb.transactions import ConditionFailed, Transaction, table_connection
 from kuploy_access.domain.audit import AuditEvent
@@ -38,24 +39,11 @@ from kuploy_access.domain.login_throttle import (
     pair_key,
 )
 from kuploy_access.domain.one_time_tokens import OneTimeToken
-from kuploy_access.domain.rate_limits import RateLimit
 from kuploy_access.services.ports.tokens import TokenNotUsable
 
 
-def consecutive_key(address: str) -> str:
-    return f"LOGINFAIL#{hashlib.sha256(address.encode('utf-8')).hexdigest()[:32]}"
-
-
-def _window_item(limit: RateLimit, key: str, at: datetime) -> RateCounterItem:
-    return RateCounterItem(pk=counter_key(limit, key, at), sk=COUNTER)
-
-
-def _window_expiry(limit: RateLimit, at: datetime) -> datetime:
-    return datetime.fromtimestamp(limit.window_end(at), UTC)
-
-
 def _consecutive(address: str) -> ConsecutiveFailuresItem:
-    return ConsecutiveFailuresItem(pk=consecutive_key(address), sk=COUNTER)
+    return ConsecutiveFailuresItem(pk=login_failures_pk(address), sk=COUNTER_SK)
 
 
 def _refusal(failed: ConditionFailed) -> Refusal:
@@ -73,14 +61,14 @@ class DynamoLoginThrottle:
         """Raises AttemptRefused when a budget is spent. A locked account's attempt
         still spends the pair's and the address's budgets (so it answers like any other
         account, 429 after the fifth), and nothing else."""
-        pair = counter_key(LOGIN_FAILURES_PER_ACCOUNT_AND_IP, pair_key(address, ip), now)
-        per_ip = counter_key(LOGIN_FAILURES_PER_IP, ip, now)
-        consecutive = consecutive_key(address)
-        guard = email_key(address)
+        pair = rate_counter_pk(LOGIN_FAILURES_PER_ACCOUNT_AND_IP, pair_key(address, ip), now)
+        per_ip = rate_counter_pk(LOGIN_FAILURES_PER_IP, ip, now)
+        consecutive = login_failures_pk(address)
+        guard = email_guard_pk(address)
         found = {
             item.pk: item
             for item in LoginLookupItem.batch_get(
-                [(guard, "EMAIL"), (pair, COUNTER), (per_ip, COUNTER), (consecutive, COUNTER)],
+                [(guard, EMAIL_GUARD_SK), (pair, COUNTER_SK), (per_ip, COUNTER_SK), (consecutive, COUNTER_SK)],
                 consistent_read=True,
             )
         }
@@ -125,8 +113,7 @@ class DynamoLoginThrottle:
                     ConsecutiveFailuresItem.hits.add(1),
                     ConsecutiveFailuresItem.expires_at_epoch.set(now + CONSECUTIVE_COUNT_LIFETIME),
                 ],
-                ConsecutiveFailuresItem.hits.does_not_exist()
-                | (ConsecutiveFailuresItem.hits < CONSECUTIVE_FAILURES_BEFORE_LOCK),
+                hits_below(CONSECUTIVE_FAILURES_BEFORE_LOCK),
             )
         for label, limit, key in (
             ("pair", LOGIN_FAILURES_PER_ACCOUNT_AND_IP, pair_key(address, ip)),
@@ -134,9 +121,9 @@ class DynamoLoginThrottle:
         ):
             transaction.update(
                 label,
-                _window_item(limit, key, now),
-                [RateCounterItem.hits.add(1), RateCounterItem.expires_at_epoch.set(_window_expiry(limit, now))],
-                RateCounterItem.hits.does_not_exist() | (RateCounterItem.hits < limit.limit),
+                counter_ref(limit, key, now),
+                [RateCounterItem.hits.add(1), RateCounterItem.expires_at_epoch.set(window_end(limit, now))],
+                hits_below(limit.limit),
             )
         try:
             transaction.commit()
@@ -146,14 +133,15 @@ class DynamoLoginThrottle:
 
     def succeeded(self, attempt: LoginAttempt, event: AuditEvent | None = None) -> None:
         """Give back the address's attempt; clear the pair's and the account's counts."""
-        transaction = Transaction(self._connection)
-        transaction.update(
-            "address", _window_item(LOGIN_FAILURES_PER_IP, attempt.ip, attempt.at), [RateCounterItem.hits.add(-1)]
+        pair = pair_key(attempt.address, attempt.ip)
+        transaction = (
+            Transaction(self._connection)
+            .update(
+                "address", counter_ref(LOGIN_FAILURES_PER_IP, attempt.ip, attempt.at), [RateCounterItem.hits.add(-1)]
+            )
+            .delete("pair", counter_ref(LOGIN_FAILURES_PER_ACCOUNT_AND_IP, pair, attempt.at))
+            .delete("consecutive", _consecutive(attempt.address))
         )
-        transaction.delete(
-            "pair", _window_item(LOGIN_FAILURES_PER_ACCOUNT_AND_IP, pair_key(attempt.address, attempt.ip), attempt.at)
-        )
-        transaction.delete("consecutive", _consecutive(attempt.address))
         if event is not None:
             transaction.put("event", audit_item(event))
         transaction.commit()
@@ -161,36 +149,34 @@ class DynamoLoginThrottle:
     def notice_lock(self, address: str, now: datetime) -> bool:
         """True for exactly one caller per lock (and again a day later): the one that
         should email the unlock link."""
-        item = _consecutive(address)
-        try:
-            item.update(
-                actions=[ConsecutiveFailuresItem.lock_noticed_at.set(now)],
-                condition=(ConsecutiveFailuresItem.hits >= CONSECUTIVE_FAILURES_BEFORE_LOCK)
-                & (
-                    ConsecutiveFailuresItem.lock_noticed_at.does_not_exist()
-                    | (ConsecutiveFailuresItem.lock_noticed_at < now - UNLOCK_EMAIL_INTERVAL)
-                ),
-            )
-        except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return update_if(
+            _consecutive(address),
+            [ConsecutiveFailuresItem.lock_noticed_at.set(now)],
+            (ConsecutiveFailuresItem.hits >= CONSECUTIVE_FAILURES_BEFORE_LOCK)
+            & (
+                ConsecutiveFailuresItem.lock_noticed_at.does_not_exist()
+                | (ConsecutiveFailuresItem.lock_noticed_at < now - UNLOCK_EMAIL_INTERVAL)
+            ),
+        )
 
     def unlock(self, token: OneTimeToken, address: str, event: AuditEvent) -> None:
         """Consume the unlock link and clear the account's count, at once.
         Raises TokenNotUsable when the link was used meanwhile."""
-        transaction = Transaction(self._connection)
-        transaction.delete("token", token_item(token), OneTimeTokenItem.pk.exists())
-        transaction.delete("consecutive", _consecutive(address))
-        transaction.put("event", audit_item(event))
         try:
-            transaction.commit()
+            (
+                Transaction(self._connection)
+                .delete("token", token_item(token), present())
+                .delete("consecutive", _consecutive(address))
+                .put("event", audit_item(event))
+                .commit()
+            )
         except ConditionFailed:
             raise TokenNotUsable() from None
 
     def clear_lock(self, address: str, ip: str, now: datetime) -> None:
-        transaction = Transaction(self._connection)
-        transaction.delete("consecutive", _consecutive(address))
-        transaction.delete("pair", _window_item(LOGIN_FAILURES_PER_ACCOUNT_AND_IP, pair_key(address, ip), now))
-        transaction.commit()
+        (
+            Transaction(self._connection)
+            .delete("consecutive", _consecutive(address))
+            .delete("pair", counter_ref(LOGIN_FAILURES_PER_ACCOUNT_AND_IP, pair_key(address, ip), now))
+            .commit()
+        )

@@ -1,4 +1,4 @@
-"""PynamoDB models: one table, several item shapes."""
+"""PynamoDB models: one table, several item shapes. Their keys are built in keys.py."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from kuploy_access.adapters.dynamodb.keys import ORG_SK, PROFILE_SK, member_sk, org_pk, user_pk
 from kuploy_access.config import settings
 
 GSI1_NAME = "gsi1"
@@ -141,7 +142,7 @@ class OrganizationItem(TableItem):
 
 
 class MembershipItem(TableItem):
-    """pk ORG#, sk MEMBER#user; the index answers "organizations of a user"."""
+    """In the organization's partition; the index answers "organizations of a user"."""
 
     org_id = UnicodeAttribute()
     user_id = UnicodeAttribute()
@@ -159,9 +160,9 @@ class MembershipItem(TableItem):
 
 
 class InvitationItem(TableItem):
-    """The invitation (pk ORG#, sk INVITATION#id) and its copy under the token's hash
-    (pk INVTOKEN#hash), which answers the emailed link with one GetItem. The index
-    lists an address's invitations (gsi1pk INVITEE#email)."""
+    """The invitation (in its organization's partition) and its copy under the link's
+    hash, which answers the emailed link with one GetItem. The index lists an address's
+    invitations (the copy has no index keys)."""
 
     invitation_id = UnicodeAttribute()
     org_id = UnicodeAttribute()
@@ -181,7 +182,7 @@ class InvitationItem(TableItem):
 
 
 class InviteeGuardItem(TableItem):
-    """pk ORG#, sk INVITEE#email: at most one pending invitation per address and org."""
+    """In the organization's partition: at most one pending invitation per address."""
 
     invitation_id = UnicodeAttribute()
     expires_at = UTCDateTimeAttribute()
@@ -203,8 +204,8 @@ class ResourceItem(TableItem):
 
 
 class ApiKeyItem(TableItem):
-    """pk APIKEY#<sha256 of the key>: the authorizer's one GetItem. The index lists an
-    organization's keys (gsi1pk ORGKEYS#org, gsi1sk KEY#id)."""
+    """Under the SHA-256 of the key: the authorizer's one GetItem. The index lists an
+    organization's keys."""
 
     key_id = UnicodeAttribute()
     org_id = UnicodeAttribute()
@@ -225,7 +226,8 @@ class ApiKeyItem(TableItem):
 
 
 class AuditEventItem(TableItem):
-    """pk AUDIT#org, sk the event id (time-sortable): newest first with one Query."""
+    """One partition per organization (or account), sorted by event id (time-sortable):
+    newest first with one Query."""
 
     event_id = UnicodeAttribute()
     org_id = UnicodeAttribute()
@@ -241,24 +243,16 @@ class AuditEventItem(TableItem):
     expires_at_epoch = TTLAttribute()
 
 
-def user_key(user_id: str) -> str:
-    return f"USER#{user_id}"
+# --- an item by its key alone: what an update, a delete or a condition check names ------
 
 
-def email_key(email: str) -> str:
-    return f"EMAIL#{email}"
+def user_ref(user_id: str) -> UserItem:
+    return UserItem(pk=user_pk(user_id), sk=PROFILE_SK)
 
 
-def email_skeleton_key(skeleton: str) -> str:
-    return f"EMAILSKELETON#{skeleton}"
+def org_ref(org_id: str) -> OrganizationItem:
+    return OrganizationItem(pk=org_pk(org_id), sk=ORG_SK)
 
 
-def org_key(org_id: str) -> str:
-    return f"ORG#{org_id}"
-
-
-def member_sk(user_id: str) -> str:
-    return f"MEMBER#{user_id}"
-
-
-ORG_PROFILE = "ORG"
+def member_ref(org_id: str, user_id: str) -> MembershipItem:
+    return MembershipItem(pk=org_pk(org_id), sk=member_sk(user_id))

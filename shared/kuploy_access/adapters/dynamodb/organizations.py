@@ -7,23 +7,31 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from pynamodb.exceptions import UpdateError
-from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from kuploy_access.adapters.dynamodb.audit import audit_item
 from kuploy_access.adapters.dynamodb.batch import batch_get, typed
+from kuploy_access.adapters.dynamodb.conditions import absent, live_org, member_not_owner, present, update_if
+from kuploy_access.adapters.dynamodb.keys import (
+    INVITATION_LINK_SK,
+    INVITATION_SK_PREFIX,
+    MEMBER_SK_PREFIX,
+    ORG_PK_PREFIX,
+    ORG_SK,
+    invitation_link_pk,
+    member_sk,
+    org_pk,
+    user_pk,
+)
 from kuploy_access.adapters.dynamodb.models import (
-    ORG_PROFILE,
     InvitationItem,
     MembershipItem,
     OrganizationItem,
     TableItem,
-    member_sk,
-    org_key,
-    user_key,
+    member_ref,
+    org_ref,
 )
-from kuploy_access.adapters.dynamodb.pages import query_page
+from kuploy_access.adapters.dynamodb.query_pages import query_page
 from kuploy_access.adapters.dynamodb.transactions import ConditionFailed, Transaction
 from kuploy_access.domain.audit import AuditEvent
 from kuploy_access.domain.errors import NotFound, OwnerProtected
@@ -32,16 +40,6 @@ from kuploy_access.domain.paging import Page
 from kuploy_access.domain.permissions import Role
 from kuploy_access.domain.users import OrganizationMembership
 
-MEMBER_PREFIX = "MEMBER#"
-INVITATION_PREFIX = "INVITATION#"
-TOKEN_SK = "TOKEN"
-
-
-def token_key(token_hash: str) -> str:
-    return f"INVTOKEN#{token_hash}"
-
-
-ORG_PREFIX = "ORG#"
 _BATCH_GET_LIMIT = 100
 
 
@@ -74,7 +72,7 @@ def member_of(item: MembershipItem) -> Member:
 
 def membership_item(member: Member) -> MembershipItem:
     return MembershipItem(
-        pk=org_key(member.org_id),
+        pk=org_pk(member.org_id),
         sk=member_sk(member.user_id),
         org_id=member.org_id,
         user_id=member.user_id,
@@ -84,15 +82,10 @@ def membership_item(member: Member) -> MembershipItem:
         two_factor_enabled=member.two_factor_enabled,
         joined_at=member.joined_at,
         last_active_at=member.last_active_at,
-        gsi1pk=user_key(member.user_id),
-        gsi1sk=f"{ORG_PREFIX}{member.org_id}",
+        # The index answers "the organizations of an account".
+        gsi1pk=user_pk(member.user_id),
+        gsi1sk=org_pk(member.org_id),
     )
-
-
-def live_org_condition() -> Condition:
-    """The organization exists and is not being deleted."""
-    condition: Condition = OrganizationItem.pk.exists() & OrganizationItem.deleted_at.does_not_exist()
-    return condition
 
 
 def _is_deleted(item: OrganizationItem) -> bool:
@@ -100,40 +93,31 @@ def _is_deleted(item: OrganizationItem) -> bool:
     return deleted_at is not None
 
 
-def org_ref(org_id: str) -> OrganizationItem:
-    return OrganizationItem(pk=org_key(org_id), sk=ORG_PROFILE)
-
-
-def member_ref(org_id: str, user_id: str) -> MembershipItem:
-    return MembershipItem(pk=org_key(org_id), sk=member_sk(user_id))
-
-
 class DynamoOrganizationRepository:
     def create(self, org: Organization, owner: Member, event: AuditEvent) -> None:
-        transaction = Transaction()
-        transaction.put(
-            "org",
-            OrganizationItem(
-                pk=org_key(org.id),
-                sk=ORG_PROFILE,
-                org_id=org.id,
-                name=org.name,
-                plan=org.plan,
-                require_2fa=org.require_2fa,
-                owner_id=org.owner_id,
-                created_at=org.created_at,
-                created_by=org.created_by,
-                member_count=1,
-            ),
-            condition=OrganizationItem.pk.does_not_exist(),
+        profile = OrganizationItem(
+            pk=org_pk(org.id),
+            sk=ORG_SK,
+            org_id=org.id,
+            name=org.name,
+            plan=org.plan,
+            require_2fa=org.require_2fa,
+            owner_id=org.owner_id,
+            created_at=org.created_at,
+            created_by=org.created_by,
+            member_count=1,
         )
-        transaction.put("owner", membership_item(owner), condition=MembershipItem.pk.does_not_exist())
-        transaction.put("audit", audit_item(event))
-        transaction.commit()
+        (
+            Transaction()
+            .put("org", profile, condition=absent())
+            .put("owner", membership_item(owner), condition=absent())
+            .put("audit", audit_item(event))
+            .commit()
+        )
 
     def load_access(self, org_id: str, user_id: str) -> tuple[Organization | None, Member | None]:
         """The organization and the caller's membership, in one BatchGetItem."""
-        org_at, member_at = (org_key(org_id), ORG_PROFILE), (org_key(org_id), member_sk(user_id))
+        org_at, member_at = (org_pk(org_id), ORG_SK), (org_pk(org_id), member_sk(user_id))
         found = batch_get({org_at: OrganizationItem, member_at: MembershipItem})
         org_item = typed(found, org_at, OrganizationItem)
         member_item = typed(found, member_at, MembershipItem)
@@ -143,19 +127,16 @@ class DynamoOrganizationRepository:
 
     def touch_member(self, org_id: str, user_id: str, now: datetime, stale_before: datetime) -> None:
         """Record activity, unless another request did within the resolution already."""
-        try:
-            member_ref(org_id, user_id).update(
-                actions=[MembershipItem.last_active_at.set(now)],
-                condition=MembershipItem.pk.exists()
-                & (MembershipItem.last_active_at.does_not_exist() | (MembershipItem.last_active_at <= stale_before)),
-            )
-        except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
-                raise
+        update_if(
+            member_ref(org_id, user_id),
+            [MembershipItem.last_active_at.set(now)],
+            present()
+            & (MembershipItem.last_active_at.does_not_exist() | (MembershipItem.last_active_at <= stale_before)),
+        )
 
     def get(self, org_id: str) -> Organization | None:
         try:
-            item = OrganizationItem.get(org_key(org_id), ORG_PROFILE)
+            item = OrganizationItem.get(org_pk(org_id), ORG_SK)
         except OrganizationItem.DoesNotExist:
             return None
         return None if _is_deleted(item) else organization_of(item)
@@ -168,11 +149,8 @@ class DynamoOrganizationRepository:
             actions.append(OrganizationItem.require_2fa.set(bool(changes["require_2fa"])))
         if "plan" in changes:
             actions.append(OrganizationItem.plan.set(str(changes["plan"])))
-        transaction = Transaction()
-        transaction.update("org", org_ref(org_id), actions, condition=live_org_condition())
-        transaction.put("audit", audit_item(event))
         try:
-            transaction.commit()
+            Transaction().update("org", org_ref(org_id), actions, live_org()).put("audit", audit_item(event)).commit()
         except ConditionFailed:
             raise NotFound("No such organization") from None
         org = self.get(org_id)
@@ -183,13 +161,13 @@ class DynamoOrganizationRepository:
     def mark_deleted(self, org_id: str, now: datetime, event: AuditEvent) -> None:
         """From this write on, every route of the organization answers 404 and no
         invitation can be accepted; `purge` then removes what it held."""
-        transaction = Transaction()
-        transaction.update(
-            "org", org_ref(org_id), [OrganizationItem.deleted_at.set(now)], condition=live_org_condition()
-        )
-        transaction.put("audit", audit_item(event))
         try:
-            transaction.commit()
+            (
+                Transaction()
+                .update("org", org_ref(org_id), [OrganizationItem.deleted_at.set(now)], live_org())
+                .put("audit", audit_item(event))
+                .commit()
+            )
         except ConditionFailed:
             raise NotFound("No such organization") from None
 
@@ -198,10 +176,10 @@ class DynamoOrganizationRepository:
         deleted organization. Safe to run again. The audit log stays until its TTL."""
         removed = 0
         with TableItem.batch_write() as batch:
-            for invitation in InvitationItem.query(org_key(org_id), InvitationItem.sk.startswith(INVITATION_PREFIX)):
-                batch.delete(InvitationItem(pk=token_key(invitation.token_hash), sk=TOKEN_SK))
-            for item in TableItem.query(org_key(org_id)):
-                if item.sk != ORG_PROFILE:
+            for invitation in InvitationItem.query(org_pk(org_id), InvitationItem.sk.startswith(INVITATION_SK_PREFIX)):
+                batch.delete(InvitationItem(pk=invitation_link_pk(invitation.token_hash), sk=INVITATION_LINK_SK))
+            for item in TableItem.query(org_pk(org_id)):
+                if item.sk != ORG_SK:
                     batch.delete(item)
                     removed += 1
         # Its API keys live under their hashes (the authorizer's lookup), listed by index.
@@ -211,10 +189,10 @@ class DynamoOrganizationRepository:
 
     def organizations_of(self, user_id: str) -> list[OrganizationMembership]:
         memberships = list(
-            MembershipItem.by_user.query(user_key(user_id), MembershipItem.gsi1sk.startswith(ORG_PREFIX))
+            MembershipItem.by_user.query(user_pk(user_id), MembershipItem.gsi1sk.startswith(ORG_PK_PREFIX))
         )
         orgs: dict[str, OrganizationItem] = {}
-        keys = [(org_key(m.org_id), ORG_PROFILE) for m in memberships]
+        keys = [(org_pk(m.org_id), ORG_SK) for m in memberships]
         for start in range(0, len(keys), _BATCH_GET_LIMIT):
             for item in OrganizationItem.batch_get(keys[start : start + _BATCH_GET_LIMIT]):
                 orgs[item.org_id] = item
@@ -227,24 +205,21 @@ class DynamoOrganizationRepository:
         ]
 
     def rename_member(self, user_id: str, name: str) -> None:
-        """Refresh the copy of a renamed account's name in each of its memberships."""
-        for membership in MembershipItem.by_user.query(user_key(user_id), MembershipItem.gsi1sk.startswith(ORG_PREFIX)):
-            try:
-                member_ref(membership.org_id, user_id).update(
-                    actions=[MembershipItem.name.set(name)], condition=MembershipItem.pk.exists()
-                )
-            except UpdateError as error:  # left the organization meanwhile
-                if error.cause_response_code != "ConditionalCheckFailedException":
-                    raise
+        """Refresh the copy of a renamed account's name in each of its memberships (one
+        that left the organization meanwhile is passed over)."""
+        for membership in MembershipItem.by_user.query(
+            user_pk(user_id), MembershipItem.gsi1sk.startswith(ORG_PK_PREFIX)
+        ):
+            update_if(member_ref(membership.org_id, user_id), [MembershipItem.name.set(name)], present())
 
     def members_page(self, org_id: str, limit: int, cursor: str | None) -> Page[Member]:
-        page = query_page(MembershipItem, org_key(org_id), MEMBER_PREFIX, limit, cursor)
+        page = query_page(MembershipItem, org_pk(org_id), MEMBER_SK_PREFIX, limit, cursor)
         return Page([member_of(item) for item in page.items], page.next_cursor)
 
     def members_without_two_factor(self, org_id: str, limit: int) -> list[Member]:
         found = MembershipItem.query(
-            org_key(org_id),
-            MembershipItem.sk.startswith(MEMBER_PREFIX),
+            org_pk(org_id),
+            MembershipItem.sk.startswith(MEMBER_SK_PREFIX),
             filter_condition=MembershipItem.two_factor_enabled == False,  # noqa: E712
         )
         members: list[Member] = []
@@ -257,12 +232,12 @@ class DynamoOrganizationRepository:
     def all_members(self, org_id: str) -> list[Member]:
         return [
             member_of(item)
-            for item in MembershipItem.query(org_key(org_id), MembershipItem.sk.startswith(MEMBER_PREFIX))
+            for item in MembershipItem.query(org_pk(org_id), MembershipItem.sk.startswith(MEMBER_SK_PREFIX))
         ]
 
     def get_member(self, org_id: str, user_id: str) -> Member | None:
         try:
-            return member_of(MembershipItem.get(org_key(org_id), member_sk(user_id)))
+            return member_of(MembershipItem.get(org_pk(org_id), member_sk(user_id)))
         except MembershipItem.DoesNotExist:
             return None
 
@@ -270,19 +245,16 @@ class DynamoOrganizationRepository:
         before = self.get_member(org_id, user_id)
         if before is None:
             raise NotFound("No such member")
-        transaction = Transaction()
-        transaction.update(
-            "member",
-            member_ref(org_id, user_id),
-            [MembershipItem.role.set(role)],
-            # The owner is never demoted here, even by a request that read the role a
-            # moment before a transfer made this person the owner.
-            condition=MembershipItem.pk.exists() & (MembershipItem.role != Role.OWNER.value),
-        )
-        transaction.check("org", OrganizationItem, org_key(org_id), ORG_PROFILE, live_org_condition())
-        transaction.put("audit", audit_item(event))
         try:
-            transaction.commit()
+            (
+                Transaction()
+                # The owner is never demoted here, even by a request that read the role a
+                # moment before a transfer made this person the owner.
+                .update("member", member_ref(org_id, user_id), [MembershipItem.role.set(role)], member_not_owner())
+                .check("org", org_ref(org_id), live_org())
+                .put("audit", audit_item(event))
+                .commit()
+            )
         except ConditionFailed as failed:
             self._explain(org_id, user_id, failed)
         # Answered from what was written: a removal right after the commit must not
@@ -290,44 +262,42 @@ class DynamoOrganizationRepository:
         return replace(before, role=role)
 
     def remove_member(self, org_id: str, user_id: str, event: AuditEvent) -> None:
-        transaction = Transaction()
-        transaction.delete(
-            "member",
-            member_ref(org_id, user_id),
-            condition=MembershipItem.pk.exists() & (MembershipItem.role != Role.OWNER.value),
-        )
-        transaction.update(
-            "org", org_ref(org_id), [OrganizationItem.member_count.add(-1)], condition=live_org_condition()
-        )
-        transaction.put("audit", audit_item(event))
         try:
-            transaction.commit()
+            (
+                Transaction()
+                .delete("member", member_ref(org_id, user_id), condition=member_not_owner())
+                .update("org", org_ref(org_id), [OrganizationItem.member_count.add(-1)], live_org())
+                .put("audit", audit_item(event))
+                .commit()
+            )
         except ConditionFailed as failed:
             self._explain(org_id, user_id, failed)
 
     def transfer_ownership(self, org_id: str, from_user: str, to_user: str, event: AuditEvent) -> None:
-        transaction = Transaction()
-        transaction.update(
-            "org",
-            org_ref(org_id),
-            [OrganizationItem.owner_id.set(to_user)],
-            condition=live_org_condition() & (OrganizationItem.owner_id == from_user),
-        )
-        transaction.update(
-            "old_owner",
-            member_ref(org_id, from_user),
-            [MembershipItem.role.set(Role.ADMIN.value)],
-            condition=MembershipItem.role == Role.OWNER.value,
-        )
-        transaction.update(
-            "new_owner",
-            member_ref(org_id, to_user),
-            [MembershipItem.role.set(Role.OWNER.value)],
-            condition=MembershipItem.pk.exists() & (MembershipItem.role != Role.OWNER.value),
-        )
-        transaction.put("audit", audit_item(event))
         try:
-            transaction.commit()
+            (
+                Transaction()
+                .update(
+                    "org",
+                    org_ref(org_id),
+                    [OrganizationItem.owner_id.set(to_user)],
+                    live_org() & (OrganizationItem.owner_id == from_user),
+                )
+                .update(
+                    "old_owner",
+                    member_ref(org_id, from_user),
+                    [MembershipItem.role.set(Role.ADMIN.value)],
+                    MembershipItem.role == Role.OWNER.value,
+                )
+                .update(
+                    "new_owner",
+                    member_ref(org_id, to_user),
+                    [MembershipItem.role.set(Role.OWNER.value)],
+                    member_not_owner(),
+                )
+                .put("audit", audit_item(event))
+                .commit()
+            )
         except ConditionFailed as failed:
             if "new_owner" in failed.labels and self.get_member(org_id, to_user) is None:
                 raise NotFound("That person is not a member of this organization") from None

@@ -8,30 +8,19 @@ import json
 from datetime import datetime
 
 from kuploy_access.adapters.dynamodb.audit import audit_item
-from kuploy_access.adapters.dynamodb.models import OrganizationItem, ResourceItem, TableItem, org_key
-from kuploy_access.adapters.dynamodb.organizations import live_org_condition
-from kuploy_access.adapters.dynamodb.pages import query_page
+from kuploy_access.adapters.dynamodb.conditions import absent, live_org, present
+from kuploy_access.adapters.dynamodb.keys import org_pk, resource_sk, resource_sk_prefix
+from kuploy_access.adapters.dynamodb.models import ResourceItem, TableItem, org_ref
+from kuploy_access.adapters.dynamodb.query_pages import query_page
 from kuploy_access.adapters.dynamodb.transactions import ConditionFailed, Transaction
 from kuploy_access.domain.audit import AuditEvent
 from kuploy_access.domain.errors import NotFound
 from kuploy_access.domain.paging import Page
 from kuploy_access.domain.resources import Resource, ResourceKind
 
-_KIND_PREFIX = {
-    ResourceKind.PROJECT: "PRJ#",
-    ResourceKind.APPLICATION: "APP#",
-    ResourceKind.DEPLOYMENT: "DEP#",
-    ResourceKind.DATABASE: "DB#",
-    ResourceKind.NOTIFICATION_CHANNEL: "NCH#",
-}
 
-
-def _prefix(kind: ResourceKind, parent_id: str) -> str:
-    return f"{_KIND_PREFIX[kind]}{parent_id}#" if parent_id else _KIND_PREFIX[kind]
-
-
-def _sort_key(resource_kind: ResourceKind, parent_id: str, resource_id: str) -> str:
-    return f"{_prefix(resource_kind, parent_id)}{resource_id}"
+def _ref(org_id: str, kind: ResourceKind, parent_id: str, resource_id: str) -> ResourceItem:
+    return ResourceItem(pk=org_pk(org_id), sk=resource_sk(kind, parent_id, resource_id))
 
 
 def _resource(item: ResourceItem) -> Resource:
@@ -50,8 +39,8 @@ def _resource(item: ResourceItem) -> Resource:
 
 def _item(resource: Resource) -> ResourceItem:
     return ResourceItem(
-        pk=org_key(resource.org_id),
-        sk=_sort_key(resource.kind, resource.parent_id, resource.id),
+        pk=org_pk(resource.org_id),
+        sk=resource_sk(resource.kind, resource.parent_id, resource.id),
         kind=resource.kind.value,
         resource_id=resource.id,
         org_id=resource.org_id,
@@ -70,27 +59,22 @@ class DynamoResourceRepository:
     ) -> None:
         """`parent` (kind, its parent's id, id) must still exist: nothing is created in
         a project or application deleted a moment before."""
-        transaction = Transaction()
-        transaction.put("resource", _item(resource), condition=ResourceItem.pk.does_not_exist())
-        transaction.check("org", OrganizationItem, org_key(resource.org_id), "ORG", live_org_condition())
+        transaction = (
+            Transaction()
+            .put("resource", _item(resource), condition=absent())
+            .check("org", org_ref(resource.org_id), live_org())
+        )
         if parent is not None:
             kind, grandparent, parent_id = parent
-            transaction.check(
-                "parent",
-                ResourceItem,
-                org_key(resource.org_id),
-                _sort_key(kind, grandparent, parent_id),
-                ResourceItem.pk.exists(),
-            )
-        transaction.put("audit", audit_item(event))
+            transaction.check("parent", _ref(resource.org_id, kind, grandparent, parent_id), present())
         try:
-            transaction.commit()
+            transaction.put("audit", audit_item(event)).commit()
         except ConditionFailed:
             raise NotFound("Not found") from None
 
     def get(self, org_id: str, kind: ResourceKind, resource_id: str, parent_id: str = "") -> Resource | None:
         try:
-            return _resource(ResourceItem.get(org_key(org_id), _sort_key(kind, parent_id, resource_id)))
+            return _resource(ResourceItem.get(org_pk(org_id), resource_sk(kind, parent_id, resource_id)))
         except ResourceItem.DoesNotExist:
             return None
 
@@ -99,8 +83,8 @@ class DynamoResourceRepository:
     ) -> Page[Resource]:
         page = query_page(
             ResourceItem,
-            org_key(org_id),
-            _prefix(kind, parent_id),
+            org_pk(org_id),
+            resource_sk_prefix(kind, parent_id),
             limit,
             cursor,
             newest_first=kind == ResourceKind.DEPLOYMENT,
@@ -108,17 +92,19 @@ class DynamoResourceRepository:
         return Page([_resource(item) for item in page.items], page.next_cursor)
 
     def rename(self, resource: Resource, name: str, now: datetime, event: AuditEvent) -> Resource:
-        transaction = Transaction()
-        transaction.update(
-            "resource",
-            ResourceItem(pk=org_key(resource.org_id), sk=_sort_key(resource.kind, resource.parent_id, resource.id)),
-            [ResourceItem.name.set(name), ResourceItem.updated_at.set(now)],
-            condition=ResourceItem.pk.exists(),
-        )
-        transaction.check("org", OrganizationItem, org_key(resource.org_id), "ORG", live_org_condition())
-        transaction.put("audit", audit_item(event))
         try:
-            transaction.commit()
+            (
+                Transaction()
+                .update(
+                    "resource",
+                    _ref(resource.org_id, resource.kind, resource.parent_id, resource.id),
+                    [ResourceItem.name.set(name), ResourceItem.updated_at.set(now)],
+                    present(),
+                )
+                .check("org", org_ref(resource.org_id), live_org())
+                .put("audit", audit_item(event))
+                .commit()
+            )
         except ConditionFailed:
             raise NotFound("Not found") from None
         return Resource(**{**resource.__dict__, "name": name, "updated_at": now})
@@ -128,16 +114,18 @@ class DynamoResourceRepository:
         and their deployments; an application's deployments). Returns how many nested
         items went with it. Nothing can be created under a deleted parent (creation
         checks it in its transaction), so the sweep after the commit leaves nothing."""
-        transaction = Transaction()
-        transaction.delete(
-            "resource",
-            ResourceItem(pk=org_key(resource.org_id), sk=_sort_key(resource.kind, resource.parent_id, resource.id)),
-            condition=ResourceItem.pk.exists(),
-        )
-        transaction.check("org", OrganizationItem, org_key(resource.org_id), "ORG", live_org_condition())
-        transaction.put("audit", audit_item(event))
         try:
-            transaction.commit()
+            (
+                Transaction()
+                .delete(
+                    "resource",
+                    _ref(resource.org_id, resource.kind, resource.parent_id, resource.id),
+                    condition=present(),
+                )
+                .check("org", org_ref(resource.org_id), live_org())
+                .put("audit", audit_item(event))
+                .commit()
+            )
         except ConditionFailed:
             raise NotFound("Not found") from None
         return self._sweep(resource.org_id, resource.kind, resource.id)
@@ -149,7 +137,7 @@ class DynamoResourceRepository:
             return 0
         removed = 0
         children = list(
-            ResourceItem.query(org_key(org_id), ResourceItem.sk.startswith(_prefix(child_kind, resource_id)))
+            ResourceItem.query(org_pk(org_id), ResourceItem.sk.startswith(resource_sk_prefix(child_kind, resource_id)))
         )
         with TableItem.batch_write() as batch:
             for item in children:

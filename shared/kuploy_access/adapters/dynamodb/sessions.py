@@ -5,25 +5,29 @@ from __future__ import annotations
 from datetime import datetime
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactWrite
 
-from kuploy_access.adapters.dynamodb.models import RefreshTokenItem, SessionItem, user_key
+from kuploy_access.adapters.dynamodb.conditions import absent, present, update_if
+from kuploy_access.adapters.dynamodb.keys import (
+    REFRESH_TOKEN_SK,
+    SESSION_SK_PREFIX,
+    refresh_token_pk,
+    session_sk,
+    user_pk,
+)
+from kuploy_access.adapters.dynamodb.models import RefreshTokenItem, SessionItem
+from kuploy_access.adapters.dynamodb.transactions import ConditionFailed, Transaction
 from kuploy_access.config import settings
 from kuploy_access.domain.sessions import RefreshToken, Session
 from kuploy_access.services.ports.sessions import RefreshAlreadyRotated, SessionNotLive
 
-REFRESH = "REFRESH"
-SESSION_PREFIX = "SESSION#"
+
+def _session_ref(user_id: str, session_id: str) -> SessionItem:
+    return SessionItem(pk=user_pk(user_id), sk=session_sk(session_id))
 
 
-def refresh_key(token_hash: str) -> str:
-    return f"REFRESH#{token_hash}"
-
-
-def session_sort_key(session_id: str) -> str:
-    return f"{SESSION_PREFIX}{session_id}"
+def _refresh_ref(token_hash: str) -> RefreshTokenItem:
+    return RefreshTokenItem(pk=refresh_token_pk(token_hash), sk=REFRESH_TOKEN_SK)
 
 
 def _to_session(item: SessionItem) -> Session:
@@ -44,8 +48,8 @@ def _to_session(item: SessionItem) -> Session:
 
 def _refresh_item(session: Session, token_hash: str, idle_expires_at: datetime | None) -> RefreshTokenItem:
     return RefreshTokenItem(
-        pk=refresh_key(token_hash),
-        sk=REFRESH,
+        pk=refresh_token_pk(token_hash),
+        sk=REFRESH_TOKEN_SK,
         session_id=session.id,
         user_id=session.user_id,
         expires_at=session.expires_at,
@@ -61,8 +65,8 @@ class DynamoSessionRepository:
 
     def create(self, session: Session) -> None:
         record = SessionItem(
-            pk=user_key(session.user_id),
-            sk=session_sort_key(session.id),
+            pk=user_pk(session.user_id),
+            sk=session_sk(session.id),
             session_id=session.id,
             user_id=session.user_id,
             created_at=session.created_at,
@@ -77,13 +81,11 @@ class DynamoSessionRepository:
         )
         refresh = _refresh_item(session, session.refresh_token_hash, session.idle_expires_at)
         # One request for both: a session never exists without its refresh token.
-        with TransactWrite(connection=self._connection) as transaction:
-            transaction.save(record, condition=SessionItem.pk.does_not_exist())
-            transaction.save(refresh, condition=RefreshTokenItem.pk.does_not_exist())
+        Transaction(self._connection).put("session", record, absent()).put("refresh", refresh, absent()).commit()
 
     def get_refresh(self, token_hash: str) -> RefreshToken | None:
         try:
-            item = RefreshTokenItem.get(refresh_key(token_hash), REFRESH)
+            item = RefreshTokenItem.get(refresh_token_pk(token_hash), REFRESH_TOKEN_SK)
         except RefreshTokenItem.DoesNotExist:
             return None
         return RefreshToken(
@@ -130,56 +132,48 @@ class DynamoSessionRepository:
         if auth_time is not None:
             session_changes.append(SessionItem.auth_time.set(auth_time))
         try:
-            with TransactWrite(connection=self._connection) as transaction:
-                transaction.update(
-                    RefreshTokenItem(pk=refresh_key(old.token_hash), sk=REFRESH),
-                    actions=[RefreshTokenItem.rotated_at.set(now)],
-                    condition=RefreshTokenItem.pk.exists() & RefreshTokenItem.rotated_at.does_not_exist(),
+            (
+                Transaction(self._connection)
+                .update(
+                    "old_token",
+                    _refresh_ref(old.token_hash),
+                    [RefreshTokenItem.rotated_at.set(now)],
+                    present() & RefreshTokenItem.rotated_at.does_not_exist(),
                 )
-                transaction.save(
-                    _refresh_item(session, new_hash, idle_expires_at),
-                    condition=RefreshTokenItem.pk.does_not_exist(),
-                )
-                transaction.update(
-                    SessionItem(pk=user_key(old.user_id), sk=session_sort_key(old.session_id)),
-                    actions=session_changes,
-                    condition=SessionItem.pk.exists()
+                .put("new_token", _refresh_item(session, new_hash, idle_expires_at), absent())
+                .update(
+                    "session",
+                    _session_ref(old.user_id, old.session_id),
+                    session_changes,
+                    present()
                     & SessionItem.revoked_at.does_not_exist()
                     & (SessionItem.refresh_token_hash == old.token_hash),
                 )
-        except TransactWriteError as error:
-            # PynamoDB sends a transaction's puts before its updates, so the reasons
-            # come as [put new token, update old token, update session].
-            reasons = [r.code if r is not None else None for r in (error.cancellation_reasons or [])]
-            failed = [reason == "ConditionalCheckFailed" for reason in reasons] + [False] * 3
-            if failed[1]:
+                .commit()
+            )
+        except ConditionFailed as failed:
+            if "old_token" in failed.labels:
                 raise RefreshAlreadyRotated() from None
-            if failed[2]:
+            if "session" in failed.labels:
                 raise SessionNotLive() from None
             raise
 
     def get(self, user_id: str, session_id: str) -> Session | None:
         try:
-            return _to_session(SessionItem.get(user_key(user_id), session_sort_key(session_id)))
+            return _to_session(SessionItem.get(user_pk(user_id), session_sk(session_id)))
         except SessionItem.DoesNotExist:
             return None
 
     def list_for_user(self, user_id: str) -> list[Session]:
         return [
             _to_session(item)
-            for item in SessionItem.query(user_key(user_id), SessionItem.sk.startswith(SESSION_PREFIX))
+            for item in SessionItem.query(user_pk(user_id), SessionItem.sk.startswith(SESSION_SK_PREFIX))
         ]
 
     def revoke(self, user_id: str, session_id: str, now: datetime) -> bool:
         """False when there is no such live session of this user."""
-        item = SessionItem(pk=user_key(user_id), sk=session_sort_key(session_id))
-        try:
-            item.update(
-                actions=[SessionItem.revoked_at.set(now)],
-                condition=SessionItem.pk.exists() & SessionItem.revoked_at.does_not_exist(),
-            )
-        except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return update_if(
+            _session_ref(user_id, session_id),
+            [SessionItem.revoked_at.set(now)],
+            present() & SessionItem.revoked_at.does_not_exist(),
+        )

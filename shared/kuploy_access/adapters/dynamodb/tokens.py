@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+from kuploy_access.adapters.dynamodb.conditions import absent
+from kuploy_access.adapters.dynamodb.keys import ONE_TIME_TOKEN_SK, one_time_token_pk
 from kuploy_access.adapters.dynamodb.models import OneTimeTokenItem
 from kuploy_access.domain.one_time_tokens import OneTimeToken, RequestOrigin, TokenKind
 
-TOKEN = "TOKEN"
 
-
-def token_key(kind: TokenKind, token_hash: str) -> str:
-    return f"TOKEN#{kind.value}#{token_hash}"
+def token_ref(kind: TokenKind, token_hash: str) -> OneTimeTokenItem:
+    return OneTimeTokenItem(pk=one_time_token_pk(kind, token_hash), sk=ONE_TIME_TOKEN_SK)
 
 
 def token_item(token: OneTimeToken) -> OneTimeTokenItem:
     origin = token.origin
     return OneTimeTokenItem(
-        pk=token_key(token.kind, token.token_hash),
-        sk=TOKEN,
+        pk=one_time_token_pk(token.kind, token.token_hash),
+        sk=ONE_TIME_TOKEN_SK,
         kind=token.kind.value,
         user_id=token.user_id,
         expires_at=token.expires_at,
@@ -44,11 +44,11 @@ def _token_of(kind: TokenKind, token_hash: str, item: OneTimeTokenItem) -> OneTi
 
 class DynamoTokenRepository:
     def put(self, token: OneTimeToken) -> None:
-        token_item(token).save(condition=OneTimeTokenItem.pk.does_not_exist())
+        token_item(token).save(condition=absent())
 
     def get(self, kind: TokenKind, token_hash: str) -> OneTimeToken | None:
         try:
-            item = OneTimeTokenItem.get(token_key(kind, token_hash), TOKEN)
+            item = OneTimeTokenItem.get(one_time_token_pk(kind, token_hash), ONE_TIME_TOKEN_SK)
         except OneTimeTokenItem.DoesNotExist:
             return None
         if item.kind != kind.value:
@@ -56,4 +56,4 @@ class DynamoTokenRepository:
         return _token_of(kind, token_hash, item)
 
     def delete(self, kind: TokenKind, token_hash: str) -> None:
-        OneTimeTokenItem(pk=token_key(kind, token_hash), sk=TOKEN).delete()
+        token_ref(kind, token_hash).delete()

@@ -15,9 +15,9 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
-from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from kuploy_access.adapters.dynamodb.models import TableItem
 from kuploy_access.config import settings
 
 _ATTEMPTS = 3
@@ -39,6 +39,12 @@ class ConditionFailed(Exception):
 
 
 class Transaction:
+    """Parts chain, so a multi-item write reads as one sentence:
+
+        Transaction().update("org", org_ref(org_id), actions, live_org()).put("audit", audit_item(event)).commit()
+
+    Each part is labelled; `commit` names the labels whose condition did not hold."""
+
     def __init__(self, connection: Connection | None = None) -> None:
         self._connection = connection or table_connection()
         self._parts: dict[str, list[tuple[str, Callable[[TransactWrite], None]]]] = {
@@ -51,19 +57,25 @@ class Transaction:
     def __len__(self) -> int:
         return sum(len(parts) for parts in self._parts.values())
 
-    def check(self, label: str, model: type[Model], hash_key: str, range_key: str, condition: Condition) -> None:
-        self._parts["check"].append(
-            (label, lambda tx: tx.condition_check(model, hash_key, range_key, condition=condition))
-        )
+    def check(self, label: str, item: TableItem, condition: Condition) -> Transaction:
+        """A condition on an item that this transaction does not write (only its key is read)."""
+        model, pk, sk = type(item), item.pk, item.sk
+        self._parts["check"].append((label, lambda tx: tx.condition_check(model, pk, sk, condition=condition)))
+        return self
 
-    def delete(self, label: str, item: Model, condition: Condition | None = None) -> None:
+    def delete(self, label: str, item: TableItem, condition: Condition | None = None) -> Transaction:
         self._parts["delete"].append((label, lambda tx: tx.delete(item, condition=condition)))
+        return self
 
-    def put(self, label: str, item: Model, condition: Condition | None = None) -> None:
+    def put(self, label: str, item: TableItem, condition: Condition | None = None) -> Transaction:
         self._parts["put"].append((label, lambda tx: tx.save(item, condition=condition)))
+        return self
 
-    def update(self, label: str, item: Model, actions: list[Action], condition: Condition | None = None) -> None:
+    def update(
+        self, label: str, item: TableItem, actions: list[Action], condition: Condition | None = None
+    ) -> Transaction:
         self._parts["update"].append((label, lambda tx: tx.update(item, actions=actions, condition=condition)))
+        return self
 
     def commit(self) -> None:
         """Raise ConditionFailed naming the parts whose condition did not hold."""

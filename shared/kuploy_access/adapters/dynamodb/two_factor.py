@@ -6,21 +6,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from kuploy_access.adapters.dynamodb.models import MembershipItem, RateCounterItem, UserItem, user_key
-from kuploy_access.adapters.dynamodb.organizations import ORG_PREFIX, member_ref
-from kuploy_access.adapters.dynamodb.users import PROFILE
+from kuploy_access.adapters.dynamodb.conditions import hits_below, present, update_if
+from kuploy_access.adapters.dynamodb.keys import COUNTER_SK, ORG_PK_PREFIX, mfa_challenge_pk, user_pk
+from kuploy_access.adapters.dynamodb.models import MembershipItem, RateCounterItem, UserItem, member_ref, user_ref
 from kuploy_access.domain.two_factor import WRONG_CODES_PER_CHALLENGE
 
-COUNTER = "COUNTER"
 CLOSED = 1_000  # any count at or past the limit ends a challenge
-
-
-def _user(user_id: str) -> UserItem:
-    return UserItem(pk=user_key(user_id), sk=PROFILE)
 
 
 def _step_unused(step: int) -> Condition:
@@ -34,18 +28,16 @@ def _enabled() -> Condition:
 
 
 def _apply(user_id: str, actions: list[Action], condition: Condition) -> bool:
-    try:
-        _user(user_id).update(actions=actions, condition=condition)
-    except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return update_if(user_ref(user_id), actions, condition)
+
+
+def _challenge(challenge_id: str) -> RateCounterItem:
+    return RateCounterItem(pk=mfa_challenge_pk(challenge_id), sk=COUNTER_SK)
 
 
 class DynamoTwoFactorRepository:
     def set_pending(self, user_id: str, sealed_secret: str) -> bool:
-        return _apply(user_id, [UserItem.totp_pending_sealed.set(sealed_secret)], UserItem.pk.exists())
+        return _apply(user_id, [UserItem.totp_pending_sealed.set(sealed_secret)], present())
 
     def enable(self, user_id: str, pending_sealed: str, step: int, recovery_hashes: set[str]) -> bool:
         """Activate the pending secret proven by a code of `step` (which counts as used)."""
@@ -105,44 +97,31 @@ class DynamoTwoFactorRepository:
                 UserItem.totp_pending_sealed.remove(),
                 UserItem.recovery_code_hashes.remove(),
             ],
-            UserItem.pk.exists(),
+            present(),
         )
 
     def take_attempt(self, challenge_id: str, expires_at: datetime) -> bool:
         """Take one of a challenge's 5 attempts; False once they are spent (or it signed in)."""
-        item = RateCounterItem(pk=f"MFA#{challenge_id}", sk=COUNTER)
-        try:
-            item.update(
-                actions=[RateCounterItem.hits.add(1), RateCounterItem.expires_at_epoch.set(expires_at)],
-                condition=RateCounterItem.hits.does_not_exist() | (RateCounterItem.hits < WRONG_CODES_PER_CHALLENGE),
-            )
-        except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return update_if(
+            _challenge(challenge_id),
+            [RateCounterItem.hits.add(1), RateCounterItem.expires_at_epoch.set(expires_at)],
+            hits_below(WRONG_CODES_PER_CHALLENGE),
+        )
 
     def close_challenge(self, challenge_id: str, expires_at: datetime) -> bool:
         """A challenge signs in once: True for the one request that closes it."""
-        item = RateCounterItem(pk=f"MFA#{challenge_id}", sk=COUNTER)
-        try:
-            item.update(
-                actions=[RateCounterItem.hits.set(CLOSED), RateCounterItem.expires_at_epoch.set(expires_at)],
-                condition=RateCounterItem.hits.does_not_exist() | (RateCounterItem.hits < WRONG_CODES_PER_CHALLENGE),
-            )
-        except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return update_if(
+            _challenge(challenge_id),
+            [RateCounterItem.hits.set(CLOSED), RateCounterItem.expires_at_epoch.set(expires_at)],
+            hits_below(WRONG_CODES_PER_CHALLENGE),
+        )
 
     def set_member_copies(self, user_id: str, enabled: bool) -> None:
-        """Memberships carry a copy of the 2FA status (org policy, member lists)."""
-        for membership in MembershipItem.by_user.query(user_key(user_id), MembershipItem.gsi1sk.startswith(ORG_PREFIX)):
-            try:
-                member_ref(membership.org_id, user_id).update(
-                    actions=[MembershipItem.two_factor_enabled.set(enabled)], condition=MembershipItem.pk.exists()
-                )
-            except UpdateError as error:
-                if error.cause_response_code != "ConditionalCheckFailedException":
-                    raise
+        """Memberships carry a copy of the 2FA status (org policy, member lists); one that
+        left the organization meanwhile is passed over."""
+        for membership in MembershipItem.by_user.query(
+            user_pk(user_id), MembershipItem.gsi1sk.startswith(ORG_PK_PREFIX)
+        ):
+            update_if(
+                member_ref(membership.org_id, user_id), [MembershipItem.two_factor_enabled.set(enabled)], present()
+            )

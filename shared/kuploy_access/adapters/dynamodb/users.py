@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactWrite
 
-from kuploy_access.adapters.dynamodb.models import (
-    EmailGuardItem,
-    OneTimeTokenItem,
-    UserItem,
-    email_key,
-    email_skeleton_key,
-    user_key,
+from kuploy_access.adapters.dynamodb.conditions import absent, present, update_if
+from kuploy_access.adapters.dynamodb.keys import (
+    EMAIL_GUARD_SK,
+    EMAIL_SKELETON_GUARD_SK,
+    PROFILE_SK,
+    email_guard_pk,
+    email_skeleton_guard_pk,
+    user_pk,
 )
-from kuploy_access.adapters.dynamodb.tokens import TOKEN, token_item, token_key
+from kuploy_access.adapters.dynamodb.models import EmailGuardItem, OneTimeTokenItem, UserItem, user_ref
+from kuploy_access.adapters.dynamodb.tokens import token_item, token_ref
 from kuploy_access.adapters.dynamodb.transactions import ConditionFailed, Transaction
 from kuploy_access.config import settings
 from kuploy_access.domain.emails import email_skeleton
@@ -23,10 +25,6 @@ from kuploy_access.domain.one_time_tokens import OneTimeToken, TokenKind
 from kuploy_access.domain.users import User
 from kuploy_access.services.ports.tokens import TokenNotUsable
 from kuploy_access.services.ports.users import EmailAlreadyRegistered, EmailTooSimilar
-
-PROFILE = "PROFILE"
-EMAIL_GUARD = "EMAIL"
-EMAIL_SKELETON_GUARD = "EMAILSKELETON"
 
 
 def user_of(item: UserItem) -> User:
@@ -47,10 +45,9 @@ def user_of(item: UserItem) -> User:
     )
 
 
-def _failed_conditions(error: TransactWriteError) -> list[bool]:
-    return [
-        reason is not None and reason.code == "ConditionalCheckFailed" for reason in (error.cancellation_reasons or [])
-    ]
+def _unverified() -> Condition:
+    condition: Condition = UserItem.pk.exists() & (UserItem.email_verified == False)  # noqa: E712
+    return condition
 
 
 class DynamoUserRepository:
@@ -59,8 +56,8 @@ class DynamoUserRepository:
 
     def create(self, user: User, verification: OneTimeToken) -> None:
         profile = UserItem(
-            pk=user_key(user.id),
-            sk=PROFILE,
+            pk=user_pk(user.id),
+            sk=PROFILE_SK,
             user_id=user.id,
             email=user.email,
             name=user.name,
@@ -70,26 +67,23 @@ class DynamoUserRepository:
             created_at=user.created_at,
             pending_verification_hashes=set(user.pending_verification_hashes) or None,
         )
-        guard = EmailGuardItem(pk=email_key(user.email), sk=EMAIL_GUARD, user_id=user.id)
-        transaction = Transaction(self._connection)
-        # The guard's condition is the one-account-per-email invariant: two sign-ups at
-        # the same instant cannot both create it.
-        transaction.put("guard", guard, EmailGuardItem.pk.does_not_exist())
-        transaction.put("profile", profile, UserItem.pk.does_not_exist())
-        transaction.put("token", token_item(verification))
+        guard = EmailGuardItem(pk=email_guard_pk(user.email), sk=EMAIL_GUARD_SK, user_id=user.id)
         # One verified account per look: an address that differs from a verified one
         # only by confusables (Cyrillic а for a) is refused, not merged. Only verified
         # accounts hold the look (verify_email claims it), so nobody can block an
         # address with a look-alike whose inbox they do not have.
-        transaction.check(
-            "look",
-            EmailGuardItem,
-            email_skeleton_key(email_skeleton(user.email)),
-            EMAIL_SKELETON_GUARD,
-            EmailGuardItem.pk.does_not_exist(),
-        )
+        look = EmailGuardItem(pk=email_skeleton_guard_pk(email_skeleton(user.email)), sk=EMAIL_SKELETON_GUARD_SK)
         try:
-            transaction.commit()
+            (
+                Transaction(self._connection)
+                # The guard's condition is the one-account-per-email invariant: two
+                # sign-ups at the same instant cannot both create it.
+                .put("guard", guard, absent())
+                .put("profile", profile, absent())
+                .put("token", token_item(verification))
+                .check("look", look, absent())
+                .commit()
+            )
         except ConditionFailed as failed:
             if "guard" in failed.labels:
                 raise EmailAlreadyRegistered() from None
@@ -99,13 +93,13 @@ class DynamoUserRepository:
 
     def get(self, user_id: str) -> User | None:
         try:
-            return user_of(UserItem.get(user_key(user_id), PROFILE))
+            return user_of(UserItem.get(user_pk(user_id), PROFILE_SK))
         except UserItem.DoesNotExist:
             return None
 
     def get_by_email(self, email: str) -> User | None:
         try:
-            guard = EmailGuardItem.get(email_key(email), EMAIL_GUARD)
+            guard = EmailGuardItem.get(email_guard_pk(email), EMAIL_GUARD_SK)
         except EmailGuardItem.DoesNotExist:
             return None
         return self.get(guard.user_id)
@@ -116,15 +110,13 @@ class DynamoUserRepository:
             actions.append(UserItem.password_hash.set(password_hash))
         if tracked:
             actions.append(UserItem.pending_verification_hashes.add({token.token_hash}))
-        transaction = Transaction(self._connection)
-        transaction.put("token", token_item(token), condition=OneTimeTokenItem.pk.does_not_exist())
+        transaction = Transaction(self._connection).put("token", token_item(token), condition=absent())
         # The update also checks that the account is still unverified, so a link is never
         # added to an account that another link verified a moment ago.
-        unverified = UserItem.pk.exists() & (UserItem.email_verified == False)  # noqa: E712
         if actions:
-            transaction.update("account", UserItem(pk=user_key(user_id), sk=PROFILE), actions, unverified)
+            transaction.update("account", user_ref(user_id), actions, _unverified())
         else:
-            transaction.check("account", UserItem, user_key(user_id), PROFILE, unverified)
+            transaction.check("account", user_ref(user_id), _unverified())
         try:
             transaction.commit()
         except ConditionFailed:
@@ -136,25 +128,27 @@ class DynamoUserRepository:
             if token.password_hash is not None
             else UserItem.password_hash.remove()
         )
-        transaction = Transaction(self._connection)
-        # Single use: the delete only succeeds while the token is still there. The
-        # update only while the account is unverified: the first of its pending links
-        # to be verified wins, and every other one is refused from then on.
-        transaction.delete("token", token_item(token), condition=OneTimeTokenItem.pk.exists())
-        transaction.update(
-            "account",
-            UserItem(pk=user_key(token.user_id), sk=PROFILE),
-            [password, UserItem.email_verified.set(True), UserItem.reset_token_hash.remove()],
-            UserItem.pk.exists() & (UserItem.email_verified == False),  # noqa: E712
-        )
         # The verified account claims its look (see create): the first of two look-alike
         # addresses to be verified keeps it.
         look = EmailGuardItem(
-            pk=email_skeleton_key(email_skeleton(address)), sk=EMAIL_SKELETON_GUARD, user_id=token.user_id
+            pk=email_skeleton_guard_pk(email_skeleton(address)), sk=EMAIL_SKELETON_GUARD_SK, user_id=token.user_id
         )
-        transaction.put("look", look, EmailGuardItem.pk.does_not_exist() | (EmailGuardItem.user_id == token.user_id))
         try:
-            transaction.commit()
+            (
+                Transaction(self._connection)
+                # Single use: the delete only succeeds while the token is still there.
+                .delete("token", token_item(token), condition=present())
+                # Only while the account is unverified: the first of its pending links to
+                # be verified wins, and every other one is refused from then on.
+                .update(
+                    "account",
+                    user_ref(token.user_id),
+                    [password, UserItem.email_verified.set(True), UserItem.reset_token_hash.remove()],
+                    _unverified(),
+                )
+                .put("look", look, absent() | (EmailGuardItem.user_id == token.user_id))
+                .commit()
+            )
         except ConditionFailed as failed:
             if failed.labels == {"look"}:
                 raise EmailTooSimilar() from None
@@ -165,10 +159,10 @@ class DynamoUserRepository:
         # leftovers costs no read.
         try:
             answer = UserItem._get_connection().update_item(
-                user_key(user_id),
-                PROFILE,
+                user_pk(user_id),
+                PROFILE_SK,
                 actions=[UserItem.pending_verification_hashes.remove()],
-                condition=UserItem.pk.exists(),
+                condition=present(),
                 return_values="UPDATED_OLD",
             )
         except UpdateError as error:
@@ -181,54 +175,42 @@ class DynamoUserRepository:
             return
         with OneTimeTokenItem.batch_write() as batch:
             for token_hash in leftovers:
-                batch.delete(OneTimeTokenItem(pk=token_key(TokenKind.EMAIL_VERIFICATION, token_hash), sk=TOKEN))
+                batch.delete(token_ref(TokenKind.EMAIL_VERIFICATION, token_hash))
 
     def update_name(self, user_id: str, name: str) -> User | None:
-        item = UserItem(pk=user_key(user_id), sk=PROFILE)
-        try:
-            item.update(actions=[UserItem.name.set(name)], condition=UserItem.pk.exists())
-        except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                return None
-            raise
+        item = user_ref(user_id)
+        if not update_if(item, [UserItem.name.set(name)], present()):
+            return None
         return user_of(item)
 
     def update_password_hash(self, user_id: str, old_hash: str, new_hash: str, end_pending_reset: bool = False) -> bool:
-        item = UserItem(pk=user_key(user_id), sk=PROFILE)
         actions: list[Action] = [UserItem.password_hash.set(new_hash)]
         if end_pending_reset:
             actions.append(UserItem.reset_token_hash.remove())
-        try:
-            item.update(actions=actions, condition=UserItem.password_hash == old_hash)
-        except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return update_if(user_ref(user_id), actions, UserItem.password_hash == old_hash)
 
     def start_password_reset(self, user: User, token: OneTimeToken) -> None:
+        transaction = (
+            Transaction(self._connection)
+            .put("token", token_item(token), condition=absent())
+            .update("account", user_ref(user.id), [UserItem.reset_token_hash.set(token.token_hash)], present())
+        )
+        if user.reset_token_hash and user.reset_token_hash != token.token_hash:
+            transaction.delete("previous_token", token_ref(token.kind, user.reset_token_hash))
         try:
-            with TransactWrite(connection=self._connection) as transaction:
-                transaction.save(token_item(token), condition=OneTimeTokenItem.pk.does_not_exist())
-                transaction.update(
-                    UserItem(pk=user_key(user.id), sk=PROFILE),
-                    actions=[UserItem.reset_token_hash.set(token.token_hash)],
-                    condition=UserItem.pk.exists(),
-                )
-                if user.reset_token_hash and user.reset_token_hash != token.token_hash:
-                    transaction.delete(OneTimeTokenItem(pk=token_key(token.kind, user.reset_token_hash), sk=TOKEN))
-        except TransactWriteError as error:
-            if any(_failed_conditions(error)):
-                raise TokenNotUsable() from None
-            raise
+            transaction.commit()
+        except ConditionFailed:
+            raise TokenNotUsable() from None
 
     def reset_password(self, token: OneTimeToken, new_hash: str) -> None:
         try:
-            with TransactWrite(connection=self._connection) as transaction:
-                transaction.delete(token_item(token), condition=OneTimeTokenItem.pk.exists())
-                transaction.update(
-                    UserItem(pk=user_key(token.user_id), sk=PROFILE),
-                    actions=[
+            (
+                Transaction(self._connection)
+                .delete("token", token_item(token), condition=present())
+                .update(
+                    "account",
+                    user_ref(token.user_id),
+                    [
                         UserItem.password_hash.set(new_hash),
                         UserItem.email_verified.set(True),
                         UserItem.pending_verification_hashes.remove(),
@@ -236,9 +218,9 @@ class DynamoUserRepository:
                     ],
                     # Only the account's newest reset link works, and only until the
                     # password changes.
-                    condition=UserItem.reset_token_hash == token.token_hash,
+                    UserItem.reset_token_hash == token.token_hash,
                 )
-        except TransactWriteError as error:
-            if any(_failed_conditions(error)):
-                raise TokenNotUsable() from None
-            raise
+                .commit()
+            )
+        except ConditionFailed:
+            raise TokenNotUsable() from None
