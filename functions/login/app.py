@@ -15,8 +15,7 @@ from kuploy_access.domain.two_factor import MfaChallenge
 from kuploy_access.http import html_pages as pages
 from kuploy_access.http.api import count, counting_failures, create_app, lambda_entry
 from kuploy_access.http.deps import Client, FormFields, SignedInUser
-from kuploy_access.http.openapi_docs import responses
-from kuploy_access.http.params import BEARER
+from kuploy_access.http.openapi_docs import route
 from kuploy_access.http.schemas.login import (
     LoginRequest,
     MfaRequired,
@@ -35,12 +34,16 @@ UNLOCK_TITLE = "Unlock password sign-in"
 
 @app.post(
     "/auth/login",
-    tags=["sessions"],
-    summary="Sign in with email and password",
-    description="Accounts with two-factor authentication get `mfa_required` and a 5-minute `mfa_token` "
-    "instead of tokens; finish with POST /auth/login/2fa.",
-    responses=responses(
-        200, "Tokens, or the second step", s401="invalid_credentials", s403="email_not_verified", s429="rate_limited"
+    **route(
+        "sessions",
+        "Sign in with email and password",
+        (200, "Tokens, or the second step"),
+        description="Accounts with two-factor authentication get `mfa_required` and a 5-minute `mfa_token` "
+        "instead of tokens; finish with POST /auth/login/2fa.",
+        signed_in=False,
+        s401="invalid_credentials",
+        s403="email_not_verified",
+        s429="rate_limited",
     ),
 )
 def log_in(body: LoginRequest, client: Client) -> Tokens | MfaRequired:
@@ -54,11 +57,15 @@ def log_in(body: LoginRequest, client: Client) -> Tokens | MfaRequired:
 
 @app.post(
     "/auth/login/2fa",
-    tags=["sessions"],
-    summary="Second step of a sign-in: a TOTP code or a recovery code",
-    description="A TOTP code is accepted once; a challenge allows 5 wrong codes and then ends.",
-    responses=responses(
-        200, "Tokens", s401=("invalid_code", "invalid_token"), s422="validation_error", s429="rate_limited"
+    **route(
+        "sessions",
+        "Second step of a sign-in: a TOTP code or a recovery code",
+        (200, "Tokens"),
+        description="A TOTP code is accepted once; a challenge allows 5 wrong codes and then ends.",
+        signed_in=False,
+        s401=("invalid_code", "invalid_token"),
+        s422="validation_error",
+        s429="rate_limited",
     ),
 )
 def second_step(body: SecondStepRequest, client: Client) -> Tokens:
@@ -72,11 +79,15 @@ def second_step(body: SecondStepRequest, client: Client) -> Tokens:
 
 @app.post(
     "/auth/unlock",
-    tags=["sessions"],
-    summary="Unlock password sign-in with the emailed link's token",
-    description="After 100 consecutive wrong passwords an account takes no password until its owner follows "
-    "the link emailed to them. The token works once and expires after 24 hours.",
-    responses=responses(200, "Password sign-in works again", s400=("invalid_token", "token_expired")),
+    **route(
+        "sessions",
+        "Unlock password sign-in with the emailed link's token",
+        (200, "Password sign-in works again"),
+        description="After 100 consecutive wrong passwords an account takes no password until its owner follows "
+        "the link emailed to them. The token works once and expires after 24 hours.",
+        signed_in=False,
+        s400=("invalid_token", "token_expired"),
+    ),
 )
 def unlock(body: UnlockRequest, client: Client) -> Unlocked:
     login_service().unlock(body.token, client)
@@ -110,16 +121,14 @@ def unlock_form(form: FormFields, client: Client) -> Response[Any]:
 
 @app.post(
     "/auth/reauthenticate",
-    tags=["sessions"],
-    summary="Confirm it is you (sudo mode): a fresh token pair for the same session",
-    description="The password, and when 2FA is on exactly one of `code` and `recovery_code`. Answers a new pair "
-    "for the caller's session whose access token carries a fresh `auth_time`; the session's previous refresh "
-    "token stops working (presenting it again is a reuse). Sensitive routes answer 403 "
-    "`reauthentication_required` when `auth_time` is older than the sudo window (10 minutes).",
-    security=BEARER,
-    responses=responses(
-        200,
-        "Tokens for the same session",
+    **route(
+        "sessions",
+        "Confirm it is you (sudo mode): a fresh token pair for the same session",
+        (200, "Tokens for the same session"),
+        description="The password, and when 2FA is on exactly one of `code` and `recovery_code`. Answers a new pair "
+        "for the caller's session whose access token carries a fresh `auth_time`; the session's previous refresh "
+        "token stops working (presenting it again is a reuse). Sensitive routes answer 403 "
+        "`reauthentication_required` when `auth_time` is older than the sudo window (10 minutes).",
         s403=("invalid_credentials", "invalid_code", "api_key_not_allowed"),
         s409="conflict",
         s422="validation_error",

@@ -12,8 +12,7 @@ from kuploy_access.domain.errors import DomainError
 from kuploy_access.http import html_pages as pages
 from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.deps import Client, FormFields, SudoUser
-from kuploy_access.http.openapi_docs import responses
-from kuploy_access.http.params import BEARER
+from kuploy_access.http.openapi_docs import route
 from kuploy_access.http.schemas.common import Accepted
 from kuploy_access.http.schemas.passwords import ChangeRequest, ForgotRequest, ResetRequest
 from kuploy_access.wiring import password_service
@@ -26,10 +25,14 @@ PASSWORD_CODES = ("validation_error", "password_too_short", "password_too_common
 @app.post(
     "/auth/password/forgot",
     status_code=202,
-    tags=["passwords"],
-    summary="Email a password reset link",
-    description="Always 202 for a well-formed request, whether or not the address has an account.",
-    responses=responses(202, "Accepted", s422=("validation_error", "invalid_email")),
+    **route(
+        "passwords",
+        "Email a password reset link",
+        (202, "Accepted"),
+        description="Always 202 for a well-formed request, whether or not the address has an account.",
+        signed_in=False,
+        s422=("validation_error", "invalid_email"),
+    ),
 )
 def forgot_password(body: ForgotRequest) -> Accepted:
     password_service().forgot(body.email)
@@ -38,10 +41,15 @@ def forgot_password(body: ForgotRequest) -> Accepted:
 
 @app.post(
     "/auth/password/reset",
-    tags=["passwords"],
-    summary="Set a new password with the emailed token",
-    description="Every session of the account is signed out.",
-    responses=responses(204, "Password set", s400=("invalid_token", "token_expired"), s422=PASSWORD_CODES),
+    **route(
+        "passwords",
+        "Set a new password with the emailed token",
+        (204, "Password set"),
+        description="Every session of the account is signed out.",
+        signed_in=False,
+        s400=("invalid_token", "token_expired"),
+        s422=PASSWORD_CODES,
+    ),
 )
 def reset_password(body: ResetRequest, client: Client) -> Response[None]:
     password_service().reset(body.token, body.password, client.ip)
@@ -50,13 +58,11 @@ def reset_password(body: ResetRequest, client: Client) -> Response[None]:
 
 @app.post(
     "/me/password",
-    tags=["passwords"],
-    summary="Change my password",
-    description="Needs the current password; every other session is signed out. Sudo mode.",
-    security=BEARER,
-    responses=responses(
-        204,
-        "Password changed",
+    **route(
+        "passwords",
+        "Change my password",
+        (204, "Password changed"),
+        description="Needs the current password; every other session is signed out. Sudo mode.",
         s403=("invalid_credentials", "api_key_not_allowed", "reauthentication_required"),
         s422=PASSWORD_CODES,
         s429="rate_limited",

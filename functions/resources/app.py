@@ -7,8 +7,8 @@ from aws_lambda_powertools.event_handler import Response
 
 from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.deps import OrgMember
-from kuploy_access.http.openapi_docs import responses
-from kuploy_access.http.params import BEARER, Cursor, Id, Limit
+from kuploy_access.http.openapi_docs import route
+from kuploy_access.http.params import Cursor, Id, Limit
 from kuploy_access.http.schemas.resources import (
     ApplicationList,
     ApplicationView,
@@ -36,13 +36,7 @@ WRITE_PROBLEMS: dict[str, tuple[str, ...] | str] = {**PROBLEMS, "s422": "validat
 # --- projects ---------------------------------------------------------------------------------
 
 
-@app.get(
-    "/orgs/<org_id>/projects",
-    tags=["projects"],
-    summary="Projects",
-    security=BEARER,
-    responses=responses(200, "Projects, one page", **PROBLEMS),
-)
+@app.get("/orgs/<org_id>/projects", **route("projects", "Projects", (200, "Projects, one page"), **PROBLEMS))
 def list_projects(org_id: Id, caller: OrgMember, limit: Limit = 50, cursor: Cursor = None) -> ProjectList:
     return ProjectList.model_validate(resource_service().projects(caller, limit, cursor))
 
@@ -50,32 +44,20 @@ def list_projects(org_id: Id, caller: OrgMember, limit: Limit = 50, cursor: Curs
 @app.post(
     "/orgs/<org_id>/projects",
     status_code=201,
-    tags=["projects"],
-    summary="Create a project",
-    security=BEARER,
-    responses=responses(201, "Created", **WRITE_PROBLEMS),
+    **route("projects", "Create a project", (201, "Created"), **WRITE_PROBLEMS),
 )
 def create_project(org_id: Id, body: NameRequest, caller: OrgMember) -> ProjectView:
     return ProjectView.model_validate(resource_service().create_project(caller, body.name))
 
 
-@app.get(
-    "/orgs/<org_id>/projects/<project_id>",
-    tags=["projects"],
-    summary="A project",
-    security=BEARER,
-    responses=responses(200, "The project", **PROBLEMS),
-)
+@app.get("/orgs/<org_id>/projects/<project_id>", **route("projects", "A project", (200, "The project"), **PROBLEMS))
 def get_project(org_id: Id, project_id: Id, caller: OrgMember) -> ProjectView:
     return ProjectView.model_validate(resource_service().project(caller, project_id))
 
 
 @app.patch(
     "/orgs/<org_id>/projects/<project_id>",
-    tags=["projects"],
-    summary="Rename a project",
-    security=BEARER,
-    responses=responses(200, "The project", **WRITE_PROBLEMS),
+    **route("projects", "Rename a project", (200, "The project"), **WRITE_PROBLEMS),
 )
 def rename_project(org_id: Id, project_id: Id, body: NameRequest, caller: OrgMember) -> ProjectView:
     return ProjectView.model_validate(resource_service().rename_project(caller, project_id, body.name))
@@ -83,10 +65,7 @@ def rename_project(org_id: Id, project_id: Id, body: NameRequest, caller: OrgMem
 
 @app.delete(
     "/orgs/<org_id>/projects/<project_id>",
-    tags=["projects"],
-    summary="Delete a project with its applications and their deployments",
-    security=BEARER,
-    responses=responses(204, "Deleted", **PROBLEMS),
+    **route("projects", "Delete a project with its applications and their deployments", (204, "Deleted"), **PROBLEMS),
 )
 def delete_project(org_id: Id, project_id: Id, caller: OrgMember) -> Response[None]:
     resource_service().delete_project(caller, project_id)
@@ -98,10 +77,7 @@ def delete_project(org_id: Id, project_id: Id, caller: OrgMember) -> Response[No
 
 @app.get(
     "/orgs/<org_id>/projects/<project_id>/applications",
-    tags=["applications"],
-    summary="Applications of a project",
-    security=BEARER,
-    responses=responses(200, "Applications, one page", **PROBLEMS),
+    **route("applications", "Applications of a project", (200, "Applications, one page"), **PROBLEMS),
 )
 def list_applications(
     org_id: Id, project_id: Id, caller: OrgMember, limit: Limit = 50, cursor: Cursor = None
@@ -112,10 +88,7 @@ def list_applications(
 @app.post(
     "/orgs/<org_id>/projects/<project_id>/applications",
     status_code=201,
-    tags=["applications"],
-    summary="Create an application in a project",
-    security=BEARER,
-    responses=responses(201, "Created", **WRITE_PROBLEMS),
+    **route("applications", "Create an application in a project", (201, "Created"), **WRITE_PROBLEMS),
 )
 def create_application(org_id: Id, project_id: Id, body: NameRequest, caller: OrgMember) -> ApplicationView:
     return ApplicationView.model_validate(resource_service().create_application(caller, project_id, body.name))
@@ -123,10 +96,7 @@ def create_application(org_id: Id, project_id: Id, body: NameRequest, caller: Or
 
 @app.delete(
     "/orgs/<org_id>/projects/<project_id>/applications/<app_id>",
-    tags=["applications"],
-    summary="Delete an application with its deployments",
-    security=BEARER,
-    responses=responses(204, "Deleted", **PROBLEMS),
+    **route("applications", "Delete an application with its deployments", (204, "Deleted"), **PROBLEMS),
 )
 def delete_application(org_id: Id, project_id: Id, app_id: Id, caller: OrgMember) -> Response[None]:
     resource_service().delete_application(caller, project_id, app_id)
@@ -135,10 +105,7 @@ def delete_application(org_id: Id, project_id: Id, app_id: Id, caller: OrgMember
 
 @app.get(
     "/orgs/<org_id>/projects/<project_id>/applications/<app_id>/deployments",
-    tags=["applications"],
-    summary="Deployments of an application, newest first",
-    security=BEARER,
-    responses=responses(200, "Deployments, one page", **PROBLEMS),
+    **route("applications", "Deployments of an application, newest first", (200, "Deployments, one page"), **PROBLEMS),
 )
 def list_deployments(
     org_id: Id, project_id: Id, app_id: Id, caller: OrgMember, limit: Limit = 50, cursor: Cursor = None
@@ -149,10 +116,7 @@ def list_deployments(
 @app.post(
     "/orgs/<org_id>/projects/<project_id>/applications/<app_id>/deployments",
     status_code=202,
-    tags=["applications"],
-    summary="Deploy an application (queued)",
-    security=BEARER,
-    responses=responses(202, "Queued", **WRITE_PROBLEMS),
+    **route("applications", "Deploy an application (queued)", (202, "Queued"), **WRITE_PROBLEMS),
 )
 def deploy(
     org_id: Id, project_id: Id, app_id: Id, caller: OrgMember, body: DeployRequest | None = None
@@ -164,13 +128,7 @@ def deploy(
 # --- databases and notification channels ----------------------------------------------------------
 
 
-@app.get(
-    "/orgs/<org_id>/databases",
-    tags=["databases"],
-    summary="Databases",
-    security=BEARER,
-    responses=responses(200, "Databases, one page", **PROBLEMS),
-)
+@app.get("/orgs/<org_id>/databases", **route("databases", "Databases", (200, "Databases, one page"), **PROBLEMS))
 def list_databases(org_id: Id, caller: OrgMember, limit: Limit = 50, cursor: Cursor = None) -> DatabaseList:
     return DatabaseList.model_validate(resource_service().databases(caller, limit, cursor))
 
@@ -178,22 +136,13 @@ def list_databases(org_id: Id, caller: OrgMember, limit: Limit = 50, cursor: Cur
 @app.post(
     "/orgs/<org_id>/databases",
     status_code=201,
-    tags=["databases"],
-    summary="Create a database",
-    security=BEARER,
-    responses=responses(201, "Created", **WRITE_PROBLEMS),
+    **route("databases", "Create a database", (201, "Created"), **WRITE_PROBLEMS),
 )
 def create_database(org_id: Id, body: DatabaseRequest, caller: OrgMember) -> DatabaseView:
     return DatabaseView.model_validate(resource_service().create_database(caller, body.name, body.engine))
 
 
-@app.delete(
-    "/orgs/<org_id>/databases/<db_id>",
-    tags=["databases"],
-    summary="Delete a database",
-    security=BEARER,
-    responses=responses(204, "Deleted", **PROBLEMS),
-)
+@app.delete("/orgs/<org_id>/databases/<db_id>", **route("databases", "Delete a database", (204, "Deleted"), **PROBLEMS))
 def delete_database(org_id: Id, db_id: Id, caller: OrgMember) -> Response[None]:
     resource_service().delete_database(caller, db_id)
     return Response(status_code=204)
@@ -201,10 +150,7 @@ def delete_database(org_id: Id, db_id: Id, caller: OrgMember) -> Response[None]:
 
 @app.get(
     "/orgs/<org_id>/notification-channels",
-    tags=["notifications"],
-    summary="Notification channels",
-    security=BEARER,
-    responses=responses(200, "Channels, one page", **PROBLEMS),
+    **route("notifications", "Notification channels", (200, "Channels, one page"), **PROBLEMS),
 )
 def list_channels(org_id: Id, caller: OrgMember, limit: Limit = 50, cursor: Cursor = None) -> ChannelList:
     return ChannelList.model_validate(resource_service().channels(caller, limit, cursor))
@@ -213,10 +159,7 @@ def list_channels(org_id: Id, caller: OrgMember, limit: Limit = 50, cursor: Curs
 @app.post(
     "/orgs/<org_id>/notification-channels",
     status_code=201,
-    tags=["notifications"],
-    summary="Create a notification channel",
-    security=BEARER,
-    responses=responses(201, "Created", **WRITE_PROBLEMS),
+    **route("notifications", "Create a notification channel", (201, "Created"), **WRITE_PROBLEMS),
 )
 def create_channel(org_id: Id, body: ChannelRequest, caller: OrgMember) -> ChannelView:
     return ChannelView.model_validate(resource_service().create_channel(caller, body.name, body.kind, body.target))
@@ -224,10 +167,7 @@ def create_channel(org_id: Id, body: ChannelRequest, caller: OrgMember) -> Chann
 
 @app.delete(
     "/orgs/<org_id>/notification-channels/<channel_id>",
-    tags=["notifications"],
-    summary="Delete a notification channel",
-    security=BEARER,
-    responses=responses(204, "Deleted", **PROBLEMS),
+    **route("notifications", "Delete a notification channel", (204, "Deleted"), **PROBLEMS),
 )
 def delete_channel(org_id: Id, channel_id: Id, caller: OrgMember) -> Response[None]:
     resource_service().delete_channel(caller, channel_id)

@@ -13,7 +13,7 @@ from kuploy_access.domain.invitations import safe_continue_path
 from kuploy_access.http import html_pages as pages
 from kuploy_access.http.api import count, create_app, lambda_entry
 from kuploy_access.http.deps import Client, FormFields
-from kuploy_access.http.openapi_docs import responses
+from kuploy_access.http.openapi_docs import route
 from kuploy_access.http.schemas.common import Accepted
 from kuploy_access.http.schemas.signup import (
     EmailRequest,
@@ -30,14 +30,14 @@ app = create_app()
 @app.post(
     "/auth/signup",
     status_code=202,
-    tags=["accounts"],
-    summary="Create an account",
-    description="Same answer whether or not the address is registered; the address gets an email either way. "
-    "For an unverified address, each sign-up's link is bound to the password chosen at that sign-up; "
-    "the first link verified decides the password and the others stop working.",
-    responses=responses(
-        202,
-        "The email is on its way",
+    **route(
+        "accounts",
+        "Create an account",
+        (202, "The email is on its way"),
+        description="Same answer whether or not the address is registered; the address gets an email either way. "
+        "For an unverified address, each sign-up's link is bound to the password chosen at that sign-up; "
+        "the first link verified decides the password and the others stop working.",
+        signed_in=False,
         s422=("validation_error", "invalid_email", "password_too_short", "password_too_common"),
     ),
 )
@@ -49,9 +49,13 @@ def sign_up(body: SignUpRequest, client: Client) -> VerificationSent:
 
 @app.post(
     "/auth/verify-email",
-    tags=["accounts"],
-    summary="Confirm an email address with its token",
-    responses=responses(200, "The address is verified", s400=("invalid_token", "token_expired", "validation_error")),
+    **route(
+        "accounts",
+        "Confirm an email address with its token",
+        (200, "The address is verified"),
+        signed_in=False,
+        s400=("invalid_token", "token_expired", "validation_error"),
+    ),
 )
 def verify_email(body: VerifyEmailRequest) -> Verified:
     return Verified(password_set=signup_service().verify_email(body.token))

@@ -7,8 +7,8 @@ from aws_lambda_powertools.event_handler import Response
 
 from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.deps import Client, SignedInUser, SudoUser
-from kuploy_access.http.openapi_docs import responses
-from kuploy_access.http.params import BEARER, Cursor, Limit
+from kuploy_access.http.openapi_docs import route
+from kuploy_access.http.params import Cursor, Limit
 from kuploy_access.http.schemas.audit import AuditEventList
 from kuploy_access.http.schemas.two_factor import CodeRequest, DisableRequest, RecoveryCodes, Setup
 from kuploy_access.wiring import organization_service, two_factor_service
@@ -20,13 +20,14 @@ SUDO_CODE_PROBLEMS = ("invalid_code", "api_key_not_allowed", "reauthentication_r
 
 @app.post(
     "/me/2fa/setup",
-    tags=["two-factor"],
-    summary="Start enrolling an authenticator (nothing is active yet)",
-    description="Answers a new secret, its otpauth:// URI and an SVG QR code of that URI. Calling it again "
-    "replaces the pending secret. Sudo mode.",
-    security=BEARER,
-    responses=responses(
-        200, "The pending secret", s403=("api_key_not_allowed", "reauthentication_required"), s409="conflict"
+    **route(
+        "two-factor",
+        "Start enrolling an authenticator (nothing is active yet)",
+        (200, "The pending secret"),
+        description="Answers a new secret, its otpauth:// URI and an SVG QR code of that URI. Calling it again "
+        "replaces the pending secret. Sudo mode.",
+        s403=("api_key_not_allowed", "reauthentication_required"),
+        s409="conflict",
     ),
 )
 def setup(user: SudoUser) -> Setup:
@@ -35,12 +36,16 @@ def setup(user: SudoUser) -> Setup:
 
 @app.post(
     "/me/2fa/enable",
-    tags=["two-factor"],
-    summary="Turn two-factor authentication on with a code of the new authenticator",
-    description="Answers 10 recovery codes, shown this once. The code used here counts as used. Every other "
-    "session of the account ends. Sudo mode.",
-    security=BEARER,
-    responses=responses(200, "Recovery codes", s403=SUDO_CODE_PROBLEMS, s409="conflict", s429="rate_limited"),
+    **route(
+        "two-factor",
+        "Turn two-factor authentication on with a code of the new authenticator",
+        (200, "Recovery codes"),
+        description="Answers 10 recovery codes, shown this once. The code used here counts as used. Every other "
+        "session of the account ends. Sudo mode.",
+        s403=SUDO_CODE_PROBLEMS,
+        s409="conflict",
+        s429="rate_limited",
+    ),
 )
 def enable(body: CodeRequest, user: SudoUser, client: Client) -> RecoveryCodes:
     codes = two_factor_service().enable(user.id, body.code, client, keep_session=user.session_id)
@@ -49,13 +54,11 @@ def enable(body: CodeRequest, user: SudoUser, client: Client) -> RecoveryCodes:
 
 @app.post(
     "/me/2fa/disable",
-    tags=["two-factor"],
-    summary="Turn two-factor authentication off (password and a code)",
-    description="Every other session of the account ends. Sudo mode.",
-    security=BEARER,
-    responses=responses(
-        204,
-        "Off",
+    **route(
+        "two-factor",
+        "Turn two-factor authentication off (password and a code)",
+        (204, "Off"),
+        description="Every other session of the account ends. Sudo mode.",
         s403=("invalid_credentials", *SUDO_CODE_PROBLEMS),
         s409="conflict",
         s429="rate_limited",
@@ -68,11 +71,15 @@ def disable(body: DisableRequest, user: SudoUser, client: Client) -> Response[No
 
 @app.post(
     "/me/2fa/recovery-codes",
-    tags=["two-factor"],
-    summary="Replace the recovery codes (the old ones stop working)",
-    description="Every other session of the account ends. Sudo mode.",
-    security=BEARER,
-    responses=responses(200, "New recovery codes", s403=SUDO_CODE_PROBLEMS, s409="conflict", s429="rate_limited"),
+    **route(
+        "two-factor",
+        "Replace the recovery codes (the old ones stop working)",
+        (200, "New recovery codes"),
+        description="Every other session of the account ends. Sudo mode.",
+        s403=SUDO_CODE_PROBLEMS,
+        s409="conflict",
+        s429="rate_limited",
+    ),
 )
 def replace_recovery_codes(body: CodeRequest, user: SudoUser, client: Client) -> RecoveryCodes:
     codes = two_factor_service().new_recovery_codes(user.id, body.code, client, keep_session=user.session_id)
@@ -81,13 +88,15 @@ def replace_recovery_codes(body: CodeRequest, user: SudoUser, client: Client) ->
 
 @app.get(
     "/me/audit-log",
-    tags=["two-factor"],
-    summary="My account's own audit trail",
-    description="Sign-ins and their failures, lockouts and unlocks, password resets and changes, refresh-token "
-    "reuse, re-authentication, 2FA changes and recovery-code uses; newest first, the organization audit log's "
-    "event shape.",
-    security=BEARER,
-    responses=responses(200, "Events, newest first", s403="api_key_not_allowed"),
+    **route(
+        "two-factor",
+        "My account's own audit trail",
+        (200, "Events, newest first"),
+        description="Sign-ins and their failures, lockouts and unlocks, password resets and changes, refresh-token "
+        "reuse, re-authentication, 2FA changes and recovery-code uses; newest first, the organization audit log's "
+        "event shape.",
+        s403="api_key_not_allowed",
+    ),
 )
 def audit_log(user: SignedInUser, limit: Limit = 50, cursor: Cursor = None) -> AuditEventList:
     return AuditEventList.of(organization_service().audit.page(user.id, limit, cursor))
@@ -95,10 +104,12 @@ def audit_log(user: SignedInUser, limit: Limit = 50, cursor: Cursor = None) -> A
 
 @app.get(
     "/me/security-log",
-    tags=["two-factor"],
-    summary="The same trail as GET /me/audit-log (its first name, kept for existing clients)",
-    security=BEARER,
-    responses=responses(200, "Events, newest first", s403="api_key_not_allowed"),
+    **route(
+        "two-factor",
+        "The same trail as GET /me/audit-log (its first name, kept for existing clients)",
+        (200, "Events, newest first"),
+        s403="api_key_not_allowed",
+    ),
 )
 def security_log(user: SignedInUser, limit: Limit = 50, cursor: Cursor = None) -> AuditEventList:
     return audit_log(user, limit, cursor)

@@ -1,8 +1,11 @@
-"""OpenAPI descriptions of the problem documents a route can answer."""
+"""What the OpenAPI document says about a route: its tag, summary, who may call it, and
+the answers it gives, success and problem documents."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from kuploy_access.http.params import BEARER
 
 PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"
 
@@ -22,3 +25,26 @@ def responses(success: int, description: str, **by_status: tuple[str, ...] | str
     for key, codes in by_status.items():
         documented[int(key.lstrip("s"))] = problem_doc_schema(*((codes,) if isinstance(codes, str) else codes))
     return documented
+
+
+def route(
+    tag: str,
+    summary: str,
+    answer: tuple[int, str],
+    *,
+    description: str | None = None,
+    signed_in: bool = True,
+    **problems: tuple[str, ...] | str,
+) -> dict[str, Any]:
+    """A route decorator's documentation in one call, e.g.
+    `@app.get("/orgs/<org_id>", **route("organizations", "An organization", (200, "The organization")))`.
+
+    `signed_in`: the route needs a bearer token or API key (the authorizer's routes);
+    `problems`: `s<status>=code(s)`, as `responses` takes them.
+    """
+    documentation: dict[str, Any] = {"tags": [tag], "summary": summary, "responses": responses(*answer, **problems)}
+    if signed_in:
+        documentation["security"] = BEARER
+    if description is not None:
+        documentation["description"] = description
+    return documentation
