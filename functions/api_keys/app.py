@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.deps import OrgMember, OrgMemberInSudoMode
-from kuploy_access.http.openapi_docs import responses
+from kuploy_access.http.openapi_docs import Problems, responses
 from kuploy_access.http.pagination import paginate
 from kuploy_access.http.params import BEARER, Cursor, Id, Limit
 from kuploy_access.http.schemas.api_keys import AccessReviewView, CreatedKey, CreateKeyRequest, KeyList, RotateRequest
@@ -15,12 +15,12 @@ from kuploy_access.wiring import access_review_service, api_key_service
 
 app = create_app()
 
-PROBLEMS: dict[str, tuple[str, ...] | str] = {
+PROBLEMS: Problems = {
     "s403": ("forbidden", "api_key_not_allowed", "two_factor_required"),
     "s404": "not_found",
 }
 # Making a key (sudo mode) may also ask for a recent sign-in.
-SUDO_PROBLEMS: dict[str, tuple[str, ...] | str] = {
+SUDO_PROBLEMS: Problems = {
     "s403": ("forbidden", "api_key_not_allowed", "two_factor_required", "reauthentication_required"),
     "s404": "not_found",
 }
@@ -33,7 +33,7 @@ SUDO_PROBLEMS: dict[str, tuple[str, ...] | str] = {
     summary="Create an API key (the secret is in this answer only)",
     description="Sudo mode.",
     security=BEARER,
-    responses=responses(201, "The key", **SUDO_PROBLEMS, s422="validation_error"),
+    responses=responses(201, "The key", **(SUDO_PROBLEMS | Problems(s422="validation_error"))),
 )
 def create_key(org_id: Id, body: CreateKeyRequest, caller: OrgMemberInSudoMode) -> CreatedKey:
     issued = api_key_service().create(caller, body.description, body.scopes, body.preset, body.expires_in_days)
@@ -70,7 +70,7 @@ def revoke_key(org_id: Id, key_id: Id, caller: OrgMember) -> Response[None]:
     summary="Replace a key with a new one (same description and scopes)",
     description="Without grace_period_hours the old key is refused at once. Sudo mode.",
     security=BEARER,
-    responses=responses(201, "The new key", **SUDO_PROBLEMS, s422="validation_error"),
+    responses=responses(201, "The new key", **(SUDO_PROBLEMS | Problems(s422="validation_error"))),
 )
 def rotate_key(org_id: Id, key_id: Id, caller: OrgMemberInSudoMode, body: RotateRequest | None = None) -> CreatedKey:
     grace = body.grace_period_hours if body is not None else None

@@ -14,7 +14,7 @@ from kuploy_access.domain.errors import DomainError
 from kuploy_access.http import invitation_html
 from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.deps import Client, OrgMember, SignedInUser
-from kuploy_access.http.openapi_docs import responses
+from kuploy_access.http.openapi_docs import Problems, responses
 from kuploy_access.http.pagination import paginate
 from kuploy_access.http.params import BEARER, Cursor, Id, Limit
 from kuploy_access.http.schemas.invitations import (
@@ -30,8 +30,8 @@ from kuploy_access.wiring import invitation_page_service, invitation_service
 app = create_app()
 
 Token = Annotated[str, Path(max_length=512)]
-ORG_PROBLEMS: dict[str, tuple[str, ...] | str] = {"s403": ("forbidden", "api_key_not_allowed"), "s404": "not_found"}
-ANSWER_PROBLEMS: dict[str, tuple[str, ...] | str] = {
+ORG_PROBLEMS: Problems = {"s403": ("forbidden", "api_key_not_allowed"), "s404": "not_found"}
+ANSWER_PROBLEMS: Problems = {
     "s403": ("invitation_email_mismatch", "api_key_not_allowed", "email_not_verified"),
     "s404": "not_found",
     "s409": "already_member",
@@ -52,9 +52,10 @@ ANSWER_PROBLEMS: dict[str, tuple[str, ...] | str] = {
     responses=responses(
         201,
         "Invited",
-        **ORG_PROBLEMS,
-        s409=("already_member", "already_invited"),
-        s422=("validation_error", "invalid_email"),
+        **(
+            ORG_PROBLEMS
+            | Problems(s409=("already_member", "already_invited"), s422=("validation_error", "invalid_email"))
+        ),
     ),
 )
 def invite(org_id: Id, body: InviteRequest, caller: OrgMember) -> SentInvitationView:

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.deps import Client, OrgMember, OrgMemberInSudoMode, OrgMemberOrSelf, SignedInUser
-from kuploy_access.http.openapi_docs import responses
+from kuploy_access.http.openapi_docs import Problems, responses
 from kuploy_access.http.pagination import paginate
 from kuploy_access.http.params import BEARER, Cursor, Id, Limit
 from kuploy_access.http.schemas.audit import AuditEventList
@@ -29,12 +29,12 @@ from kuploy_access.wiring import member_service, organization_service
 
 app = create_app()
 
-ORG_PROBLEMS: dict[str, tuple[str, ...] | str] = {
+ORG_PROBLEMS: Problems = {
     "s403": ("forbidden", "api_key_not_allowed", "two_factor_required"),
     "s404": "not_found",
 }
 # Sensitive routes (sudo mode) may also ask for a recent sign-in.
-SUDO_ORG_PROBLEMS: dict[str, tuple[str, ...] | str] = {
+SUDO_ORG_PROBLEMS: Problems = {
     "s403": ("forbidden", "api_key_not_allowed", "two_factor_required", "reauthentication_required"),
     "s404": "not_found",
 }
@@ -81,7 +81,7 @@ def get_org(org_id: Id, caller: OrgMember) -> OrgView:
     summary="Rename an organization or change its policies",
     description="Changing `require_2fa` needs sudo mode.",
     security=BEARER,
-    responses=responses(200, "The organization", **SUDO_ORG_PROBLEMS, s422="validation_error"),
+    responses=responses(200, "The organization", **(SUDO_ORG_PROBLEMS | Problems(s422="validation_error"))),
 )
 def update_org(org_id: Id, body: UpdateOrgRequest, caller: OrgMember) -> OrgView:
     changes_policy = body.require_2fa is not None and body.require_2fa != caller.org.require_2fa

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.deps import OrgMember
-from kuploy_access.http.openapi_docs import route
+from kuploy_access.http.openapi_docs import Problems, route
 from kuploy_access.http.params import Cursor, Id, Limit
 from kuploy_access.http.schemas.resources import (
     ApplicationList,
@@ -29,8 +29,8 @@ from kuploy_access.wiring import resource_service
 
 app = create_app()
 
-PROBLEMS: dict[str, tuple[str, ...] | str] = {"s403": "forbidden", "s404": "not_found"}
-WRITE_PROBLEMS: dict[str, tuple[str, ...] | str] = {**PROBLEMS, "s422": "validation_error"}
+PROBLEMS: Problems = {"s403": "forbidden", "s404": "not_found"}
+WRITE_PROBLEMS: Problems = {**PROBLEMS, "s422": "validation_error"}
 
 
 # --- projects ---------------------------------------------------------------------------------

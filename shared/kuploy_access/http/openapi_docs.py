@@ -3,11 +3,27 @@ the answers it gives, success and problem documents."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from kuploy_access.http.params import BEARER
 
 PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"
+
+Codes = tuple[str, ...] | str
+
+
+class Problems(TypedDict, total=False):
+    """The problem documents a route answers, by status: `s403=("forbidden", "not_found")`."""
+
+    s400: Codes
+    s401: Codes
+    s403: Codes
+    s404: Codes
+    s409: Codes
+    s410: Codes
+    s413: Codes
+    s422: Codes
+    s429: Codes
 
 
 def problem_doc_schema(*codes: str) -> dict[str, Any]:
@@ -18,12 +34,13 @@ def problem_doc_schema(*codes: str) -> dict[str, Any]:
     }
 
 
-def responses(success: int, description: str, **by_status: tuple[str, ...] | str) -> dict[int, Any]:
+def responses(success: int, description: str, /, **by_status: Unpack[Problems]) -> dict[int, Any]:
     """A decorator's `responses`: the success answer (its schema comes from the return
     annotation) and the problem documents, e.g. `s401="invalid_credentials"`."""
     documented: dict[int, Any] = {success: {"description": description}}
     for key, codes in by_status.items():
-        documented[int(key.lstrip("s"))] = problem_doc_schema(*((codes,) if isinstance(codes, str) else codes))
+        listed = (codes,) if isinstance(codes, str) else codes if isinstance(codes, tuple) else ()
+        documented[int(key.lstrip("s"))] = problem_doc_schema(*listed)
     return documented
 
 
@@ -31,10 +48,11 @@ def route(
     tag: str,
     summary: str,
     answer: tuple[int, str],
+    /,
     *,
     description: str | None = None,
     signed_in: bool = True,
-    **problems: tuple[str, ...] | str,
+    **problems: Unpack[Problems],
 ) -> dict[str, Any]:
     """A route decorator's documentation in one call, e.g.
     `@app.get("/orgs/<org_id>", **route("organizations", "An organization", (200, "The organization")))`.
