@@ -31,6 +31,7 @@ app = create_app()
 
 Token = Annotated[str, Path(max_length=512)]
 ORG_PROBLEMS: Problems = {"s403": ("forbidden", "api_key_not_allowed"), "s404": "not_found"}
+INVITE_PROBLEMS = Problems(s409=("already_member", "already_invited"), s422=("validation_error", "invalid_email"))
 ANSWER_PROBLEMS: Problems = {
     "s403": ("invitation_email_mismatch", "api_key_not_allowed", "email_not_verified"),
     "s404": "not_found",
