@@ -1,6 +1,6 @@
 """The Lambda authorizer (payload 2.0, simple responses) in front of every protected route.
 
-The decision, and why it never refuses, is in `kuploy_access.authorizer`. This module is
+The decision, and why it never refuses, is in `kuploy_access.services.authorizer`. This module is
 the Lambda entry and holds what a container keeps between requests: its client of the
 key table and, in `authorizer`, the API keys it has read.
 
@@ -16,8 +16,8 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from kuploy_access.adapters.api_key_lookup import KeyLookup
-from kuploy_access.authorizer import Authorizer
 from kuploy_access.config import settings
+from kuploy_access.services.authorizer import Authorizer
 from kuploy_access.wiring import jwt_codec
 
 logger = Logger()

@@ -1,6 +1,6 @@
 """The Lambda authorizer: never refuses, hands the routes a principal or the reason there is none.
 
-The decision (`kuploy_access.authorizer`) is tested with a fake key table and clocks the
+The decision (`kuploy_access.services.authorizer`) is tested with a fake key table and clocks the
 test moves; the Lambda entry (`functions/authorizer/app.py`) with the answer it gives
 API Gateway and what its cold start imports.
 """
@@ -20,11 +20,10 @@ from typing import Any
 
 import pytest
 
-from kuploy_access.adapters.api_key_lookup import KeyRecord
-from kuploy_access.authorizer import KEY_CACHE_SECONDS, Authorizer, bearer_token
 from kuploy_access.domain.access_tokens import JwtCodec, JwtKind
-from kuploy_access.domain.api_keys import hash_key, new_key
+from kuploy_access.domain.api_keys import KeyRecord, hash_key, new_key
 from kuploy_access.domain.principal import ANONYMOUS, API_KEY, USER, Principal
+from kuploy_access.services.authorizer import KEY_CACHE_SECONDS, Authorizer, bearer_token
 from tests.unit.jwt_helpers import OTHER_KEY, TEST_KEY, claims_for, unsigned_token
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,13 +10,12 @@ repositories read them back.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
 from kuploy_access.adapters.dynamodb.keys import API_KEY_SK, api_key_pk
-from kuploy_access.domain.api_keys import USAGE_RESOLUTION
+from kuploy_access.domain.api_keys import USAGE_RESOLUTION, KeyRecord
 
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+0000"
 logger = logging.getLogger(__name__)
@@ -30,24 +29,6 @@ def _time(value: dict[str, str] | None) -> datetime | None:
     if not value or "S" not in value:
         return None
     return datetime.strptime(value["S"], _TIME_FORMAT).replace(tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class KeyRecord:
-    key_id: str
-    org_id: str
-    scopes: tuple[str, ...]
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    last_used_at: datetime | None
-
-    def is_usable(self, now: datetime) -> bool:
-        if self.revoked_at is not None and self.revoked_at <= now:
-            return False
-        return self.expires_at is None or now < self.expires_at
-
-    def needs_usage_mark(self, now: datetime) -> bool:
-        return self.last_used_at is None or now - self.last_used_at >= USAGE_RESOLUTION
 
 
 class KeyLookup:

@@ -82,3 +82,24 @@ class ApiKey:
         if self.revoked_at is not None and self.revoked_at <= now:
             return False
         return self.expires_at is None or now < self.expires_at
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """An API key as the authorizer reads it on every request: what it may do, and
+    whether it still works."""
+
+    key_id: str
+    org_id: str
+    scopes: tuple[str, ...]
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+    def is_usable(self, now: datetime) -> bool:
+        if self.revoked_at is not None and self.revoked_at <= now:
+            return False
+        return self.expires_at is None or now < self.expires_at
+
+    def needs_usage_mark(self, now: datetime) -> bool:
+        return self.last_used_at is None or now - self.last_used_at >= USAGE_RESOLUTION

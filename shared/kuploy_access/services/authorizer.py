@@ -27,9 +27,8 @@ from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import unquote_plus
 
-from kuploy_access.adapters.api_key_lookup import KeyRecord
 from kuploy_access.domain.access_tokens import JwtCodec, JwtKind, TokenRejected
-from kuploy_access.domain.api_keys import PREFIX, hash_key, is_well_formed
+from kuploy_access.domain.api_keys import PREFIX, KeyRecord, hash_key, is_well_formed
 from kuploy_access.domain.principal import API_KEY, USER, Principal
 
 MAX_TOKEN_LENGTH = 4096
