@@ -4,7 +4,8 @@ that uses them (one protocol per consumer; one adapter class may implement sever
 Each port's docstring lists the exceptions it raises: adapters translate DynamoDB's
 condition failures into those, and the fakes raise the very same classes. An exception
 that belongs to a port lives in the port's module. Import each name from its module;
-this package re-exports nothing.
+this package re-exports nothing. tests/contract/ runs each adapter and its fake through the
+same cases; docs/architecture.md has this table with the suites.
 
 Module: ports (their consumers) / adapter (under adapters/) / fake (under tests/unit/)
 
@@ -32,7 +33,7 @@ throttling:     RateLimiter (sign-up, passwords, 2FA, organizations, invitations
 audit:          AuditRecorder (sessions, passwords, 2FA, re-authentication, admin),
                 SignInAudit (LoginService), AuditReader (OrganizationService)
                 / dynamodb/audit.DynamoAuditLog
-                / fakes.FakeAccountTrail, org_fakes.FakeAuditLog, two_factor_fakes.FakeSecurityLog
+                / fakes.FakeAccountTrail, org_fakes.FakeAuditLog
 organizations:  OrgAccess (AccessService), OrganizationStore (OrganizationService), MemberStore
                 (MemberService), UserMemberships (AccountService), MemberRoster (AccessReviewService)
                 / dynamodb/organizations.DynamoOrganizationRepository / org_fakes.FakeOrganizations
@@ -42,7 +43,7 @@ invitations:    InvitationStore = SentInvitations + InvitationAnswers (Invitatio
 resources:      ResourceRepository (ResourceService)
                 / dynamodb/resources.DynamoResourceRepository / org_fakes.FakeResources
 api_keys:       ApiKeyRepository (ApiKeyService), ApiKeyRoster (AccessReviewService)
-                / dynamodb/api_keys.DynamoApiKeyRepository / test_demoted_admin.FakeApiKeys
+                / dynamodb/api_keys.DynamoApiKeyRepository / org_fakes.FakeApiKeys
 two_factor:     TwoFactorStore = SecondFactors + ChallengeAttempts (TwoFactorService; LoginService
                 reaches the challenges through it), FactorReset (AdminService)
                 / dynamodb/two_factor.DynamoTwoFactorRepository / two_factor_fakes.FakeTwoFactor
