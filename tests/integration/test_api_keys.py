@@ -648,7 +648,7 @@ def test_the_revocation_bound_a_warm_container_passes_a_revoked_key_for_at_most_
 
 
 def test_the_authorizer_caches_keys_for_at_most_five_seconds():
-    from kuploy_access import authorizer
+    from kuploy_access.services import authorizer
 
     assert 0 < authorizer.KEY_CACHE_SECONDS <= KEY_CACHE_SECONDS
 
