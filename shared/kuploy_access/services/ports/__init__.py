@@ -42,7 +42,7 @@ invitations:    InvitationStore = SentInvitations + InvitationAnswers (Invitatio
 resources:      ResourceRepository (ResourceService)
                 / dynamodb/resources.DynamoResourceRepository / org_fakes.FakeResources
 api_keys:       ApiKeyRepository (ApiKeyService), ApiKeyRoster (AccessReviewService)
-                / dynamodb/api_keys.DynamoApiKeyRepository / test_demoted_admin.FakeApiKeys
+                / dynamodb/api_keys.DynamoApiKeyRepository / org_fakes.FakeApiKeys
 two_factor:     TwoFactorStore = SecondFactors + ChallengeAttempts (TwoFactorService; LoginService
                 reaches the challenges through it), FactorReset (AdminService)
                 / dynamodb/two_factor.DynamoTwoFactorRepository / two_factor_fakes.FakeTwoFactor
