@@ -1,6 +1,6 @@
 """Organizations' API keys. DynamoApiKeyRepository implements both ports; FakeApiKeys
-(tests/unit/org_fakes.py) is its fake. The authorizer
-reads keys through adapters/api_key_lookup.py, not through a port: it loads no service."""
+(tests/unit/org_fakes.py) is its fake. The authorizer reads keys through
+adapters/api_key_lookup.py, not through a port: it loads no service."""
 
 from __future__ import annotations
 
