@@ -8,7 +8,6 @@ from aws_lambda_powertools.event_handler import Response
 from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.deps import OrgMember, OrgMemberInSudoMode
 from kuploy_access.http.openapi_docs import Problems, responses
-from kuploy_access.http.pagination import paginate
 from kuploy_access.http.params import BEARER, Cursor, Id, Limit
 from kuploy_access.http.schemas.api_keys import AccessReviewView, CreatedKey, CreateKeyRequest, KeyList, RotateRequest
 from kuploy_access.wiring import access_review_service, api_key_service
@@ -48,7 +47,7 @@ def create_key(org_id: Id, body: CreateKeyRequest, caller: OrgMemberInSudoMode) 
     responses=responses(200, "Keys, newest first", **PROBLEMS),
 )
 def list_keys(org_id: Id, caller: OrgMember, limit: Limit = 50, cursor: Cursor = None) -> KeyList:
-    return KeyList.model_validate(paginate(api_key_service().of_org(caller), limit, cursor))
+    return KeyList.model_validate(api_key_service().of_org(caller, limit, cursor))
 
 
 @app.delete(

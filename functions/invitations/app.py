@@ -15,7 +15,6 @@ from kuploy_access.http import invitation_html
 from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.deps import Client, OrgMember, SignedInUser
 from kuploy_access.http.openapi_docs import Problems, responses
-from kuploy_access.http.pagination import paginate
 from kuploy_access.http.params import BEARER, Cursor, Id, Limit
 from kuploy_access.http.schemas.invitations import (
     InviteRequest,
@@ -71,8 +70,7 @@ def invite(org_id: Id, body: InviteRequest, caller: OrgMember) -> SentInvitation
     responses=responses(200, "Pending invitations (status `expired` once past their expiry)", **ORG_PROBLEMS),
 )
 def list_org_invitations(org_id: Id, caller: OrgMember, limit: Limit = 50, cursor: Cursor = None) -> OrgInvitationList:
-    page = paginate(invitation_service().pending(caller), limit, cursor)
-    return OrgInvitationList.of(page, datetime.now(UTC))
+    return OrgInvitationList.of(invitation_service().pending(caller, limit, cursor), datetime.now(UTC))
 
 
 @app.delete(
@@ -170,7 +168,7 @@ def decline(token: Token, user: SignedInUser, client: Client) -> Response[None]:
     responses=responses(200, "My pending invitations", s403="api_key_not_allowed"),
 )
 def my_invitations(user: SignedInUser, limit: Limit = 50, cursor: Cursor = None) -> MyInvitationList:
-    return MyInvitationList.model_validate(paginate(invitation_service().mine(user.id), limit, cursor))
+    return MyInvitationList.model_validate(invitation_service().mine(user.id, limit, cursor))
 
 
 @app.post(

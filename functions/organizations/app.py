@@ -8,7 +8,6 @@ from aws_lambda_powertools.event_handler import Response
 from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.deps import Client, OrgMember, OrgMemberInSudoMode, OrgMemberOrSelf, SignedInUser
 from kuploy_access.http.openapi_docs import Problems, responses
-from kuploy_access.http.pagination import paginate
 from kuploy_access.http.params import BEARER, Cursor, Id, Limit
 from kuploy_access.http.schemas.audit import AuditEventList
 from kuploy_access.http.schemas.organizations import (
@@ -61,7 +60,7 @@ def create_org(body: CreateOrgRequest, user: SignedInUser, client: Client) -> Cr
     responses=responses(200, "My organizations", s403="api_key_not_allowed"),
 )
 def list_my_orgs(user: SignedInUser, limit: Limit = 50, cursor: Cursor = None) -> MyOrgList:
-    return MyOrgList.model_validate(paginate(organization_service().mine(user.id), limit, cursor))
+    return MyOrgList.model_validate(organization_service().mine(user.id, limit, cursor))
 
 
 @app.get(

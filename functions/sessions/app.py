@@ -10,7 +10,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from kuploy_access.http.api import count, create_app, lambda_entry
 from kuploy_access.http.deps import Client, LiveSessionUser
 from kuploy_access.http.openapi_docs import responses
-from kuploy_access.http.pagination import paginate
 from kuploy_access.http.params import BEARER, Id, Limit
 from kuploy_access.http.schemas.sessions import RefreshRequest, SessionList, Tokens
 from kuploy_access.wiring import session_service
@@ -54,8 +53,7 @@ def list_sessions(
     limit: Limit = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> SessionList:
-    page = paginate(session_service().live_sessions(caller.id), limit, cursor)
-    return SessionList.of(page, caller.session_id)
+    return SessionList.of(session_service().live_sessions(caller.id, limit, cursor), caller.session_id)
 
 
 @app.delete(

@@ -9,8 +9,11 @@ from datetime import timedelta
 
 import pytest
 
-from kuploy_access.domain.errors import NotFound
-from tests.contract.org_fixtures import NOW, ORG_ID, OrgHouse, an_api_key, an_event, founded, org_house
+from kuploy_access.adapters.dynamodb.keys import API_KEY_SK, api_key_gsi1sk, api_key_pk, member_sk, org_pk
+from kuploy_access.domain.errors import NotFound, ValidationFailed
+from kuploy_access.domain.paging import Page
+from tests.contract.cursors import cursor_of, every_page, forged_cursors, truncated
+from tests.contract.org_fixtures import NOW, ORG_ID, OrgHouse, an_api_key, an_event, founded, join, org_house
 
 
 @pytest.fixture(params=["fake", "dynamo"])
@@ -71,6 +74,65 @@ def test_one_key_per_secret(house: OrgHouse) -> None:
 
     assert house.api_keys.of_org(ORG_ID) == [key]
     assert house.actions() == trail
+
+
+# --- pages ----------------------------------------------------------------------------------------
+
+
+def test_keys_come_a_page_at_a_time_newest_first(house: OrgHouse) -> None:
+    founded(house)
+    founded(house, "org_02other")
+    keys = [an_api_key() for _ in range(5)]  # ids sort by time, as new_id's do
+    for key in keys:
+        house.api_keys.create(key, an_event())
+    elsewhere = an_api_key("org_02other")
+    house.api_keys.create(elsewhere, an_event("org_02other"))
+    house.api_keys.revoke(keys[1], NOW, an_event())
+    keys[1] = replace(keys[1], revoked_at=NOW)  # listed still: revoked keys too
+    newest_first = keys[::-1]
+
+    assert every_page(lambda cursor: house.api_keys.keys_page(ORG_ID, 2, cursor)) == [
+        newest_first[:2],
+        newest_first[2:4],
+        newest_first[4:],
+    ]
+    assert house.api_keys.keys_page(ORG_ID, 5, None) == Page(newest_first, None)
+    assert house.api_keys.keys_page("org_02other", 5, None) == Page([elsewhere], None)
+    assert house.api_keys.keys_page("org_01unknown", 5, None) == Page([], None)
+
+
+def test_the_next_page_of_keys_starts_after_the_last_one_shown(house: OrgHouse) -> None:
+    """Keys are never deleted one by one; a rotation adds the newest key, before the
+    cursor: the next page neither shows it nor loses one."""
+    founded(house)
+    keys = [an_api_key() for _ in range(4)]
+    for key in keys:
+        house.api_keys.create(key, an_event())
+    first = house.api_keys.keys_page(ORG_ID, 2, None)
+    assert first.items == [keys[3], keys[2]]
+
+    house.api_keys.rotate(keys[3], an_api_key(), NOW, an_event())
+
+    assert house.api_keys.keys_page(ORG_ID, 2, first.next_cursor) == Page([keys[1], keys[0]], None)
+
+
+def test_a_forged_truncated_or_foreign_cursor_of_keys_is_refused(house: OrgHouse) -> None:
+    founded(house)
+    for _ in range(2):
+        house.api_keys.create(an_api_key(), an_event())
+    join(house, "usr_01ada")
+    keys = house.api_keys.keys_page(ORG_ID, 1, None)
+    members = house.orgs.members_page(ORG_ID, 1, None)
+    assert None not in (keys.next_cursor, members.next_cursor)
+    near_misses = [
+        cursor_of(k=api_key_gsi1sk("key_1")),  # the index's table keys left out
+        cursor_of(k=api_key_gsi1sk("key_1"), pk=org_pk(ORG_ID), sk=API_KEY_SK),  # a table key of another shape
+        cursor_of(k=member_sk("usr_01ada"), pk=api_key_pk("0" * 64), sk=API_KEY_SK),  # outside the Query's range
+    ]
+
+    for forged in [*forged_cursors(), *near_misses, truncated(keys.next_cursor), members.next_cursor]:
+        with pytest.raises(ValidationFailed):
+            house.api_keys.keys_page(ORG_ID, 10, forged)
 
 
 # --- revoke ---------------------------------------------------------------------------------------

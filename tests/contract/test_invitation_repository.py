@@ -9,15 +9,19 @@ from datetime import timedelta
 
 import pytest
 
+from kuploy_access.adapters.dynamodb.keys import invitation_sk, member_sk, org_pk, user_pk
 from kuploy_access.domain.errors import (
     AlreadyInvited,
     AlreadyMember,
     Forbidden,
     InvitationUsed,
     NotFound,
+    ValidationFailed,
 )
 from kuploy_access.domain.invitations import Invitation, InvitationStatus
+from kuploy_access.domain.paging import Page
 from kuploy_access.domain.permissions import Role
+from tests.contract.cursors import cursor_of, every_page, forged_cursors, truncated
 from tests.contract.org_fixtures import (
     NOW,
     ORG_ID,
@@ -63,7 +67,9 @@ def test_an_invitation_is_found_by_its_link_its_id_its_organization_and_its_addr
     assert house.invitations.by_token(invitation.token_hash) == invitation
     assert house.invitations.get(ORG_ID, invitation.id) == invitation
     assert house.invitations.of_org(ORG_ID) == [invitation]
-    assert house.invitations.for_email(GRACE) == [invitation]
+    assert house.invitations.pending_page(ORG_ID, 10, None) == Page([invitation], None)
+    assert house.invitations.sent_to(GRACE, invitation.id) == invitation
+    assert house.invitations.pending_to_page(GRACE, NOW, 10, None) == Page([invitation], None)
     assert house.invitations.pending_from(ORG_ID, OWNER_ID) == [invitation]
     assert house.actions() == ["org.created", "member.invited"]
 
@@ -104,7 +110,7 @@ def test_one_pending_invitation_per_address_and_organization(house: OrgHouse) ->
     assert house.actions() == trail
     # Another organization may invite the same address.
     elsewhere = invited(house, an_invitation("org_02other", invited_by=BOB))
-    assert house.invitations.for_email(GRACE) == [first, elsewhere]
+    assert house.invitations.pending_to_page(GRACE, NOW, 10, None) == Page([first, elsewhere], None)
 
 
 def test_an_expired_invitation_no_longer_holds_its_address(house: OrgHouse) -> None:
@@ -150,7 +156,8 @@ def test_the_inviter_s_role_is_checked_when_the_invitation_is_written(house: Org
     with pytest.raises(Forbidden):  # demoted while the request was on its way
         house.invitations.create(an_invitation(invited_by=ADA), None, NOW, an_event())
 
-    assert house.invitations.for_email(GRACE) == []
+    assert house.invitations.pending_to_page(GRACE, NOW, 10, None) == Page([], None)
+    assert [i.email for i in house.invitations.of_org(ORG_ID)] == [email_of(ADA), email_of(BOB)]  # theirs only
     assert house.actions() == [*trail, "test.changed"]
     invitation = invited(house, an_invitation(role=Role.ADMIN.value))
     assert house.invitations.get(ORG_ID, invitation.id) == invitation
@@ -182,7 +189,7 @@ def test_pending_from_lists_the_inviter_s_pending_invitations_only(house: OrgHou
     assert house.invitations.pending_from("org_01unknown", ADA) == []
 
 
-def test_for_email_lists_every_organization_s_invitations_in_id_order(house: OrgHouse) -> None:
+def test_an_address_s_open_invitations_are_listed_across_organizations_in_id_order(house: OrgHouse) -> None:
     founded(house, "org_03c", OWNER_ID)
     founded(house, "org_01a", OWNER_ID)
     newer = invited(house, an_invitation("org_03c"))
@@ -190,9 +197,15 @@ def test_for_email_lists_every_organization_s_invitations_in_id_order(house: Org
     declined = invited(house, an_invitation("org_03c", email="x@example.com"))
     house.invitations.decline(declined, NOW, an_event("org_03c"))
 
-    assert house.invitations.for_email(GRACE) == [newer, older_id_later_org]
-    assert house.invitations.for_email("x@example.com") == [status(declined, InvitationStatus.DECLINED)]
-    assert house.invitations.for_email("nobody@example.com") == []
+    assert every_page(lambda cursor: house.invitations.pending_to_page(GRACE, NOW, 1, cursor)) == [
+        [newer],
+        [older_id_later_org],
+    ]
+    assert house.invitations.pending_to_page("x@example.com", NOW, 10, None) == Page([], None)
+    assert house.invitations.sent_to("x@example.com", declined.id) == status(declined, InvitationStatus.DECLINED)
+    assert house.invitations.sent_to(GRACE, declined.id) is None  # sent to another address
+    assert house.invitations.sent_to(GRACE, "inv_unknown") is None
+    assert house.invitations.pending_to_page("nobody@example.com", NOW, 10, None) == Page([], None)
 
 
 def test_by_token_for_answers_the_invitation_and_the_account_in_one_read(house: OrgHouse) -> None:
@@ -213,6 +226,110 @@ def test_of_org_lists_every_status_in_id_order(house: OrgHouse) -> None:
     house.invitations.revoke(second, an_event())
 
     assert house.invitations.of_org(ORG_ID) == [first, status(second, InvitationStatus.REVOKED), third]
+
+
+# --- pages ----------------------------------------------------------------------------------------
+
+
+def test_the_organization_s_pending_invitations_come_a_page_at_a_time_in_id_order(house: OrgHouse) -> None:
+    founded(house)
+    founded(house, "org_02other")
+    sent = [invited(house, an_invitation(email=f"p{n}@example.com")) for n in range(6)]
+    for answered in (sent[0], sent[3]):
+        house.invitations.revoke(answered, an_event())
+    house.invitations.decline(sent[4], NOW, an_event())
+    expired = invited(house, an_invitation(email="late@example.com", expires_at=NOW - timedelta(hours=1)))
+    invited(house, an_invitation("org_02other"))
+    pending = [sent[1], sent[2], sent[5], expired]  # expired ones too: the list shows them as such
+
+    assert every_page(lambda cursor: house.invitations.pending_page(ORG_ID, 2, cursor)) == [pending[:2], pending[2:]]
+    assert house.invitations.pending_page(ORG_ID, 4, None) == Page(pending, None)
+    assert house.invitations.pending_page("org_01unknown", 4, None) == Page([], None)
+
+
+def test_a_page_of_pending_invitations_is_full_however_many_answered_ones_lie_between(house: OrgHouse) -> None:
+    """The status is a filter: the Query reads past what it drops (more than one request
+    of page size + 1 here) and still answers a full page."""
+    founded(house)
+    first = invited(house, an_invitation(email="first@example.com"))
+    for n in range(7):
+        house.invitations.revoke(invited(house, an_invitation(email=f"r{n}@example.com")), an_event())
+    later = [invited(house, an_invitation(email=f"l{n}@example.com")) for n in range(2)]
+
+    assert every_page(lambda cursor: house.invitations.pending_page(ORG_ID, 2, cursor)) == [
+        [first, later[0]],
+        [later[1]],
+    ]
+
+
+def test_an_address_s_open_invitations_come_a_page_at_a_time_and_full(house: OrgHouse) -> None:
+    """One pending invitation per address and organization: each organization also holds
+    a declined one before it, and the first organization's expires before `later`."""
+    later = NOW + timedelta(hours=2)
+    org_ids = ["org_01a", "org_02b", "org_03c", "org_04d", "org_05e"]
+    open_ones = []
+    for org_id in org_ids:
+        founded(house, org_id)
+        declined = invited(house, an_invitation(org_id))
+        house.invitations.decline(declined, NOW, an_event(org_id))
+        expires_at = NOW + timedelta(hours=1) if org_id == org_ids[0] else NOW + WEEK
+        open_ones.append(invited(house, an_invitation(org_id, expires_at=expires_at)))
+        invited(house, an_invitation(org_id, email="other@example.com"))
+    still_open = open_ones[1:]
+
+    assert every_page(lambda cursor: house.invitations.pending_to_page(GRACE, later, 3, cursor)) == [
+        still_open[:3],
+        still_open[3:],
+    ]
+    assert every_page(lambda cursor: house.invitations.pending_to_page(GRACE, NOW, 5, cursor)) == [open_ones]
+
+
+def test_the_next_page_of_invitations_starts_after_the_last_one_shown(house: OrgHouse) -> None:
+    org_ids = ["org_01a", "org_02b", "org_03c", "org_04d"]
+    to_grace = []
+    for org_id in org_ids:
+        founded(house, org_id)
+        to_grace.append(invited(house, an_invitation(org_id)))
+    sent = [invited(house, an_invitation("org_01a", email=f"p{n}@example.com")) for n in range(3)]
+    mine = house.invitations.pending_to_page(GRACE, NOW, 2, None)
+    theirs = house.invitations.pending_page("org_01a", 2, None)
+    assert (mine.items, theirs.items) == (to_grace[:2], [to_grace[0], sent[0]])
+
+    # Shown already: answered, revoked, or gone with their organization, they skip nobody.
+    house.invitations.decline(to_grace[0], NOW, an_event("org_01a"))
+    house.orgs.mark_deleted("org_02b", NOW, an_event("org_02b"))
+    house.orgs.purge("org_02b")
+    house.invitations.revoke(sent[0], an_event("org_01a"))
+
+    assert house.invitations.pending_to_page(GRACE, NOW, 2, mine.next_cursor) == Page(to_grace[2:], None)
+    assert house.invitations.pending_page("org_01a", 2, theirs.next_cursor) == Page(sent[1:], None)
+
+
+def test_a_forged_truncated_or_foreign_cursor_of_invitations_is_refused(house: OrgHouse) -> None:
+    org_ids = ["org_01a", "org_02b"]
+    for org_id in org_ids:
+        founded(house, org_id)
+        invited(house, an_invitation(org_id))
+        invited(house, an_invitation(org_id, email="other@example.com"))
+    join(house, ADA, org_id="org_01a")
+    sent = house.invitations.pending_page("org_01a", 1, None)
+    mine = house.invitations.pending_to_page(GRACE, NOW, 1, None)
+    members = house.orgs.members_page("org_01a", 1, None)
+    assert None not in (sent.next_cursor, mine.next_cursor, members.next_cursor)
+    theirs = invitation_sk("inv_00000001")
+    near_misses = [
+        cursor_of(k=theirs),  # the index's table keys left out
+        cursor_of(k=theirs, pk=user_pk(ADA), sk=theirs),  # a table key of another shape
+        cursor_of(k=member_sk(ADA), pk=org_pk("org_01a"), sk=theirs),  # outside the Query's range
+        cursor_of(k=theirs, pk=org_pk("org_01a"), sk=invitation_sk("inv_\ud800")),  # no request carries it
+    ]
+
+    for forged in [*forged_cursors(), *near_misses, truncated(mine.next_cursor), sent.next_cursor]:
+        with pytest.raises(ValidationFailed):
+            house.invitations.pending_to_page(GRACE, NOW, 10, forged)
+    for forged in [*forged_cursors(), truncated(sent.next_cursor), mine.next_cursor, members.next_cursor]:
+        with pytest.raises(ValidationFailed):
+            house.invitations.pending_page("org_01a", 10, forged)
 
 
 # --- accept ---------------------------------------------------------------------------------------

@@ -10,12 +10,15 @@ from datetime import timedelta
 import pytest
 from pynamodb.exceptions import TransactWriteError
 
+from kuploy_access.adapters.dynamodb.keys import member_sk, org_pk, user_pk
 from kuploy_access.adapters.dynamodb.transactions import ConditionFailed
 from kuploy_access.domain.errors import NotFound, OwnerProtected, ValidationFailed
 from kuploy_access.domain.invitations import InvitationStatus
+from kuploy_access.domain.paging import Page
 from kuploy_access.domain.permissions import Role
 from kuploy_access.domain.resources import ResourceKind
 from kuploy_access.domain.users import OrganizationMembership
+from tests.contract.cursors import cursor_of, every_page, forged_cursors, truncated
 from tests.contract.org_fixtures import (
     NOW,
     ORG_ID,
@@ -205,7 +208,8 @@ def test_purge_removes_what_a_deleted_organization_held_and_can_run_again(house:
     assert house.invitations.of_org(ORG_ID) == []
     assert house.invitations.by_token(pending.token_hash) is None
     assert house.invitations.get(ORG_ID, pending.id) is None
-    assert house.invitations.for_email("grace@example.com") == []
+    assert house.invitations.pending_to_page("grace@example.com", NOW, 10, None) == Page([], None)
+    assert house.invitations.sent_to("grace@example.com", pending.id) is None
     assert house.resources.get(ORG_ID, ResourceKind.PROJECT, project.id) is None
     assert house.api_keys.of_org(ORG_ID) == []
     assert house.api_keys.get(ORG_ID, key.id) is None
@@ -254,6 +258,67 @@ def test_rename_member_renames_every_membership_of_that_person_only(house: OrgHo
     assert house.orgs.get_member("org_02b", ADA).name == "Ada Lovelace"  # type: ignore[union-attr]
     assert house.orgs.get_member("org_01a", BOB) == bob
     assert house.orgs.get_member("org_01a", CY) is None
+
+
+# --- a person's organizations, a page at a time ------------------------------------------------------
+
+
+def member_of_orgs(house: OrgHouse, user_id: str, count: int) -> list[OrganizationMembership]:
+    """`user_id` joins `count` organizations, made out of id order; answers them by id."""
+    org_ids = [f"org_0{n}x" for n in range(count)]
+    for org_id in reversed(org_ids):
+        founded(house, org_id)
+        join(house, user_id, org_id=org_id)
+    return [OrganizationMembership(org_id=o, org_name="Acme", role="member", plan="free") for o in org_ids]
+
+
+def test_my_organizations_come_a_page_at_a_time_in_id_order(house: OrgHouse) -> None:
+    mine = member_of_orgs(house, ADA, 5)
+
+    assert every_page(lambda cursor: house.orgs.organizations_page(ADA, 2, cursor)) == [mine[:2], mine[2:4], mine[4:]]
+    assert house.orgs.organizations_page(ADA, 5, None) == Page(mine, None)
+    assert house.orgs.organizations_page(CY, 5, None) == Page([], None)
+    assert house.orgs.organizations_of(ADA) == mine
+
+
+def test_deleted_organizations_are_passed_over_and_the_pages_stay_full(house: OrgHouse) -> None:
+    """Marked deleted, not purged (a clean-up cut short): the memberships are still there."""
+    mine = member_of_orgs(house, ADA, 6)
+    for gone in (mine[1], mine[2], mine[4]):
+        house.orgs.mark_deleted(gone.org_id, NOW, an_event(gone.org_id))
+    live = [mine[0], mine[3], mine[5]]
+
+    assert every_page(lambda cursor: house.orgs.organizations_page(ADA, 2, cursor)) == [live[:2], live[2:]]
+    assert every_page(lambda cursor: house.orgs.organizations_page(ADA, 1, cursor)) == [[m] for m in live]
+
+
+def test_the_next_page_of_my_organizations_starts_after_the_last_one_shown(house: OrgHouse) -> None:
+    mine = member_of_orgs(house, ADA, 4)
+    first = house.orgs.organizations_page(ADA, 2, None)
+    assert first.items == mine[:2]
+
+    house.orgs.remove_member(mine[0].org_id, ADA, an_event(mine[0].org_id))  # shown already: skips nobody
+
+    assert house.orgs.organizations_page(ADA, 2, first.next_cursor) == Page(mine[2:], None)
+
+
+def test_a_forged_truncated_or_foreign_cursor_of_my_organizations_is_refused(house: OrgHouse) -> None:
+    mine = member_of_orgs(house, ADA, 3)
+    members = house.orgs.members_page(mine[0].org_id, 1, None)
+    own = house.orgs.organizations_page(ADA, 1, None)
+    assert None not in (members.next_cursor, own.next_cursor)
+    near_misses = [
+        cursor_of(k=org_pk("org_00x")),  # the table keys left out
+        cursor_of(k=org_pk("org_00x"), pk=user_pk(ADA), sk=member_sk(ADA)),  # a table key of another shape
+        cursor_of(k=member_sk(ADA), pk=org_pk("org_00x"), sk=member_sk(ADA)),  # outside the Query's range
+        cursor_of(k=org_pk("org_00x\ud800"), pk=org_pk("org_00x"), sk=member_sk(ADA)),  # no request carries it
+    ]
+
+    for forged in [*forged_cursors(), *near_misses, truncated(own.next_cursor), members.next_cursor]:
+        with pytest.raises(ValidationFailed):
+            house.orgs.organizations_page(ADA, 10, forged)
+    with pytest.raises(ValidationFailed):
+        house.orgs.members_page(mine[0].org_id, 10, own.next_cursor)
 
 
 # --- listing members -------------------------------------------------------------------------------

@@ -8,9 +8,13 @@ from datetime import timedelta
 
 import pytest
 
-from kuploy_access.domain.sessions import RefreshToken
+from kuploy_access.adapters.dynamodb.keys import refresh_token_pk, session_sk, user_pk
+from kuploy_access.domain.errors import ValidationFailed
+from kuploy_access.domain.paging import Page
+from kuploy_access.domain.sessions import RefreshToken, Session
 from kuploy_access.services.ports.sessions import RefreshAlreadyRotated, SessionNotLive
 from tests.contract.account_side import NOW, AccountSide, a_session, account_side
+from tests.contract.cursors import cursor_of, every_page, forged_cursors, truncated
 
 LATER = NOW + timedelta(minutes=20)
 IDLE = LATER + timedelta(days=7)
@@ -85,6 +89,75 @@ def test_list_for_user_has_every_session_of_the_account_and_no_other(side: Accou
 
     assert listed == [mine[0], replace(mine[1], revoked_at=LATER)]  # revoked ones too
     assert side.sessions.list_for_user("usr_nobody") == []
+
+
+# --- live sessions, a page at a time --------------------------------------------------------------
+
+
+def used_at(session: Session, minutes_ago: int) -> Session:
+    return replace(session, last_used_at=NOW - timedelta(minutes=minutes_ago))
+
+
+def test_live_sessions_come_a_page_at_a_time_most_recently_used_first(side: AccountSide) -> None:
+    """Then by id, newest first, where two were last used at the same moment."""
+    made = [
+        used_at(a_session("ses_1", refresh_hash="refresh-1"), 30),
+        used_at(a_session("ses_2", refresh_hash="refresh-2"), 5),
+        used_at(a_session("ses_3", refresh_hash="refresh-3"), 60),
+        used_at(a_session("ses_4", refresh_hash="refresh-4"), 5),
+        used_at(a_session("ses_5", refresh_hash="refresh-5"), 1),
+    ]
+    gone = [
+        a_session("ses_revoked", refresh_hash="refresh-revoked"),
+        replace(a_session("ses_ended", refresh_hash="refresh-ended"), expires_at=NOW),
+        replace(a_session("ses_idle", refresh_hash="refresh-idle"), idle_expires_at=NOW),
+        a_session("ses_bob", "usr_bob", "refresh-bob"),
+    ]
+    for session in [*made, *gone]:
+        side.sessions.create(session)
+    side.sessions.revoke("usr_ada", "ses_revoked", NOW)
+    by_use = [made[4], made[3], made[1], made[0], made[2]]
+
+    assert every_page(lambda cursor: side.sessions.live_page("usr_ada", NOW, 2, cursor)) == [
+        by_use[:2],
+        by_use[2:4],
+        by_use[4:],
+    ]
+    assert side.sessions.live_page("usr_ada", NOW, 5, None) == Page(by_use, None)
+    assert side.sessions.live_page("usr_nobody", NOW, 5, None) == Page([], None)
+
+
+def test_the_next_page_of_sessions_starts_after_the_last_one_shown(side: AccountSide) -> None:
+    made = [used_at(a_session(f"ses_{n}", refresh_hash=f"refresh-{n}"), n) for n in range(5)]
+    for session in made:
+        side.sessions.create(session)
+    first = side.sessions.live_page("usr_ada", NOW, 2, None)
+    assert first.items == made[:2]
+
+    # Shown already: signed out, or used again (now the most recent), they skip nobody
+    # and come back to nobody.
+    side.sessions.revoke("usr_ada", "ses_0", NOW)
+    side.sessions.rotate(refresh_of(side, "refresh-1"), "refresh-1b", LATER, IDLE, "203.0.113.7", "Safari")
+
+    assert side.sessions.live_page("usr_ada", NOW, 2, first.next_cursor).items == made[2:4]
+
+
+def test_a_forged_truncated_or_foreign_cursor_of_sessions_is_refused(side: AccountSide) -> None:
+    for n in range(3):
+        side.sessions.create(used_at(a_session(f"ses_{n}", refresh_hash=f"refresh-{n}"), n))
+    own = side.sessions.live_page("usr_ada", NOW, 1, None)
+    assert own.next_cursor is not None
+    near_misses = [
+        cursor_of(k=session_sk("ses_1")),  # no time of use
+        cursor_of(k=session_sk("ses_1"), used="yesterday"),
+        cursor_of(k=session_sk("ses_1"), used="2031-03-04T09:07:30"),  # no time zone
+        cursor_of(k=refresh_token_pk("refresh-1"), used=NOW.isoformat()),  # another key's shape
+        cursor_of(k=session_sk("ses_1"), used=NOW.isoformat(), pk=user_pk("usr_ada")),
+    ]
+
+    for forged in [*forged_cursors(), *near_misses, truncated(own.next_cursor)]:
+        with pytest.raises(ValidationFailed):
+            side.sessions.live_page("usr_ada", NOW, 10, forged)
 
 
 # --- rotation -------------------------------------------------------------------------

@@ -464,7 +464,7 @@ def test_verification_ends_every_session_and_reset_link_from_before(client):
 
     assert client.request("POST", "/auth/verify-email", {"token": link}).status == 200
 
-    assert wiring.session_service().live_sessions(user_id) == []
+    assert wiring.session_service().live_sessions(user_id, 50, None).items == []
     refreshed = client.request("POST", "/auth/refresh", {"refresh_token": early.refresh_token})
     assert_problem(refreshed, 401, "invalid_token")
     answer = client.request("POST", "/auth/password/reset", {"token": reset, "password": "a reset passphrase"})

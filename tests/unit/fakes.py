@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from kuploy_access.domain.audit import AuditEvent
 from kuploy_access.domain.email_messages import OutgoingEmail
@@ -40,6 +43,39 @@ class FakeClock:
 
     def advance(self, delta: timedelta) -> None:
         self.current += delta
+
+
+T = TypeVar("T")
+
+
+def _cursor(key: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"after": key}).encode()).decode().rstrip("=")
+
+
+def _after(cursor: str, scope: str) -> str:
+    """The key a cursor continues after. Like the adapters' keyset cursors: one that this
+    fake did not give out, or that another list gave out, is refused."""
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["after"]
+    except (ValueError, KeyError, TypeError):
+        raise ValidationFailed("The cursor is not one this API gave out") from None
+    if not isinstance(key, str) or not key.startswith(scope):
+        raise ValidationFailed("The cursor is not one this API gave out")
+    return key
+
+
+def keyset_page(
+    keyed: list[tuple[str, T]], scope: str, limit: int, cursor: str | None, newest_first: bool = False
+) -> Page[T]:
+    """A keyset page, as the adapters' Query pages: the next page starts after the last
+    key shown, whatever was added or removed before it meanwhile. Each key starts with
+    `scope`, which names the list (not the organization: neither do the adapters' keys)."""
+    keyed = sorted(keyed, key=lambda pair: pair[0], reverse=newest_first)
+    if cursor:
+        after = _after(cursor, scope)
+        keyed = [(k, v) for k, v in keyed if (k < after if newest_first else k > after)]
+    shown = keyed[:limit]
+    return Page([v for _, v in shown], _cursor(shown[-1][0]) if len(keyed) > limit else None)
 
 
 class FakeHasher:
@@ -270,6 +306,15 @@ class FakeSessions:
     def get(self, user_id: str, session_id: str) -> Session | None:
         session = self.items.get(session_id)
         return session if session is not None and session.user_id == user_id else None
+
+    def live_page(self, user_id: str, now: datetime, limit: int, cursor: str | None) -> Page[Session]:
+        """Most recently used first, then by id, as the adapter orders them."""
+        keyed = [
+            (f"session:{session.last_used_at:%Y%m%dT%H%M%S.%f}:{session.id}", session)
+            for session in self.list_for_user(user_id)
+            if session.is_live(now)
+        ]
+        return keyset_page(keyed, "session:", limit, cursor, newest_first=True)
 
     def list_for_user(self, user_id: str) -> list[Session]:
         return [session for session in self.items.values() if session.user_id == user_id]

@@ -11,12 +11,10 @@ answers differently (an exception, an order, a page), that suite fails.
 
 from __future__ import annotations
 
-import base64
-import json
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 
@@ -30,7 +28,6 @@ from kuploy_access.domain.errors import (
     InvitationUsed,
     NotFound,
     OwnerProtected,
-    ValidationFailed,
 )
 from kuploy_access.domain.invitations import Invitation, InvitationStatus
 from kuploy_access.domain.organizations import Member, Organization
@@ -44,7 +41,7 @@ from kuploy_access.services.invitations import InvitationService
 from kuploy_access.services.members import MemberService
 from kuploy_access.services.organizations import OrganizationService
 from kuploy_access.services.resources import ResourceService
-from tests.unit.fakes import FakeAccountTrail, FakeRateLimiter, FakeUsers
+from tests.unit.fakes import FakeAccountTrail, FakeRateLimiter, FakeUsers, keyset_page
 from tests.unit.support import PUBLIC_BASE_URL, World
 
 
@@ -81,39 +78,6 @@ class OrgStore:
 
     def actions(self, org_id: str | None = None) -> list[str]:
         return [e.action for e in self.events if org_id is None or e.org_id == org_id]
-
-
-T = TypeVar("T")
-
-
-def _cursor(key: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"after": key}).encode()).decode().rstrip("=")
-
-
-def _after(cursor: str, scope: str) -> str:
-    """The key a cursor continues after. Like the adapters' keyset cursors: one that this
-    fake did not give out, or that another list gave out, is refused."""
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["after"]
-    except (ValueError, KeyError, TypeError):
-        raise ValidationFailed("The cursor is not one this API gave out") from None
-    if not isinstance(key, str) or not key.startswith(scope):
-        raise ValidationFailed("The cursor is not one this API gave out")
-    return key
-
-
-def _page(
-    keyed: list[tuple[str, T]], scope: str, limit: int, cursor: str | None, newest_first: bool = False
-) -> Page[T]:
-    """A keyset page, as the adapters' Query pages: the next page starts after the last
-    key shown, whatever was added or removed before it meanwhile. Each key starts with
-    `scope`, which names the list (not the organization: neither do the adapters' keys)."""
-    keyed = sorted(keyed, key=lambda pair: pair[0], reverse=newest_first)
-    if cursor:
-        after = _after(cursor, scope)
-        keyed = [(k, v) for k, v in keyed if (k < after if newest_first else k > after)]
-    shown = keyed[:limit]
-    return Page([v for _, v in shown], _cursor(shown[-1][0]) if len(keyed) > limit else None)
 
 
 class FakeOrganizations:
@@ -186,6 +150,10 @@ class FakeOrganizations:
             if uid == user_id and (org := self.s.live(org_id)) is not None
         ]
 
+    def organizations_page(self, user_id: str, limit: int, cursor: str | None) -> Page[OrganizationMembership]:
+        keyed = [(f"org:{m.org_id}", m) for m in self.organizations_of(user_id)]
+        return keyset_page(keyed, "org:", limit, cursor)
+
     def rename_member(self, user_id: str, name: str) -> None:
         for key, member in list(self.s.members.items()):
             if member.user_id == user_id:
@@ -193,7 +161,7 @@ class FakeOrganizations:
 
     def members_page(self, org_id: str, limit: int, cursor: str | None) -> Page[Member]:
         keyed = [(f"member:{uid}", m) for (o, uid), m in self.s.members.items() if o == org_id]
-        return _page(keyed, "member:", limit, cursor)
+        return keyset_page(keyed, "member:", limit, cursor)
 
     def members_without_two_factor(self, org_id: str, limit: int) -> list[Member]:
         return [m for m in self.all_members(org_id) if not m.two_factor_enabled][:limit]
@@ -312,9 +280,17 @@ class FakeInvitations:
     def of_org(self, org_id: str) -> list[Invitation]:
         return [i for (o, _), i in sorted(self.s.invitations.items()) if o == org_id]
 
-    def for_email(self, email: str) -> list[Invitation]:
+    def pending_page(self, org_id: str, limit: int, cursor: str | None) -> Page[Invitation]:
+        keyed = [(f"sent:{i.id}", i) for i in self.of_org(org_id) if i.status == InvitationStatus.PENDING]
+        return keyset_page(keyed, "sent:", limit, cursor)
+
+    def pending_to_page(self, email: str, now: datetime, limit: int, cursor: str | None) -> Page[Invitation]:
         """In invitation id order across organizations, as the invitee index sorts them."""
-        return sorted((i for i in self.s.invitations.values() if i.email == email), key=lambda i: i.id)
+        keyed = [(f"to:{i.id}", i) for i in self.s.invitations.values() if i.email == email and i.is_pending(now)]
+        return keyset_page(keyed, "to:", limit, cursor)
+
+    def sent_to(self, email: str, invitation_id: str) -> Invitation | None:
+        return next((i for i in self.s.invitations.values() if i.email == email and i.id == invitation_id), None)
 
     def pending_from(self, org_id: str, inviter_id: str) -> list[Invitation]:
         return [i for i in self.of_org(org_id) if i.invited_by == inviter_id and i.status == InvitationStatus.PENDING]
@@ -437,7 +413,7 @@ class FakeResources:
             for (o, k, p, _), r in self.s.resources.items()
             if (o, k, p) == (org_id, kind, parent_id)
         ]
-        return _page(keyed, scope, limit, cursor, newest_first=kind == ResourceKind.DEPLOYMENT)
+        return keyset_page(keyed, scope, limit, cursor, newest_first=kind == ResourceKind.DEPLOYMENT)
 
     def rename(self, resource: Resource, name: str, now: datetime, event: AuditEvent) -> Resource:
         with self.s.lock:
@@ -491,6 +467,10 @@ class FakeApiKeys:
 
     def of_org(self, org_id: str) -> list[ApiKey]:
         return sorted((k for k in self.s.api_keys.values() if k.org_id == org_id), key=lambda k: k.id)
+
+    def keys_page(self, org_id: str, limit: int, cursor: str | None) -> Page[ApiKey]:
+        keyed = [(f"key:{k.id}", k) for k in self.of_org(org_id)]
+        return keyset_page(keyed, "key:", limit, cursor, newest_first=True)
 
     def get(self, org_id: str, key_id: str) -> ApiKey | None:
         key = self.s.api_keys.get(key_id)

@@ -28,6 +28,7 @@ from kuploy_access.domain.errors import (
 )
 from kuploy_access.domain.invitations import DEFAULT_INVITATION_LIFETIME, Invitation
 from kuploy_access.domain.organizations import MAX_ORG_NAME_LENGTH
+from kuploy_access.domain.paging import Page
 from kuploy_access.domain.permissions import Role, rule_for
 from kuploy_access.domain.principal import Principal
 from kuploy_access.domain.rate_limits import INVITATION_EMAILS_PER_ADDRESS, INVITATIONS_PER_ORG, RateLimited
@@ -161,7 +162,8 @@ def test_create_makes_the_creator_the_owner_and_records_the_event(world, people)
     )
     assert (event.actor.type, event.actor.id, event.actor.email) == ("user", grace.id, "grace@example.com")
     assert event.details == {"name": "Analytical Engines"}
-    assert [(m.org_id, m.role) for m in world.organization_service().mine(grace.id)] == [(org.id, "owner")]
+    mine = world.organization_service().mine(grace.id, 50, None).items
+    assert [(m.org_id, m.role) for m in mine] == [(org.id, "owner")]
 
 
 def test_the_creator_can_use_the_new_org_at_once(world, people):
@@ -260,7 +262,7 @@ def test_delete_removes_everything_the_org_held_and_keeps_the_audit_log(world, p
     assert [k for k in world.store.members if k[0] == ORG_ID] == []
     assert world.store.invitations == {} and world.store.tokens == {} and world.store.guards == {}
     assert world.store.resources == {}
-    assert world.organization_service().mine(people["owner"].id) == []
+    assert world.organization_service().mine(people["owner"].id, 50, None).items == []
     assert events(world, "org.deleted")
     with pytest.raises(NotFound):
         caller(world, people["owner"], "GET /orgs/{org_id}")
@@ -719,7 +721,7 @@ def test_pending_lists_only_pending_invitations(world, people):
     _, b_secret = invite(world, people, "grace@example.com")
     world.invitation_service().accept(people["grace"].id, b_secret, CLIENT)
     lister = caller(world, people["admin"], "GET /orgs/{org_id}/invitations")
-    assert [i.id for i in world.invitation_service().pending(lister)] == [a.invitation.id]
+    assert [i.id for i in world.invitation_service().pending(lister, 50, None).items] == [a.invitation.id]
 
 
 def test_mine_lists_pending_invitations_for_a_verified_address_and_answers_by_id(world, people):
@@ -733,11 +735,12 @@ def test_mine_lists_pending_invitations_for_a_verified_address_and_answers_by_id
         "member",
     )
     service = world.invitation_service()
-    assert {i.id for i in service.mine(people["grace"].id)} == {first.invitation.id, other.invitation.id}
+    listed = service.mine(people["grace"].id, 50, None).items
+    assert {i.id for i in listed} == {first.invitation.id, other.invitation.id}
     accepted = service.accept_by_id(people["grace"].id, first.invitation.id, CLIENT)
     assert accepted.status == "accepted"
     service.decline_by_id(people["grace"].id, other.invitation.id, CLIENT)
-    assert service.mine(people["grace"].id) == []
+    assert service.mine(people["grace"].id, 50, None).items == []
     assert (ORG_ID, people["grace"].id) in world.store.members
     assert ("org_01beta", people["grace"].id) not in world.store.members
 
@@ -745,7 +748,7 @@ def test_mine_lists_pending_invitations_for_a_verified_address_and_answers_by_id
 def test_mine_is_empty_for_an_unverified_address_and_by_id_is_404(world, people):
     sent, _ = invite(world, people, "nova@example.com")
     world.add_user("nova@example.com", verified=False, user_id="usr_01nova")
-    assert world.invitation_service().mine("usr_01nova") == []
+    assert world.invitation_service().mine("usr_01nova", 50, None) == Page([], None)
     with pytest.raises(NotFound):
         world.invitation_service().accept_by_id("usr_01nova", sent.invitation.id, CLIENT)
 

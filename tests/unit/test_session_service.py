@@ -82,7 +82,7 @@ def test_the_signing_key_is_only_fetched_to_issue_tokens(world):
     world.session_service().start(USER, CLIENT)
     session = next(iter(world.sessions.items.values()))
     assert service.is_live(USER, session.id)
-    assert [s.id for s in service.live_sessions(USER)] == [session.id]
+    assert [s.id for s in service.live_sessions(USER, 50, None).items] == [session.id]
     service.log_out("unknown-token")
     assert service.revoke_all(USER) == 1
     with pytest.raises(NotFound):
@@ -255,7 +255,7 @@ def test_idle_for_7_days_the_session_expires(world, service):
     with pytest.raises(InvalidRefreshToken) as caught:
         service.refresh(pair.refresh_token, CLIENT)
     assert caught.value.code == "invalid_token"
-    assert service.live_sessions(USER) == []
+    assert service.live_sessions(USER, 50, None).items == []
 
 
 def test_a_refresh_just_before_7_idle_days_works(world, service):
@@ -269,7 +269,7 @@ def test_each_refresh_moves_the_idle_deadline(world, service):
     for _ in range(3):
         world.clock.advance(timedelta(days=6))
         pair = service.refresh(pair.refresh_token, CLIENT)
-    assert service.live_sessions(USER) != []
+    assert service.live_sessions(USER, 50, None).items != []
 
 
 def test_absolute_expiry_at_30_days_even_when_refreshed_daily(world, service):
@@ -280,7 +280,7 @@ def test_absolute_expiry_at_30_days_even_when_refreshed_daily(world, service):
     world.clock.advance(timedelta(days=1))
     with pytest.raises(InvalidRefreshToken):
         service.refresh(pair.refresh_token, CLIENT)
-    assert service.live_sessions(USER) == []
+    assert service.live_sessions(USER, 50, None).items == []
 
 
 def test_the_idle_deadline_never_passes_the_absolute_one(world, service):
@@ -338,7 +338,8 @@ def test_log_out_leaves_other_sessions_alone(world, service):
     phone = service.start(USER, CLIENT)
     laptop = service.start(USER, LAPTOP)
     service.log_out(phone.refresh_token)
-    assert [s.id for s in service.live_sessions(USER)] == [claims(world, laptop.access_token).session_id]
+    listed = service.live_sessions(USER, 50, None).items
+    assert [s.id for s in listed] == [claims(world, laptop.access_token).session_id]
 
 
 @pytest.mark.parametrize("presented", ["", "unknown-token", "x" * (MAX_TOKEN_LENGTH + 1)])
@@ -367,7 +368,7 @@ def test_live_sessions_are_the_users_live_ones_most_recently_used_first(world, s
     service.start(OTHER_USER, CLIENT)
     service.refresh(oldest.refresh_token, CLIENT)  # now the most recently used
     service.log_out(revoked.refresh_token)
-    listed = service.live_sessions(USER)
+    listed = service.live_sessions(USER, 50, None).items
     assert [s.id for s in listed] == [
         session_of(world, oldest.refresh_token).id,
         session_of(world, middle.refresh_token).id,
@@ -381,7 +382,7 @@ def test_expired_sessions_are_not_listed(world, service):
     world.clock.advance(timedelta(days=3))
     fresh = service.start(USER, LAPTOP)
     world.clock.advance(timedelta(days=4))
-    assert [s.id for s in service.live_sessions(USER)] == [session_of(world, fresh.refresh_token).id]
+    assert [s.id for s in service.live_sessions(USER, 50, None).items] == [session_of(world, fresh.refresh_token).id]
     assert not service.is_live(USER, session_of(world, idle.refresh_token).id)
 
 
@@ -434,7 +435,7 @@ def test_revoke_all_keeps_the_one_asked_for(world, service):
     stranger = service.start(OTHER_USER, CLIENT)
     keep_id = claims(world, keep.access_token).session_id
     assert service.revoke_all(USER, keep=keep_id) == 2
-    assert [s.id for s in service.live_sessions(USER)] == [keep_id]
+    assert [s.id for s in service.live_sessions(USER, 50, None).items] == [keep_id]
     for pair in others:
         with pytest.raises(InvalidRefreshToken):
             service.refresh(pair.refresh_token, LAPTOP)
@@ -445,7 +446,7 @@ def test_revoke_all_keeps_the_one_asked_for(world, service):
 def test_revoke_all_without_keep_ends_every_session(world, service):
     pairs = [service.start(USER, CLIENT) for _ in range(3)]
     assert service.revoke_all(USER) == 3
-    assert service.live_sessions(USER) == []
+    assert service.live_sessions(USER, 50, None).items == []
     for pair in pairs:
         with pytest.raises(InvalidRefreshToken):
             service.refresh(pair.refresh_token, CLIENT)

@@ -535,7 +535,7 @@ def test_verification_ends_the_sessions_and_the_reset_link_from_before(world):
 
     service.verify_email(verification_secret(world.mailer.sent[0]))
 
-    assert world.session_service().live_sessions(user.id) == []
+    assert world.session_service().live_sessions(user.id, 50, None).items == []
     with pytest.raises(InvalidRefreshToken):
         world.session_service().refresh(before.refresh_token, ATTACKER)
     assert only_user(world).reset_token_hash is None

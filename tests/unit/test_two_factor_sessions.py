@@ -30,7 +30,7 @@ def three_sessions(world: SudoWorld, user_id: str = "usr_01ada") -> list[str]:
 
 
 def live(world: SudoWorld, user_id: str = "usr_01ada") -> set[str]:
-    return {s.id for s in world.session_service().live_sessions(user_id)}
+    return {s.id for s in world.session_service().live_sessions(user_id, 50, None).items}
 
 
 def test_enabling_2fa_ends_every_other_session(world):

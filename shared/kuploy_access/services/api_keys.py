@@ -16,6 +16,7 @@ from kuploy_access.domain.api_keys import (
 from kuploy_access.domain.errors import NotFound, ValidationFailed
 from kuploy_access.domain.ids import new_id
 from kuploy_access.domain.organizations import resource_name
+from kuploy_access.domain.paging import Page
 from kuploy_access.domain.permissions import ALL_PERMISSIONS, KEY_SCOPES, ROLE_PERMISSIONS, SCOPE_PRESETS
 from kuploy_access.services.access import OrgCaller, caller_event
 from kuploy_access.services.ports.api_keys import ApiKeyRepository
@@ -64,8 +65,9 @@ class ApiKeyService:
         self.keys.create(key, event)
         return IssuedKey(key, secret)
 
-    def of_org(self, caller: OrgCaller) -> list[ApiKey]:
-        return sorted(self.keys.of_org(caller.org.id), key=lambda k: k.created_at, reverse=True)
+    def of_org(self, caller: OrgCaller, limit: int, cursor: str | None) -> Page[ApiKey]:
+        """Newest first."""
+        return self.keys.keys_page(caller.org.id, limit, cursor)
 
     def revoke(self, caller: OrgCaller, key_id: str) -> None:
         key = self._live(caller, key_id)

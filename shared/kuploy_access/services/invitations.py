@@ -26,6 +26,7 @@ from kuploy_access.domain.invitations import (
     new_invitation_secret,
 )
 from kuploy_access.domain.organizations import Member
+from kuploy_access.domain.paging import Page
 from kuploy_access.domain.permissions import ASSIGNABLE_ROLES
 from kuploy_access.domain.rate_limits import INVITATION_EMAILS_PER_ADDRESS, INVITATIONS_PER_ORG, RateLimited
 from kuploy_access.domain.users import User
@@ -87,8 +88,8 @@ class InvitationService:
         self.invitations.create(invitation, invitee.id if invitee else None, now, event)
         return SentInvitation(invitation, self._deliver(invitation, secret))
 
-    def pending(self, caller: OrgCaller) -> list[Invitation]:
-        return [i for i in self.invitations.of_org(caller.org.id) if i.status == InvitationStatus.PENDING]
+    def pending(self, caller: OrgCaller, limit: int, cursor: str | None) -> Page[Invitation]:
+        return self.invitations.pending_page(caller.org.id, limit, cursor)
 
     def revoke(self, caller: OrgCaller, invitation_id: str) -> None:
         invitation = self._pending_of(caller, invitation_id)
@@ -132,12 +133,12 @@ class InvitationService:
         user = self._user(user_id)
         self._decline(self._mine(user, invitation_id), user, client)
 
-    def mine(self, user_id: str) -> list[Invitation]:
+    def mine(self, user_id: str, limit: int, cursor: str | None) -> Page[Invitation]:
         user = self._user(user_id)
-        if not user.email_verified:
-            return []
-        now = self.clock.now()
-        return [i for i in self.invitations.for_email(user.email) if i.is_pending(now)]
+        page = self.invitations.pending_to_page(user.email, self.clock.now(), limit, cursor)
+        # Nothing for an address not proven yet. The page is read all the same, so that
+        # its cursor is checked as on every list.
+        return page if user.email_verified else Page([], None)
 
     # --- rules shared by both ways of answering ----------------------------------------
 
@@ -199,10 +200,10 @@ class InvitationService:
         return invitation, user
 
     def _mine(self, user: User, invitation_id: str) -> Invitation:
-        for invitation in self.invitations.for_email(user.email) if user.email_verified else []:
-            if invitation.id == invitation_id:
-                return invitation
-        raise NotFound("No such invitation")
+        invitation = self.invitations.sent_to(user.email, invitation_id) if user.email_verified else None
+        if invitation is None:
+            raise NotFound("No such invitation")
+        return invitation
 
     def _pending_of(self, caller: OrgCaller, invitation_id: str) -> Invitation:
         invitation = self.invitations.get(caller.org.id, invitation_id)

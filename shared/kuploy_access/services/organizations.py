@@ -83,8 +83,8 @@ class OrganizationService:
         self.orgs.create(org, owner, event)
         return org, owner
 
-    def mine(self, user_id: str) -> list[OrganizationMembership]:
-        return self.orgs.organizations_of(user_id)
+    def mine(self, user_id: str, limit: int, cursor: str | None) -> Page[OrganizationMembership]:
+        return self.orgs.organizations_page(user_id, limit, cursor)
 
     def update(self, caller: OrgCaller, name: str | None, require_2fa: bool | None) -> Organization:
         changes: dict[str, object] = {}

@@ -11,6 +11,7 @@ from kuploy_access.domain.audit import Actor, audit_event
 from kuploy_access.domain.errors import Conflict, InvalidRefreshToken, NotFound, TokenReused, Unauthorized
 from kuploy_access.domain.ids import new_id
 from kuploy_access.domain.one_time_tokens import MAX_TOKEN_LENGTH, hash_secret, new_secret
+from kuploy_access.domain.paging import Page
 from kuploy_access.domain.sessions import (
     ACCESS_TOKEN_LIFETIME,
     MAX_USER_AGENT_LENGTH,
@@ -150,10 +151,9 @@ class SessionService:
         if record is not None:
             self.sessions.revoke(record.user_id, record.session_id, self.clock.now())
 
-    def live_sessions(self, user_id: str) -> list[Session]:
-        now = self.clock.now()
-        sessions = [s for s in self.sessions.list_for_user(user_id) if s.is_live(now)]
-        return sorted(sessions, key=lambda s: s.last_used_at, reverse=True)
+    def live_sessions(self, user_id: str, limit: int, cursor: str | None) -> Page[Session]:
+        """Most recently used first."""
+        return self.sessions.live_page(user_id, self.clock.now(), limit, cursor)
 
     def is_live(self, user_id: str, session_id: str) -> bool:
         session = self.sessions.get(user_id, session_id) if session_id else None

@@ -16,10 +16,12 @@ from kuploy_access.adapters.dynamodb.keys import (
     org_api_keys_gsi1pk,
 )
 from kuploy_access.adapters.dynamodb.models import ApiKeyItem, org_ref
+from kuploy_access.adapters.dynamodb.query_pages import ByIndex, query_page
 from kuploy_access.adapters.dynamodb.transactions import ConditionFailed, Transaction
 from kuploy_access.domain.api_keys import ApiKey
 from kuploy_access.domain.audit import AuditEvent
 from kuploy_access.domain.errors import NotFound
+from kuploy_access.domain.paging import Page
 
 
 def _ref(key_hash: str) -> ApiKeyItem:
@@ -64,6 +66,10 @@ def _key(item: ApiKeyItem) -> ApiKey:
     )
 
 
+# An organization's keys, in the index (keys.py: gsi1pk org_api_keys_gsi1pk, gsi1sk api_key_gsi1sk).
+_BY_ORG = ByIndex(ApiKeyItem.by_org, API_KEY_PK_PREFIX, API_KEY_SK)
+
+
 class DynamoApiKeyRepository:
     def create(self, key: ApiKey, event: AuditEvent) -> None:
         try:
@@ -76,6 +82,19 @@ class DynamoApiKeyRepository:
             )
         except ConditionFailed:
             raise NotFound("No such organization") from None
+
+    def keys_page(self, org_id: str, limit: int, cursor: str | None) -> Page[ApiKey]:
+        """Newest first: key ids sort by time, so the organization's index backwards."""
+        page = query_page(
+            ApiKeyItem,
+            org_api_keys_gsi1pk(org_id),
+            API_KEY_GSI1SK_PREFIX,
+            limit,
+            cursor,
+            newest_first=True,
+            by_index=_BY_ORG,
+        )
+        return Page([_key(item) for item in page.items], page.next_cursor)
 
     def of_org(self, org_id: str) -> list[ApiKey]:
         return [

@@ -17,6 +17,7 @@ from kuploy_access.adapters.dynamodb.conditions import absent, live_org
 from kuploy_access.adapters.dynamodb.keys import (
     INVITATION_LINK_SK,
     INVITATION_SK_PREFIX,
+    ORG_PK_PREFIX,
     PROFILE_SK,
     invitation_link_pk,
     invitation_sk,
@@ -35,12 +36,14 @@ from kuploy_access.adapters.dynamodb.models import (
     org_ref,
 )
 from kuploy_access.adapters.dynamodb.organizations import membership_item
+from kuploy_access.adapters.dynamodb.query_pages import ByIndex, query_page
 from kuploy_access.adapters.dynamodb.transactions import ConditionFailed, Transaction
 from kuploy_access.adapters.dynamodb.users import user_of
 from kuploy_access.domain.audit import AuditEvent
 from kuploy_access.domain.errors import AlreadyInvited, AlreadyMember, Forbidden, InvitationUsed, NotFound
 from kuploy_access.domain.invitations import Invitation, InvitationStatus
 from kuploy_access.domain.organizations import Member
+from kuploy_access.domain.paging import Page
 from kuploy_access.domain.permissions import roles_that_may_invite
 from kuploy_access.domain.users import User
 
@@ -120,6 +123,10 @@ def _guard_held_by(invitation: Invitation) -> Condition:
     return condition
 
 
+# An address's invitations, in the index (keys.py: gsi1pk invitee_gsi1pk, gsi1sk invitation_sk).
+_BY_INVITEE = ByIndex(InvitationItem.by_invitee, ORG_PK_PREFIX, INVITATION_SK_PREFIX)
+
+
 def _answerable(now: datetime) -> Condition:
     """Single use: of two answers at the same instant, one finds it pending."""
     condition: Condition = (InvitationItem.status == InvitationStatus.PENDING.value) & (InvitationItem.expires_at > now)
@@ -194,6 +201,18 @@ class DynamoInvitationRepository:
             for item in InvitationItem.query(org_pk(org_id), InvitationItem.sk.startswith(INVITATION_SK_PREFIX))
         ]
 
+    def pending_page(self, org_id: str, limit: int, cursor: str | None) -> Page[Invitation]:
+        """The pending ones (expired too) by id: one Query, filtered on the status."""
+        page = query_page(
+            InvitationItem,
+            org_pk(org_id),
+            INVITATION_SK_PREFIX,
+            limit,
+            cursor,
+            filter_condition=InvitationItem.status == InvitationStatus.PENDING.value,
+        )
+        return Page([_invitation(item) for item in page.items], page.next_cursor)
+
     def pending_from(self, org_id: str, inviter_id: str) -> list[Invitation]:
         return [
             _invitation(item)
@@ -208,13 +227,26 @@ class DynamoInvitationRepository:
             )
         ]
 
-    def for_email(self, email: str) -> list[Invitation]:
-        return [
-            _invitation(item)
-            for item in InvitationItem.by_invitee.query(
-                invitee_gsi1pk(email), InvitationItem.gsi1sk.startswith(INVITATION_SK_PREFIX)
-            )
-        ]
+    def pending_to_page(self, email: str, now: datetime, limit: int, cursor: str | None) -> Page[Invitation]:
+        """The address's invitations still open (pending and unexpired), in every
+        organization, by id: one Query of the invitee index, filtered."""
+        page = query_page(
+            InvitationItem,
+            invitee_gsi1pk(email),
+            INVITATION_SK_PREFIX,
+            limit,
+            cursor,
+            filter_condition=_answerable(now),
+            by_index=_BY_INVITEE,
+        )
+        return Page([_invitation(item) for item in page.items], page.next_cursor)
+
+    def sent_to(self, email: str, invitation_id: str) -> Invitation | None:
+        for item in InvitationItem.by_invitee.query(
+            invitee_gsi1pk(email), InvitationItem.gsi1sk == invitation_sk(invitation_id)
+        ):
+            return _invitation(item)
+        return None
 
     def accept(self, invitation: Invitation, member: Member, now: datetime, event: AuditEvent) -> None:
         accepted = InvitationItem.status.set(InvitationStatus.ACCEPTED.value)

@@ -31,7 +31,7 @@ from kuploy_access.adapters.dynamodb.models import (
     member_ref,
     org_ref,
 )
-from kuploy_access.adapters.dynamodb.query_pages import query_page
+from kuploy_access.adapters.dynamodb.query_pages import ByIndex, query_page
 from kuploy_access.adapters.dynamodb.transactions import ConditionFailed, Transaction
 from kuploy_access.domain.audit import AuditEvent
 from kuploy_access.domain.errors import NotFound, OwnerProtected
@@ -91,6 +91,27 @@ def membership_item(member: Member) -> MembershipItem:
 def _is_deleted(item: OrganizationItem) -> bool:
     deleted_at: datetime | None = item.deleted_at
     return deleted_at is not None
+
+
+# An account's memberships, in the index (keys.py: gsi1pk user_pk, gsi1sk org_pk).
+_BY_USER = ByIndex(MembershipItem.by_user, ORG_PK_PREFIX, MEMBER_SK_PREFIX)
+
+
+def _with_live_organizations(memberships: list[MembershipItem]) -> list[OrganizationMembership]:
+    """Each membership with its organization's name and plan (BatchGetItem), in the same
+    order, leaving out the organizations that are gone or deleted."""
+    orgs: dict[str, OrganizationItem] = {}
+    keys = [(org_pk(m.org_id), ORG_SK) for m in memberships]
+    for start in range(0, len(keys), _BATCH_GET_LIMIT):
+        for item in OrganizationItem.batch_get(keys[start : start + _BATCH_GET_LIMIT]):
+            orgs[item.org_id] = item
+    return [
+        OrganizationMembership(
+            org_id=m.org_id, org_name=orgs[m.org_id].name, role=m.role, plan=orgs[m.org_id].plan or "free"
+        )
+        for m in memberships
+        if m.org_id in orgs and not _is_deleted(orgs[m.org_id])
+    ]
 
 
 class DynamoOrganizationRepository:
@@ -188,21 +209,22 @@ class DynamoOrganizationRepository:
         return removed + DynamoApiKeyRepository().delete_all_of(org_id)
 
     def organizations_of(self, user_id: str) -> list[OrganizationMembership]:
-        memberships = list(
-            MembershipItem.by_user.query(user_pk(user_id), MembershipItem.gsi1sk.startswith(ORG_PK_PREFIX))
+        return _with_live_organizations(
+            list(MembershipItem.by_user.query(user_pk(user_id), MembershipItem.gsi1sk.startswith(ORG_PK_PREFIX)))
         )
-        orgs: dict[str, OrganizationItem] = {}
-        keys = [(org_pk(m.org_id), ORG_SK) for m in memberships]
-        for start in range(0, len(keys), _BATCH_GET_LIMIT):
-            for item in OrganizationItem.batch_get(keys[start : start + _BATCH_GET_LIMIT]):
-                orgs[item.org_id] = item
-        return [
-            OrganizationMembership(
-                org_id=m.org_id, org_name=orgs[m.org_id].name, role=m.role, plan=orgs[m.org_id].plan or "free"
-            )
-            for m in memberships
-            if m.org_id in orgs and not _is_deleted(orgs[m.org_id])
-        ]
+
+    def organizations_page(self, user_id: str, limit: int, cursor: str | None) -> Page[OrganizationMembership]:
+        """By organization id (the membership's index sort key): one Query and one
+        BatchGetItem. A deleted organization whose clean-up was cut short still has the
+        membership: it is passed over, and the page topped up by the next Query."""
+        found: list[OrganizationMembership] = []
+        while True:
+            wanted = limit - len(found)
+            page = query_page(MembershipItem, user_pk(user_id), ORG_PK_PREFIX, wanted, cursor, by_index=_BY_USER)
+            found += _with_live_organizations(page.items)
+            if page.next_cursor is None or len(found) == limit:
+                return Page(found, page.next_cursor)
+            cursor = page.next_cursor
 
     def rename_member(self, user_id: str, name: str) -> None:
         """Refresh the copy of a renamed account's name in each of its memberships (one

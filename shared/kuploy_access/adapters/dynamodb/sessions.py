@@ -16,8 +16,11 @@ from kuploy_access.adapters.dynamodb.keys import (
     user_pk,
 )
 from kuploy_access.adapters.dynamodb.models import RefreshTokenItem, SessionItem
+from kuploy_access.adapters.dynamodb.query_pages import decode_cursor, encode_cursor
 from kuploy_access.adapters.dynamodb.transactions import ConditionFailed, Transaction
 from kuploy_access.config import settings
+from kuploy_access.domain.errors import ValidationFailed
+from kuploy_access.domain.paging import Page
 from kuploy_access.domain.sessions import RefreshToken, Session
 from kuploy_access.services.ports.sessions import RefreshAlreadyRotated, SessionNotLive
 
@@ -44,6 +47,21 @@ def _to_session(item: SessionItem) -> Session:
         revoked_at=item.revoked_at,
         auth_time=item.auth_time,
     )
+
+
+def _position(session: Session) -> tuple[datetime, str]:
+    return session.last_used_at, session.id
+
+
+def _position_in(cursor: str) -> tuple[datetime, str]:
+    keys = decode_cursor(cursor, {"k": SESSION_SK_PREFIX, "used": ""})
+    try:
+        used = datetime.fromisoformat(keys["used"])
+    except ValueError:
+        raise ValidationFailed("The cursor is not one this API gave out") from None
+    if used.tzinfo is None:  # compared with the sessions' times, which are in UTC
+        raise ValidationFailed("The cursor is not one this API gave out")
+    return used, keys["k"].removeprefix(SESSION_SK_PREFIX)
 
 
 def _refresh_item(session: Session, token_hash: str, idle_expires_at: datetime | None) -> RefreshTokenItem:
@@ -169,6 +187,24 @@ class DynamoSessionRepository:
             _to_session(item)
             for item in SessionItem.query(user_pk(user_id), SessionItem.sk.startswith(SESSION_SK_PREFIX))
         ]
+
+    def live_page(self, user_id: str, now: datetime, limit: int, cursor: str | None) -> Page[Session]:
+        """Most recently used first. Last use is no key, so one Query reads the account's
+        sessions (few: each ends within 30 days, and TTL removes it) and the page is cut
+        after the cursor's (last use, id), the position of the last session shown."""
+        after = _position_in(cursor) if cursor else None
+        live = sorted(
+            (session for session in self.list_for_user(user_id) if session.is_live(now)),
+            key=_position,
+            reverse=True,
+        )
+        if after is not None:
+            live = [session for session in live if _position(session) < after]
+        shown = live[:limit]
+        if len(live) <= limit:
+            return Page(shown, None)
+        last = shown[-1]
+        return Page(shown, encode_cursor({"k": session_sk(last.id), "used": last.last_used_at.isoformat()}))
 
     def revoke(self, user_id: str, session_id: str, now: datetime) -> bool:
         """False when there is no such live session of this user."""

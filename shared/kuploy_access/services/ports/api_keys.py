@@ -1,6 +1,6 @@
 """Organizations' API keys. DynamoApiKeyRepository implements both ports; FakeApiKeys
-(tests/unit/test_demoted_admin.py) fakes them for the access review. The authorizer
-reads keys through adapters/api_key_lookup.py, not through a port: it loads no service."""
+(tests/unit/org_fakes.py) is its fake. The authorizer reads keys through
+adapters/api_key_lookup.py, not through a port: it loads no service."""
 
 from __future__ import annotations
 
@@ -9,17 +9,20 @@ from typing import Protocol
 
 from kuploy_access.domain.api_keys import ApiKey
 from kuploy_access.domain.audit import AuditEvent
+from kuploy_access.domain.paging import Page
 
 
 class ApiKeyRepository(Protocol):  # ApiKeyService
     """Changes take the audit event and write it in the same transaction. They raise
-    NotFound (domain/errors.py), as each method says; nothing else."""
+    NotFound (domain/errors.py), as each method says; the page ValidationFailed;
+    nothing else."""
 
     def create(self, key: ApiKey, event: AuditEvent) -> None:
         """Raises NotFound when the organization is gone."""
 
-    def of_org(self, org_id: str) -> list[ApiKey]:
-        """Every key of the organization, revoked and expired ones included."""
+    def keys_page(self, org_id: str, limit: int, cursor: str | None) -> Page[ApiKey]:
+        """The organization's keys, revoked and expired ones included, newest first.
+        Raises ValidationFailed for a cursor it did not give out."""
 
     def get(self, org_id: str, key_id: str) -> ApiKey | None: ...
 
@@ -37,4 +40,5 @@ class ApiKeyRoster(Protocol):  # AccessReviewService
     """Raises nothing."""
 
     def of_org(self, org_id: str) -> list[ApiKey]:
-        """Every key of the organization, revoked and expired ones included."""
+        """Every key of the organization, revoked and expired ones included, by id,
+        unpaged: the review judges the organization as a whole."""

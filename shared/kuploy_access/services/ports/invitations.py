@@ -14,6 +14,7 @@ from typing import Protocol
 from kuploy_access.domain.audit import AuditEvent
 from kuploy_access.domain.invitations import Invitation
 from kuploy_access.domain.organizations import Member
+from kuploy_access.domain.paging import Page
 from kuploy_access.domain.users import User
 
 
@@ -23,8 +24,9 @@ class SentInvitations(Protocol):  # InvitationService: the organization's side
         Forbidden when the inviter's role, at the moment of writing, may not invite to
         `invitation.role` (demoted or removed since the request read it)."""
 
-    def of_org(self, org_id: str) -> list[Invitation]:
-        """Every invitation of the organization, answered or not."""
+    def pending_page(self, org_id: str, limit: int, cursor: str | None) -> Page[Invitation]:
+        """The organization's pending invitations (expired ones too), by id. Raises
+        ValidationFailed for a cursor it did not give out."""
 
     def get(self, org_id: str, invitation_id: str) -> Invitation | None: ...
 
@@ -44,8 +46,13 @@ class InvitationAnswers(Protocol):  # InvitationService: the invitee's side
     def by_token_for(self, token_hash: str, user_id: str) -> tuple[Invitation | None, User | None]:
         """The invitation behind a link and the account answering it, in one read."""
 
-    def for_email(self, email: str) -> list[Invitation]:
-        """The invitations sent to the address, in every organization, answered or not."""
+    def pending_to_page(self, email: str, now: datetime, limit: int, cursor: str | None) -> Page[Invitation]:
+        """The invitations to the address that can still be answered at `now` (pending,
+        unexpired), in every organization, by id. Raises ValidationFailed for a cursor it
+        did not give out."""
+
+    def sent_to(self, email: str, invitation_id: str) -> Invitation | None:
+        """The invitation of that id if it was sent to the address, answered or not."""
 
     def accept(self, invitation: Invitation, member: Member, now: datetime, event: AuditEvent) -> None:
         """Consume the invitation and create the membership atomically. Raises
@@ -62,7 +69,8 @@ class InvitationStore(SentInvitations, InvitationAnswers, Protocol):  # Invitati
 
 class InvitationSweep(Protocol):  # MemberService: a demotion takes back what was sent
     def pending_from(self, org_id: str, inviter_id: str) -> list[Invitation]:
-        """The pending invitations `inviter_id` sent in the organization (read consistently)."""
+        """Every pending invitation `inviter_id` sent in the organization, unpaged (the
+        demotion revokes each one its new role could not send), read consistently."""
 
     def revoke(self, invitation: Invitation, event: AuditEvent) -> None:
         """Raises NotFound when the invitation was answered or revoked meanwhile."""
@@ -71,4 +79,6 @@ class InvitationSweep(Protocol):  # MemberService: a demotion takes back what wa
 class InvitationRoster(Protocol):  # AccessReviewService
     """Raises nothing."""
 
-    def of_org(self, org_id: str) -> list[Invitation]: ...
+    def of_org(self, org_id: str) -> list[Invitation]:
+        """Every invitation of the organization, answered or not, by id, unpaged: the
+        review judges the organization as a whole."""

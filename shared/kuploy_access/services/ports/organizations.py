@@ -34,7 +34,8 @@ class OrgAccess(Protocol):  # AccessService
 
 class OrganizationStore(Protocol):  # OrganizationService
     """The organization's own record and its life. `update` and `mark_deleted` raise
-    NotFound for a missing or deleted organization; the rest raise nothing."""
+    NotFound for a missing or deleted organization, `organizations_page` ValidationFailed
+    for a foreign cursor; the rest raise nothing."""
 
     def create(self, org: Organization, owner: Member, event: AuditEvent) -> None:
         """The organization, its owner's membership and the event, at once."""
@@ -51,8 +52,9 @@ class OrganizationStore(Protocol):  # OrganizationService
         links, resources, guards, API keys); answers how many items went. Safe to run
         again. The audit log stays until its TTL."""
 
-    def organizations_of(self, user_id: str) -> list[OrganizationMembership]:
-        """The live organizations `user_id` belongs to."""
+    def organizations_page(self, user_id: str, limit: int, cursor: str | None) -> Page[OrganizationMembership]:
+        """The live organizations `user_id` belongs to, by organization id. Raises
+        ValidationFailed for a cursor it did not give out."""
 
     def members_without_two_factor(self, org_id: str, limit: int) -> list[Member]:
         """At most `limit` members whose 2FA is off (the policy locks them out)."""
@@ -83,7 +85,8 @@ class UserMemberships(Protocol):  # AccountService
     """A person's memberships across organizations; raises nothing."""
 
     def organizations_of(self, user_id: str) -> list[OrganizationMembership]:
-        """The live organizations `user_id` belongs to."""
+        """Every live organization `user_id` belongs to, by organization id: the account
+        (`GET /me`) shows them all, unpaged."""
 
     def rename_member(self, user_id: str, name: str) -> None:
         """Memberships keep a copy of the member's name (a page of members is one Query);
@@ -93,4 +96,5 @@ class UserMemberships(Protocol):  # AccountService
 class MemberRoster(Protocol):  # AccessReviewService
     """Raises nothing."""
 
-    def all_members(self, org_id: str) -> list[Member]: ...
+    def all_members(self, org_id: str) -> list[Member]:
+        """Every member, unpaged: the review judges the organization as a whole."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from kuploy_access.domain.paging import Page
 from kuploy_access.domain.sessions import RefreshToken, Session
 
 
@@ -25,8 +26,8 @@ class SessionLookup(Protocol):  # SudoService
 
 
 class SessionRepository(SessionLookup, Protocol):  # SessionService
-    """Only `rotate` raises (RefreshAlreadyRotated, SessionNotLive); `revoke` answers False
-    where its condition did not hold."""
+    """Only `rotate` (RefreshAlreadyRotated, SessionNotLive) and `live_page`
+    (ValidationFailed) raise; `revoke` answers False where its condition did not hold."""
 
     def create(self, session: Session) -> None: ...
 
@@ -46,7 +47,13 @@ class SessionRepository(SessionLookup, Protocol):  # SessionService
         `new_hash` is the session's refresh token. The new token carries `old.auth_time`,
         or `auth_time` when given (a re-authentication), which the session records too."""
 
-    def list_for_user(self, user_id: str) -> list[Session]: ...
+    def live_page(self, user_id: str, now: datetime, limit: int, cursor: str | None) -> Page[Session]:
+        """The account's sessions live at `now`, most recently used first. Raises
+        ValidationFailed for a cursor it did not give out."""
+
+    def list_for_user(self, user_id: str) -> list[Session]:
+        """Every session of the account, revoked and expired ones included, unpaged
+        (signing out everywhere revokes each live one)."""
 
     def revoke(self, user_id: str, session_id: str, now: datetime) -> bool:
         """False when the user has no such live session."""
