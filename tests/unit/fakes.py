@@ -174,7 +174,7 @@ class FakeUsers:
             self.tokens.put(token)
             self.by_id[user.id] = replace(current, reset_token_hash=token.token_hash)
 
-    def reset_password(self, token: OneTimeToken, new_hash: str) -> None:
+    def reset_password(self, token: OneTimeToken, new_hash: str, account: User) -> None:
         with self._lock:
             user = self.by_id.get(token.user_id)
             if user is None or self.tokens.get(token.kind, token.token_hash) is None:

@@ -91,16 +91,18 @@ class PasswordService:
         if token.is_expired(self.clock.now()):
             self.tokens.delete(token.kind, token.token_hash)
             raise TokenExpired("The reset link has expired; ask for a new one")
+        new_hash = self.hasher.hash(normalized)
+        user = self.users.get(token.user_id)
+        if user is None:  # the account is gone: its link is as good as unknown
+            raise InvalidToken()
         try:
-            self.users.reset_password(token, self.hasher.hash(normalized))
+            self.users.reset_password(token, new_hash, user)
         except TokenNotUsable:
             raise InvalidToken() from None
         self.sessions.revoke_all(token.user_id)
-        user = self.users.get(token.user_id)
-        if user is not None:
-            self.throttle.clear_lock(user.email, client_ip, self.clock.now())
-            self._record(user, "password.reset", client_ip)
-            self._send(email_messages.password_changed_email(user.email, self.public_base_url, self.clock.now()))
+        self.throttle.clear_lock(user.email, client_ip, self.clock.now())
+        self._record(user, "password.reset", client_ip)
+        self._send(email_messages.password_changed_email(user.email, self.public_base_url, self.clock.now()))
 
     def change(
         self, user_id: str, session_id: str, current_password: str, new_password: str, client_ip: str = ""

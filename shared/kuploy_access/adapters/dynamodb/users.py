@@ -202,7 +202,7 @@ class DynamoUserRepository:
         except ConditionFailed:
             raise TokenNotUsable() from None
 
-    def reset_password(self, token: OneTimeToken, new_hash: str) -> None:
+    def reset_password(self, token: OneTimeToken, new_hash: str, account: User) -> None:
         try:
             (
                 Transaction(self._connection)

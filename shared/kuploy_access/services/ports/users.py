@@ -86,10 +86,11 @@ class PasswordResets(Credentials, Protocol):  # PasswordService
         """Store `token` as the account's only working reset link. Raises TokenNotUsable
         (and writes nothing) when the account does not exist."""
 
-    def reset_password(self, token: OneTimeToken, new_hash: str) -> None:
+    def reset_password(self, token: OneTimeToken, new_hash: str, account: User) -> None:
         """Consume a reset token and set the password (and mark the address verified:
         the link proved it, so pending verification links are refused from then on),
-        atomically. Raises TokenNotUsable when the token is gone."""
+        atomically. `account` is the token's account as the caller read it. Raises
+        TokenNotUsable when the token is gone."""
 
 
 class ProfileStore(UserLookup, Protocol):  # AccountService
