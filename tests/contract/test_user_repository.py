@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from kuploy_access.domain.one_time_tokens import OneTimeToken, TokenKind
-from kuploy_access.domain.users import NOBODY
+from kuploy_access.domain.users import NOBODY, User
 from kuploy_access.services.ports.tokens import TokenNotUsable
 from kuploy_access.services.ports.users import EmailAlreadyRegistered, EmailTooSimilar
 from tests.contract.account_side import ADA, AccountSide, a_token, a_user, account_side, signed_up, verified
@@ -469,3 +469,92 @@ def test_a_reset_verifies_the_address_and_ends_the_pending_links(side: AccountSi
     with pytest.raises(TokenNotUsable):
         side.users.verify_email(first, ADA)
     assert side.users.get(user.id).password_hash == "$argon2id$by-reset"  # type: ignore[union-attr]
+
+
+# --- a reset that verifies the address holds its look --------------------------------------
+
+
+def started_reset(side: AccountSide, user: User, secret: str = "reset") -> OneTimeToken:
+    reset = a_token(user.id, secret, TokenKind.PASSWORD_RESET)
+    side.users.start_password_reset(user, reset)
+    return reset
+
+
+def test_a_reset_that_verifies_the_address_claims_its_look(side: AccountSide) -> None:
+    """The owner used "forgot password" instead of the verification link: the reset
+    verifies the address, so the account holds its look as verify_email would have."""
+    user, _ = signed_up(side)
+
+    reset_with(side, started_reset(side, user), "$argon2id$by-reset")
+
+    with pytest.raises(EmailTooSimilar):
+        side.users.create(a_user(LOOK_ALIKE, "usr_other"), a_token("usr_other", "look-alike"))
+    assert side.users.get("usr_other") is None
+
+
+def test_a_reset_that_verifies_the_address_keeps_the_look_from_a_pending_look_alike(side: AccountSide) -> None:
+    user, _ = signed_up(side)
+    other, others_link = signed_up(side, LOOK_ALIKE, "usr_other")
+
+    reset_with(side, started_reset(side, user), "$argon2id$by-reset")
+
+    with pytest.raises(EmailTooSimilar):
+        side.users.verify_email(others_link, LOOK_ALIKE)
+    assert side.users.get(other.id).email_verified is False  # type: ignore[union-attr]
+    assert verification_of(side, others_link.token_hash) == others_link
+
+
+def test_a_reset_cannot_verify_a_look_alike_of_a_verified_address(side: AccountSide) -> None:
+    """The look-alike verified first holds the look: like its verification link, the
+    account's reset link is refused and changes nothing (the account stays pending with
+    its password and its links; the reset link stays, and keeps being refused)."""
+    user, first = signed_up(side)
+    other, second = signed_up(side, LOOK_ALIKE, "usr_other")
+    side.users.verify_email(second, LOOK_ALIKE)
+    reset = started_reset(side, user)
+    before = side.users.get(user.id)
+
+    with pytest.raises(EmailTooSimilar):
+        reset_with(side, reset, "$argon2id$by-reset")
+
+    assert side.users.get(user.id) == before
+    assert before is not None and not before.email_verified
+    assert side.tokens.get(TokenKind.PASSWORD_RESET, reset.token_hash) == reset
+    assert verification_of(side, first.token_hash) == first
+    assert side.users.get(other.id).email_verified is True  # type: ignore[union-attr]
+    with pytest.raises(EmailTooSimilar):
+        reset_with(side, reset, "$argon2id$again")
+
+
+def test_a_used_reset_link_is_refused_before_a_held_look(side: AccountSide) -> None:
+    user, _ = signed_up(side)
+    _, second = signed_up(side, LOOK_ALIKE, "usr_other")
+    side.users.verify_email(second, LOOK_ALIKE)
+    reset = started_reset(side, user)
+    side.tokens.delete(reset.kind, reset.token_hash)
+
+    with pytest.raises(TokenNotUsable):
+        reset_with(side, reset, "$argon2id$late")
+
+
+def test_a_reset_that_read_the_account_before_its_address_was_verified_is_refused(side: AccountSide) -> None:
+    """Verifying ends the reset link, so a reset that read the account pending cannot
+    mark it verified a second time nor claim a look for it."""
+    user, first = signed_up(side)
+    reset = started_reset(side, user)
+    side.users.verify_email(first, ADA)
+
+    with pytest.raises(TokenNotUsable):
+        side.users.reset_password(reset, "$argon2id$by-reset", user)
+
+    assert side.users.get(user.id).password_hash == "$argon2id$first"  # type: ignore[union-attr]
+
+
+def test_a_reset_of_a_verified_account_leaves_its_look_with_it(side: AccountSide) -> None:
+    user = verified(side)
+
+    reset_with(side, started_reset(side, user), "$argon2id$by-reset")
+
+    assert side.users.get(user.id).password_hash == "$argon2id$by-reset"  # type: ignore[union-attr]
+    with pytest.raises(EmailTooSimilar):
+        side.users.create(a_user(LOOK_ALIKE, "usr_other"), a_token("usr_other", "look-alike"))
