@@ -149,6 +149,7 @@ def test_a_reset_cannot_verify_a_look_alike_of_a_verified_address(client):
     client.sign_up_and_verify("paypal@example.com")
     link = reset_link(client, LOOK_ALIKE)
     before = table()
+    emails_before = len(client.outbox.all())
 
     refused = reset(client, link)
 
@@ -162,6 +163,7 @@ def test_a_reset_cannot_verify_a_look_alike_of_a_verified_address(client):
     )
     assert page.status == 400 and "looks like" in page.text
     assert table() == before
+    assert len(client.outbox.all()) == emails_before  # no "password changed" either
     assert verified_addresses() == ["paypal@example.com"]
     assert look_holders() == [user_id_of("paypal@example.com")]
     for password in (NEW_PASSWORD, "another sturdy passphrase"):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from kuploy_access.domain import email_messages
 from kuploy_access.domain.audit import Actor, audit_event
-from kuploy_access.domain.emails import canonical_email
+from kuploy_access.domain.emails import LOOK_ALIKE_REFUSAL, canonical_email
 from kuploy_access.domain.errors import InvalidToken, TokenExpired, Unauthorized, WrongPassword
 from kuploy_access.domain.login_throttle import AttemptRefused, Refusal, retry_after
 from kuploy_access.domain.one_time_tokens import (
@@ -28,7 +28,7 @@ from kuploy_access.services.ports.crypto import PasswordHasher
 from kuploy_access.services.ports.mail import Mailer
 from kuploy_access.services.ports.throttling import LoginThrottle, RateLimiter
 from kuploy_access.services.ports.tokens import TokenNotUsable, TokenRepository
-from kuploy_access.services.ports.users import PasswordResets
+from kuploy_access.services.ports.users import EmailTooSimilar, PasswordResets
 from kuploy_access.services.sessions import SessionService
 
 
@@ -99,6 +99,11 @@ class PasswordService:
             self.users.reset_password(token, new_hash, user)
         except TokenNotUsable:
             raise InvalidToken() from None
+        except EmailTooSimilar:
+            # The reset would verify a pending account's address, whose look a verified
+            # look-alike holds: refused as its verification link is, changing nothing (not
+            # even the password: the account could not sign in with it anyway).
+            raise InvalidToken(LOOK_ALIKE_REFUSAL) from None
         self.sessions.revoke_all(token.user_id)
         self.throttle.clear_lock(user.email, client_ip, self.clock.now())
         self._record(user, "password.reset", client_ip)
