@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
+from kuploy_access.adapters.dynamodb.invitations import REVOKE_ATTEMPTS, DynamoInvitationRepository
 from kuploy_access.adapters.dynamodb.keys import invitation_sk, member_sk, org_pk, user_pk
 from kuploy_access.domain.errors import (
     AlreadyInvited,
     AlreadyMember,
+    Conflict,
     Forbidden,
     InvitationUsed,
     NotFound,
@@ -667,3 +670,92 @@ def test_an_expired_invitation_whose_address_was_freed_meanwhile_is_revoked(hous
     assert house.invitations.get(ORG_ID, expired.id) == status(expired, InvitationStatus.REVOKED)
     assert house.actions()[-1] == "invitation.revoked"
     invited(house, an_invitation())  # the address is free
+
+
+def test_a_revocation_that_raced_a_resend_ends_the_new_link_too(house: OrgHouse) -> None:
+    """The revocation read the invitation before a resend committed: it ends the link
+    the record holds, not the one in its copy. Otherwise the resent link's copy stays
+    pending: GET /invitations/{token} would show an invitation that README says is gone
+    (404), and answering it would say invitation_used (410) instead of not found."""
+    founded(house)
+    invitation = invited(house)
+    read_by_the_revoker = house.invitations.get(ORG_ID, invitation.id)
+    assert read_by_the_revoker is not None
+    renewed = house.invitations.resend(invitation, "e" * 64, NOW + WEEK, an_event())
+
+    house.invitations.revoke(read_by_the_revoker, an_event(action="invitation.revoked"))
+
+    assert house.invitations.get(ORG_ID, invitation.id) == status(renewed, InvitationStatus.REVOKED)
+    assert house.invitations.by_token(renewed.token_hash) is None
+    assert house.invitations.by_token(invitation.token_hash) is None
+    assert house.actions().count("invitation.revoked") == 1
+    invited(house, an_invitation())  # the address is free
+
+
+def test_a_revocation_that_read_before_a_resend_and_an_answer_finds_nothing_pending(house: OrgHouse) -> None:
+    founded(house)
+    invitation = invited(house, an_invitation(email=email_of(ADA)))
+    renewed = house.invitations.resend(invitation, "e" * 64, NOW + WEEK, an_event())
+    house.invitations.accept(renewed, a_member(ORG_ID, ADA), NOW, an_event())
+    trail = house.actions()
+
+    with pytest.raises(NotFound):
+        house.invitations.revoke(invitation, an_event())
+
+    accepted = status(renewed, InvitationStatus.ACCEPTED)
+    assert house.invitations.get(ORG_ID, invitation.id) == accepted
+    assert house.invitations.by_token(renewed.token_hash) == accepted
+    assert house.actions() == trail
+
+
+@pytest.mark.dynamo_only(reason="the fake revokes under one lock: no resend commits between its read and its write")
+@pytest.mark.parametrize("resends", [1, REVOKE_ATTEMPTS - 1, REVOKE_ATTEMPTS])
+def test_a_revocation_follows_resends_up_to_a_bound(
+    house: OrgHouse, monkeypatch: pytest.MonkeyPatch, resends: int
+) -> None:
+    """`resends` resends commit, one just before each of the revocation's writes. It
+    follows each to the newer link; past the bound it gives up with a Conflict (try
+    again) and changes nothing, rather than leave a link working or answer not found."""
+    founded(house)
+    links = [invited(house)]
+    write = DynamoInvitationRepository._revoke
+
+    def resent_just_before(self: DynamoInvitationRepository, *args: Any) -> None:
+        if len(links) <= resends:
+            links.append(house.invitations.resend(links[-1], f"{len(links):064x}", NOW + WEEK, an_event()))
+        write(self, *args)
+
+    monkeypatch.setattr(DynamoInvitationRepository, "_revoke", resent_just_before)
+
+    if resends < REVOKE_ATTEMPTS:
+        house.invitations.revoke(links[0], an_event(action="invitation.revoked"))
+        assert house.invitations.get(ORG_ID, links[0].id) == status(links[-1], InvitationStatus.REVOKED)
+        assert [house.invitations.by_token(link.token_hash) for link in links] == [None] * len(links)
+        assert house.actions().count("invitation.revoked") == 1
+    else:
+        with pytest.raises(Conflict):
+            house.invitations.revoke(links[0], an_event(action="invitation.revoked"))
+        assert house.invitations.get(ORG_ID, links[0].id) == links[-1]
+        assert house.invitations.by_token(links[-1].token_hash) == links[-1]
+        assert "invitation.revoked" not in house.actions()
+    assert len(links) == resends + 1
+
+
+def test_a_resend_that_raced_a_revocation_does_not_bring_the_invitation_back(house: OrgHouse) -> None:
+    """The symmetric race: the resend read the invitation pending, the revocation
+    committed before it."""
+    founded(house)
+    invitation = invited(house)
+    read_by_the_resender = house.invitations.get(ORG_ID, invitation.id)
+    assert read_by_the_resender is not None
+    house.invitations.revoke(invitation, an_event(action="invitation.revoked"))
+    trail = house.actions()
+
+    with pytest.raises(NotFound):
+        house.invitations.resend(read_by_the_resender, "e" * 64, NOW + WEEK, an_event())
+
+    assert house.invitations.get(ORG_ID, invitation.id) == status(invitation, InvitationStatus.REVOKED)
+    assert house.invitations.by_token(invitation.token_hash) is None
+    assert house.invitations.by_token("e" * 64) is None
+    assert house.actions() == trail
+    invited(house, an_invitation())  # the address stays free

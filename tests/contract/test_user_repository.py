@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from kuploy_access.domain.one_time_tokens import TokenKind
-from kuploy_access.domain.users import NOBODY
+from kuploy_access.domain.one_time_tokens import OneTimeToken, TokenKind
+from kuploy_access.domain.users import NOBODY, User
 from kuploy_access.services.ports.tokens import TokenNotUsable
 from kuploy_access.services.ports.users import EmailAlreadyRegistered, EmailTooSimilar
 from tests.contract.account_side import ADA, AccountSide, a_token, a_user, account_side, signed_up, verified
@@ -23,6 +23,13 @@ def side(request: pytest.FixtureRequest) -> AccountSide:
 
 def verification_of(side: AccountSide, token_hash: str) -> object:
     return side.tokens.get(TokenKind.EMAIL_VERIFICATION, token_hash)
+
+
+def reset_with(side: AccountSide, token: OneTimeToken, new_hash: str) -> None:
+    """As PasswordService.reset calls it: with the account read just before."""
+    account = side.users.get(token.user_id)
+    assert account is not None
+    side.users.reset_password(token, new_hash, account)
 
 
 # --- create --------------------------------------------------------------------------
@@ -214,7 +221,7 @@ def test_verifying_ends_a_pending_reset_link(side: AccountSide) -> None:
 
     assert side.users.get(user.id).reset_token_hash is None  # type: ignore[union-attr]
     with pytest.raises(TokenNotUsable):
-        side.users.reset_password(reset, "$argon2id$by-reset")
+        reset_with(side, reset, "$argon2id$by-reset")
 
 
 # --- add_verification --------------------------------------------------------------------
@@ -347,7 +354,7 @@ def test_a_password_change_may_end_the_pending_reset_link(side: AccountSide) -> 
 
     assert side.users.get(user.id).reset_token_hash is None  # type: ignore[union-attr]
     with pytest.raises(TokenNotUsable):
-        side.users.reset_password(reset, "$argon2id$by-reset")
+        reset_with(side, reset, "$argon2id$by-reset")
 
 
 def test_a_rehash_leaves_the_pending_reset_link_working(side: AccountSide) -> None:
@@ -357,7 +364,7 @@ def test_a_rehash_leaves_the_pending_reset_link_working(side: AccountSide) -> No
 
     assert side.users.update_password_hash(user.id, "$argon2id$first", "$argon2id$rehashed")
 
-    side.users.reset_password(reset, "$argon2id$by-reset")
+    reset_with(side, reset, "$argon2id$by-reset")
     assert side.users.get(user.id).password_hash == "$argon2id$by-reset"  # type: ignore[union-attr]
 
 
@@ -371,7 +378,7 @@ def test_a_reset_link_sets_the_password_once(side: AccountSide) -> None:
     assert side.tokens.get(TokenKind.PASSWORD_RESET, reset.token_hash) == reset
     assert side.users.get(user.id).reset_token_hash == reset.token_hash  # type: ignore[union-attr]
 
-    side.users.reset_password(reset, "$argon2id$by-reset")
+    reset_with(side, reset, "$argon2id$by-reset")
 
     stored = side.users.get(user.id)
     assert stored is not None
@@ -379,7 +386,7 @@ def test_a_reset_link_sets_the_password_once(side: AccountSide) -> None:
     assert stored.reset_token_hash is None
     assert side.tokens.get(TokenKind.PASSWORD_RESET, reset.token_hash) is None
     with pytest.raises(TokenNotUsable):
-        side.users.reset_password(reset, "$argon2id$again")
+        reset_with(side, reset, "$argon2id$again")
     assert side.users.get(user.id).password_hash == "$argon2id$by-reset"  # type: ignore[union-attr]
 
 
@@ -392,9 +399,9 @@ def test_only_the_newest_reset_link_works(side: AccountSide) -> None:
 
     assert side.tokens.get(TokenKind.PASSWORD_RESET, older.token_hash) is None
     with pytest.raises(TokenNotUsable):
-        side.users.reset_password(older, "$argon2id$older")
+        reset_with(side, older, "$argon2id$older")
 
-    side.users.reset_password(newer, "$argon2id$newer")
+    reset_with(side, newer, "$argon2id$newer")
     assert side.users.get(user.id).password_hash == "$argon2id$newer"  # type: ignore[union-attr]
 
 
@@ -407,8 +414,8 @@ def test_only_the_newest_reset_link_works_when_two_requests_read_the_account_fir
     side.users.start_password_reset(user, second)  # read before the first was written
 
     with pytest.raises(TokenNotUsable):
-        side.users.reset_password(first, "$argon2id$first-link")
-    side.users.reset_password(second, "$argon2id$second-link")
+        reset_with(side, first, "$argon2id$first-link")
+    reset_with(side, second, "$argon2id$second-link")
     assert side.users.get(user.id).password_hash == "$argon2id$second-link"  # type: ignore[union-attr]
 
 
@@ -443,7 +450,7 @@ def test_a_deleted_reset_link_is_refused(side: AccountSide) -> None:
     side.tokens.delete(reset.kind, reset.token_hash)  # an expired link, cleaned up
 
     with pytest.raises(TokenNotUsable):
-        side.users.reset_password(reset, "$argon2id$late")
+        reset_with(side, reset, "$argon2id$late")
 
     assert side.users.get(user.id).password_hash == "$argon2id$first"  # type: ignore[union-attr]
 
@@ -453,7 +460,7 @@ def test_a_reset_verifies_the_address_and_ends_the_pending_links(side: AccountSi
     reset = a_token(user.id, "reset", TokenKind.PASSWORD_RESET)
     side.users.start_password_reset(user, reset)
 
-    side.users.reset_password(reset, "$argon2id$by-reset")
+    reset_with(side, reset, "$argon2id$by-reset")
 
     stored = side.users.get(user.id)
     assert stored is not None
@@ -462,3 +469,92 @@ def test_a_reset_verifies_the_address_and_ends_the_pending_links(side: AccountSi
     with pytest.raises(TokenNotUsable):
         side.users.verify_email(first, ADA)
     assert side.users.get(user.id).password_hash == "$argon2id$by-reset"  # type: ignore[union-attr]
+
+
+# --- a reset that verifies the address holds its look --------------------------------------
+
+
+def started_reset(side: AccountSide, user: User, secret: str = "reset") -> OneTimeToken:
+    reset = a_token(user.id, secret, TokenKind.PASSWORD_RESET)
+    side.users.start_password_reset(user, reset)
+    return reset
+
+
+def test_a_reset_that_verifies_the_address_claims_its_look(side: AccountSide) -> None:
+    """The owner used "forgot password" instead of the verification link: the reset
+    verifies the address, so the account holds its look as verify_email would have."""
+    user, _ = signed_up(side)
+
+    reset_with(side, started_reset(side, user), "$argon2id$by-reset")
+
+    with pytest.raises(EmailTooSimilar):
+        side.users.create(a_user(LOOK_ALIKE, "usr_other"), a_token("usr_other", "look-alike"))
+    assert side.users.get("usr_other") is None
+
+
+def test_a_reset_that_verifies_the_address_keeps_the_look_from_a_pending_look_alike(side: AccountSide) -> None:
+    user, _ = signed_up(side)
+    other, others_link = signed_up(side, LOOK_ALIKE, "usr_other")
+
+    reset_with(side, started_reset(side, user), "$argon2id$by-reset")
+
+    with pytest.raises(EmailTooSimilar):
+        side.users.verify_email(others_link, LOOK_ALIKE)
+    assert side.users.get(other.id).email_verified is False  # type: ignore[union-attr]
+    assert verification_of(side, others_link.token_hash) == others_link
+
+
+def test_a_reset_cannot_verify_a_look_alike_of_a_verified_address(side: AccountSide) -> None:
+    """The look-alike verified first holds the look: like its verification link, the
+    account's reset link is refused and changes nothing (the account stays pending with
+    its password and its links; the reset link stays, and keeps being refused)."""
+    user, first = signed_up(side)
+    other, second = signed_up(side, LOOK_ALIKE, "usr_other")
+    side.users.verify_email(second, LOOK_ALIKE)
+    reset = started_reset(side, user)
+    before = side.users.get(user.id)
+
+    with pytest.raises(EmailTooSimilar):
+        reset_with(side, reset, "$argon2id$by-reset")
+
+    assert side.users.get(user.id) == before
+    assert before is not None and not before.email_verified
+    assert side.tokens.get(TokenKind.PASSWORD_RESET, reset.token_hash) == reset
+    assert verification_of(side, first.token_hash) == first
+    assert side.users.get(other.id).email_verified is True  # type: ignore[union-attr]
+    with pytest.raises(EmailTooSimilar):
+        reset_with(side, reset, "$argon2id$again")
+
+
+def test_a_used_reset_link_is_refused_before_a_held_look(side: AccountSide) -> None:
+    user, _ = signed_up(side)
+    _, second = signed_up(side, LOOK_ALIKE, "usr_other")
+    side.users.verify_email(second, LOOK_ALIKE)
+    reset = started_reset(side, user)
+    side.tokens.delete(reset.kind, reset.token_hash)
+
+    with pytest.raises(TokenNotUsable):
+        reset_with(side, reset, "$argon2id$late")
+
+
+def test_a_reset_that_read_the_account_before_its_address_was_verified_is_refused(side: AccountSide) -> None:
+    """Verifying ends the reset link, so a reset that read the account pending cannot
+    mark it verified a second time nor claim a look for it."""
+    user, first = signed_up(side)
+    reset = started_reset(side, user)
+    side.users.verify_email(first, ADA)
+
+    with pytest.raises(TokenNotUsable):
+        side.users.reset_password(reset, "$argon2id$by-reset", user)
+
+    assert side.users.get(user.id).password_hash == "$argon2id$first"  # type: ignore[union-attr]
+
+
+def test_a_reset_of_a_verified_account_leaves_its_look_with_it(side: AccountSide) -> None:
+    user = verified(side)
+
+    reset_with(side, started_reset(side, user), "$argon2id$by-reset")
+
+    assert side.users.get(user.id).password_hash == "$argon2id$by-reset"  # type: ignore[union-attr]
+    with pytest.raises(EmailTooSimilar):
+        side.users.create(a_user(LOOK_ALIKE, "usr_other"), a_token("usr_other", "look-alike"))

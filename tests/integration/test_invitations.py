@@ -649,6 +649,60 @@ def test_simultaneous_accept_and_decline_agree(team, grace, monkeypatch):
         assert membership is None
 
 
+@pytest.mark.parametrize("first", ["resend", "revoke"])
+def test_a_revocation_and_a_resend_at_once_leave_no_working_link(team, grace, monkeypatch, first):
+    """Both requests have read the invitation as pending before either writes (the
+    barrier); then `first` commits, and only after that the other one writes. Whichever
+    wins, the invitation ends revoked and none of its links works."""
+    invitation, old = team.invited()
+    path = f"/orgs/{team.org_id}/invitations/{invitation['id']}"
+    barrier = threading.Barrier(2, timeout=support.TIMEOUT)
+    committed = threading.Event()
+    for method in ("revoke", "resend"):
+        original = getattr(DynamoInvitationRepository, method)
+
+        def in_order(self: Any, *args: Any, _original: Any = original, _method: str = method, **kwargs: Any) -> Any:
+            barrier.wait()
+            if _method != first:
+                assert committed.wait(support.TIMEOUT), f"the {first} never committed"
+            try:
+                return _original(self, *args, **kwargs)
+            finally:
+                if _method == first:
+                    committed.set()
+
+        monkeypatch.setattr(DynamoInvitationRepository, method, in_order)
+    calls = [
+        lambda: team.call("DELETE", path, token=team.owner),
+        lambda: team.call("POST", f"{path}/resend", token=team.owner),
+    ]
+
+    outcomes = run_together(2, lambda i: calls[i]())
+    monkeypatch.undo()
+
+    assert [kind for kind, _ in outcomes] == ["ok", "ok"], outcomes
+    revoked, resent = (answer for _, answer in outcomes)
+    assert revoked.status == 204, revoked.text
+    links = [old]
+    if first == "resend":
+        assert resent.status == 202, resent.text
+        links.append(invitation_token(team.client, GRACE))
+        assert links[1] != old
+    else:
+        assert_problem(resent, 404, "not_found")
+        assert len(_invitation_emails(team, GRACE)) == 1
+    for link in links:
+        assert_problem(team.view(link), 404, "not_found")
+        assert_problem(team.accept(link, grace[1]), 404, "not_found")
+    assert raw_item(org_pk(team.org_id), invitation_sk(invitation["id"]))["status"] == "revoked"  # type: ignore[index]
+    assert [i for i in scan() if i["pk"].startswith(INVITATION_LINK_PK_PREFIX)] == []
+    actions = team.audit_actions()
+    assert actions.count("invitation.revoked") == 1
+    assert actions.count("invitation.resent") == (first == "resend")
+    assert team.member_count() == 1
+    assert team.invite(GRACE).status == 201  # the address is free again
+
+
 READS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"}
 
 

@@ -306,7 +306,7 @@ def test_verification_ends_a_pending_reset_link(aws):
 
     assert repository.get(user.id).reset_token_hash is None  # type: ignore[union-attr]
     with pytest.raises(TokenNotUsable):
-        repository.reset_password(reset, "$argon2id$by-reset")
+        repository.reset_password(reset, "$argon2id$by-reset", user)
 
 
 def test_discard_verifications_deletes_the_other_pending_links_and_forgets_them(aws):

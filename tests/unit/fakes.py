@@ -117,7 +117,8 @@ class FakeTokens:
 class FakeUsers:
     """The user ports (services/ports/users.py), with the conditions of the DynamoDB transactions:
     a verification link is added and verified only while its account is unverified, and
-    verifying gives the account the link's password hash (none for a resent link)."""
+    verifying gives the account the link's password hash (none for a resent link). Whatever
+    verifies an address (its link, or a reset of a pending account) claims its look."""
 
     def __init__(self, tokens: FakeTokens) -> None:
         self.tokens = tokens
@@ -210,13 +211,21 @@ class FakeUsers:
             self.tokens.put(token)
             self.by_id[user.id] = replace(current, reset_token_hash=token.token_hash)
 
-    def reset_password(self, token: OneTimeToken, new_hash: str) -> None:
+    def reset_password(self, token: OneTimeToken, new_hash: str, account: User) -> None:
+        """As verify_email when the reset verifies the address (the account was pending
+        as `account` read it): it claims the look, or is refused while a verified
+        look-alike holds it."""
         with self._lock:
             user = self.by_id.get(token.user_id)
             if user is None or self.tokens.get(token.kind, token.token_hash) is None:
                 raise TokenNotUsable()
-            if user.reset_token_hash != token.token_hash:
+            if user.reset_token_hash != token.token_hash or user.email_verified != account.email_verified:
                 raise TokenNotUsable()
+            if not user.email_verified:
+                look = email_skeleton(account.email)
+                if self.by_skeleton.get(look, user.id) != user.id:
+                    raise EmailTooSimilar()
+                self.by_skeleton[look] = user.id
             self.tokens.delete(token.kind, token.token_hash)
             self.by_id[user.id] = replace(
                 user,

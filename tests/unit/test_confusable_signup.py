@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import pytest
 
+from kuploy_access.domain.emails import LOOK_ALIKE_REFUSAL
 from kuploy_access.domain.errors import InvalidToken
 from kuploy_access.services.sessions import ClientInfo
-from tests.unit.support import World, verification_secret
+from tests.unit.support import World, reset_secret, verification_secret
 
 PASSWORD = "Analytical-Engine-1843"
 OTHER_PASSWORD = "Difference-Engine-1822"
@@ -123,3 +124,46 @@ def test_of_two_pending_look_alikes_the_first_verified_keeps_the_look(world):
     with pytest.raises(InvalidToken):
         world.signup().verify_email(first)
     assert [u.email for u in world.users.by_id.values() if u.email_verified] == [LOOK_ALIKE]
+
+
+# --- "forgot password" instead of the verification link ---------------------------------------
+
+
+def reset_by_link(world: World, email: str, password: str = OTHER_PASSWORD) -> None:
+    sent_before = len(world.mailer.sent)
+    world.passwords().forgot(email)
+    (sent,) = world.mailer.sent[sent_before:]
+    world.passwords().reset(reset_secret(sent), password)
+
+
+def test_a_reset_of_a_pending_account_verifies_it_and_holds_its_look(world):
+    world.signup().sign_up("paypal@example.com", PASSWORD, CLIENT)
+
+    reset_by_link(world, "paypal@example.com")
+
+    owner = world.users.get_by_email("paypal@example.com")
+    assert owner is not None and owner.email_verified
+    world.signup().sign_up(LOOK_ALIKE, PASSWORD, CLIENT)
+    assert world.users.get_by_email(LOOK_ALIKE) is None
+
+
+def test_a_reset_of_a_look_alike_of_a_verified_address_is_refused_and_changes_nothing(world):
+    world.signup().sign_up(LOOK_ALIKE, PASSWORD, CLIENT)
+    verified(world, "paypal@example.com")
+    world.passwords().forgot(LOOK_ALIKE)
+    link = reset_secret(world.mailer.sent[-1])
+    pending = world.users.get_by_email(LOOK_ALIKE)
+    tokens_before = dict(world.tokens.items)
+    sent_before = len(world.mailer.sent)
+    trail_before = list(world.trail.events)
+
+    with pytest.raises(InvalidToken) as refused:
+        world.passwords().reset(link, OTHER_PASSWORD)
+
+    assert refused.value.detail == LOOK_ALIKE_REFUSAL
+    assert world.users.get_by_email(LOOK_ALIKE) == pending
+    assert pending is not None and not pending.email_verified
+    assert world.tokens.items == tokens_before
+    assert len(world.mailer.sent) == sent_before
+    assert world.trail.events == trail_before
+    assert [u.email for u in world.users.by_id.values() if u.email_verified] == ["paypal@example.com"]

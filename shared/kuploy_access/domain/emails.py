@@ -52,6 +52,11 @@ def canonical_email(raw: str) -> str:
     return address
 
 
+# What a link that would verify a look-alike of a verified address answers (the
+# verification link and the reset link alike): 400 invalid_token with this detail.
+LOOK_ALIKE_REFUSAL = "This address looks like the address of another account, verified first; it cannot be registered"
+
+
 def email_skeleton(canonical: str) -> str:
     """The confusable skeleton (Unicode TR39 §4, ICU's SpoofChecker) of a canonical
     address, as a SHA-256 hex digest: two addresses share it when they look alike

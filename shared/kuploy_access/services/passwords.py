@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from kuploy_access.domain import email_messages
 from kuploy_access.domain.audit import Actor, audit_event
-from kuploy_access.domain.emails import canonical_email
+from kuploy_access.domain.emails import LOOK_ALIKE_REFUSAL, canonical_email
 from kuploy_access.domain.errors import InvalidToken, TokenExpired, Unauthorized, WrongPassword
 from kuploy_access.domain.login_throttle import AttemptRefused, Refusal, retry_after
 from kuploy_access.domain.one_time_tokens import (
@@ -28,7 +28,7 @@ from kuploy_access.services.ports.crypto import PasswordHasher
 from kuploy_access.services.ports.mail import Mailer
 from kuploy_access.services.ports.throttling import LoginThrottle, RateLimiter
 from kuploy_access.services.ports.tokens import TokenNotUsable, TokenRepository
-from kuploy_access.services.ports.users import PasswordResets
+from kuploy_access.services.ports.users import EmailTooSimilar, PasswordResets
 from kuploy_access.services.sessions import SessionService
 
 
@@ -91,16 +91,23 @@ class PasswordService:
         if token.is_expired(self.clock.now()):
             self.tokens.delete(token.kind, token.token_hash)
             raise TokenExpired("The reset link has expired; ask for a new one")
+        new_hash = self.hasher.hash(normalized)
+        user = self.users.get(token.user_id)
+        if user is None:  # the account is gone: its link is as good as unknown
+            raise InvalidToken()
         try:
-            self.users.reset_password(token, self.hasher.hash(normalized))
+            self.users.reset_password(token, new_hash, user)
         except TokenNotUsable:
             raise InvalidToken() from None
+        except EmailTooSimilar:
+            # The reset would verify a pending account's address, whose look a verified
+            # look-alike holds: refused as its verification link is, changing nothing (not
+            # even the password: the account could not sign in with it anyway).
+            raise InvalidToken(LOOK_ALIKE_REFUSAL) from None
         self.sessions.revoke_all(token.user_id)
-        user = self.users.get(token.user_id)
-        if user is not None:
-            self.throttle.clear_lock(user.email, client_ip, self.clock.now())
-            self._record(user, "password.reset", client_ip)
-            self._send(email_messages.password_changed_email(user.email, self.public_base_url, self.clock.now()))
+        self.throttle.clear_lock(user.email, client_ip, self.clock.now())
+        self._record(user, "password.reset", client_ip)
+        self._send(email_messages.password_changed_email(user.email, self.public_base_url, self.clock.now()))
 
     def change(
         self, user_id: str, session_id: str, current_password: str, new_password: str, client_ip: str = ""

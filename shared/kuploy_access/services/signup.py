@@ -7,7 +7,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 
 from kuploy_access.domain import email_messages
-from kuploy_access.domain.emails import canonical_email
+from kuploy_access.domain.emails import LOOK_ALIKE_REFUSAL, canonical_email
 from kuploy_access.domain.errors import InvalidToken, TokenExpired
 from kuploy_access.domain.ids import new_id
 from kuploy_access.domain.invitations import safe_continue_path
@@ -160,9 +160,7 @@ class SignUpService:
         except TokenNotUsable:
             raise InvalidToken() from None
         except EmailTooSimilar:
-            raise InvalidToken(
-                "This address looks like the address of another account, verified first; it cannot be registered"
-            ) from None
+            raise InvalidToken(LOOK_ALIKE_REFUSAL) from None
         self.sessions.revoke_all(token.user_id)
         try:
             self.users.discard_verifications(token.user_id, token.token_hash)

@@ -40,7 +40,14 @@ from kuploy_access.adapters.dynamodb.query_pages import ByIndex, query_page
 from kuploy_access.adapters.dynamodb.transactions import ConditionFailed, Transaction
 from kuploy_access.adapters.dynamodb.users import user_of
 from kuploy_access.domain.audit import AuditEvent
-from kuploy_access.domain.errors import AlreadyInvited, AlreadyMember, Forbidden, InvitationUsed, NotFound
+from kuploy_access.domain.errors import (
+    AlreadyInvited,
+    AlreadyMember,
+    Conflict,
+    Forbidden,
+    InvitationUsed,
+    NotFound,
+)
 from kuploy_access.domain.invitations import Invitation, InvitationStatus
 from kuploy_access.domain.organizations import Member
 from kuploy_access.domain.paging import Page
@@ -49,6 +56,11 @@ from kuploy_access.domain.users import User
 
 # Expired and answered invitations stay a while for the access review, then TTL ends them.
 _KEEP_AFTER_EXPIRY = timedelta(days=30)
+
+# A revocation follows each resend that commits between its read and its write (and
+# steps back from a guard a newer invitation holds, once): more than a person clicking
+# "resend" can fit into that moment.
+REVOKE_ATTEMPTS = 4
 
 
 def _invitation(item: InvitationItem) -> Invitation:
@@ -279,16 +291,38 @@ class DynamoInvitationRepository:
             self._explain(failed)
 
     def revoke(self, invitation: Invitation, event: AuditEvent) -> None:
-        try:
-            self._revoke(invitation, event, release_guard=True)
-        except ConditionFailed as failed:
-            if failed.labels != {"guard"}:
-                raise NotFound("No such pending invitation") from None
-            # An expired invitation whose guard a newer invitation holds now.
+        """Ends the link the record holds when the revocation commits. The caller's copy
+        may have been read before a resend committed: the record then holds a newer link
+        than the copy names, so the transaction (which ends a link only while the record
+        still holds it) is refused, and the record is read again and its link ended."""
+        release_guard = True
+        for _ in range(REVOKE_ATTEMPTS):
             try:
-                self._revoke(invitation, event, release_guard=False)
-            except ConditionFailed:
-                raise NotFound("No such pending invitation") from None
+                self._revoke(invitation, event, release_guard)
+                return
+            except ConditionFailed as failed:
+                if "org" in failed.labels:
+                    raise NotFound("No such pending invitation") from None
+                if "record" in failed.labels:
+                    invitation = self._pending_record(invitation)
+                    release_guard = True  # the record changed: decide about the guard again
+                else:
+                    # Only the guard: an expired invitation whose guard a newer one holds now.
+                    release_guard = False
+        raise Conflict("The invitation was resent while it was being revoked; try again")
+
+    @staticmethod
+    def _pending_record(invitation: Invitation) -> Invitation:
+        """The organization's record as it is now; NotFound once it is not pending."""
+        try:
+            record = _invitation(
+                InvitationItem.get(org_pk(invitation.org_id), invitation_sk(invitation.id), consistent_read=True)
+            )
+        except InvitationItem.DoesNotExist:
+            raise NotFound("No such pending invitation") from None
+        if record.status != InvitationStatus.PENDING.value:
+            raise NotFound("No such pending invitation")
+        return record
 
     def _revoke(self, invitation: Invitation, event: AuditEvent, release_guard: bool) -> None:
         transaction = (
@@ -297,7 +331,8 @@ class DynamoInvitationRepository:
                 "record",
                 _record_ref(invitation),
                 [InvitationItem.status.set(InvitationStatus.REVOKED.value)],
-                InvitationItem.status == InvitationStatus.PENDING.value,
+                (InvitationItem.status == InvitationStatus.PENDING.value)
+                & (InvitationItem.token_hash == invitation.token_hash),
             )
             # The link stops working: its copy is gone, so it answers 404 like any unknown one.
             .delete("token", _token_ref(invitation.token_hash))

@@ -50,6 +50,26 @@ def _unverified() -> Condition:
     return condition
 
 
+def _verified() -> Condition:
+    condition: Condition = UserItem.email_verified == True  # noqa: E712
+    return condition
+
+
+def _look(address: str, holder: str | None = None) -> EmailGuardItem:
+    """The skeleton guard of `address`: one verified account per look (see `create`)."""
+    look = EmailGuardItem(pk=email_skeleton_guard_pk(email_skeleton(address)), sk=EMAIL_SKELETON_GUARD_SK)
+    if holder is not None:
+        look.user_id = holder
+    return look
+
+
+def _look_free_or_held_by(user_id: str) -> Condition:
+    """A transaction that verifies an address claims its look with this: the first of
+    two look-alike addresses to be verified keeps it, the other's is refused."""
+    condition: Condition = absent() | (EmailGuardItem.user_id == user_id)
+    return condition
+
+
 class DynamoUserRepository:
     def __init__(self) -> None:
         self._connection = Connection(region=settings().region)
@@ -72,7 +92,7 @@ class DynamoUserRepository:
         # only by confusables (Cyrillic а for a) is refused, not merged. Only verified
         # accounts hold the look (verify_email claims it), so nobody can block an
         # address with a look-alike whose inbox they do not have.
-        look = EmailGuardItem(pk=email_skeleton_guard_pk(email_skeleton(user.email)), sk=EMAIL_SKELETON_GUARD_SK)
+        look = _look(user.email)
         try:
             (
                 Transaction(self._connection)
@@ -128,11 +148,6 @@ class DynamoUserRepository:
             if token.password_hash is not None
             else UserItem.password_hash.remove()
         )
-        # The verified account claims its look (see create): the first of two look-alike
-        # addresses to be verified keeps it.
-        look = EmailGuardItem(
-            pk=email_skeleton_guard_pk(email_skeleton(address)), sk=EMAIL_SKELETON_GUARD_SK, user_id=token.user_id
-        )
         try:
             (
                 Transaction(self._connection)
@@ -146,7 +161,7 @@ class DynamoUserRepository:
                     [password, UserItem.email_verified.set(True), UserItem.reset_token_hash.remove()],
                     _unverified(),
                 )
-                .put("look", look, absent() | (EmailGuardItem.user_id == token.user_id))
+                .put("look", _look(address, token.user_id), _look_free_or_held_by(token.user_id))
                 .commit()
             )
         except ConditionFailed as failed:
@@ -202,25 +217,27 @@ class DynamoUserRepository:
         except ConditionFailed:
             raise TokenNotUsable() from None
 
-    def reset_password(self, token: OneTimeToken, new_hash: str) -> None:
+    def reset_password(self, token: OneTimeToken, new_hash: str, account: User) -> None:
+        # Only the account's newest reset link works, and only until the password changes.
+        link_is_current: Condition = UserItem.reset_token_hash == token.token_hash
+        transaction = Transaction(self._connection).delete("token", token_item(token), condition=present())
+        changes: list[Action] = [
+            UserItem.password_hash.set(new_hash),
+            UserItem.email_verified.set(True),
+            UserItem.pending_verification_hashes.remove(),
+            UserItem.reset_token_hash.remove(),
+        ]
+        if account.email_verified:
+            transaction.update("account", user_ref(token.user_id), changes, link_is_current & _verified())
+        else:
+            # The link proved the inbox, so the reset verifies the address, and the address
+            # takes its look as verify_email's would. The account is still unverified when
+            # this commits: verifying it ends this link (and `link_is_current` with it).
+            transaction.update("account", user_ref(token.user_id), changes, link_is_current & _unverified())
+            transaction.put("look", _look(account.email, token.user_id), _look_free_or_held_by(token.user_id))
         try:
-            (
-                Transaction(self._connection)
-                .delete("token", token_item(token), condition=present())
-                .update(
-                    "account",
-                    user_ref(token.user_id),
-                    [
-                        UserItem.password_hash.set(new_hash),
-                        UserItem.email_verified.set(True),
-                        UserItem.pending_verification_hashes.remove(),
-                        UserItem.reset_token_hash.remove(),
-                    ],
-                    # Only the account's newest reset link works, and only until the
-                    # password changes.
-                    UserItem.reset_token_hash == token.token_hash,
-                )
-                .commit()
-            )
-        except ConditionFailed:
+            transaction.commit()
+        except ConditionFailed as failed:
+            if failed.labels == {"look"}:
+                raise EmailTooSimilar() from None
             raise TokenNotUsable() from None

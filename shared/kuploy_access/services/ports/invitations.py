@@ -31,8 +31,11 @@ class SentInvitations(Protocol):  # InvitationService: the organization's side
     def get(self, org_id: str, invitation_id: str) -> Invitation | None: ...
 
     def revoke(self, invitation: Invitation, event: AuditEvent) -> None:
-        """The link stops working at once. Raises NotFound when the invitation is no
-        longer pending (answered or revoked meanwhile) or the organization is gone."""
+        """The link stops working at once: the link the invitation holds when the
+        revocation commits, also when a resend replaced the one in `invitation` meanwhile.
+        Raises NotFound when the invitation is no longer pending (answered or revoked
+        meanwhile) or the organization is gone; Conflict when resends kept replacing the
+        link while it was being revoked (nothing changed: try again)."""
 
     def resend(self, invitation: Invitation, token_hash: str, expires_at: datetime, event: AuditEvent) -> Invitation:
         """The new link replaces the old one, which stops working. Raises NotFound when
@@ -73,7 +76,9 @@ class InvitationSweep(Protocol):  # MemberService: a demotion takes back what wa
         demotion revokes each one its new role could not send), read consistently."""
 
     def revoke(self, invitation: Invitation, event: AuditEvent) -> None:
-        """Raises NotFound when the invitation was answered or revoked meanwhile."""
+        """Ends the link the invitation holds when the revocation commits. Raises NotFound
+        when the invitation was answered or revoked meanwhile; Conflict as
+        `SentInvitations.revoke`."""
 
 
 class InvitationRoster(Protocol):  # AccessReviewService

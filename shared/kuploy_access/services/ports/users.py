@@ -80,16 +80,23 @@ class Credentials(UserLookup, Protocol):  # LoginService
 
 
 class PasswordResets(Credentials, Protocol):  # PasswordService
-    """Raises TokenNotUsable (ports/tokens.py) where a method says so."""
+    """Raises TokenNotUsable (ports/tokens.py) and EmailTooSimilar where a method says so."""
 
     def start_password_reset(self, user: User, token: OneTimeToken) -> None:
         """Store `token` as the account's only working reset link. Raises TokenNotUsable
         (and writes nothing) when the account does not exist."""
 
-    def reset_password(self, token: OneTimeToken, new_hash: str) -> None:
+    def reset_password(self, token: OneTimeToken, new_hash: str, account: User) -> None:
         """Consume a reset token and set the password (and mark the address verified:
         the link proved it, so pending verification links are refused from then on),
-        atomically. Raises TokenNotUsable when the token is gone."""
+        atomically. `account` is the token's account as the caller read it; when it was
+        unverified, the same transaction claims the address's confusable look, as
+        `verify_email` does.
+
+        Raises TokenNotUsable when the token is gone (or is no longer the account's reset
+        link, or the account's verification changed since `account` was read);
+        EmailTooSimilar, changing nothing, when the account was unverified and a verified
+        look-alike address holds the look."""
 
 
 class ProfileStore(UserLookup, Protocol):  # AccountService
