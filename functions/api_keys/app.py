@@ -7,8 +7,8 @@ from aws_lambda_powertools.event_handler import Response
 
 from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.deps import OrgMember, OrgMemberInSudoMode
-from kuploy_access.http.openapi_docs import Problems, responses
-from kuploy_access.http.params import BEARER, Cursor, Id, Limit
+from kuploy_access.http.openapi_docs import Problems, route
+from kuploy_access.http.params import Cursor, Id, Limit
 from kuploy_access.http.schemas.api_keys import AccessReviewView, CreatedKey, CreateKeyRequest, KeyList, RotateRequest
 from kuploy_access.wiring import access_review_service, api_key_service
 
@@ -28,11 +28,13 @@ SUDO_PROBLEMS: Problems = {
 @app.post(
     "/orgs/<org_id>/api-keys",
     status_code=201,
-    tags=["api-keys"],
-    summary="Create an API key (the secret is in this answer only)",
-    description="Sudo mode.",
-    security=BEARER,
-    responses=responses(201, "The key", **(SUDO_PROBLEMS | Problems(s422="validation_error"))),
+    **route(
+        "api-keys",
+        "Create an API key (the secret is in this answer only)",
+        (201, "The key"),
+        description="Sudo mode.",
+        **(SUDO_PROBLEMS | Problems(s422="validation_error")),
+    ),
 )
 def create_key(org_id: Id, body: CreateKeyRequest, caller: OrgMemberInSudoMode) -> CreatedKey:
     issued = api_key_service().create(caller, body.description, body.scopes, body.preset, body.expires_in_days)
@@ -41,10 +43,7 @@ def create_key(org_id: Id, body: CreateKeyRequest, caller: OrgMemberInSudoMode) 
 
 @app.get(
     "/orgs/<org_id>/api-keys",
-    tags=["api-keys"],
-    summary="The organization's API keys, without secrets",
-    security=BEARER,
-    responses=responses(200, "Keys, newest first", **PROBLEMS),
+    **route("api-keys", "The organization's API keys, without secrets", (200, "Keys, newest first"), **PROBLEMS),
 )
 def list_keys(org_id: Id, caller: OrgMember, limit: Limit = 50, cursor: Cursor = None) -> KeyList:
     return KeyList.model_validate(api_key_service().of_org(caller, limit, cursor))
@@ -52,10 +51,12 @@ def list_keys(org_id: Id, caller: OrgMember, limit: Limit = 50, cursor: Cursor =
 
 @app.delete(
     "/orgs/<org_id>/api-keys/<key_id>",
-    tags=["api-keys"],
-    summary="Revoke an API key; it is refused from then on (README: revocation bound)",
-    security=BEARER,
-    responses=responses(204, "Revoked", **PROBLEMS),
+    **route(
+        "api-keys",
+        "Revoke an API key; it is refused from then on (README: revocation bound)",
+        (204, "Revoked"),
+        **PROBLEMS,
+    ),
 )
 def revoke_key(org_id: Id, key_id: Id, caller: OrgMember) -> Response[None]:
     api_key_service().revoke(caller, key_id)
@@ -65,11 +66,13 @@ def revoke_key(org_id: Id, key_id: Id, caller: OrgMember) -> Response[None]:
 @app.post(
     "/orgs/<org_id>/api-keys/<key_id>/rotate",
     status_code=201,
-    tags=["api-keys"],
-    summary="Replace a key with a new one (same description and scopes)",
-    description="Without grace_period_hours the old key is refused at once. Sudo mode.",
-    security=BEARER,
-    responses=responses(201, "The new key", **(SUDO_PROBLEMS | Problems(s422="validation_error"))),
+    **route(
+        "api-keys",
+        "Replace a key with a new one (same description and scopes)",
+        (201, "The new key"),
+        description="Without grace_period_hours the old key is refused at once. Sudo mode.",
+        **(SUDO_PROBLEMS | Problems(s422="validation_error")),
+    ),
 )
 def rotate_key(org_id: Id, key_id: Id, caller: OrgMemberInSudoMode, body: RotateRequest | None = None) -> CreatedKey:
     grace = body.grace_period_hours if body is not None else None
@@ -78,10 +81,7 @@ def rotate_key(org_id: Id, key_id: Id, caller: OrgMemberInSudoMode, body: Rotate
 
 @app.get(
     "/orgs/<org_id>/access-review",
-    tags=["api-keys"],
-    summary="Who and what can act in the organization, and what to fix",
-    security=BEARER,
-    responses=responses(200, "The review", **PROBLEMS),
+    **route("api-keys", "Who and what can act in the organization, and what to fix", (200, "The review"), **PROBLEMS),
 )
 def access_review(org_id: Id, caller: OrgMember) -> AccessReviewView:
     return AccessReviewView.model_validate(access_review_service().review(caller))

@@ -14,8 +14,8 @@ from kuploy_access.domain.errors import DomainError
 from kuploy_access.http import invitation_html
 from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.deps import Client, OrgMember, SignedInUser
-from kuploy_access.http.openapi_docs import Problems, responses
-from kuploy_access.http.params import BEARER, Cursor, Id, Limit
+from kuploy_access.http.openapi_docs import Problems, route
+from kuploy_access.http.params import Cursor, Id, Limit
 from kuploy_access.http.schemas.invitations import (
     InviteRequest,
     Joined,
@@ -45,17 +45,13 @@ ANSWER_PROBLEMS: Problems = {
 @app.post(
     "/orgs/<org_id>/invitations",
     status_code=201,
-    tags=["invitations"],
-    summary="Invite someone by email as admin or member",
-    description="The invitation exists even when the email could not be sent (`email_delivery: failed`); resend it.",
-    security=BEARER,
-    responses=responses(
-        201,
-        "Invited",
-        **(
-            ORG_PROBLEMS
-            | Problems(s409=("already_member", "already_invited"), s422=("validation_error", "invalid_email"))
-        ),
+    **route(
+        "invitations",
+        "Invite someone by email as admin or member",
+        (201, "Invited"),
+        description="The invitation exists even when the email could not be sent (`email_delivery: failed`); "
+        "resend it.",
+        **(ORG_PROBLEMS | INVITE_PROBLEMS),
     ),
 )
 def invite(org_id: Id, body: InviteRequest, caller: OrgMember) -> SentInvitationView:
@@ -64,10 +60,12 @@ def invite(org_id: Id, body: InviteRequest, caller: OrgMember) -> SentInvitation
 
 @app.get(
     "/orgs/<org_id>/invitations",
-    tags=["invitations"],
-    summary="Pending invitations of the organization",
-    security=BEARER,
-    responses=responses(200, "Pending invitations (status `expired` once past their expiry)", **ORG_PROBLEMS),
+    **route(
+        "invitations",
+        "Pending invitations of the organization",
+        (200, "Pending invitations (status `expired` once past their expiry)"),
+        **ORG_PROBLEMS,
+    ),
 )
 def list_org_invitations(org_id: Id, caller: OrgMember, limit: Limit = 50, cursor: Cursor = None) -> OrgInvitationList:
     return OrgInvitationList.of(invitation_service().pending(caller, limit, cursor), datetime.now(UTC))
@@ -75,10 +73,12 @@ def list_org_invitations(org_id: Id, caller: OrgMember, limit: Limit = 50, curso
 
 @app.delete(
     "/orgs/<org_id>/invitations/<invitation_id>",
-    tags=["invitations"],
-    summary="Revoke a pending invitation; its link stops working",
-    security=BEARER,
-    responses=responses(204, "Revoked", **ORG_PROBLEMS),
+    **route(
+        "invitations",
+        "Revoke a pending invitation; its link stops working",
+        (204, "Revoked"),
+        **(ORG_PROBLEMS | Problems(s409="conflict")),
+    ),
 )
 def revoke(org_id: Id, invitation_id: Id, caller: OrgMember) -> Response[None]:
     invitation_service().revoke(caller, invitation_id)
@@ -88,10 +88,12 @@ def revoke(org_id: Id, invitation_id: Id, caller: OrgMember) -> Response[None]:
 @app.post(
     "/orgs/<org_id>/invitations/<invitation_id>/resend",
     status_code=202,
-    tags=["invitations"],
-    summary="Send a new link; the old one stops working and the expiry starts again",
-    security=BEARER,
-    responses=responses(202, "Sent again", **ORG_PROBLEMS),
+    **route(
+        "invitations",
+        "Send a new link; the old one stops working and the expiry starts again",
+        (202, "Sent again"),
+        **ORG_PROBLEMS,
+    ),
 )
 def resend(org_id: Id, invitation_id: Id, caller: OrgMember) -> SentInvitationView:
     return SentInvitationView.model_validate(invitation_service().resend(caller, invitation_id))
@@ -107,10 +109,15 @@ def _wants_json() -> bool:
 
 @app.get(
     "/invitations/<token>",
-    tags=["invitations"],
-    summary="What an invitation link shows (changes nothing)",
-    description="JSON with `Accept: application/json`, otherwise an HTML page.",
-    responses=responses(200, "The invitation", s404="not_found", s410=("invitation_expired", "invitation_used")),
+    **route(
+        "invitations",
+        "What an invitation link shows (changes nothing)",
+        (200, "The invitation"),
+        description="JSON with `Accept: application/json`, otherwise an HTML page.",
+        signed_in=False,
+        s404="not_found",
+        s410=("invitation_expired", "invitation_used"),
+    ),
 )
 def view_invitation(token: Token) -> Any:
     try:
@@ -139,10 +146,7 @@ def invitation_form(token: Token, client: Client) -> Response[Any]:
 
 @app.post(
     "/invitations/<token>/accept",
-    tags=["invitations"],
-    summary="Accept an invitation by its link's token",
-    security=BEARER,
-    responses=responses(200, "Joined", **ANSWER_PROBLEMS),
+    **route("invitations", "Accept an invitation by its link's token", (200, "Joined"), **ANSWER_PROBLEMS),
 )
 def accept(token: Token, user: SignedInUser, client: Client) -> Joined:
     return Joined.model_validate(invitation_service().accept(user.id, token, client))
@@ -150,10 +154,7 @@ def accept(token: Token, user: SignedInUser, client: Client) -> Joined:
 
 @app.post(
     "/invitations/<token>/decline",
-    tags=["invitations"],
-    summary="Decline an invitation by its link's token",
-    security=BEARER,
-    responses=responses(204, "Declined", **ANSWER_PROBLEMS),
+    **route("invitations", "Decline an invitation by its link's token", (204, "Declined"), **ANSWER_PROBLEMS),
 )
 def decline(token: Token, user: SignedInUser, client: Client) -> Response[None]:
     invitation_service().decline(user.id, token, client)
@@ -162,10 +163,12 @@ def decline(token: Token, user: SignedInUser, client: Client) -> Response[None]:
 
 @app.get(
     "/me/invitations",
-    tags=["invitations"],
-    summary="Pending invitations for my verified email",
-    security=BEARER,
-    responses=responses(200, "My pending invitations", s403="api_key_not_allowed"),
+    **route(
+        "invitations",
+        "Pending invitations for my verified email",
+        (200, "My pending invitations"),
+        s403="api_key_not_allowed",
+    ),
 )
 def my_invitations(user: SignedInUser, limit: Limit = 50, cursor: Cursor = None) -> MyInvitationList:
     return MyInvitationList.model_validate(invitation_service().mine(user.id, limit, cursor))
@@ -173,10 +176,7 @@ def my_invitations(user: SignedInUser, limit: Limit = 50, cursor: Cursor = None)
 
 @app.post(
     "/me/invitations/<invitation_id>/accept",
-    tags=["invitations"],
-    summary="Accept one of my invitations",
-    security=BEARER,
-    responses=responses(200, "Joined", **ANSWER_PROBLEMS),
+    **route("invitations", "Accept one of my invitations", (200, "Joined"), **ANSWER_PROBLEMS),
 )
 def accept_mine(invitation_id: Id, user: SignedInUser, client: Client) -> Joined:
     return Joined.model_validate(invitation_service().accept_by_id(user.id, invitation_id, client))
@@ -184,10 +184,7 @@ def accept_mine(invitation_id: Id, user: SignedInUser, client: Client) -> Joined
 
 @app.post(
     "/me/invitations/<invitation_id>/decline",
-    tags=["invitations"],
-    summary="Decline one of my invitations",
-    security=BEARER,
-    responses=responses(204, "Declined", **ANSWER_PROBLEMS),
+    **route("invitations", "Decline one of my invitations", (204, "Declined"), **ANSWER_PROBLEMS),
 )
 def decline_mine(invitation_id: Id, user: SignedInUser, client: Client) -> Response[None]:
     invitation_service().decline_by_id(user.id, invitation_id, client)

@@ -7,8 +7,8 @@ from aws_lambda_powertools.event_handler import Response
 
 from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.deps import Client, OrgMember, OrgMemberInSudoMode, OrgMemberOrSelf, SignedInUser
-from kuploy_access.http.openapi_docs import Problems, responses
-from kuploy_access.http.params import BEARER, Cursor, Id, Limit
+from kuploy_access.http.openapi_docs import Problems, route
+from kuploy_access.http.params import Cursor, Id, Limit
 from kuploy_access.http.schemas.audit import AuditEventList
 from kuploy_access.http.schemas.organizations import (
     Billing,
@@ -42,10 +42,13 @@ SUDO_ORG_PROBLEMS: Problems = {
 @app.post(
     "/orgs",
     status_code=201,
-    tags=["organizations"],
-    summary="Create an organization; you become its owner",
-    security=BEARER,
-    responses=responses(201, "Created", s403=("api_key_not_allowed", "email_not_verified"), s422="validation_error"),
+    **route(
+        "organizations",
+        "Create an organization; you become its owner",
+        (201, "Created"),
+        s403=("api_key_not_allowed", "email_not_verified"),
+        s422="validation_error",
+    ),
 )
 def create_org(body: CreateOrgRequest, user: SignedInUser, client: Client) -> CreatedOrg:
     org, _ = organization_service().create(user, body.name, client)
@@ -54,33 +57,28 @@ def create_org(body: CreateOrgRequest, user: SignedInUser, client: Client) -> Cr
 
 @app.get(
     "/orgs",
-    tags=["organizations"],
-    summary="My organizations, with my role in each",
-    security=BEARER,
-    responses=responses(200, "My organizations", s403="api_key_not_allowed"),
+    **route(
+        "organizations", "My organizations, with my role in each", (200, "My organizations"), s403="api_key_not_allowed"
+    ),
 )
 def list_my_orgs(user: SignedInUser, limit: Limit = 50, cursor: Cursor = None) -> MyOrgList:
     return MyOrgList.model_validate(organization_service().mine(user.id, limit, cursor))
 
 
-@app.get(
-    "/orgs/<org_id>",
-    tags=["organizations"],
-    summary="An organization",
-    security=BEARER,
-    responses=responses(200, "The organization", **ORG_PROBLEMS),
-)
+@app.get("/orgs/<org_id>", **route("organizations", "An organization", (200, "The organization"), **ORG_PROBLEMS))
 def get_org(org_id: Id, caller: OrgMember) -> OrgView:
     return OrgView.of(caller.org, organization_service().members_without_two_factor(caller))
 
 
 @app.patch(
     "/orgs/<org_id>",
-    tags=["organizations"],
-    summary="Rename an organization or change its policies",
-    description="Changing `require_2fa` needs sudo mode.",
-    security=BEARER,
-    responses=responses(200, "The organization", **(SUDO_ORG_PROBLEMS | Problems(s422="validation_error"))),
+    **route(
+        "organizations",
+        "Rename an organization or change its policies",
+        (200, "The organization"),
+        description="Changing `require_2fa` needs sudo mode.",
+        **(SUDO_ORG_PROBLEMS | Problems(s422="validation_error")),
+    ),
 )
 def update_org(org_id: Id, body: UpdateOrgRequest, caller: OrgMember) -> OrgView:
     changes_policy = body.require_2fa is not None and body.require_2fa != caller.org.require_2fa
@@ -97,11 +95,13 @@ def update_org(org_id: Id, body: UpdateOrgRequest, caller: OrgMember) -> OrgView
 
 @app.delete(
     "/orgs/<org_id>",
-    tags=["organizations"],
-    summary="Delete an organization with its members, invitations, keys and resources",
-    description="Sudo mode.",
-    security=BEARER,
-    responses=responses(204, "Deleted", **SUDO_ORG_PROBLEMS),
+    **route(
+        "organizations",
+        "Delete an organization with its members, invitations, keys and resources",
+        (204, "Deleted"),
+        description="Sudo mode.",
+        **SUDO_ORG_PROBLEMS,
+    ),
 )
 def delete_org(org_id: Id, caller: OrgMemberInSudoMode) -> Response[None]:
     organization_service().delete(caller)
@@ -110,10 +110,7 @@ def delete_org(org_id: Id, caller: OrgMemberInSudoMode) -> Response[None]:
 
 @app.get(
     "/orgs/<org_id>/members",
-    tags=["members"],
-    summary="Members of an organization",
-    security=BEARER,
-    responses=responses(200, "Members, one page", **ORG_PROBLEMS),
+    **route("members", "Members of an organization", (200, "Members, one page"), **ORG_PROBLEMS),
 )
 def list_members(org_id: Id, caller: OrgMember, limit: Limit = 50, cursor: Cursor = None) -> MemberList:
     return MemberList.model_validate(member_service().page(caller, limit, cursor))
@@ -121,11 +118,13 @@ def list_members(org_id: Id, caller: OrgMember, limit: Limit = 50, cursor: Curso
 
 @app.patch(
     "/orgs/<org_id>/members/<user_id>",
-    tags=["members"],
-    summary="Change a member's role (admin or member)",
-    security=BEARER,
-    responses=responses(
-        200, "The member", s403=("forbidden", "api_key_not_allowed", "owner_protected"), s404="not_found"
+    **route(
+        "members",
+        "Change a member's role (admin or member)",
+        (200, "The member"),
+        s403=("forbidden", "api_key_not_allowed", "owner_protected"),
+        s404="not_found",
+        s409="conflict",
     ),
 )
 def change_role(org_id: Id, user_id: Id, body: ChangeRoleRequest, caller: OrgMember) -> MemberView:
@@ -134,10 +133,13 @@ def change_role(org_id: Id, user_id: Id, body: ChangeRoleRequest, caller: OrgMem
 
 @app.delete(
     "/orgs/<org_id>/members/<user_id>",
-    tags=["members"],
-    summary="Remove a member, or leave (your own user id)",
-    security=BEARER,
-    responses=responses(204, "Removed", s403=("forbidden", "api_key_not_allowed", "owner_protected"), s404="not_found"),
+    **route(
+        "members",
+        "Remove a member, or leave (your own user id)",
+        (204, "Removed"),
+        s403=("forbidden", "api_key_not_allowed", "owner_protected"),
+        s404="not_found",
+    ),
 )
 def remove_member(org_id: Id, user_id: Id, caller: OrgMemberOrSelf) -> Response[None]:
     member_service().remove(caller, user_id)
@@ -146,33 +148,25 @@ def remove_member(org_id: Id, user_id: Id, caller: OrgMemberOrSelf) -> Response[
 
 @app.post(
     "/orgs/<org_id>/transfer-ownership",
-    tags=["members"],
-    summary="Make another member the owner; you become an admin",
-    description="Sudo mode.",
-    security=BEARER,
-    responses=responses(200, "The new owner", **SUDO_ORG_PROBLEMS),
+    **route(
+        "members",
+        "Make another member the owner; you become an admin",
+        (200, "The new owner"),
+        description="Sudo mode.",
+        **SUDO_ORG_PROBLEMS,
+    ),
 )
 def transfer_ownership(org_id: Id, body: TransferRequest, caller: OrgMemberInSudoMode) -> MemberView:
     return MemberView.model_validate(member_service().transfer_ownership(caller, body.user_id))
 
 
-@app.get(
-    "/orgs/<org_id>/billing",
-    tags=["billing"],
-    summary="The organization's plan",
-    security=BEARER,
-    responses=responses(200, "The plan", **ORG_PROBLEMS),
-)
+@app.get("/orgs/<org_id>/billing", **route("billing", "The organization's plan", (200, "The plan"), **ORG_PROBLEMS))
 def get_billing(org_id: Id, caller: OrgMember) -> Billing:
     return Billing.model_validate(caller.org)
 
 
 @app.put(
-    "/orgs/<org_id>/billing",
-    tags=["billing"],
-    summary="Change the organization's plan",
-    security=BEARER,
-    responses=responses(200, "The plan", **ORG_PROBLEMS),
+    "/orgs/<org_id>/billing", **route("billing", "Change the organization's plan", (200, "The plan"), **ORG_PROBLEMS)
 )
 def set_billing(org_id: Id, body: SetPlanRequest, caller: OrgMember) -> Billing:
     return Billing.model_validate(organization_service().set_plan(caller, body.plan))
@@ -180,10 +174,7 @@ def set_billing(org_id: Id, body: SetPlanRequest, caller: OrgMember) -> Billing:
 
 @app.get(
     "/orgs/<org_id>/audit-log",
-    tags=["audit"],
-    summary="What changed in the organization, newest first",
-    security=BEARER,
-    responses=responses(200, "Events, one page", **ORG_PROBLEMS),
+    **route("audit", "What changed in the organization, newest first", (200, "Events, one page"), **ORG_PROBLEMS),
 )
 def audit_log(org_id: Id, caller: OrgMember, limit: Limit = 50, cursor: Cursor = None) -> AuditEventList:
     return AuditEventList.of(organization_service().audit_log(caller, limit, cursor))

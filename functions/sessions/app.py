@@ -9,8 +9,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from kuploy_access.http.api import count, create_app, lambda_entry
 from kuploy_access.http.deps import Client, LiveSessionUser
-from kuploy_access.http.openapi_docs import responses
-from kuploy_access.http.params import BEARER, Id, Limit
+from kuploy_access.http.openapi_docs import route
+from kuploy_access.http.params import Id, Limit
 from kuploy_access.http.schemas.sessions import RefreshRequest, SessionList, Tokens
 from kuploy_access.wiring import session_service
 
@@ -19,10 +19,14 @@ app = create_app()
 
 @app.post(
     "/auth/refresh",
-    tags=["sessions"],
-    summary="Exchange a refresh token for a new token pair",
-    description="The presented refresh token stops working. Presenting it again revokes the whole session.",
-    responses=responses(200, "A new token pair", s401=("invalid_token", "token_reused")),
+    **route(
+        "sessions",
+        "Exchange a refresh token for a new token pair",
+        (200, "A new token pair"),
+        description="The presented refresh token stops working. Presenting it again revokes the whole session.",
+        signed_in=False,
+        s401=("invalid_token", "token_reused"),
+    ),
 )
 def refresh(body: RefreshRequest, client: Client) -> Tokens:
     pair = session_service().refresh(body.refresh_token, client)
@@ -32,9 +36,12 @@ def refresh(body: RefreshRequest, client: Client) -> Tokens:
 
 @app.post(
     "/auth/logout",
-    tags=["sessions"],
-    summary="Sign out the session of a refresh token",
-    responses=responses(204, "Signed out (also for a token that was already signed out)"),
+    **route(
+        "sessions",
+        "Sign out the session of a refresh token",
+        (204, "Signed out (also for a token that was already signed out)"),
+        signed_in=False,
+    ),
 )
 def log_out(body: RefreshRequest) -> Response[None]:
     session_service().log_out(body.refresh_token)
@@ -43,10 +50,7 @@ def log_out(body: RefreshRequest) -> Response[None]:
 
 @app.get(
     "/me/sessions",
-    tags=["sessions"],
-    summary="My live sessions",
-    security=BEARER,
-    responses=responses(200, "Sessions, most recently used first", s403="api_key_not_allowed"),
+    **route("sessions", "My live sessions", (200, "Sessions, most recently used first"), s403="api_key_not_allowed"),
 )
 def list_sessions(
     caller: LiveSessionUser,
@@ -58,10 +62,9 @@ def list_sessions(
 
 @app.delete(
     "/me/sessions/<session_id>",
-    tags=["sessions"],
-    summary="Sign out one of my sessions",
-    security=BEARER,
-    responses=responses(204, "Signed out", s403="api_key_not_allowed", s404="not_found"),
+    **route(
+        "sessions", "Sign out one of my sessions", (204, "Signed out"), s403="api_key_not_allowed", s404="not_found"
+    ),
 )
 def revoke_session(session_id: Id, caller: LiveSessionUser) -> Response[None]:
     session_service().revoke(caller.id, session_id)
