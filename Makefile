@@ -12,7 +12,7 @@ PY313 := $(or $(shell ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/n
 SAM_PATH := $(if $(PY313),$(patsubst %/,%,$(dir $(PY313))):,)$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: browser dev test test-unit test-integration test-e2e test-build lint typecheck openapi openapi-check bench build validate clean
+.PHONY: browser dev test test-unit test-contract test-integration test-e2e test-build lint typecheck openapi openapi-check bench build validate clean
 
 $(VENV)/.installed: requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,12 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The fakes and the contract suites too: mypy holds each fake to the ports it stands in for.
+TYPED_TESTS = tests/contract tests/unit/fakes.py tests/unit/org_fakes.py tests/unit/two_factor_fakes.py \
+	tests/unit/test_org_services.py tests/unit/test_access_service.py
+
 typecheck: $(VENV)/.installed
-	$(VENV)/bin/mypy shared/kuploy_access functions devserver tools bench
+	$(VENV)/bin/mypy shared/kuploy_access functions devserver tools bench $(TYPED_TESTS)
 
 openapi: $(VENV)/.installed
 	$(PY) -m tools.generate_openapi
@@ -54,6 +58,9 @@ test-integration: $(VENV)/.installed
 
 test-e2e: $(VENV)/.installed browser
 	$(PY) -m pytest tests/e2e
+
+test-contract: $(VENV)/.installed
+	$(PY) -m pytest tests/contract
 
 test-build: $(VENV)/.installed $(SAM_VENV)/.installed
 	PATH="$(SAM_PATH)" $(PY) -m pytest tests/build

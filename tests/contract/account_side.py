@@ -21,9 +21,9 @@ from kuploy_access.domain.sessions import Session
 from kuploy_access.domain.users import User
 from tests.contract.ports import (
     AuditLog,
+    Limiter,
     LoginThrottle,
     Organizations,
-    RateLimiter,
     SessionRepository,
     TokenRepository,
     TwoFactor,
@@ -42,7 +42,7 @@ class AccountSide:
     users: Users
     tokens: TokenRepository
     sessions: SessionRepository
-    limiter: RateLimiter
+    limiter: Limiter
     throttle: LoginThrottle
     factors: TwoFactor
     audit: AuditLog

@@ -4,8 +4,10 @@ suite checks the whole surface, so no slice can drift."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
+from kuploy_access.domain.rate_limits import RateLimit
 from kuploy_access.services.ports.api_keys import ApiKeyRepository, ApiKeyRoster
 from kuploy_access.services.ports.audit import AuditReader, SignInAudit
 from kuploy_access.services.ports.invitations import InvitationRoster, InvitationStore, InvitationSweep
@@ -44,6 +46,12 @@ class AuditLog(SignInAudit, AuditReader, Protocol):
     """DynamoAuditLog and the fake account trail."""
 
 
+class Limiter(RateLimiter, Protocol):
+    """DynamoRateLimiter and FakeRateLimiter: no service reads a count, the contract does."""
+
+    def count(self, limit: RateLimit, key: str, now: datetime) -> int: ...
+
+
 class TwoFactor(TwoFactorStore, FactorReset, Protocol):
     """DynamoTwoFactorRepository and FakeTwoFactor."""
 
@@ -52,6 +60,7 @@ __all__ = [
     "ApiKeys",
     "AuditLog",
     "Invitations",
+    "Limiter",
     "LoginThrottle",
     "Organizations",
     "RateLimiter",

@@ -141,7 +141,9 @@ def forge_jwt(header: dict[str, Any], claims: dict[str, Any], key: bytes | None,
     return f"{signing_input}.{b64url(signature)}"
 
 
-def access_claims(user_id: str, *, now: datetime | None = None, lifetime: timedelta = timedelta(minutes=15)) -> dict:
+def access_claims(
+    user_id: str, *, now: datetime | None = None, lifetime: timedelta = timedelta(minutes=15)
+) -> dict[str, object]:
     issued = int((now or datetime.now(UTC)).timestamp())
     return {
         "iss": "https://access.kuploy.dev",

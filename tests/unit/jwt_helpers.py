@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 from datetime import datetime, timedelta
+from typing import Any
 
 from kuploy_access.domain.access_tokens import ISSUER, JwtKind
 
@@ -26,7 +27,9 @@ def segment(value: object) -> str:
     return b64url(json.dumps(value, separators=(",", ":")).encode("utf-8"))
 
 
-def claims_for(kind: JwtKind, now: datetime, lifetime: timedelta = timedelta(minutes=15), **extra: object) -> dict:
+def claims_for(
+    kind: JwtKind, now: datetime, lifetime: timedelta = timedelta(minutes=15), **extra: object
+) -> dict[str, Any]:
     issued = int(now.timestamp())
     claims: dict[str, object] = {
         "iss": ISSUER,
@@ -40,15 +43,16 @@ def claims_for(kind: JwtKind, now: datetime, lifetime: timedelta = timedelta(min
     return claims
 
 
-def hmac_token(header: dict, claims: dict, key: bytes = TEST_KEY, digest=hashlib.sha256) -> str:
+def hmac_token(header: dict[str, Any], claims: dict[str, Any], key: bytes = TEST_KEY, digest=hashlib.sha256) -> str:
     signing_input = f"{segment(header)}.{segment(claims)}"
     signature = hmac.new(key, signing_input.encode("ascii"), digest).digest()
     return f"{signing_input}.{b64url(signature)}"
 
 
-def unsigned_token(header: dict, claims: dict) -> str:
+def unsigned_token(header: dict[str, Any], claims: dict[str, Any]) -> str:
     return f"{segment(header)}.{segment(claims)}."
 
 
-def decode_segment(token: str, index: int) -> dict:
-    return json.loads(b64url_decode(token.split(".")[index]))
+def decode_segment(token: str, index: int) -> dict[str, Any]:
+    decoded: dict[str, Any] = json.loads(b64url_decode(token.split(".")[index]))
+    return decoded

@@ -172,9 +172,6 @@ class FakeOrganizations:
     def all_members(self, org_id: str) -> list[Member]:
         return [m for (o, _), m in sorted(self.s.members.items()) if o == org_id]
 
-    def members_without_two_factor(self, org_id: str, limit: int) -> list[Member]:
-        return [m for m in self.all_members(org_id) if not m.two_factor_enabled][:limit]
-
     def _changeable(self, org_id: str, user_id: str) -> Member:
         """The adapter's conditions and `_explain`: org first, then member, then owner."""
         self.s.require_live(org_id)

@@ -153,7 +153,7 @@ class World:
 def verification_link(email: OutgoingEmail) -> str:
     found = _LINK.findall(email.text)
     assert len(found) == 1, email.text
-    return found[0]
+    return str(found[0])
 
 
 def verification_secret(email: OutgoingEmail) -> str:
@@ -164,7 +164,7 @@ def verification_secret(email: OutgoingEmail) -> str:
 def reset_link(email: OutgoingEmail) -> str:
     found = _RESET_LINK.findall(email.text)
     assert len(found) == 1, email.text
-    return found[0]
+    return str(found[0])
 
 
 def reset_secret(email: OutgoingEmail) -> str:
