@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from kuploy_access.domain.errors import DomainError
 from kuploy_access.http import invitation_html
 from kuploy_access.http.api import create_app, lambda_entry
-from kuploy_access.http.deps import Client, OrgMember, SignedInUser
+from kuploy_access.http.deps import Client, FormFields, OrgMember, SignedInUser, WantsJson
 from kuploy_access.http.openapi_docs import Problems, route
 from kuploy_access.http.params import Cursor, Id, Limit
 from kuploy_access.http.schemas.invitations import (
@@ -102,11 +102,6 @@ def resend(org_id: Id, invitation_id: Id, caller: OrgMember) -> SentInvitationVi
 # --- the emailed link ------------------------------------------------------------------------
 
 
-def _wants_json() -> bool:
-    accept = str((app.current_event.headers or {}).get("accept", "")).lower()
-    return "application/json" in accept and "text/html" not in accept
-
-
 @app.get(
     "/invitations/<token>",
     **route(
@@ -119,23 +114,22 @@ def _wants_json() -> bool:
         s410=("invitation_expired", "invitation_used"),
     ),
 )
-def view_invitation(token: Token) -> Any:
+def view_invitation(token: Token, wants_json: WantsJson) -> Any:
     try:
         invitation = invitation_service().view(token)
     except DomainError as error:
-        if _wants_json():
+        if wants_json:
             raise
         return invitation_html.unusable(error)
-    if _wants_json():
+    if wants_json:
         return PublicInvitation.model_validate(invitation)
     return invitation_html.invitation_page(token, invitation)
 
 
 @app.post("/invitations/<token>", tags=["pages"], summary="The invitation page's forms (sign in or sign up)")
-def invitation_form(token: Token, client: Client) -> Response[Any]:
-    form = invitation_html.form_of(app.current_event.decoded_body)
+def invitation_form(token: Token, fields: FormFields, client: Client) -> Response[Any]:
     try:
-        answer = invitation_page_service().answer(token, form, client)
+        answer = invitation_page_service().answer(token, invitation_html.form_of(fields), client)
     except DomainError as error:
         return invitation_html.unusable(error)
     return invitation_html.answered(token, answer)

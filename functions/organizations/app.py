@@ -6,7 +6,7 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import Response
 
 from kuploy_access.http.api import create_app, lambda_entry
-from kuploy_access.http.deps import Client, OrgMember, OrgMemberInSudoMode, OrgMemberOrSelf, SignedInUser
+from kuploy_access.http.deps import Client, OrgMember, OrgMemberInSudoMode, OrgMemberOrSelf, SignedInUser, SudoProof
 from kuploy_access.http.openapi_docs import Problems, route
 from kuploy_access.http.params import Cursor, Id, Limit
 from kuploy_access.http.schemas.audit import AuditEventList
@@ -23,7 +23,6 @@ from kuploy_access.http.schemas.organizations import (
     TransferRequest,
     UpdateOrgRequest,
 )
-from kuploy_access.http.sudo import require_sudo
 from kuploy_access.wiring import member_service, organization_service
 
 app = create_app()
@@ -80,16 +79,8 @@ def get_org(org_id: Id, caller: OrgMember) -> OrgView:
         **(SUDO_ORG_PROBLEMS | Problems(s422="validation_error")),
     ),
 )
-def update_org(org_id: Id, body: UpdateOrgRequest, caller: OrgMember) -> OrgView:
-    changes_policy = body.require_2fa is not None and body.require_2fa != caller.org.require_2fa
-    if changes_policy:
-        require_sudo(app.current_event.raw_event)
-    if body.name is None and body.require_2fa is not None and not changes_policy:
-        org = caller.org  # the policy is already what was asked: nothing to write
-    else:
-        # An unchanged policy is not written, so that no racing change is undone
-        # outside sudo mode.
-        org = organization_service().update(caller, body.name, body.require_2fa if changes_policy else None)
+def update_org(org_id: Id, body: UpdateOrgRequest, caller: OrgMember, prove_sudo: SudoProof) -> OrgView:
+    org = organization_service().change_settings(caller, body.name, body.require_2fa, prove_sudo)
     return OrgView.of(org, organization_service().members_without_two_factor(caller))
 
 

@@ -22,6 +22,7 @@ from kuploy_access.domain.errors import (
     InvitationUsed,
     NotFound,
     OwnerProtected,
+    ReauthenticationRequired,
     TwoFactorRequired,
     Unauthorized,
     ValidationFailed,
@@ -224,6 +225,51 @@ def test_update_renames_and_sets_the_policy_with_an_event(world, people):
     event = only_event(world, "org.updated")
     assert event.details == {"name": "New name", "require_2fa": "true"}
     assert (event.actor.id, event.target) == (people["admin"].id, ORG_ID)
+
+
+class SudoProofs:
+    """The route's sudo check as the service sees it: counted, and refusing on demand."""
+
+    def __init__(self, refuse: bool = False) -> None:
+        self.asked = 0
+        self.refuse = refuse
+
+    def __call__(self) -> None:
+        self.asked += 1
+        if self.refuse:
+            raise ReauthenticationRequired("confirm your password first")
+
+
+def test_changing_the_policy_asks_for_sudo_mode_and_writes_nothing_without_it(world, people):
+    owner = people["owner"]
+    world.users.by_id[owner.id] = replace(owner, two_factor_enabled=True)
+    admin = caller(world, people["admin"], "PATCH /orgs/{org_id}")
+    refused = SudoProofs(refuse=True)
+    with pytest.raises(ReauthenticationRequired):
+        world.organization_service().change_settings(admin, "Renamed", True, refused)
+    assert refused.asked == 1
+    assert (world.store.orgs[ORG_ID].name, world.store.orgs[ORG_ID].require_2fa) == ("Acme", False)
+    assert events(world) == []
+
+    granted = SudoProofs()
+    org = world.organization_service().change_settings(admin, None, True, granted)
+    assert (granted.asked, org.require_2fa) == (1, True)
+
+
+def test_asking_for_the_policy_the_org_has_needs_no_sudo_and_writes_nothing(world, people):
+    admin = caller(world, people["admin"], "PATCH /orgs/{org_id}")
+    proofs = SudoProofs(refuse=True)
+    org = world.organization_service().change_settings(admin, None, False, proofs)
+    assert (proofs.asked, org) == (0, world.store.orgs[ORG_ID])
+    assert events(world) == []
+
+
+def test_a_rename_with_an_unchanged_policy_writes_only_the_name(world, people):
+    admin = caller(world, people["admin"], "PATCH /orgs/{org_id}")
+    proofs = SudoProofs(refuse=True)
+    org = world.organization_service().change_settings(admin, "Renamed", False, proofs)
+    assert (proofs.asked, org.name, org.require_2fa) == (0, "Renamed", False)
+    assert only_event(world, "org.updated").details == {"name": "Renamed"}
 
 
 def test_the_policy_is_refused_while_the_owner_has_no_two_factor(world, people):

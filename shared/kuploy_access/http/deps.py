@@ -11,6 +11,7 @@ table in `domain/permissions.py`, keyed by the route; no handler names a role.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
@@ -103,3 +104,19 @@ def _form_fields(request: Request) -> dict[str, str]:
 
 LiveSessionUser = Annotated[Principal, Depends(_user_with_live_session)]
 FormFields = Annotated[dict[str, str], Depends(_form_fields)]
+
+
+def _sudo_proof(request: Request) -> Callable[[], Principal]:
+    """For a route that needs sudo mode only for some changes: the service decides, and
+    calls this when it does."""
+    return lambda: require_sudo(request.resolved_event.raw_event)
+
+
+def _wants_json(request: Request) -> bool:
+    """A page route that also answers JSON: `Accept: application/json` without HTML."""
+    accept = str(request.headers.get("accept", "")).lower()
+    return "application/json" in accept and "text/html" not in accept
+
+
+SudoProof = Annotated[Callable[[], Principal], Depends(_sudo_proof)]
+WantsJson = Annotated[bool, Depends(_wants_json)]

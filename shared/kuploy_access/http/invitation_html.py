@@ -6,7 +6,6 @@ Built from the blocks in `html_pages`; the GET changes nothing, the forms POST."
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler import Response
 
@@ -16,9 +15,9 @@ from kuploy_access.http import html_pages
 from kuploy_access.services.invitation_page import InvitationForm, PageAnswer, PageOutcome
 
 
-def form_of(body: str | None) -> InvitationForm:
-    """The page's urlencoded form; a field sent twice counts once, an empty one not at all."""
-    fields = {k: v[0] for k, v in parse_qs(body or "").items() if v}
+def form_of(fields: dict[str, str]) -> InvitationForm:
+    """The page's form (`http.deps.FormFields`: a field sent twice counts once, an empty
+    one not at all)."""
     return InvitationForm(
         action=fields.get("action", ""),
         password=fields.get("password", ""),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kuploy_access.domain.audit import Actor, AuditEvent, audit_event
@@ -85,6 +86,22 @@ class OrganizationService:
 
     def mine(self, user_id: str, limit: int, cursor: str | None) -> Page[OrganizationMembership]:
         return self.orgs.organizations_page(user_id, limit, cursor)
+
+    def change_settings(
+        self, caller: OrgCaller, name: str | None, require_2fa: bool | None, prove_sudo: Callable[[], object]
+    ) -> Organization:
+        """`PATCH /orgs/{org_id}`: a new name, a new 2FA policy, or both.
+
+        Changing the policy needs sudo mode (`prove_sudo` raises when the caller is not
+        in it). Asking for the policy the organization already has writes nothing, so a
+        request outside sudo mode cannot undo a racing change of it.
+        """
+        changes_policy = require_2fa is not None and require_2fa != caller.org.require_2fa
+        if changes_policy:
+            prove_sudo()
+        if name is None and require_2fa is not None and not changes_policy:
+            return caller.org
+        return self.update(caller, name, require_2fa if changes_policy else None)
 
     def update(self, caller: OrgCaller, name: str | None, require_2fa: bool | None) -> Organization:
         changes: dict[str, object] = {}
