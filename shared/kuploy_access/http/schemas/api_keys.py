@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasPath, BaseModel, BeforeValidator, ConfigDict, Field
 
 from kuploy_access.domain.api_keys import MAX_EXPIRY_DAYS, MAX_GRACE_HOURS
-from kuploy_access.http.schemas.paging import Page
+from kuploy_access.http.schemas.paging import PageView
 
 # A key's scopes are a set; answered in order, so the same key reads the same every time.
 Scopes = Annotated[list[str], BeforeValidator(sorted)]
@@ -70,7 +70,7 @@ class KeyView(BaseModel):
     revoked_at: datetime | None
 
 
-class KeyList(Page[KeyView]):
+class KeyList(PageView[KeyView]):
     # Published without `next_cursor` among the required fields, as before `Page`.
     next_cursor: str | None = None
 

@@ -8,8 +8,8 @@ from typing import Literal
 from pydantic import BaseModel
 
 from kuploy_access.domain.audit import AuditEvent
-from kuploy_access.domain.paging import Page as DomainPage
-from kuploy_access.http.schemas.paging import Page
+from kuploy_access.domain.paging import Page
+from kuploy_access.http.schemas.paging import PageView
 
 
 class ActorView(BaseModel):
@@ -29,8 +29,8 @@ class AuditEventView(BaseModel):
     details: dict[str, str]
 
 
-class AuditEventList(Page[AuditEventView]):
+class AuditEventList(PageView[AuditEventView]):
     @classmethod
-    def of(cls, page: DomainPage[AuditEvent]) -> AuditEventList:
+    def of(cls, page: Page[AuditEvent]) -> AuditEventList:
         # `as_dict` leaves out an actor's empty email rather than answering "".
         return cls(items=[AuditEventView.model_validate(e.as_dict()) for e in page.items], next_cursor=page.next_cursor)

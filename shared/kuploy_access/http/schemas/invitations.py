@@ -9,8 +9,8 @@ from typing import Any, Literal
 from pydantic import AliasPath, BaseModel, ConfigDict, Field
 
 from kuploy_access.domain.invitations import Invitation
-from kuploy_access.domain.paging import Page as DomainPage
-from kuploy_access.http.schemas.paging import Page
+from kuploy_access.domain.paging import Page
+from kuploy_access.http.schemas.paging import PageView
 
 
 def _of_invitation(name: str) -> Any:
@@ -51,9 +51,9 @@ class OrgInvitationView(BaseModel):
         return cls.model_validate({**vars(invitation), "status": status})
 
 
-class OrgInvitationList(Page[OrgInvitationView]):
+class OrgInvitationList(PageView[OrgInvitationView]):
     @classmethod
-    def of(cls, page: DomainPage[Invitation], now: datetime) -> OrgInvitationList:
+    def of(cls, page: Page[Invitation], now: datetime) -> OrgInvitationList:
         return cls(items=[OrgInvitationView.of(i, now) for i in page.items], next_cursor=page.next_cursor)
 
 
@@ -76,7 +76,7 @@ class MyInvitation(BaseModel):
     expires_at: datetime
 
 
-class MyInvitationList(Page[MyInvitation]):
+class MyInvitationList(PageView[MyInvitation]):
     pass
 
 

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from kuploy_access.domain.organizations import MAX_ORG_NAME_LENGTH, Member, Organization
-from kuploy_access.http.schemas.paging import Page
+from kuploy_access.http.schemas.paging import PageView
 
 
 class CreateOrgRequest(BaseModel):
@@ -74,7 +74,7 @@ class MyOrg(BaseModel):
     plan: str
 
 
-class MyOrgList(Page[MyOrg]):
+class MyOrgList(PageView[MyOrg]):
     pass
 
 
@@ -89,7 +89,7 @@ class MemberView(BaseModel):
     last_active_at: datetime | None
 
 
-class MemberList(Page[MemberView]):
+class MemberList(PageView[MemberView]):
     pass
 
 

@@ -1,4 +1,4 @@
-"""One envelope for every list (API.md, "Lists")."""
+"""One envelope for every list (API.md, "Lists"): the view of a `domain.paging.Page`."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pydantic import BaseModel, ConfigDict
 T = TypeVar("T")
 
 
-class Page(BaseModel, Generic[T]):
-    # Subclass per list (`class MemberList(Page[MemberView])`), without a docstring: the
-    # subclass keeps the schema's published name, where a bare `Page[MemberView]` would be
+class PageView(BaseModel, Generic[T]):
+    # Subclass per list (`class MemberList(PageView[MemberView])`), without a docstring: the
+    # subclass keeps the schema's published name, where a bare `PageView[MemberView]` would be
     # published as `Page_MemberView_`, and a docstring would become its description.
     model_config = ConfigDict(from_attributes=True)
 

@@ -10,9 +10,9 @@ from typing import Any, Literal
 
 from pydantic import AliasPath, BaseModel, ConfigDict, Field
 
-from kuploy_access.domain.paging import Page as DomainPage
+from kuploy_access.domain.paging import Page
 from kuploy_access.domain.resources import Resource
-from kuploy_access.http.schemas.paging import Page
+from kuploy_access.http.schemas.paging import PageView
 
 
 def _of_fields(name: str) -> Any:
@@ -105,23 +105,23 @@ class ChannelView(BaseModel):
     created_at: datetime
 
 
-class ProjectList(Page[ProjectView]):
+class ProjectList(PageView[ProjectView]):
     pass
 
 
-class ApplicationList(Page[ApplicationView]):
+class ApplicationList(PageView[ApplicationView]):
     pass
 
 
-class DeploymentList(Page[DeploymentView]):
+class DeploymentList(PageView[DeploymentView]):
     @classmethod
-    def of(cls, page: DomainPage[Resource]) -> DeploymentList:
+    def of(cls, page: Page[Resource]) -> DeploymentList:
         return cls(items=[DeploymentView.of(r) for r in page.items], next_cursor=page.next_cursor)
 
 
-class DatabaseList(Page[DatabaseView]):
+class DatabaseList(PageView[DatabaseView]):
     pass
 
 
-class ChannelList(Page[ChannelView]):
+class ChannelList(PageView[ChannelView]):
     pass

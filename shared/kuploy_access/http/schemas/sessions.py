@@ -7,9 +7,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kuploy_access.domain.paging import Page as DomainPage
+from kuploy_access.domain.paging import Page
 from kuploy_access.domain.sessions import Session
-from kuploy_access.http.schemas.paging import Page
+from kuploy_access.http.schemas.paging import PageView
 
 
 class Tokens(BaseModel):
@@ -45,7 +45,7 @@ class SessionView(BaseModel):
         )
 
 
-class SessionList(Page[SessionView]):
+class SessionList(PageView[SessionView]):
     @classmethod
-    def of(cls, page: DomainPage[Session], caller_session_id: str) -> SessionList:
+    def of(cls, page: Page[Session], caller_session_id: str) -> SessionList:
         return cls(items=[SessionView.of(s, caller_session_id) for s in page.items], next_cursor=page.next_cursor)
