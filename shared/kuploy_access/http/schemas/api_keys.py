@@ -71,7 +71,7 @@ class KeyView(BaseModel):
 
 
 class KeyList(PageView[KeyView]):
-    # Published without `next_cursor` among the required fields, as before `Page`.
+    # Published without `next_cursor` among the required fields, as before `PageView`.
     next_cursor: str | None = None
 
 
