@@ -22,16 +22,25 @@ from kuploy_access.domain.errors import Unauthorized
 from kuploy_access.domain.permissions import rule_for
 from kuploy_access.domain.principal import Principal
 from kuploy_access.http.guard import principal_of, require_user
-from kuploy_access.http.sudo import require_sudo
 from kuploy_access.services.access import OrgCaller
 from kuploy_access.services.sessions import ClientInfo
-from kuploy_access.wiring import access_service, session_service
+from kuploy_access.wiring import access_service, session_service, sudo_service
 
 
 def client_of(event: Any) -> ClientInfo:
     """Who is on the other end: API Gateway's source IP, never a client-sent header."""
     http = event.request_context.http
     return ClientInfo(ip=http.source_ip or "", user_agent=http.user_agent or "")
+
+
+def require_sudo(event: Any) -> Principal:
+    """The signed-in user, if their session is live (one read: 401 `invalid_token`
+    otherwise) and they proved a factor within the sudo window (403
+    `reauthentication_required` otherwise; README, "Sudo mode"). API keys: 403
+    `api_key_not_allowed`."""
+    caller = require_user(event)
+    sudo_service().require(caller)
+    return caller
 
 
 def _client(request: Request) -> ClientInfo:
