@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 import pytest
 
+from kuploy_access.adapters.dynamodb.keys import API_KEY_PK_PREFIX
 from tests.integration import support
 from tests.integration.gateway_client import GatewayClient
 from tests.integration.org_support import (
@@ -168,3 +169,23 @@ def test_my_invitations_answer_by_id_still_finds_the_invitation(client, lists):
 
     assert answer.status == 200, answer.text
     assert ids(get(client, lists, "my invitations", "limit=200")) == listed[1:]
+
+
+@pytest.mark.parametrize("name", LISTS)
+def test_no_cursor_carries_a_table_key_or_an_api_key_hash(client, lists, name):
+    """A cursor travels in URLs, so into access logs and browser histories: it names the
+    listed item's sort key and nothing else. An index's table keys would be an API key's
+    secret hash (`APIKEY#<sha256>`), or an address."""
+    cursors = []
+    cursor: str | None = None
+    while True:
+        answer = get(client, lists, name, "limit=1" + (f"&cursor={quote(cursor)}" if cursor else ""))
+        cursor = answer.json()["next_cursor"]
+        if cursor is None:
+            break
+        cursors.append(json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))))
+    assert cursors
+    for decoded in cursors:
+        assert set(decoded) <= {"k", "ix", "used"}, decoded
+        assert API_KEY_PK_PREFIX not in json.dumps(decoded)
+        assert "@" not in json.dumps(decoded)

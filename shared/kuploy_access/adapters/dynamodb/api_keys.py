@@ -67,7 +67,7 @@ def _key(item: ApiKeyItem) -> ApiKey:
 
 
 # An organization's keys, in the index (keys.py: gsi1pk org_api_keys_gsi1pk, gsi1sk api_key_gsi1sk).
-_BY_ORG = ByIndex(ApiKeyItem.by_org, API_KEY_PK_PREFIX, API_KEY_SK)
+_BY_ORG = ByIndex(ApiKeyItem.by_org)
 
 
 class DynamoApiKeyRepository:

@@ -17,7 +17,6 @@ from kuploy_access.adapters.dynamodb.conditions import absent, live_org
 from kuploy_access.adapters.dynamodb.keys import (
     INVITATION_LINK_SK,
     INVITATION_SK_PREFIX,
-    ORG_PK_PREFIX,
     PROFILE_SK,
     invitation_link_pk,
     invitation_sk,
@@ -136,7 +135,7 @@ def _guard_held_by(invitation: Invitation) -> Condition:
 
 
 # An address's invitations, in the index (keys.py: gsi1pk invitee_gsi1pk, gsi1sk invitation_sk).
-_BY_INVITEE = ByIndex(InvitationItem.by_invitee, ORG_PK_PREFIX, INVITATION_SK_PREFIX)
+_BY_INVITEE = ByIndex(InvitationItem.by_invitee)
 
 
 def _answerable(now: datetime) -> Condition:

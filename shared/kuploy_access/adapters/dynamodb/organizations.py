@@ -94,7 +94,7 @@ def _is_deleted(item: OrganizationItem) -> bool:
 
 
 # An account's memberships, in the index (keys.py: gsi1pk user_pk, gsi1sk org_pk).
-_BY_USER = ByIndex(MembershipItem.by_user, ORG_PK_PREFIX, MEMBER_SK_PREFIX)
+_BY_USER = ByIndex(MembershipItem.by_user)
 
 
 def _with_live_organizations(memberships: list[MembershipItem]) -> list[OrganizationMembership]:

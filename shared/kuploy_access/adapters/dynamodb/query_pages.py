@@ -26,6 +26,10 @@ M = TypeVar("M", bound=Model)
 # The queried sort key (the table's sk, or the index's gsi1sk) is "k" in a cursor: what
 # every cursor held before index queries had cursors, so those still work.
 _SORT_KEY = "k"
+_INDEX = "ix"
+_INDEX_NAME = "gsi1"
+# Above every character DynamoDB can hold in a string (it compares UTF-8 bytes).
+_HIGHEST_CHARACTER = "\U0010ffff"
 
 
 @dataclass(frozen=True)
@@ -36,14 +40,12 @@ class ItemPage(Generic[M]):
 
 @dataclass(frozen=True)
 class ByIndex:
-    """Query gsi1 rather than the table. An index key need not be unique, so DynamoDB
-    resumes an index Query from the index keys *and* the table keys of the last item:
-    the cursor carries all of them, and a cursor's table keys must start with
-    `pk_prefix` and `sk_prefix`, those of the items the index lists."""
+    """Query gsi1 rather than the table. Every list read through the index has index
+    sort keys unique within their partition (an id after a prefix), so a page resumes
+    from the key condition `gsi1sk` after the cursor's, and the cursor names that key
+    only: never the table keys of the item (an API key's is the hash of its secret)."""
 
     index: Gsi1
-    pk_prefix: str
-    sk_prefix: str
 
 
 def encode_cursor(keys: dict[str, str]) -> str:
@@ -94,34 +96,42 @@ def query_page(
     `limit` + 1 matches or the partition ends: a page is full whenever enough items match,
     and reads past every item that does not (more than one request when there are many).
     """
+    # An index's cursor also names the index, so that a table list's cursor with the same
+    # sort key prefix (an organization's invitations; an invitee's) is refused by the other.
+    names = {_SORT_KEY: sk_prefix} if by_index is None else {_SORT_KEY: sk_prefix, _INDEX: _INDEX_NAME}
+    after: str | None = decode_cursor(cursor, names)[_SORT_KEY] if cursor else None
     if by_index is None:
-        prefixes = {_SORT_KEY: sk_prefix}
-        start_names = {"pk": partition}
-        query: Any = model.query
-        sort_condition = TableItem.sk.startswith(sk_prefix)
+        start = {"pk": {"S": partition}, "sk": {"S": after}} if after is not None else None
+        results = model.query(
+            partition,
+            TableItem.sk.startswith(sk_prefix),
+            filter_condition=filter_condition,
+            limit=limit + 1,
+            last_evaluated_key=start,
+            scan_index_forward=not newest_first,
+        )
+        items: list[M] = list(results)
     else:
-        prefixes = {_SORT_KEY: sk_prefix, "pk": by_index.pk_prefix, "sk": by_index.sk_prefix}
-        start_names = {"gsi1pk": partition}
-        query = by_index.index.query
-        sort_condition = Gsi1.gsi1sk.startswith(sk_prefix)
-    start: dict[str, Any] | None = None
-    if cursor:
-        keys = decode_cursor(cursor, prefixes)
-        sort_name = "sk" if by_index is None else "gsi1sk"
-        start_names[sort_name] = keys.pop(_SORT_KEY)
-        start = {name: {"S": value} for name, value in {**start_names, **keys}.items()}
-    results = query(
-        partition,
-        sort_condition,
-        filter_condition=filter_condition,
-        limit=limit + 1,
-        last_evaluated_key=start,
-        scan_index_forward=not newest_first,
-    )
-    items: list[M] = list(results)
+        sort_condition: Condition = Gsi1.gsi1sk.startswith(sk_prefix)
+        if after is not None:
+            # Both ends of BETWEEN are inclusive: the cursor's own item is read again
+            # (one more than the page) and dropped.
+            sort_condition = (
+                Gsi1.gsi1sk.between(sk_prefix, after)
+                if newest_first
+                else Gsi1.gsi1sk.between(after, sk_prefix + _HIGHEST_CHARACTER)
+            )
+        results = by_index.index.query(
+            partition,
+            sort_condition,
+            filter_condition=filter_condition,
+            limit=limit + (2 if after is not None else 1),
+            scan_index_forward=not newest_first,
+        )
+        items = [item for item in results if item.gsi1sk != after]  # type: ignore[attr-defined]
     if len(items) <= limit:
         return ItemPage(items, None)
     last: Any = items[limit - 1]
     if by_index is None:
         return ItemPage(items[:limit], encode_cursor({_SORT_KEY: last.sk}))
-    return ItemPage(items[:limit], encode_cursor({_SORT_KEY: last.gsi1sk, "pk": last.pk, "sk": last.sk}))
+    return ItemPage(items[:limit], encode_cursor({_SORT_KEY: last.gsi1sk, _INDEX: _INDEX_NAME}))
