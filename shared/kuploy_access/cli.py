@@ -6,7 +6,8 @@
         its security log and email the person.
 
 Against the deployed stack: run with AWS credentials and TABLE_NAME (the stack's
-TableName output), SENDER_EMAIL and PUBLIC_BASE_URL in the environment. Against the
+TableName output), SENDER_EMAIL and PUBLIC_BASE_URL in the environment; the region is
+AWS_REGION, or the AWS config's (profile) when that is not set. Against the
 local server (`make dev`): add `--local http://127.0.0.1:3000`; the server runs the
 same code on its embedded table.
 """
@@ -19,6 +20,8 @@ import json
 import os
 import sys
 import urllib.request
+
+from kuploy_access.config import REGION_VARIABLES, MissingSetting
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,12 +60,29 @@ def _login_name() -> str:
         return "operator"
 
 
+def _region_from_aws_config() -> None:
+    """An operator's shell names its region in the AWS config (profile) more often than in
+    AWS_REGION; the functions' settings read the variable, so it is set from the config."""
+    if any(os.environ.get(name) for name in REGION_VARIABLES):
+        return
+    from botocore.session import get_session
+
+    region = get_session().get_config_variable("region")
+    if region:
+        os.environ["AWS_REGION"] = str(region)
+
+
 def _on_aws(request: dict[str, str]) -> dict[str, object]:
     from kuploy_access.domain.errors import DomainError
-    from kuploy_access.wiring import admin_service
 
+    _region_from_aws_config()
     try:
+        from kuploy_access.wiring import admin_service
+
         done = admin_service().reset_two_factor(request["email"], request["operator"], request["reason"])
+    except MissingSetting as missing:
+        named = ", ".join(missing.names)
+        return {"error": f'{named} not set: the command is in README, under "Two-factor authentication"'}
     except DomainError as error:
         return {"error": error.detail}
     return {
