@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from kuploy_access.domain.api_keys import ApiKey
-from kuploy_access.domain.errors import Forbidden, NotFound
+from kuploy_access.domain.errors import Conflict, Forbidden, NotFound
 from kuploy_access.domain.invitations import InvitationStatus
 from kuploy_access.domain.permissions import (
     ASSIGNABLE_ROLES,
@@ -163,6 +163,32 @@ def test_an_invitation_answered_before_the_sweep_reaches_it_is_skipped(world, pe
 
     assert member.role == "member"
     assert world.store.invitations[(ORG_ID, sent.invitation.id)].status == InvitationStatus.PENDING
+
+
+def test_a_contested_invitation_does_not_stop_the_sweep_of_the_others(world, people):
+    """Resends that keep racing one revocation make it give up (409): the role change
+    stands, every other invitation is still revoked, and the caller is told to repeat."""
+    service = world.invitation_service()
+    by_admin = enter(world, people["admin"], INVITE)
+    for address in ("a@example.com", "contested@example.com", "c@example.com"):
+        service.invite(by_admin, address, "member")
+    revoke = world.invitations.revoke
+
+    def contested(invitation, event):
+        if invitation.email == "contested@example.com":
+            raise Conflict("The invitation kept changing while it was being revoked; try again")
+        revoke(invitation, event)
+
+    world.invitations.revoke = contested  # type: ignore[method-assign]
+    with pytest.raises(Conflict):
+        world.member_service().change_role(enter(world, people["owner"], CHANGE_ROLE), people["admin"].id, "member")
+    world.invitations.revoke = revoke  # type: ignore[method-assign]
+
+    assert world.store.members[(ORG_ID, people["admin"].id)].role == "member"
+    assert pending(world, people["admin"]) == {"contested@example.com"}
+    # Repeating the role change finishes the sweep.
+    world.member_service().change_role(enter(world, people["owner"], CHANGE_ROLE), people["admin"].id, "member")
+    assert pending(world, people["admin"]) == set()
 
 
 def test_an_invitation_on_its_way_while_the_inviter_is_demoted_is_refused(world, people):

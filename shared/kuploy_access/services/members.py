@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kuploy_access.domain.errors import NotFound, ValidationFailed
+from kuploy_access.domain.errors import Conflict, NotFound, ValidationFailed
 from kuploy_access.domain.invitations import Invitation
 from kuploy_access.domain.organizations import Member
 from kuploy_access.domain.paging import Page
@@ -49,6 +49,7 @@ class MemberService:
         that was cut short, and an invitation written while the role changed is refused
         by its own condition on the inviter's role."""
         revoked: list[Invitation] = []
+        contested: Conflict | None = None
         for invitation in self.invitations.pending_from(caller.org.id, member.user_id):
             if may_invite(member.role, invitation.role):
                 continue
@@ -64,7 +65,12 @@ class MemberService:
                 self.invitations.revoke(invitation, event)
             except NotFound:  # answered or revoked meanwhile
                 continue
+            except Conflict as conflict:  # resends kept racing it: the others still go
+                contested = conflict
+                continue
             revoked.append(invitation)
+        if contested is not None:
+            raise contested
         return revoked
 
     def remove(self, caller: OrgCaller, user_id: str) -> None:
