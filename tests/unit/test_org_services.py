@@ -28,7 +28,7 @@ from kuploy_access.domain.errors import (
     ValidationFailed,
 )
 from kuploy_access.domain.invitations import DEFAULT_INVITATION_LIFETIME, Invitation
-from kuploy_access.domain.organizations import MAX_ORG_NAME_LENGTH
+from kuploy_access.domain.organizations import MAX_RESOURCE_NAME_LENGTH
 from kuploy_access.domain.paging import Page
 from kuploy_access.domain.permissions import Role, rule_for
 from kuploy_access.domain.principal import Principal
@@ -179,7 +179,7 @@ def test_the_creator_can_use_the_new_org_at_once(world, people):
         ("  Acme  ", "Acme"),
         ("Acme\u200b Corp\n", "Acme Corp"),
         ("\tAda's\x00 Engines\ufeff", "Ada's Engines"),
-        ("x" * MAX_ORG_NAME_LENGTH, "x" * MAX_ORG_NAME_LENGTH),
+        ("x" * MAX_RESOURCE_NAME_LENGTH, "x" * MAX_RESOURCE_NAME_LENGTH),
     ],
 )
 def test_org_names_are_cleaned(world, people, raw, clean):
@@ -197,7 +197,7 @@ def test_an_org_name_without_visible_characters_is_refused_and_nothing_is_writte
 
 def test_an_org_name_longer_than_the_limit_is_refused_not_truncated(world, people):
     with pytest.raises(ValidationFailed):
-        world.organization_service().create(principal(people["grace"]), "x" * (MAX_ORG_NAME_LENGTH + 1), CLIENT)
+        world.organization_service().create(principal(people["grace"]), "x" * (MAX_RESOURCE_NAME_LENGTH + 1), CLIENT)
 
 
 def test_only_a_verified_account_creates_an_org(world, people):

@@ -16,7 +16,9 @@ class Plan(StrEnum):
     TEAM = "team"
 
 
-MAX_ORG_NAME_LENGTH = 100
+# Organizations, projects, applications, databases, channels: one limit, which the
+# request schemas publish.
+MAX_RESOURCE_NAME_LENGTH = 100
 # `last_active_at` is a hint for access reviews, not an activity log: one write per
 # member per hour at most, never one per request.
 ACTIVITY_RESOLUTION = timedelta(hours=1)
@@ -55,6 +57,6 @@ def resource_name(name: str, what: str = "name") -> str:
     cleaned = visible_text(name)
     if not cleaned:
         raise ValidationFailed(f"The {what} must contain at least one visible character")
-    if len(cleaned) > MAX_ORG_NAME_LENGTH:
-        raise ValidationFailed(f"The {what} must be at most {MAX_ORG_NAME_LENGTH} characters")
+    if len(cleaned) > MAX_RESOURCE_NAME_LENGTH:
+        raise ValidationFailed(f"The {what} must be at most {MAX_RESOURCE_NAME_LENGTH} characters")
     return cleaned

@@ -7,18 +7,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kuploy_access.domain.organizations import MAX_ORG_NAME_LENGTH, Member, Organization
+from kuploy_access.domain.organizations import MAX_RESOURCE_NAME_LENGTH, Member, Organization
 from kuploy_access.http.schemas.paging import PageView
 
 
 class CreateOrgRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(max_length=MAX_ORG_NAME_LENGTH, examples=["Analytical Engines"])
+    name: str = Field(max_length=MAX_RESOURCE_NAME_LENGTH, examples=["Analytical Engines"])
 
 
 class UpdateOrgRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, max_length=MAX_ORG_NAME_LENGTH)
+    name: str | None = Field(default=None, max_length=MAX_RESOURCE_NAME_LENGTH)
     require_2fa: bool | None = None
 
 

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import AliasPath, BaseModel, ConfigDict, Field
 
+from kuploy_access.domain.organizations import MAX_RESOURCE_NAME_LENGTH
 from kuploy_access.domain.paging import Page
 from kuploy_access.domain.resources import Resource
 from kuploy_access.http.schemas.paging import PageView
@@ -22,7 +23,7 @@ def _of_fields(name: str) -> Any:
 
 class NameRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(max_length=200)
+    name: str = Field(max_length=MAX_RESOURCE_NAME_LENGTH)
 
 
 class DeployRequest(BaseModel):
@@ -32,13 +33,13 @@ class DeployRequest(BaseModel):
 
 class DatabaseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(max_length=200)
+    name: str = Field(max_length=MAX_RESOURCE_NAME_LENGTH)
     engine: Literal["postgres", "mysql", "mariadb", "mongo", "redis"]
 
 
 class ChannelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(max_length=200)
+    name: str = Field(max_length=MAX_RESOURCE_NAME_LENGTH)
     kind: Literal["email", "webhook"]
     target: str = Field(
         max_length=2048,
