@@ -11,7 +11,7 @@ from kuploy_access.http.openapi_docs import route
 from kuploy_access.http.params import Cursor, Limit
 from kuploy_access.http.schemas.audit import AuditEventList
 from kuploy_access.http.schemas.two_factor import CodeRequest, DisableRequest, RecoveryCodes, Setup
-from kuploy_access.wiring import organization_service, two_factor_service
+from kuploy_access.wiring import security_log_service, two_factor_service
 
 app = create_app()
 
@@ -99,7 +99,7 @@ def replace_recovery_codes(body: CodeRequest, user: SudoUser, client: Client) ->
     ),
 )
 def audit_log(user: SignedInUser, limit: Limit = 50, cursor: Cursor = None) -> AuditEventList:
-    return AuditEventList.of(organization_service().audit.page(user.id, limit, cursor))
+    return AuditEventList.of(security_log_service().page(user.id, limit, cursor))
 
 
 @app.get(

@@ -49,8 +49,8 @@ class MissingSetting(RuntimeError):
         super().__init__(
             f"missing environment variable{'s' if len(self.names) > 1 else ''}: {listed}. "
             "A deployed function gets them from template.yaml (Globals: Function: Environment; AWS_REGION "
-            "from Lambda); locally, the local server, the tests and the bench set them "
-            "(devserver.embedded_aws.LOCAL_ENVIRONMENT)."
+            "from Lambda); locally, the local server sets them (devserver/environment.py), as do the "
+            "tests and the bench."
         )
 
 

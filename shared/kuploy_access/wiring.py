@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from kuploy_access.services.passwords import PasswordService
     from kuploy_access.services.reauthentication import ReauthenticationService
     from kuploy_access.services.resources import ResourceService
+    from kuploy_access.services.security_log import SecurityLogService
     from kuploy_access.services.sessions import SessionService
     from kuploy_access.services.signup import SignUpService
     from kuploy_access.services.sudo import SudoService
@@ -304,6 +305,13 @@ def account_service() -> AccountService:
     from kuploy_access.services.account import AccountService
 
     return AccountService(users=user_repository(), memberships=organization_repository())
+
+
+@lru_cache(maxsize=1)
+def security_log_service() -> SecurityLogService:
+    from kuploy_access.services.security_log import SecurityLogService
+
+    return SecurityLogService(trail=audit_log())
 
 
 @lru_cache(maxsize=1)

@@ -1,7 +1,6 @@
 """The audit trails: organizations' logs and accounts' own security trails (one
 partition per organization or account). DynamoAuditLog implements the three ports;
-the fakes are FakeAccountTrail (fakes.py), FakeAuditLog (org_fakes.py) and
-FakeSecurityLog (two_factor_fakes.py).
+the fakes are FakeAccountTrail (fakes.py) and FakeAuditLog (org_fakes.py).
 
 Most events are written inside the transaction of the change they record (the
 repositories take the event); these ports write the ones that stand alone."""
@@ -29,8 +28,9 @@ class SignInAudit(AuditRecorder, Protocol):  # LoginService
         for unknown accounts make it so that they cost what known ones do."""
 
 
-class AuditReader(Protocol):  # OrganizationService
-    """Raises ValidationFailed for a cursor this API did not give out."""
+class AuditReader(Protocol):  # OrganizationService, SecurityLogService
+    """`org_id` is an organization's id, or a user id for the account's own trail.
+    Raises ValidationFailed for a cursor this API did not give out."""
 
     def page(self, org_id: str, limit: int, cursor: str | None) -> Page[AuditEvent]:
         """Newest first."""
