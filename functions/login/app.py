@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from kuploy_access.domain.errors import DomainError, ValidationFailed
 from kuploy_access.domain.two_factor import MfaChallenge
-from kuploy_access.http import html_pages as pages
+from kuploy_access.http import account_pages
 from kuploy_access.http.api import count, counting_failures, create_app, lambda_entry
 from kuploy_access.http.deps import Client, FormFields, SignedInUser
 from kuploy_access.http.openapi_docs import route
@@ -28,8 +28,6 @@ from kuploy_access.http.schemas.sessions import Tokens
 from kuploy_access.wiring import login_service, reauthentication_service
 
 app = create_app()
-
-UNLOCK_TITLE = "Unlock password sign-in"
 
 
 @app.post(
@@ -96,18 +94,7 @@ def unlock(body: UnlockRequest, client: Client) -> Unlocked:
 
 @app.get("/unlock", tags=["pages"], summary="The page behind the emailed unlock link (changes nothing)")
 def unlock_page(token: Annotated[str, Query(max_length=512)] = "") -> Response[Any]:
-    if not token:
-        return pages.page(UNLOCK_TITLE, pages.message("This link is incomplete.", error=True), 400)
-    return pages.page(
-        UNLOCK_TITLE,
-        pages.confirm_form(
-            "/unlock",
-            token,
-            "Password sign-in to your account was paused after many wrong passwords. Press the button to allow "
-            "it again. If the attempts were not yours, choose a new password afterwards.",
-            "Unlock password sign-in",
-        ),
-    )
+    return account_pages.unlock(token)
 
 
 @app.post("/unlock", tags=["pages"], summary="The unlock page's button (form post)")
@@ -115,8 +102,8 @@ def unlock_form(form: FormFields, client: Client) -> Response[Any]:
     try:
         login_service().unlock(form.get("token", ""), client)
     except DomainError as error:
-        return pages.page(UNLOCK_TITLE, pages.message(error.detail, error=True), error.status)
-    return pages.page(UNLOCK_TITLE, pages.message("Password sign-in works again. You can sign in now."))
+        return account_pages.refused(account_pages.UNLOCK_TITLE, error)
+    return account_pages.unlocked()
 
 
 @app.post(

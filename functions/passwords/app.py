@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from kuploy_access.domain.errors import DomainError
-from kuploy_access.http import html_pages as pages
+from kuploy_access.http import account_pages
 from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.deps import Client, FormFields, SudoUser
 from kuploy_access.http.openapi_docs import route
@@ -77,9 +77,7 @@ def change_password(body: ChangeRequest, caller: SudoUser, client: Client) -> Re
 
 @app.get("/reset-password", tags=["pages"], summary="The page behind the emailed link (changes nothing)")
 def reset_password_page(token: Annotated[str, Query(max_length=512)] = "") -> Response[Any]:
-    if not token:
-        return pages.page("Choose a new password", pages.message("This link is incomplete.", error=True), 400)
-    return pages.page("Choose a new password", pages.password_form("/reset-password", token))
+    return account_pages.choose_password(token)
 
 
 @app.post("/reset-password", tags=["pages"], summary="The page's form (form post)")
@@ -88,13 +86,8 @@ def reset_password_form(form: FormFields, client: Client) -> Response[Any]:
     try:
         password_service().reset(token, form.get("password", ""), client.ip)
     except DomainError as error:
-        body = pages.message(error.detail, error=True)
-        if error.status == 422:  # the link still works: let them try another password
-            body += pages.password_form("/reset-password", token)
-        return pages.page("Choose a new password", body, error.status)
-    return pages.page(
-        "Password changed", pages.message("Your password is changed and every device was signed out. Sign in again.")
-    )
+        return account_pages.reset_refused(token, error)
+    return account_pages.password_changed()
 
 
 lambda_handler = lambda_entry(app)

@@ -9,8 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from kuploy_access.domain.errors import DomainError
-from kuploy_access.domain.invitations import safe_continue_path
-from kuploy_access.http import html_pages as pages
+from kuploy_access.http import account_pages
 from kuploy_access.http.api import count, create_app, lambda_entry
 from kuploy_access.http.deps import Client, FormFields
 from kuploy_access.http.openapi_docs import route
@@ -81,41 +80,16 @@ def verify_email_page(
         str | None, Query(alias="next", max_length=200, description="An invitation page to continue to")
     ] = None,
 ) -> Response[Any]:
-    if not token:
-        return pages.page("Confirm your email", pages.message("This link is incomplete.", error=True), 400)
-    return pages.page(
-        "Confirm your email",
-        pages.confirm_form(
-            "/verify-email",
-            token,
-            "Press the button to confirm your email address.",
-            "Confirm email address",
-            extra={"next": safe_continue_path(continue_to) or ""},
-        ),
-    )
+    return account_pages.confirm_email(token, continue_to)
 
 
 @app.post("/verify-email", tags=["pages"], summary="The page's confirm button (form post)")
 def verify_email_form(form: FormFields) -> Response[Any]:
-    token = form.get("token", "")
-    continue_to = safe_continue_path(form.get("next", ""))
     try:
-        password_set = signup_service().verify_email(token)
+        password_set = signup_service().verify_email(form.get("token", ""))
     except DomainError as error:
-        return pages.page("Confirm your email", pages.message(error.detail, error=True), error.status)
-    confirmed = (
-        "Your email address is confirmed."
-        if password_set
-        else "Your email address is confirmed. Your account has no password yet: choose one with "
-        "“Forgot password” on the sign-in page."
-    )
-    if continue_to:
-        return pages.page(
-            "Email confirmed", pages.message(confirmed) + pages.link(continue_to, "Continue to your invitation")
-        )
-    if password_set:
-        confirmed += " You can sign in now."
-    return pages.page("Email confirmed", pages.message(confirmed))
+        return account_pages.refused(account_pages.CONFIRM_TITLE, error)
+    return account_pages.email_confirmed(password_set, form.get("next"))
 
 
 lambda_handler = lambda_entry(app)

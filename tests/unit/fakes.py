@@ -8,8 +8,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from kuploy_access.domain.api_keys import ApiKey, KeyRecord, hash_key
 from kuploy_access.domain.audit import AuditEvent
 from kuploy_access.domain.email_messages import OutgoingEmail
 from kuploy_access.domain.emails import email_skeleton
@@ -43,6 +44,64 @@ class FakeClock:
 
     def advance(self, delta: timedelta) -> None:
         self.current += delta
+
+
+@dataclass
+class FakeKeys:
+    """The key table as the authorizer reads it (`KeyRecords`), counting its reads and
+    every usage mark asked for. tests/contract/test_key_records.py runs it against
+    `KeyLookup`: a key `put` here reads as DynamoApiKeyRepository's item does, and a
+    mark is written as KeyLookup's conditional update writes it."""
+
+    records: dict[str, KeyRecord] = field(default_factory=dict)
+    used_from: dict[str, str] = field(default_factory=dict)  # last_used_ip, by key hash
+    finds: list[str] = field(default_factory=list)
+    marks: list[tuple[str, datetime, str]] = field(default_factory=list)
+
+    def put(self, key: ApiKey) -> KeyRecord:
+        """The key as the repository stored it: a string set comes back sorted."""
+        record = KeyRecord(
+            key_id=key.id,
+            org_id=key.org_id,
+            scopes=tuple(sorted(key.scopes)),
+            expires_at=key.expires_at,
+            revoked_at=key.revoked_at,
+            last_used_at=key.last_used_at,
+        )
+        self.records[key.key_hash] = record
+        if key.last_used_ip:
+            self.used_from[key.key_hash] = key.last_used_ip
+        else:
+            self.used_from.pop(key.key_hash, None)
+        return record
+
+    def add(self, key: str, **changes: Any) -> KeyRecord:
+        """A record for the secret `key`, made up for a test of the authorizer."""
+        record = KeyRecord(
+            key_id=changes.pop("key_id", "key_01ci"),
+            org_id=changes.pop("org_id", "org_01engines"),
+            scopes=tuple(sorted(changes.pop("scopes", ("org:read", "resources:read")))),
+            expires_at=changes.pop("expires_at", None),
+            revoked_at=changes.pop("revoked_at", None),
+            last_used_at=changes.pop("last_used_at", None),
+        )
+        assert not changes, changes
+        self.records[hash_key(key)] = record
+        return record
+
+    def find(self, key_hash: str) -> KeyRecord | None:
+        self.finds.append(key_hash)
+        return self.records.get(key_hash)
+
+    def mark_used(self, key_hash: str, now: datetime, ip: str) -> bool:
+        """KeyLookup's condition: an existing key, not marked within USAGE_RESOLUTION."""
+        self.marks.append((key_hash, now, ip))
+        record = self.records.get(key_hash)
+        if record is None or not record.needs_usage_mark(now):
+            return False
+        self.records[key_hash] = replace(record, last_used_at=now)
+        self.used_from[key_hash] = ip[:64] or "unknown"
+        return True
 
 
 T = TypeVar("T")

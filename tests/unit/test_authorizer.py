@@ -21,9 +21,10 @@ from typing import Any
 import pytest
 
 from kuploy_access.domain.access_tokens import JwtCodec, JwtKind
-from kuploy_access.domain.api_keys import KeyRecord, hash_key, new_key
+from kuploy_access.domain.api_keys import hash_key, new_key
 from kuploy_access.domain.principal import ANONYMOUS, API_KEY, USER, Principal
 from kuploy_access.services.authorizer import KEY_CACHE_SECONDS, Authorizer, bearer_token
+from tests.unit.fakes import FakeKeys
 from tests.unit.jwt_helpers import OTHER_KEY, TEST_KEY, claims_for, unsigned_token
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,36 +62,6 @@ class RecordingLogger:
 
     def exception(self, *args: Any, **kwargs: Any) -> None:
         self._record("exception", *args, **kwargs)
-
-
-@dataclass
-class FakeKeys:
-    """The key table as the authorizer reads it, counting its reads and usage marks."""
-
-    records: dict[str, KeyRecord] = field(default_factory=dict)
-    finds: list[str] = field(default_factory=list)
-    marks: list[tuple[str, datetime, str]] = field(default_factory=list)
-
-    def add(self, key: str, **changes: Any) -> KeyRecord:
-        record = KeyRecord(
-            key_id=changes.pop("key_id", "key_01ci"),
-            org_id=changes.pop("org_id", "org_01engines"),
-            scopes=changes.pop("scopes", ("org:read", "resources:read")),
-            expires_at=changes.pop("expires_at", None),
-            revoked_at=changes.pop("revoked_at", None),
-            last_used_at=changes.pop("last_used_at", None),
-        )
-        assert not changes, changes
-        self.records[hash_key(key)] = record
-        return record
-
-    def find(self, key_hash: str) -> KeyRecord | None:
-        self.finds.append(key_hash)
-        return self.records.get(key_hash)
-
-    def mark_used(self, key_hash: str, now: datetime, ip: str) -> bool:
-        self.marks.append((key_hash, now, ip))
-        return True
 
 
 class Monotonic:
