@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -241,6 +241,18 @@ def test_a_mark_changes_nothing_but_the_last_use(table: KeyTable) -> None:
     assert table.records.mark_used(old.key_hash, FIRST_USE, IP) is True
 
     assert found(table, old) == replace(rotated, last_used_at=FIRST_USE)
+
+
+def test_a_use_is_recorded_at_its_instant_whatever_the_clock_s_timezone(table: KeyTable) -> None:
+    key = a_key(frozenset({"org:read"}))
+    table.create(key)
+    local_noon = FIRST_USE.astimezone(timezone(timedelta(hours=2)))
+
+    assert table.records.mark_used(key.key_hash, local_noon, IP) is True
+
+    record = found(table, key)
+    assert record.last_used_at == FIRST_USE
+    assert record.last_used_at is not None and record.last_used_at.utcoffset() == timedelta(0)
 
 
 @pytest.mark.parametrize(

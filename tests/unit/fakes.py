@@ -99,7 +99,7 @@ class FakeKeys:
         record = self.records.get(key_hash)
         if record is None or not record.needs_usage_mark(now):
             return False
-        self.records[key_hash] = replace(record, last_used_at=now)
+        self.records[key_hash] = replace(record, last_used_at=now.astimezone(UTC))
         self.used_from[key_hash] = ip[:64] or "unknown"
         return True
 

@@ -66,6 +66,7 @@ class KeyLookup:
     def mark_used(self, key_hash: str, now: datetime, ip: str) -> bool:
         """One write a minute per key at most, across every container: the condition
         lets only the first request of each minute write."""
+        now = now.astimezone(UTC)  # the format below names UTC
         cutoff = (now - USAGE_RESOLUTION).strftime(_TIME_FORMAT)
         try:
             self._client.update_item(
