@@ -46,7 +46,7 @@ def create_key(org_id: Id, body: CreateKeyRequest, caller: OrgMemberInSudoMode) 
     **route("api-keys", "The organization's API keys, without secrets", (200, "Keys, newest first"), **PROBLEMS),
 )
 def list_keys(org_id: Id, caller: OrgMember, limit: Limit = 50, cursor: Cursor = None) -> KeyList:
-    return KeyList.model_validate(api_key_service().of_org(caller, limit, cursor))
+    return KeyList.model_validate(api_key_service().page(caller, limit, cursor))
 
 
 @app.delete(

@@ -65,7 +65,7 @@ class ApiKeyService:
         self.keys.create(key, event)
         return IssuedKey(key, secret)
 
-    def of_org(self, caller: OrgCaller, limit: int, cursor: str | None) -> Page[ApiKey]:
+    def page(self, caller: OrgCaller, limit: int, cursor: str | None) -> Page[ApiKey]:
         """Newest first."""
         return self.keys.keys_page(caller.org.id, limit, cursor)
 

@@ -54,9 +54,6 @@ class Transaction:
             "update": [],
         }
 
-    def __len__(self) -> int:
-        return sum(len(parts) for parts in self._parts.values())
-
     def check(self, label: str, item: TableItem, condition: Condition) -> Transaction:
         """A condition on an item that this transaction does not write (only its key is read)."""
         model, pk, sk = type(item), item.pk, item.sk
