@@ -27,8 +27,9 @@ from kuploy_access.services.sessions import ClientInfo
 from kuploy_access.wiring import access_service, session_service, sudo_service
 
 
-def client_of(event: Any) -> ClientInfo:
+def _client(request: Request) -> ClientInfo:
     """Who is on the other end: API Gateway's source IP, never a client-sent header."""
+    event: Any = request.resolved_event  # the HTTP API's event (payload 2.0)
     http = event.request_context.http
     return ClientInfo(ip=http.source_ip or "", user_agent=http.user_agent or "")
 
@@ -41,10 +42,6 @@ def require_sudo(event: Any) -> Principal:
     caller = require_user(event)
     sudo_service().require(caller)
     return caller
-
-
-def _client(request: Request) -> ClientInfo:
-    return client_of(request.resolved_event)
 
 
 def _signed_in_user(request: Request) -> Principal:
@@ -61,7 +58,7 @@ def _enter_org(request: Request, acting_on_self: bool) -> OrgCaller:
         principal_of(raw),
         str(request.path_parameters.get("org_id", "")),
         rule_for(str(raw.get("routeKey", ""))),
-        client_of(request.resolved_event),
+        _client(request),
         acting_on_self,
     )
 

@@ -87,9 +87,9 @@ class Authorizer:
 
     def answer(self, event: Mapping[str, Any], now: datetime) -> dict[str, Any]:
         """API Gateway's question (payload 2.0) answered as a simple response."""
-        return {"isAuthorized": True, "context": self.principal_of(event, now).to_context()}
+        return {"isAuthorized": True, "context": self.decide(event, now).to_context()}
 
-    def principal_of(self, event: Mapping[str, Any], now: datetime) -> Principal:
+    def decide(self, event: Mapping[str, Any], now: datetime) -> Principal:
         if key_in_query(event):
             self._log.warning("API key sent in a query string refused; rotate that key")
             return Principal.anonymous("invalid_token")
