@@ -120,3 +120,78 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
 @lru_cache(maxsize=1)
 def settings() -> Settings:
     return read_settings(os.environ)
+
+
+# --- sign-in with GitHub, Google and GitLab (the OAuth function only) -----------------
+
+OAUTH_REDIRECT_ALLOWLIST = "OAUTH_REDIRECT_ALLOWLIST"
+PROVIDER_DEFAULTS: dict[str, dict[str, str]] = {
+    # OpenID Connect: the issuer, whose /.well-known/openid-configuration names the
+    # authorize, token and JWKS endpoints. GitLab's issuer is its base URL (self-managed
+    # instances set GITLAB_BASE_URL).
+    "google": {"ISSUER": "https://accounts.google.com"},
+    "gitlab": {"ISSUER": "https://gitlab.com"},
+    # Plain OAuth 2.0: its endpoints, and the REST API that answers /user and /user/emails.
+    "github": {
+        "AUTHORIZE_URL": "https://github.com/login/oauth/authorize",
+        "TOKEN_URL": "https://github.com/login/oauth/access_token",
+        "API_URL": "https://api.github.com",
+    },
+}
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """One provider the platform configured: `<PROVIDER>_CLIENT_ID` and
+    `<PROVIDER>_CLIENT_SECRET_ID` (the Secrets Manager id of the client secret) are set."""
+
+    provider: str
+    client_id: str
+    client_secret_id: str
+    # OpenID Connect providers (google, gitlab).
+    issuer: str | None = None
+    # GitHub.
+    authorize_url: str | None = None
+    token_url: str | None = None
+    api_url: str | None = None
+
+
+@dataclass(frozen=True)
+class OAuthSettings:
+    # The exact URLs a flow may return to (no prefix or wildcard matching).
+    redirect_allow_list: tuple[str, ...]
+    providers: tuple[ProviderSettings, ...]
+
+
+def read_oauth_settings(environ: Mapping[str, str]) -> OAuthSettings:
+    """A provider is on only when both its client id and its secret id are set; its
+    endpoints default to the public provider's (`PROVIDER_DEFAULTS`), each overridable by
+    `<PROVIDER>_<NAME>` (GitLab's issuer also by GITLAB_BASE_URL)."""
+    allow_list = tuple(dict.fromkeys((environ.get(OAUTH_REDIRECT_ALLOWLIST) or "").split()))
+    providers: list[ProviderSettings] = []
+    for provider, defaults in PROVIDER_DEFAULTS.items():
+        prefix = provider.upper()
+        client_id = _set(environ, f"{prefix}_CLIENT_ID")
+        secret_id = _set(environ, f"{prefix}_CLIENT_SECRET_ID")
+        if client_id is None or secret_id is None:
+            continue
+        endpoints = {name: _set(environ, f"{prefix}_{name}") or default for name, default in defaults.items()}
+        if provider == "gitlab" and (base := _set(environ, "GITLAB_BASE_URL")):
+            endpoints["ISSUER"] = base.rstrip("/")
+        providers.append(
+            ProviderSettings(
+                provider=provider,
+                client_id=client_id.strip(),
+                client_secret_id=secret_id.strip(),
+                issuer=endpoints.get("ISSUER"),
+                authorize_url=endpoints.get("AUTHORIZE_URL"),
+                token_url=endpoints.get("TOKEN_URL"),
+                api_url=endpoints.get("API_URL"),
+            )
+        )
+    return OAuthSettings(redirect_allow_list=allow_list, providers=tuple(providers))
+
+
+@lru_cache(maxsize=1)
+def oauth_settings() -> OAuthSettings:
+    return read_oauth_settings(os.environ)

@@ -197,3 +197,21 @@ class ReauthenticationRequired(DomainError):
     status = 403
     code = "reauthentication_required"
     title = "Confirm it is you: this action needs a recent sign-in"
+
+
+class ProviderNotConfigured(NotFound):
+    """A sign-in provider the platform has not configured (or that does not exist)."""
+
+    code = "provider_not_configured"
+    title = "This sign-in provider is not configured"
+
+
+class LastSignInMethod(Conflict):
+    """Unlinking would leave the account with no way to sign in."""
+
+    code = "last_sign_in_method"
+    title = "This is the account's last way to sign in; set a password or link another provider first"
+
+
+class IdentityNotLinked(NotFound):
+    title = "No account of this provider is linked"
