@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from kuploy_access.adapters.clock import SystemClock
     from kuploy_access.adapters.dynamodb.api_keys import DynamoApiKeyRepository
     from kuploy_access.adapters.dynamodb.audit import DynamoAuditLog
+    from kuploy_access.adapters.dynamodb.identities import DynamoIdentityStore, DynamoOAuthFlows
     from kuploy_access.adapters.dynamodb.invitations import DynamoInvitationRepository
     from kuploy_access.adapters.dynamodb.login_throttle import DynamoLoginThrottle
     from kuploy_access.adapters.dynamodb.organizations import DynamoOrganizationRepository
@@ -46,9 +47,11 @@ if TYPE_CHECKING:
     from kuploy_access.services.invitations import InvitationService
     from kuploy_access.services.login import LoginService
     from kuploy_access.services.members import MemberService
+    from kuploy_access.services.oauth import OAuthService
     from kuploy_access.services.organizations import OrganizationService
     from kuploy_access.services.pacing import AnswerFloor
     from kuploy_access.services.passwords import PasswordService
+    from kuploy_access.services.ports.identities import ProviderDirectory
     from kuploy_access.services.reauthentication import ReauthenticationService
     from kuploy_access.services.resources import ResourceService
     from kuploy_access.services.security_log import SecurityLogService
@@ -304,7 +307,50 @@ def sudo_service() -> SudoService:
 def account_service() -> AccountService:
     from kuploy_access.services.account import AccountService
 
-    return AccountService(users=user_repository(), memberships=organization_repository())
+    return AccountService(users=user_repository(), memberships=organization_repository(), identities=identity_store())
+
+
+@lru_cache(maxsize=1)
+def identity_store() -> DynamoIdentityStore:
+    from kuploy_access.adapters.dynamodb.identities import DynamoIdentityStore
+
+    return DynamoIdentityStore()
+
+
+@lru_cache(maxsize=1)
+def oauth_flows() -> DynamoOAuthFlows:
+    from kuploy_access.adapters.dynamodb.identities import DynamoOAuthFlows
+
+    return DynamoOAuthFlows()
+
+
+@lru_cache(maxsize=1)
+def provider_directory() -> ProviderDirectory:
+    # Authlib, joserfc and requests load here, in the OAuth function only.
+    from kuploy_access.adapters.oauth import provider_directory as configured_providers
+    from kuploy_access.config import oauth_settings
+
+    return configured_providers(oauth_settings())
+
+
+@lru_cache(maxsize=1)
+def oauth_service() -> OAuthService:
+    from kuploy_access.config import oauth_settings
+    from kuploy_access.services.oauth import OAuthService
+
+    return OAuthService(
+        identities=identity_store(),
+        flows=oauth_flows(),
+        login_codes=token_repository(),
+        users=user_repository(),
+        providers=provider_directory(),
+        sessions=session_service(),
+        audit=audit_log(),
+        mailer=mailer(),
+        clock=clock(),
+        public_base_url=settings().public_base_url,
+        redirect_allow_list=oauth_settings().redirect_allow_list,
+    )
 
 
 @lru_cache(maxsize=1)

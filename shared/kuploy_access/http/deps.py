@@ -124,5 +124,18 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
+def _cookies(request: Request) -> dict[str, str]:
+    """The request's cookies (payload 2.0 hands them apart from the headers); the first
+    of a repeated name wins."""
+    event: Any = request.resolved_event
+    found: dict[str, str] = {}
+    for pair in event.cookies or []:
+        name, separator, value = str(pair).partition("=")
+        if separator:
+            found.setdefault(name.strip(), value.strip())
+    return found
+
+
+Cookies = Annotated[dict[str, str], Depends(_cookies)]
 SudoProof = Annotated[Callable[[], Principal], Depends(_sudo_proof)]
 WantsJson = Annotated[bool, Depends(_wants_json)]

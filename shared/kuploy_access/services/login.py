@@ -37,7 +37,7 @@ from kuploy_access.domain.one_time_tokens import (
 from kuploy_access.domain.passwords import normalize_password
 from kuploy_access.domain.rate_limits import RateLimited
 from kuploy_access.domain.sessions import TokenPair
-from kuploy_access.domain.two_factor import MFA_CHALLENGE_LIFETIME, MfaChallenge
+from kuploy_access.domain.two_factor import MfaChallenge
 from kuploy_access.domain.users import NOBODY, User
 from kuploy_access.services.delivery import send_quietly
 from kuploy_access.services.ports.audit import SignInAudit
@@ -70,10 +70,7 @@ class LoginService:
     def log_in(self, email: str, password: str, client: ClientInfo) -> TokenPair | MfaChallenge:
         user = self.authenticate(email, password, client)
         if user.two_factor_enabled:
-            token = self.sessions.access_tokens().issue(
-                JwtKind.MFA_CHALLENGE, user.id, self.clock.now(), MFA_CHALLENGE_LIFETIME
-            )
-            return MfaChallenge(mfa_token=token, expires_in=int(MFA_CHALLENGE_LIFETIME.total_seconds()))
+            return self.sessions.second_step(user.id)
         return self.sessions.start(user.id, client)
 
     def complete_two_factor(

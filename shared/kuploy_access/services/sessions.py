@@ -21,6 +21,7 @@ from kuploy_access.domain.sessions import (
     TokenPair,
     epoch_seconds,
 )
+from kuploy_access.domain.two_factor import MFA_CHALLENGE_LIFETIME, MfaChallenge
 from kuploy_access.services.ports.audit import AuditRecorder
 from kuploy_access.services.ports.clock import Clock
 from kuploy_access.services.ports.sessions import RefreshAlreadyRotated, SessionNotLive, SessionRepository
@@ -64,6 +65,12 @@ class SessionService:
         )
         self.sessions.create(session)
         return self._pair(user_id, session.id, refresh_token, now, proven_at)
+
+    def second_step(self, user_id: str) -> MfaChallenge:
+        """No session yet: the first factor was right and the account has 2FA. The answer's
+        short-lived token is redeemed with a code at POST /auth/login/2fa."""
+        token = self.access_tokens().issue(JwtKind.MFA_CHALLENGE, user_id, self.clock.now(), MFA_CHALLENGE_LIFETIME)
+        return MfaChallenge(mfa_token=token, expires_in=int(MFA_CHALLENGE_LIFETIME.total_seconds()))
 
     def refresh(self, presented: str, client: ClientInfo) -> TokenPair:
         """A new pair for a live refresh token; the presented one dies. Presenting a

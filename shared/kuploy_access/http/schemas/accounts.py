@@ -13,6 +13,13 @@ class OrganizationSummary(BaseModel):
     role: str
 
 
+class LinkedIdentity(BaseModel):
+    provider: str
+    # The address the provider gave when it was linked (None: it gave none).
+    email: str | None
+    linked_at: datetime
+
+
 class Me(BaseModel):
     id: str
     email: str
@@ -21,6 +28,9 @@ class Me(BaseModel):
     two_factor_enabled: bool
     created_at: datetime
     organizations: list[OrganizationSummary]
+    # False: the account signs in only with a provider (the reset flow sets a password).
+    has_password: bool
+    identities: list[LinkedIdentity]
 
 
 class UpdateMeRequest(BaseModel):
