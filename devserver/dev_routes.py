@@ -1,5 +1,6 @@
 """Routes only the local server has, under /_dev/ (never in template.yaml or the
-OpenAPI document): the outbox, the DynamoDB call log, and the operator's 2FA reset."""
+OpenAPI document): the outbox, the DynamoDB call log, the operator's 2FA reset, and
+the sign-in page of the local providers (dev_sign_in.py)."""
 
 from __future__ import annotations
 
@@ -35,8 +36,18 @@ def _admin_reset_two_factor(client_ip: str, body: bytes) -> GatewayResponse:
     return _json(404 if "error" in outcome else 200, outcome)
 
 
-def dev_route(method: str, path: str, client_ip: str, body: bytes, outbox: Outbox) -> GatewayResponse | None:
+def dev_route(
+    method: str, path: str, query: str, client_ip: str, body: bytes, outbox: Outbox
+) -> GatewayResponse | None:
     """The answer of a /_dev/ route, or None for a request the gateway answers."""
+    from devserver import dev_sign_in
+
+    if method == "GET" and path == dev_sign_in.DEV_SIGN_IN_PATH:
+        return dev_sign_in.sign_in_page()
+    if method == "GET" and path == dev_sign_in.DEV_SIGNED_IN_PATH:
+        return dev_sign_in.signed_in_page(query)
+    if method == "GET" and path == dev_sign_in.DEV_PROVIDERS_PATH:
+        return dev_sign_in.providers_document()
     if path == DEV_EMAILS_PATH and method == "GET":
         return _json(200, outbox.all())
     if path == DEV_DYNAMODB_CALLS_PATH and method == "GET":

@@ -45,7 +45,7 @@ def make_handler(gateway: LocalGateway, outbox: Outbox) -> type[BaseHTTPRequestH
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length > 0 else b""
             client_ip = self.client_address[0]
-            response = dev_route(self.command, raw_path, client_ip, body, outbox) or gateway.handle(
+            response = dev_route(self.command, raw_path, raw_query, client_ip, body, outbox) or gateway.handle(
                 self.command, raw_path, raw_query, list(self.headers.items()), body, client_ip
             )
             self._write(response.status, response.headers, response.body)

@@ -156,12 +156,12 @@ def exchange(body: ExchangeRequest, client: Client) -> Tokens | MfaRequired:
         s422="validation_error",
     ),
 )
-def link(provider: ProviderId, body: LinkRequest, caller: SudoUser) -> Response[Any]:
+def link(provider: ProviderId, body: LinkRequest, caller: SudoUser) -> Response[LinkStarted]:
     flow = oauth_service().start_link(caller.id, provider, body.redirect_to)
     return Response(
         status_code=200,
         content_type="application/json",
-        body=LinkStarted(authorize_url=flow.location).model_dump_json(),
+        body=LinkStarted(authorize_url=flow.location),
         headers={"Cache-Control": "no-store"},
         cookies=[_started(flow)],
     )
