@@ -68,7 +68,7 @@ def _started(flow: StartedFlow) -> Cookie:
 
 @app.get(
     "/auth/providers",
-    **route("sign-in providers", "The sign-in providers this platform offers", (200, "Configured only"), signed_in=False),
+    **route("sign-in providers", "The sign-in providers of this platform", (200, "Configured only"), signed_in=False),
 )
 def list_providers() -> ProviderList:
     configured = oauth_service().configured_providers()
@@ -100,9 +100,10 @@ def start(provider: ProviderId, redirect_to: Annotated[str, Query(max_length=204
         "sign-in providers",
         "The provider's redirect back",
         (302, "To the flow's `redirect_to`, with `login_code`, `linked`, or `error`"),
-        description="Sign-in: `?login_code=` (single use, 60 s; POST /auth/oauth/exchange). Link: `?linked=<provider>`. "
-        "Any refusal: `?error=` one of `access_denied`, `provider_error`, `invalid_state`, `browser_mismatch`, "
-        "`email_not_verified`, `email_too_similar`, `identity_in_use`, `provider_already_linked`, `account_gone`, "
+        description="Sign-in: `?login_code=` (single use, 60 s; POST /auth/oauth/exchange). "
+        "Link: `?linked=<provider>`. Any refusal: `?error=` one of `access_denied`, `provider_error`, "
+        "`invalid_state`, `browser_mismatch`, `email_not_verified`, `email_too_similar`, `identity_in_use`, "
+        "`provider_already_linked`, `account_gone`, "
         "and nothing is created. Clears the flow's cookie.",
         signed_in=False,
         s404="provider_not_configured",

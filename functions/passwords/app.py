@@ -62,8 +62,10 @@ def reset_password(body: ResetRequest, client: Client) -> Response[None]:
         "passwords",
         "Change my password",
         (204, "Password changed"),
-        description="Needs the current password; every other session is signed out. Sudo mode.",
+        description="Needs the current password; every other session is signed out. Sudo mode. An account "
+        "without a password (signed up with a provider) answers 409 `conflict`: it sets one with the reset flow.",
         s403=("invalid_credentials", "api_key_not_allowed", "reauthentication_required"),
+        s409="conflict",
         s422=PASSWORD_CODES,
         s429="rate_limited",
     ),

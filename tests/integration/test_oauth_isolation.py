@@ -39,9 +39,7 @@ def _loaded_after_import(functions: list[tuple[str, str]]) -> dict[str, list[str
 
 def test_no_function_but_oauth_loads_an_oauth_library():
     others = sorted(
-        (path.parent.name, str(path))
-        for path in (ROOT / "functions").glob("*/app.py")
-        if path.parent.name != "oauth"
+        (path.parent.name, str(path)) for path in (ROOT / "functions").glob("*/app.py") if path.parent.name != "oauth"
     )
     assert len(others) >= 12
     loaded = _loaded_after_import(others)

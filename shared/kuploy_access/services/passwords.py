@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from kuploy_access.domain import email_messages
 from kuploy_access.domain.audit import Actor, audit_event
 from kuploy_access.domain.emails import LOOK_ALIKE_REFUSAL, canonical_email
-from kuploy_access.domain.errors import InvalidToken, TokenExpired, Unauthorized, WrongPassword
+from kuploy_access.domain.errors import Conflict, InvalidToken, TokenExpired, Unauthorized, WrongPassword
 from kuploy_access.domain.login_throttle import AttemptRefused, Refusal, retry_after
 from kuploy_access.domain.one_time_tokens import (
     MAX_TOKEN_LENGTH,
@@ -117,8 +117,11 @@ class PasswordService:
         Guesses at the current password count against the same limits as login, so a
         stolen access token is not an unthrottled password oracle."""
         user = self.users.get(user_id)
-        if user is None or user.password_hash is None:
+        if user is None:
             raise Unauthorized("invalid_token", "The account no longer exists")
+        if user.password_hash is None:
+            # Signs in with a provider only: there is no current password to prove.
+            raise Conflict("This account has no password yet; set one with 'Forgot password'")
         now = self.clock.now()
         try:
             attempt = self.throttle.take(user.email, client_ip, now)
