@@ -39,6 +39,7 @@ lint: $(VENV)/.installed
 
 # The fakes and the contract suites too: mypy holds each fake to the ports it stands in for.
 TYPED_TESTS = tests/contract tests/unit/fakes.py tests/unit/org_fakes.py tests/unit/two_factor_fakes.py \
+	tests/unit/identity_fakes.py \
 	tests/unit/test_org_services.py tests/unit/test_access_service.py
 
 typecheck: $(VENV)/.installed

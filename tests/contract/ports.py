@@ -10,6 +10,7 @@ from typing import Protocol
 from kuploy_access.domain.rate_limits import RateLimit
 from kuploy_access.services.ports.api_keys import ApiKeyRepository, ApiKeyRoster
 from kuploy_access.services.ports.audit import AuditReader, SignInAudit
+from kuploy_access.services.ports.identities import IdentityStore, LoginCodes, OAuthFlows
 from kuploy_access.services.ports.invitations import InvitationRoster, InvitationStore, InvitationSweep
 from kuploy_access.services.ports.organizations import (
     MemberRoster,
@@ -56,17 +57,28 @@ class TwoFactor(TwoFactorStore, FactorReset, Protocol):
     """DynamoTwoFactorRepository and FakeTwoFactor."""
 
 
+class Identities(IdentityStore, Protocol):
+    """DynamoIdentityStore and FakeIdentities (IdentityStore holds IdentityLookup)."""
+
+
+class Tokens(TokenRepository, LoginCodes, Protocol):
+    """DynamoTokenRepository and FakeLoginCodes: the login codes are one-time tokens."""
+
+
 __all__ = [
     "ApiKeys",
     "AuditLog",
+    "Identities",
     "Invitations",
     "Limiter",
     "LoginThrottle",
+    "OAuthFlows",
     "Organizations",
     "RateLimiter",
     "ResourceRepository",
     "SessionRepository",
     "TokenRepository",
+    "Tokens",
     "TwoFactor",
     "Users",
 ]

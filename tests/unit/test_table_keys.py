@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from kuploy_access.adapters.dynamodb import keys
+from kuploy_access.domain.identities import Provider
 from kuploy_access.domain.one_time_tokens import TokenKind
 from kuploy_access.domain.rate_limits import RateLimit
 from kuploy_access.domain.resources import ResourceKind
@@ -34,6 +35,17 @@ AT = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
         (keys.one_time_token_pk(TokenKind.ACCOUNT_UNLOCK, HASH), f"TOKEN#account_unlock#{HASH}"),
         (keys.session_sk("ses_01abc"), "SESSION#ses_01abc"),
         (keys.refresh_token_pk(HASH), f"REFRESH#{HASH}"),
+        (keys.one_time_token_pk(TokenKind.LOGIN_CODE, HASH), f"TOKEN#login_code#{HASH}"),
+        (keys.identity_pk(Provider.GITHUB, "583231"), "IDENTITY#github#583231"),
+        (
+            keys.identity_pk(Provider.GOOGLE, "107691503500"),
+            "IDENTITY#google#107691503500",
+        ),
+        (keys.identity_pk(Provider.GITLAB, "4242"), "IDENTITY#gitlab#4242"),
+        (keys.account_identity_sk(Provider.GITHUB), "IDENTITY#github"),
+        (keys.account_identity_sk(Provider.GOOGLE), "IDENTITY#google"),
+        (keys.account_identity_sk(Provider.GITLAB), "IDENTITY#gitlab"),
+        (keys.oauth_flow_pk(HASH), f"OAUTHFLOW#{HASH}"),
         (
             keys.rate_counter_pk(RateLimit("login-pair", 5, timedelta(minutes=15)), "ada@example.com|203.0.113.7", AT),
             # sha256 of the key, cut to 32; the 15-minute window holding AT (05:00:00 UTC)
@@ -72,6 +84,8 @@ def test_a_builder_writes_the_key_as_stored(built: str, stored: str) -> None:
         (keys.EMAIL_SKELETON_GUARD_SK, "EMAILSKELETON"),
         (keys.ONE_TIME_TOKEN_SK, "TOKEN"),
         (keys.REFRESH_TOKEN_SK, "REFRESH"),
+        (keys.IDENTITY_SK, "IDENTITY"),
+        (keys.OAUTH_FLOW_SK, "OAUTHFLOW"),
         (keys.COUNTER_SK, "COUNTER"),
         (keys.ORG_SK, "ORG"),
         (keys.INVITATION_LINK_SK, "TOKEN"),
@@ -90,6 +104,9 @@ def test_a_fixed_sort_key_is_as_stored(constant: str, stored: str) -> None:
         (keys.EMAIL_SKELETON_GUARD_PK_PREFIX, "EMAILSKELETON#"),
         (keys.SESSION_SK_PREFIX, "SESSION#"),
         (keys.REFRESH_TOKEN_PK_PREFIX, "REFRESH#"),
+        (keys.IDENTITY_PK_PREFIX, "IDENTITY#"),
+        (keys.ACCOUNT_IDENTITY_SK_PREFIX, "IDENTITY#"),
+        (keys.OAUTH_FLOW_PK_PREFIX, "OAUTHFLOW#"),
         (keys.RATE_COUNTER_PK_PREFIX, "RATE#"),
         (keys.rate_counter_pk_prefix(RateLimit("login-ip", 50, timedelta(minutes=15))), "RATE#login-ip#"),
         (keys.LOGIN_FAILURES_PK_PREFIX, "LOGINFAIL#"),
@@ -115,6 +132,12 @@ def test_every_one_time_token_kind_and_resource_kind_has_its_own_key() -> None:
     resources = {keys.resource_sk_prefix(kind) for kind in ResourceKind}
     assert len(tokens) == len(TokenKind)
     assert len(resources) == len(ResourceKind)
+
+
+def test_every_provider_has_its_own_keys() -> None:
+    identities = {keys.identity_pk(provider, "42") for provider in Provider}
+    account_sides = {keys.account_identity_sk(provider) for provider in Provider}
+    assert len(identities) == len(account_sides) == len(Provider)
 
 
 def test_the_module_imports_nothing_of_the_domain_or_pynamodb_at_run_time() -> None:

@@ -7,6 +7,9 @@
 | skeleton guard (one verified account per look) | `email_skeleton_guard_pk` | `EMAIL_SKELETON_GUARD_SK` | |
 | one-time token | `one_time_token_pk` | `ONE_TIME_TOKEN_SK` | |
 | session | `user_pk` | `session_sk` | |
+| identity (one account per provider account) | `identity_pk` | `IDENTITY_SK` | |
+| the account's identity (one per provider and account) | `user_pk` | `account_identity_sk` | |
+| OAuth flow (one sign-in with a provider, until its callback) | `oauth_flow_pk` | `OAUTH_FLOW_SK` | |
 | refresh token (current and rotated) | `refresh_token_pk` | `REFRESH_TOKEN_SK` | |
 | rate-limit counter | `rate_counter_pk` | `COUNTER_SK` | |
 | consecutive login failures | `login_failures_pk` | `COUNTER_SK` | |
@@ -98,6 +101,39 @@ def refresh_token_pk(token_hash: str) -> str:
 
 REFRESH_TOKEN_PK_PREFIX = refresh_token_pk("")
 REFRESH_TOKEN_SK = "REFRESH"
+
+
+# --- sign-in with providers ------------------------------------------------------------
+
+IDENTITY_PK_PREFIX = "IDENTITY#"
+
+
+def identity_pk(provider: str, subject: str) -> str:
+    """A provider account (a `Provider`, which is its value as a string, and the
+    provider's own user id): which account here it signs in to. One item per provider
+    account: its creation is the one-account-per-provider-account invariant."""
+    return f"{IDENTITY_PK_PREFIX}{provider}#{subject}"
+
+
+IDENTITY_SK = "IDENTITY"
+
+
+def account_identity_sk(provider: str) -> str:
+    """The same link in the account's partition: one per provider and account, and the
+    account's identities are one Query."""
+    return f"IDENTITY#{provider}"
+
+
+ACCOUNT_IDENTITY_SK_PREFIX = account_identity_sk("")
+
+
+def oauth_flow_pk(state_hash: str) -> str:
+    """A flow in progress, under the SHA-256 of its `state`."""
+    return f"OAUTHFLOW#{state_hash}"
+
+
+OAUTH_FLOW_PK_PREFIX = oauth_flow_pk("")
+OAUTH_FLOW_SK = "OAUTHFLOW"
 
 
 # --- counters --------------------------------------------------------------------------

@@ -62,6 +62,9 @@ class UserItem(TableItem):
     totp_pending_sealed = UnicodeAttribute(null=True)
     totp_last_step = NumberAttribute(null=True)
     recovery_code_hashes = UnicodeSetAttribute(null=True)
+    # How many providers are linked: what the condition that keeps the last way to sign
+    # in reads (adapters/dynamodb/identities.py). Absent before the first link.
+    identity_count = NumberAttribute(null=True)
 
 
 class EmailGuardItem(TableItem):
@@ -79,6 +82,33 @@ class OneTimeTokenItem(TableItem):
     requested_at = UTCDateTimeAttribute(null=True)
     ip = UnicodeAttribute(null=True)
     user_agent = UnicodeAttribute(null=True)
+
+
+class IdentityItem(TableItem):
+    """A linked provider account, written twice in one transaction: under the provider
+    account (`identity_pk`: which account it signs in to) and in the account's partition
+    (`account_identity_sk`: its identities, one per provider). Both carry every field."""
+
+    provider = UnicodeAttribute()
+    subject = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    email = UnicodeAttribute(null=True)
+    linked_at = UTCDateTimeAttribute()
+
+
+class OAuthFlowItem(TableItem):
+    """An OAuth flow from its start to its callback (domain/identities.py, OAuthFlow);
+    `used_at` is set once, by the callback that uses it."""
+
+    state_hash = UnicodeAttribute()
+    provider = UnicodeAttribute()
+    mode = UnicodeAttribute()
+    redirect_to = UnicodeAttribute()
+    browser_hash = UnicodeAttribute()
+    expires_at = UTCDateTimeAttribute()
+    user_id = UnicodeAttribute(null=True)
+    used_at = UTCDateTimeAttribute(null=True)
+    expires_at_epoch = TTLAttribute()
 
 
 class SessionItem(TableItem):

@@ -1,8 +1,12 @@
-"""Single-use opaque tokens, stored by the SHA-256 of their secret."""
+"""Single-use opaque tokens (emailed links, and the login codes OAuth callbacks hand to
+browsers), stored by the SHA-256 of their secret."""
 
 from __future__ import annotations
 
-from kuploy_access.adapters.dynamodb.conditions import absent
+from pynamodb.exceptions import DeleteError
+from pynamodb.expressions.condition import Condition
+
+from kuploy_access.adapters.dynamodb.conditions import absent, present
 from kuploy_access.adapters.dynamodb.keys import ONE_TIME_TOKEN_SK, one_time_token_pk
 from kuploy_access.adapters.dynamodb.models import OneTimeTokenItem
 from kuploy_access.domain.one_time_tokens import OneTimeToken, RequestOrigin, TokenKind
@@ -57,3 +61,21 @@ class DynamoTokenRepository:
 
     def delete(self, kind: TokenKind, token_hash: str) -> None:
         token_ref(kind, token_hash).delete()
+
+    def take(self, token: OneTimeToken) -> OneTimeToken | None:
+        """LoginCodes.take: one conditional DeleteItem that answers what it deleted, so
+        of racing takers only the one whose delete found the item gets it."""
+        same_kind: Condition = present() & (OneTimeTokenItem.kind == token.kind.value)
+        try:
+            answer = OneTimeTokenItem._get_connection().delete_item(
+                one_time_token_pk(token.kind, token.token_hash),
+                range_key=ONE_TIME_TOKEN_SK,
+                condition=same_kind,
+                return_values="ALL_OLD",
+            )
+        except DeleteError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return None
+            raise
+        item = OneTimeTokenItem.from_raw_data(answer["Attributes"])
+        return _token_of(token.kind, token.token_hash, item)

@@ -45,7 +45,9 @@ def user_of(item: UserItem) -> User:
     )
 
 
-def _unverified() -> Condition:
+def unverified() -> Condition:
+    """The account exists and its address is not verified yet (also what a provider's
+    take-over of a pre-registered account requires: adapters/dynamodb/identities.py)."""
     condition: Condition = UserItem.pk.exists() & (UserItem.email_verified == False)  # noqa: E712
     return condition
 
@@ -55,7 +57,7 @@ def _verified() -> Condition:
     return condition
 
 
-def _look(address: str, holder: str | None = None) -> EmailGuardItem:
+def look_guard(address: str, holder: str | None = None) -> EmailGuardItem:
     """The skeleton guard of `address`: one verified account per look (see `create`)."""
     look = EmailGuardItem(pk=email_skeleton_guard_pk(email_skeleton(address)), sk=EMAIL_SKELETON_GUARD_SK)
     if holder is not None:
@@ -63,7 +65,7 @@ def _look(address: str, holder: str | None = None) -> EmailGuardItem:
     return look
 
 
-def _look_free_or_held_by(user_id: str) -> Condition:
+def look_free_or_held_by(user_id: str) -> Condition:
     """A transaction that verifies an address claims its look with this: the first of
     two look-alike addresses to be verified keeps it, the other's is refused."""
     condition: Condition = absent() | (EmailGuardItem.user_id == user_id)
@@ -92,7 +94,7 @@ class DynamoUserRepository:
         # only by confusables (Cyrillic а for a) is refused, not merged. Only verified
         # accounts hold the look (verify_email claims it), so nobody can block an
         # address with a look-alike whose inbox they do not have.
-        look = _look(user.email)
+        look = look_guard(user.email)
         try:
             (
                 Transaction(self._connection)
@@ -134,9 +136,9 @@ class DynamoUserRepository:
         # The update also checks that the account is still unverified, so a link is never
         # added to an account that another link verified a moment ago.
         if actions:
-            transaction.update("account", user_ref(user_id), actions, _unverified())
+            transaction.update("account", user_ref(user_id), actions, unverified())
         else:
-            transaction.check("account", user_ref(user_id), _unverified())
+            transaction.check("account", user_ref(user_id), unverified())
         try:
             transaction.commit()
         except ConditionFailed:
@@ -159,9 +161,9 @@ class DynamoUserRepository:
                     "account",
                     user_ref(token.user_id),
                     [password, UserItem.email_verified.set(True), UserItem.reset_token_hash.remove()],
-                    _unverified(),
+                    unverified(),
                 )
-                .put("look", _look(address, token.user_id), _look_free_or_held_by(token.user_id))
+                .put("look", look_guard(address, token.user_id), look_free_or_held_by(token.user_id))
                 .commit()
             )
         except ConditionFailed as failed:
@@ -233,8 +235,8 @@ class DynamoUserRepository:
             # The link proved the inbox, so the reset verifies the address, and the address
             # takes its look as verify_email's would. The account is still unverified when
             # this commits: verifying it ends this link (and `link_is_current` with it).
-            transaction.update("account", user_ref(token.user_id), changes, link_is_current & _unverified())
-            transaction.put("look", _look(account.email, token.user_id), _look_free_or_held_by(token.user_id))
+            transaction.update("account", user_ref(token.user_id), changes, link_is_current & unverified())
+            transaction.put("look", look_guard(account.email, token.user_id), look_free_or_held_by(token.user_id))
         try:
             transaction.commit()
         except ConditionFailed as failed:
