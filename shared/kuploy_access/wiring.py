@@ -24,9 +24,10 @@ if TYPE_CHECKING:
     from kuploy_access.adapters.clock import SystemClock
     from kuploy_access.adapters.dynamodb.api_keys import DynamoApiKeyRepository
     from kuploy_access.adapters.dynamodb.audit import DynamoAuditLog
-    from kuploy_access.adapters.dynamodb.identities import DynamoIdentityStore, DynamoOAuthFlows
+    from kuploy_access.adapters.dynamodb.identities import DynamoIdentityStore
     from kuploy_access.adapters.dynamodb.invitations import DynamoInvitationRepository
     from kuploy_access.adapters.dynamodb.login_throttle import DynamoLoginThrottle
+    from kuploy_access.adapters.dynamodb.oauth_flows import DynamoOAuthFlows
     from kuploy_access.adapters.dynamodb.organizations import DynamoOrganizationRepository
     from kuploy_access.adapters.dynamodb.rate_limits import DynamoRateLimiter
     from kuploy_access.adapters.dynamodb.resources import DynamoResourceRepository
@@ -319,7 +320,7 @@ def identity_store() -> DynamoIdentityStore:
 
 @lru_cache(maxsize=1)
 def oauth_flows() -> DynamoOAuthFlows:
-    from kuploy_access.adapters.dynamodb.identities import DynamoOAuthFlows
+    from kuploy_access.adapters.dynamodb.oauth_flows import DynamoOAuthFlows
 
     return DynamoOAuthFlows()
 

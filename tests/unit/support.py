@@ -28,6 +28,7 @@ from tests.unit.fakes import (
     FakeTokens,
     FakeUsers,
 )
+from tests.unit.identity_fakes import FakeIdentities
 from tests.unit.jwt_helpers import TEST_KEY
 
 PUBLIC_BASE_URL = "https://console.kuploy.example"
@@ -73,6 +74,7 @@ class World:
 
     def __post_init__(self) -> None:
         self.users = FakeUsers(self.tokens)
+        self.identities = FakeIdentities(self.users)
         self.limiter = FakeRateLimiter(self.users)
         self.throttle = FakeLoginThrottle(self.users, self.limiter, self.trail)
 
@@ -125,7 +127,7 @@ class World:
         )
 
     def account(self) -> AccountService:
-        return AccountService(users=self.users, memberships=self.memberships)
+        return AccountService(users=self.users, memberships=self.memberships, identities=self.identities)
 
     def add_user(
         self,

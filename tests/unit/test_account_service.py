@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from kuploy_access.domain.errors import Unauthorized
+from kuploy_access.domain.identities import Identity, Provider
 from kuploy_access.domain.users import OrganizationMembership, clean_name
 from tests.unit.support import World
 
@@ -33,7 +36,24 @@ def test_get_answers_the_account_and_its_organizations(world):
             {"id": "org_01", "name": "Analytical", "role": "owner"},
             {"id": "org_02", "name": "Engines", "role": "member"},
         ],
+        "has_password": True,
+        "identities": [],
     }
+
+
+def test_get_lists_linked_providers_and_whether_there_is_a_password(world):
+    user = world.add_user(name="Ada")
+    linked_at = world.clock.now()
+    world.identities.link(Identity(Provider.GITLAB, "77", user.id, "ada@lab.example", linked_at))
+    world.identities.link(Identity(Provider.GITHUB, "42", user.id, None, linked_at))
+    view = world.account().get(user.id).as_dict()
+    assert view["has_password"] is True
+    assert view["identities"] == [
+        {"provider": "github", "email": None, "linked_at": linked_at},
+        {"provider": "gitlab", "email": "ada@lab.example", "linked_at": linked_at},
+    ]
+    world.users.by_id[user.id] = replace(user, password_hash=None)
+    assert world.account().get(user.id).as_dict()["has_password"] is False
 
 
 def test_get_without_organizations(world):

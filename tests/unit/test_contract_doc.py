@@ -110,6 +110,7 @@ def test_the_check_sees_the_routes_it_is_about():
     """Guards the parser: a few routes of each kind are found where they belong."""
     assert {("POST", "/auth/signup"), ("DELETE", "/orgs/{org_id}/databases/{db_id}")} <= documented()
     assert ("GET", "/orgs/{org_id}/projects/{project_id}/applications/{app_id}/deployments") in documented()
-    assert {("GET", "/auth/providers"), ("GET", "/auth/oauth/{provider}/start"), ("GET", "/")} <= not_built()
+    assert ("GET", "/") in not_built()
+    assert {("GET", "/auth/providers"), ("GET", "/auth/oauth/{provider}/start")} <= documented() - not_built()
     assert ("GET", "/_dev/emails") not in documented() | not_built()
     assert len(served()) > 60

@@ -30,7 +30,7 @@ from kuploy_access.domain.two_factor import MfaChallenge
 from kuploy_access.services.oauth import OAuthService
 from kuploy_access.services.ports.identities import ProviderClient, ProviderFailed
 from kuploy_access.services.sessions import ClientInfo
-from tests.unit.identity_fakes import FakeIdentities, FakeLoginCodes, FakeOAuthFlows
+from tests.unit.identity_fakes import FakeLoginCodes, FakeOAuthFlows
 from tests.unit.support import PUBLIC_BASE_URL, World
 
 CONSOLE = "https://console.kuploy.example/"
@@ -80,7 +80,6 @@ class FakeDirectory:
 class OAuthWorld(World):
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.identities = FakeIdentities(self.users)
         self.flows = FakeOAuthFlows()
         self.codes = FakeLoginCodes()
         self.github = FakeProvider(Provider.GITHUB)
@@ -151,7 +150,7 @@ def test_only_configured_providers_are_listed_and_started(world):
     for name in ("gitlab", "facebook", "GitHub", ""):
         with pytest.raises(ProviderNotConfigured):
             world.oauth().start_sign_in(name, CONSOLE)
-    assert world.flows.flows == {}
+    assert world.flows.items == {}
 
 
 @pytest.mark.parametrize(
@@ -161,14 +160,14 @@ def test_only_configured_providers_are_listed_and_started(world):
 def test_a_redirect_not_on_the_list_is_refused_before_anything_is_stored(world, redirect_to):
     with pytest.raises(ValidationFailed):
         world.oauth().start_sign_in("github", redirect_to)
-    assert world.flows.flows == {}
+    assert world.flows.items == {}
 
 
 def test_a_flow_is_stored_by_the_hash_of_its_state_with_the_hash_of_the_browser_secret(world):
     started = world.oauth().start_sign_in("google", CONSOLE)
     state = parse_qs(urlsplit(started.location).query)["state"][0]
     assert len(state) >= 43  # 256 bits
-    flow = world.flows.flows[hash_secret(state)]
+    flow = world.flows.items[hash_secret(state)].flow
     assert started.browser_secret is not None
     assert flow.browser_hash == hash_secret(started.browser_secret)
     assert flow.redirect_to == CONSOLE
@@ -187,7 +186,7 @@ def test_a_provider_whose_metadata_cannot_be_read_sends_the_browser_back_with_an
     started = world.oauth().start_sign_in("google", CONSOLE)
     assert started.location == f"{CONSOLE}?error=provider_error"
     assert started.browser_secret is None
-    assert world.flows.flows == {}
+    assert world.flows.items == {}
 
 
 # --- first sign-in -----------------------------------------------------------------------

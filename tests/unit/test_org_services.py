@@ -49,6 +49,7 @@ from kuploy_access.services.ports.organizations import (
 )
 from kuploy_access.services.ports.resources import ResourceRepository
 from kuploy_access.services.sessions import ClientInfo
+from tests.unit.identity_fakes import FakeIdentities
 from tests.unit.org_fakes import (
     FakeAuditLog,
     FakeInvitations,
@@ -330,7 +331,7 @@ def test_the_audit_log_is_newest_first_and_paged(world, people):
 
 def test_renaming_an_account_refreshes_its_member_copies_and_my_orgs(world, people):
     world.add_org(people["admin"], "org_01beta", name="Beta")
-    account = AccountService(users=world.users, memberships=world.orgs)
+    account = AccountService(users=world.users, memberships=world.orgs, identities=FakeIdentities(world.users))
     view = account.rename(people["admin"].id, "  Adam Smith ")
     assert {(m.org_id, m.role) for m in view.organizations} == {(ORG_ID, "admin"), ("org_01beta", "owner")}
     assert world.store.members[(ORG_ID, people["admin"].id)].name == "Adam Smith"
