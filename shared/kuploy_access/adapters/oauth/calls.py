@@ -1,0 +1,106 @@
+"""What every provider call shares: one timeout, no redirects, and one way to fail.
+
+Whatever goes wrong between us and a provider (the network, a timeout, an HTTP error,
+an OAuth error body, JSON of the wrong shape, a token that does not verify) becomes
+ProviderFailed(PROVIDER_ERROR): the callback turns it into a redirect with
+`error=provider_error`, never a 5xx.
+
+Details name the step and the kind of failure only, and the original exception is
+dropped (`from None`): some messages quote what was sent (requests' InvalidHeader quotes
+the header, which holds the access token), and the service logs the detail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+from authlib.integrations.base_client import OAuthError
+from joserfc.errors import JoseError
+
+from kuploy_access.domain.emails import canonical_email
+from kuploy_access.domain.errors import InvalidEmail
+from kuploy_access.domain.identities import FlowError
+from kuploy_access.services.ports.identities import ProviderFailed
+
+# Seconds for each request (connect, then each read): a provider that hangs costs the
+# callback this much, well inside the function's timeout.
+TIMEOUT_SECONDS = 5.0
+USER_AGENT = "kuploy-access"
+
+
+def failed(detail: str) -> ProviderFailed:
+    return ProviderFailed(FlowError.PROVIDER_ERROR, detail)
+
+
+@contextmanager
+def guarded(step: str) -> Iterator[None]:
+    """Turn any failure inside into ProviderFailed naming `step`."""
+    try:
+        yield
+    except ProviderFailed:
+        raise
+    except requests.Timeout:
+        raise failed(f"{step}: timed out") from None
+    except requests.RequestException as error:
+        raise failed(f"{step}: {type(error).__name__}") from None
+    except OAuthError as error:
+        # The provider's own error code (invalid_grant, bad_verification_code, ...).
+        raise failed(f"{step}: {_code(error.error)}") from None
+    except JoseError as error:
+        # joserfc's codes and descriptions name claims and algorithms, never values.
+        raise failed(f"{step}: {error.error}: {error.description}") from None
+    except Exception as error:
+        # A provider's answer of an unexpected shape can fail anywhere in a library.
+        raise failed(f"{step}: {type(error).__name__}") from None
+
+
+def _code(value: object) -> str:
+    text = str(value)
+    return text if text.replace("_", "").isalnum() and len(text) <= 64 else "unreadable error code"
+
+
+def json_of(response: requests.Response, step: str) -> Any:
+    """The JSON of a 2xx answer."""
+    if not 200 <= response.status_code < 300:
+        raise failed(f"{step}: HTTP {response.status_code}")
+    try:
+        return response.json()
+    except ValueError:
+        raise failed(f"{step}: the answer is not JSON") from None
+
+
+def json_object(response: requests.Response, step: str) -> dict[str, Any]:
+    body = json_of(response, step)
+    if not isinstance(body, dict):
+        raise failed(f"{step}: the answer is not a JSON object")
+    return body
+
+
+def get_json(
+    session: requests.Session,
+    url: str,
+    step: str,
+    *,
+    timeout: float,
+    access_token: str | None = None,
+    accept: str = "application/json",
+) -> Any:
+    """GET a JSON document; with `access_token`, as the signed-in person (Bearer)."""
+    headers = {"Accept": accept, "User-Agent": USER_AGENT}
+    if access_token is not None:
+        headers["Authorization"] = f"Bearer {access_token}"
+    with guarded(step):
+        response = session.get(url, headers=headers, timeout=timeout, allow_redirects=False)
+    return json_of(response, step)
+
+
+def provider_email(raw: object) -> str | None:
+    """The canonical form of a provider's address; None when it gave none that parses."""
+    if not isinstance(raw, str):
+        return None
+    try:
+        return canonical_email(raw)
+    except InvalidEmail:
+        return None
