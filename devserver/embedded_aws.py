@@ -119,6 +119,13 @@ def create_signing_key(secret_id: str, value: str | None = None) -> None:
     )
 
 
+def create_client_secrets(secret_values: dict[str, str]) -> None:
+    """The OAuth providers' client secrets (Secrets Manager id -> value)."""
+    client = boto3.client("secretsmanager", region_name=REGION)
+    for secret_id, value in secret_values.items():
+        client.create_secret(Name=secret_id, SecretString=value)
+
+
 def verify_sender(address: str) -> None:
     boto3.client("sesv2", region_name=REGION).create_email_identity(EmailIdentity=address)
 

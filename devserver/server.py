@@ -10,6 +10,7 @@ written to FILE on shutdown and read back at start.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -23,11 +24,29 @@ from devserver.template import PROJECT_ROOT, api_spec
 if TYPE_CHECKING:
     from devserver.embedded_aws import Outbox
     from devserver.gateway import LocalGateway
+    from devserver.local_providers import LocalProviders
 
 
 def _print_email(email: Any) -> None:
     rule = "-" * 72
     print(f"\n{rule}\n  email to {email.to}: {email.subject}\n{rule}\n{email.text}\n{rule}\n", flush=True)
+
+
+def start_local_providers_for(public_base_url: str) -> LocalProviders:
+    """Local stand-ins for GitHub, Google and GitLab, turned on in this process's
+    environment (a variable the shell set wins), with flows returning to the local
+    sign-in page (README, "Sign in with GitHub, Google and GitLab")."""
+    from devserver.dev_sign_in import LOCAL_PROVIDERS_VARIABLE, return_address
+    from devserver.local_providers import start_local_providers
+
+    providers = start_local_providers()
+    for name, value in providers.environment.items():
+        os.environ.setdefault(name, value)
+    allowed = os.environ.get("OAUTH_REDIRECT_ALLOWLIST", "").split()
+    os.environ["OAUTH_REDIRECT_ALLOWLIST"] = " ".join(dict.fromkeys([*allowed, return_address(public_base_url)]))
+    urls = {"github": providers.github, "google": providers.google, "gitlab": providers.gitlab}
+    os.environ[LOCAL_PROVIDERS_VARIABLE] = json.dumps(urls)
+    return providers
 
 
 def make_handler(gateway: LocalGateway, outbox: Outbox) -> type[BaseHTTPRequestHandler]:
@@ -75,12 +94,15 @@ def main(argv: list[str] | None = None) -> int:
     api = api_spec()
     environment = prepare_local_environment(api, args.port, args.host)
     sys.path.insert(0, str(PROJECT_ROOT / "shared"))
+    providers = start_local_providers_for(environment["PUBLIC_BASE_URL"])
 
     from devserver.dev_routes import DEV_EMAILS_PATH
-    from devserver.embedded_aws import embedded_aws, restore_state, save_state
+    from devserver.dev_sign_in import DEV_SIGN_IN_PATH
+    from devserver.embedded_aws import create_client_secrets, embedded_aws, restore_state, save_state
     from devserver.gateway import LocalGateway
 
-    with embedded_aws(api.table, environment, state_file=args.state) as outbox:
+    with providers, embedded_aws(api.table, environment, state_file=args.state) as outbox:
+        create_client_secrets(providers.client_secrets)
         if args.state:
             restored = restore_state(args.state, environment["TABLE_NAME"])
             print(f"state: {restored} items read from {args.state}", flush=True)
@@ -104,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in routes:
             print(f"  {line}", flush=True)
         print(f"  GET    {DEV_EMAILS_PATH}   (local only: emails sent so far)", flush=True)
+        print(f"  GET    {DEV_SIGN_IN_PATH}  (local only: sign in with the local GitHub, Google, GitLab)", flush=True)
         try:
             server.serve_forever(poll_interval=0.2)
         finally:

@@ -328,10 +328,10 @@ def oauth_flows() -> DynamoOAuthFlows:
 @lru_cache(maxsize=1)
 def provider_directory() -> ProviderDirectory:
     # Authlib, joserfc and requests load here, in the OAuth function only.
-    from kuploy_access.adapters.oauth import provider_directory as configured_providers
+    from kuploy_access.adapters.oauth import OAuthProviderDirectory
     from kuploy_access.config import oauth_settings
 
-    return configured_providers(oauth_settings())
+    return OAuthProviderDirectory(oauth_settings())
 
 
 @lru_cache(maxsize=1)
