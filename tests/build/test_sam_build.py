@@ -129,3 +129,19 @@ def test_functions_are_built_with_their_handlers(build: Build):
     functions = [lid for lid, r in resources.items() if r["Type"] == "AWS::Serverless::Function"]
     for logical_id in functions:
         assert (build.directory / logical_id / "app.py").is_file(), logical_id
+
+
+def test_only_the_oauth_function_carries_the_oauth_libraries(build: Build):
+    """functions/oauth/requirements.txt is built into OAuthFunction alone, for aarch64."""
+    resources = load_template()["Resources"]
+    functions = [lid for lid, r in resources.items() if r["Type"] == "AWS::Serverless::Function"]
+    oauth = build.directory / "OAuthFunction"
+    for package in ("authlib", "joserfc", "requests", "cryptography"):
+        assert (oauth / package / "__init__.py").is_file(), f"{package} is not in OAuthFunction"
+    native = sorted(oauth.rglob("*.so"))
+    assert native, "OAuthFunction has no native module (cryptography's Rust core)"
+    wrong = {path.name: elf_machine(path) for path in native if elf_machine(path) != EM_AARCH64}
+    assert not wrong, f"not aarch64 (183): {wrong}"
+    for logical_id in functions:
+        if logical_id != "OAuthFunction":
+            assert not (build.directory / logical_id / "authlib").exists(), f"authlib is in {logical_id}"

@@ -284,11 +284,13 @@ def test_take_over_wipes_the_pre_registration_verifies_and_links(side: IdentityS
     before = pre_registered(side)
     identity = an_identity(before.id)
 
-    side.identities.take_over(before, identity)
+    side.identities.take_over(before, identity, "Grace Hopper")
 
     after = account(side)
+    assert before.name != "Grace Hopper"
     assert after == replace(
         before,
+        name="Grace Hopper",
         password_hash=None,
         email_verified=True,
         pending_verification_hashes=frozenset(),
@@ -307,7 +309,7 @@ def test_after_a_take_over_no_link_of_the_pre_registration_works(side: IdentityS
     reset = a_token(user.id, "reset", TokenKind.PASSWORD_RESET)
     side.account.users.start_password_reset(user, reset)
 
-    side.identities.take_over(account(side), an_identity())
+    side.identities.take_over(account(side), an_identity(), "Grace")
 
     with pytest.raises(TokenNotUsable):
         side.account.users.verify_email(link, GRACE)
@@ -320,7 +322,7 @@ def test_take_over_claims_the_look(side: IdentitySide) -> None:
     user, _ = signed_up(side.account, GRACE, "usr_grace")
     _, others_link = signed_up(side.account, LOOK_ALIKE, "usr_other")
 
-    side.identities.take_over(user, an_identity())
+    side.identities.take_over(user, an_identity(), "Grace")
 
     with pytest.raises(EmailTooSimilar):
         side.account.users.verify_email(others_link, LOOK_ALIKE)
@@ -333,7 +335,7 @@ def test_take_over_of_a_look_alike_of_a_verified_address_is_refused_and_changes_
     verified(side.account, LOOK_ALIKE, "usr_other")
 
     with pytest.raises(EmailTooSimilar):
-        side.identities.take_over(before, an_identity())
+        side.identities.take_over(before, an_identity(), "Grace")
 
     assert account(side) == before
     assert all(token_exists(side, TokenKind.EMAIL_VERIFICATION, h) for h in before.pending_verification_hashes)
@@ -347,7 +349,7 @@ def test_take_over_of_an_account_verified_meanwhile_is_refused_and_changes_nothi
     now = account(side)
 
     with pytest.raises(AccountChanged):
-        side.identities.take_over(read, an_identity())
+        side.identities.take_over(read, an_identity(), "Grace")
 
     assert account(side) == now and now.password_hash == "$argon2id$first"
     assert side.identities.find(Provider.GITHUB, "583231") is None
@@ -356,7 +358,7 @@ def test_take_over_of_an_account_verified_meanwhile_is_refused_and_changes_nothi
 
 def test_take_over_of_an_account_nobody_has_is_refused_and_writes_nothing(side: IdentitySide) -> None:
     with pytest.raises(AccountChanged):
-        side.identities.take_over(a_user(GRACE, "usr_gone"), an_identity("usr_gone"))
+        side.identities.take_over(a_user(GRACE, "usr_gone"), an_identity("usr_gone"), "Grace")
 
     assert side.account.users.get("usr_gone") is None
     assert side.identities.find(Provider.GITHUB, "583231") is None
@@ -367,7 +369,7 @@ def test_take_over_with_a_linked_provider_account_is_refused_and_changes_nothing
     before = pre_registered(side)
 
     with pytest.raises(IdentityTaken):
-        side.identities.take_over(before, an_identity(before.id))
+        side.identities.take_over(before, an_identity(before.id), "Grace")
 
     assert account(side) == before
     assert side.identities.find(Provider.GITHUB, "583231") == an_identity("usr_owner")
@@ -537,7 +539,9 @@ def test_a_take_over_and_a_verification_at_once_leave_one_of_them(side: Identity
     outcomes = run_together(
         2,
         lambda i: (
-            side.identities.take_over(before, an_identity()) if i == 0 else side.account.users.verify_email(link, GRACE)
+            side.identities.take_over(before, an_identity(), "Grace")
+            if i == 0
+            else side.account.users.verify_email(link, GRACE)
         ),
     )
 

@@ -72,7 +72,7 @@ class FakeIdentities:
             self._refuse_taken(identity)
             self._store(identity)
 
-    def take_over(self, account: User, identity: Identity) -> None:
+    def take_over(self, account: User, identity: Identity, name: str) -> None:
         users = self.users
         with users._lock:
             current = users.by_id.get(account.id)
@@ -90,6 +90,7 @@ class FakeIdentities:
             users.by_skeleton[look] = account.id
             users.by_id[account.id] = replace(
                 current,
+                name=name,
                 password_hash=None,
                 email_verified=True,
                 pending_verification_hashes=frozenset(),

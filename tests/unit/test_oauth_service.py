@@ -259,6 +259,7 @@ def test_an_unverified_account_with_the_address_is_taken_over(world):
     claimed = world.users.get(pending.id)
     assert claimed is not None
     assert claimed.email_verified and claimed.password_hash is None
+    assert claimed.name == "Grace"  # not the squatter's "Mallory"
     assert claimed.pending_verification_hashes == frozenset()
     for token_hash in pending_tokens:
         assert world.tokens.get(TokenKind.EMAIL_VERIFICATION, token_hash) is None

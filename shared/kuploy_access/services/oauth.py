@@ -214,7 +214,7 @@ class OAuthService:
                 self.identities.link(identity)
                 self._linked(holder, account.provider, client, "")
             else:
-                self.identities.take_over(holder, identity)
+                self.identities.take_over(holder, identity, clean_name(account.name))
                 # Whoever pre-registered the address had no way in (it was unverified);
                 # end anything they might hold all the same.
                 self.sessions.revoke_all(holder.id)

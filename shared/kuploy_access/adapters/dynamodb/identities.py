@@ -158,8 +158,9 @@ class DynamoIdentityStore:
                 raise AccountChanged() from None
             raise _link_refused(failed) from None
 
-    def take_over(self, account: User, identity: Identity) -> None:
+    def take_over(self, account: User, identity: Identity, name: str) -> None:
         changes: list[Action] = [
+            UserItem.name.set(name),
             UserItem.password_hash.remove(),
             UserItem.pending_verification_hashes.remove(),
             UserItem.reset_token_hash.remove(),

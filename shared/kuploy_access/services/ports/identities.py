@@ -56,10 +56,11 @@ class IdentityStore(IdentityLookup, Protocol):  # OAuthService
         """Link to an existing account. Raises IdentityTaken, ProviderAlreadyLinked, and
         AccountChanged when the account does not exist."""
 
-    def take_over(self, account: User, identity: Identity) -> None:
+    def take_over(self, account: User, identity: Identity, name: str) -> None:
         """The provider proved the inbox of an unverified account: while it is still
         unverified, remove its password, its pending verification links (every hash in
-        `account.pending_verification_hashes`) and its reset link, mark it verified, claim
+        `account.pending_verification_hashes`) and its reset link, give it `name` (the
+        provider's: whoever pre-registered chose the one it had), mark it verified, claim
         its look, and link the identity, at once. Raises AccountChanged when it was verified
         (or deleted) meanwhile, EmailTooSimilar, IdentityTaken, ProviderAlreadyLinked."""
 
