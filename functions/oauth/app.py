@@ -87,10 +87,11 @@ def list_providers() -> ProviderList:
         signed_in=False,
         s404="provider_not_configured",
         s422="validation_error",
+        s429="rate_limited",
     ),
 )
-def start(provider: ProviderId, redirect_to: Annotated[str, Query(max_length=2048)]) -> Response[Any]:
-    flow = oauth_service().start_sign_in(provider, redirect_to)
+def start(provider: ProviderId, redirect_to: Annotated[str, Query(max_length=2048)], client: Client) -> Response[Any]:
+    flow = oauth_service().start_sign_in(provider, redirect_to, client)
     return _redirect(flow.location, _started(flow))
 
 
@@ -155,10 +156,11 @@ def exchange(body: ExchangeRequest, client: Client) -> Tokens | MfaRequired:
         s403=("reauthentication_required", "api_key_not_allowed"),
         s404="provider_not_configured",
         s422="validation_error",
+        s429="rate_limited",
     ),
 )
-def link(provider: ProviderId, body: LinkRequest, caller: SudoUser) -> Response[LinkStarted]:
-    flow = oauth_service().start_link(caller.id, provider, body.redirect_to)
+def link(provider: ProviderId, body: LinkRequest, caller: SudoUser, client: Client) -> Response[LinkStarted]:
+    flow = oauth_service().start_link(caller.id, provider, body.redirect_to, client)
     return Response(
         status_code=200,
         content_type="application/json",

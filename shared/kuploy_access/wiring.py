@@ -349,6 +349,7 @@ def oauth_service() -> OAuthService:
         audit=audit_log(),
         mailer=mailer(),
         clock=clock(),
+        limiter=rate_limiter(),
         public_base_url=settings().public_base_url,
         redirect_allow_list=oauth_settings().redirect_allow_list,
     )

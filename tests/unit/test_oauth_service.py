@@ -97,6 +97,7 @@ class OAuthWorld(World):
             audit=self.trail,
             mailer=self.mailer,
             clock=self.clock,
+            limiter=self.limiter,
             public_base_url=PUBLIC_BASE_URL,
             redirect_allow_list=ALLOWED,
         )
@@ -114,7 +115,7 @@ class OAuthWorld(World):
         """Start a sign-in, come back from the provider; the callback's query."""
         if account is not None:
             provider.account = account
-        started = self.oauth().start_sign_in(provider.provider.value, redirect_to)
+        started = self.oauth().start_sign_in(provider.provider.value, redirect_to, client)
         state = parse_qs(urlsplit(started.location).query)["state"][0]
         assert started.browser_secret is not None
         location = self.oauth().finish(
@@ -149,7 +150,7 @@ def test_only_configured_providers_are_listed_and_started(world):
     assert world.oauth().configured_providers() == [Provider.GITHUB, Provider.GOOGLE]
     for name in ("gitlab", "facebook", "GitHub", ""):
         with pytest.raises(ProviderNotConfigured):
-            world.oauth().start_sign_in(name, CONSOLE)
+            world.oauth().start_sign_in(name, CONSOLE, CLIENT)
     assert world.flows.items == {}
 
 
@@ -159,12 +160,12 @@ def test_only_configured_providers_are_listed_and_started(world):
 )
 def test_a_redirect_not_on_the_list_is_refused_before_anything_is_stored(world, redirect_to):
     with pytest.raises(ValidationFailed):
-        world.oauth().start_sign_in("github", redirect_to)
+        world.oauth().start_sign_in("github", redirect_to, CLIENT)
     assert world.flows.items == {}
 
 
 def test_a_flow_is_stored_by_the_hash_of_its_state_with_the_hash_of_the_browser_secret(world):
-    started = world.oauth().start_sign_in("google", CONSOLE)
+    started = world.oauth().start_sign_in("google", CONSOLE, CLIENT)
     state = parse_qs(urlsplit(started.location).query)["state"][0]
     assert len(state) >= 43  # 256 bits
     flow = world.flows.items[hash_secret(state)].flow
@@ -183,7 +184,7 @@ def test_a_provider_whose_metadata_cannot_be_read_sends_the_browser_back_with_an
         raise ProviderFailed(FlowError.PROVIDER_ERROR, "discovery failed")
 
     world.google.authorize_url = broken  # type: ignore[method-assign]
-    started = world.oauth().start_sign_in("google", CONSOLE)
+    started = world.oauth().start_sign_in("google", CONSOLE, CLIENT)
     assert started.location == f"{CONSOLE}?error=provider_error"
     assert started.browser_secret is None
     assert world.flows.items == {}
@@ -322,7 +323,7 @@ def test_a_callback_in_another_browser_is_refused(world):
 def test_a_state_is_used_once_expires_and_belongs_to_its_provider(world):
     world.google.account = google()
     oauth = world.oauth()
-    started = oauth.start_sign_in("google", CONSOLE)
+    started = oauth.start_sign_in("google", CONSOLE, CLIENT)
     state = parse_qs(urlsplit(started.location).query)["state"][0]
     assert started.browser_secret is not None
     # The same state at GitHub's callback: refused, and used up.
@@ -331,7 +332,7 @@ def test_a_state_is_used_once_expires_and_belongs_to_its_provider(world):
     again = oauth.finish("google", state, f"code-for-{state}", "", started.browser_secret, CLIENT)
     assert again == f"{CONSOLE}?error=invalid_state"
 
-    started = oauth.start_sign_in("google", CONSOLE)
+    started = oauth.start_sign_in("google", CONSOLE, CLIENT)
     state = parse_qs(urlsplit(started.location).query)["state"][0]
     world.clock.advance(timedelta(minutes=10))
     late = oauth.finish("google", state, f"code-for-{state}", "", started.browser_secret or "", CLIENT)
@@ -349,8 +350,8 @@ def test_a_verifier_from_another_flow_does_not_redeem_the_code(world):
     """PKCE: the code of one flow, with another flow's browser (so another verifier)."""
     world.google.account = google()
     oauth = world.oauth()
-    victim = oauth.start_sign_in("google", CONSOLE)
-    attacker = oauth.start_sign_in("google", CONSOLE)
+    victim = oauth.start_sign_in("google", CONSOLE, CLIENT)
+    attacker = oauth.start_sign_in("google", CONSOLE, CLIENT)
     victim_state = parse_qs(urlsplit(victim.location).query)["state"][0]
     attacker_state = parse_qs(urlsplit(attacker.location).query)["state"][0]
     # The attacker's own flow and cookie, with the victim's intercepted code.
@@ -371,7 +372,7 @@ def test_the_callback_needs_a_configured_provider(world):
 
 def _link(world: OAuthWorld, user_id: str, provider: FakeProvider, account: ProviderAccount) -> dict[str, str]:
     provider.account = account
-    started = world.oauth().start_link(user_id, provider.provider.value, ALLOWED[1])
+    started = world.oauth().start_link(user_id, provider.provider.value, ALLOWED[1], CLIENT)
     state = parse_qs(urlsplit(started.location).query)["state"][0]
     location = world.oauth().finish(
         provider.provider.value, state, f"code-for-{state}", "", started.browser_secret or "", CLIENT

@@ -67,3 +67,7 @@ MFA_ATTEMPTS_PER_ACCOUNT = RateLimit("mfa-account", 10, timedelta(minutes=15))
 # (100 an hour each), so an unbounded number of them would multiply that budget for a
 # spammer. 10 a day is far above what a person sets up by hand.
 ORGS_CREATED_PER_ACCOUNT = RateLimit("orgs-created-account", 10, timedelta(days=1))
+
+# Provider sign-ins started per client address: each stores a flow for 10 minutes, so a
+# script must not fill the table; a person starts a handful.
+OAUTH_FLOWS_PER_ADDRESS = RateLimit("oauth-flows-ip", 60, timedelta(minutes=10))

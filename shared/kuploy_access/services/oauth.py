@@ -44,6 +44,7 @@ from kuploy_access.domain.identities import (
 )
 from kuploy_access.domain.ids import new_id
 from kuploy_access.domain.one_time_tokens import MAX_TOKEN_LENGTH, OneTimeToken, TokenKind, hash_secret, new_secret
+from kuploy_access.domain.rate_limits import OAUTH_FLOWS_PER_ADDRESS, RateLimited
 from kuploy_access.domain.sessions import TokenPair
 from kuploy_access.domain.two_factor import MfaChallenge
 from kuploy_access.domain.users import User, clean_name
@@ -64,6 +65,7 @@ from kuploy_access.services.ports.identities import (
     ProviderFailed,
 )
 from kuploy_access.services.ports.mail import Mailer
+from kuploy_access.services.ports.throttling import RateLimiter
 from kuploy_access.services.ports.users import EmailAlreadyRegistered, EmailTooSimilar, UserLookup
 from kuploy_access.services.sessions import ClientInfo, SessionService
 
@@ -101,6 +103,7 @@ class OAuthService:
     audit: AuditRecorder
     mailer: Mailer
     clock: Clock
+    limiter: RateLimiter
     public_base_url: str
     redirect_allow_list: tuple[str, ...]
 
@@ -109,27 +112,34 @@ class OAuthService:
 
     # --- starting a flow ---------------------------------------------------------------
 
-    def start_sign_in(self, provider_name: str, redirect_to: str) -> StartedFlow:
-        return self._start(self._client(provider_name), FlowMode.SIGN_IN, redirect_to, None)
+    def start_sign_in(self, provider_name: str, redirect_to: str, client: ClientInfo) -> StartedFlow:
+        return self._start(self._client(provider_name), FlowMode.SIGN_IN, redirect_to, None, client)
 
-    def start_link(self, user_id: str, provider_name: str, redirect_to: str) -> StartedFlow:
-        return self._start(self._client(provider_name), FlowMode.LINK, redirect_to, user_id)
+    def start_link(self, user_id: str, provider_name: str, redirect_to: str, client: ClientInfo) -> StartedFlow:
+        return self._start(self._client(provider_name), FlowMode.LINK, redirect_to, user_id, client)
 
-    def _start(self, client: ProviderClient, mode: FlowMode, redirect_to: str, user_id: str | None) -> StartedFlow:
+    def _start(
+        self, provider: ProviderClient, mode: FlowMode, redirect_to: str, user_id: str | None, client: ClientInfo
+    ) -> StartedFlow:
         if not redirect_allowed(redirect_to, self.redirect_allow_list):
             raise ValidationFailed("redirect_to must be one of the addresses the platform allows, exactly")
+        now = self.clock.now()
+        if not self.limiter.consume(OAUTH_FLOWS_PER_ADDRESS, client.ip, now):
+            raise RateLimited(OAUTH_FLOWS_PER_ADDRESS.retry_after(now))
         state, browser_secret = new_secret(), new_secret()
         try:
-            location = client.authorize_url(state, flow_secrets(state, browser_secret), self._callback(client.provider))
+            location = provider.authorize_url(
+                state, flow_secrets(state, browser_secret), self._callback(provider.provider)
+            )
         except ProviderFailed as failed:
             return StartedFlow(with_query(redirect_to, error=failed.error.value), None)
         flow = OAuthFlow(
             state_hash=hash_secret(state),
-            provider=client.provider,
+            provider=provider.provider,
             mode=mode,
             redirect_to=redirect_to,
             browser_hash=hash_secret(browser_secret),
-            expires_at=self.clock.now() + OAUTH_FLOW_LIFETIME,
+            expires_at=now + OAUTH_FLOW_LIFETIME,
             user_id=user_id,
         )
         self.flows.save(flow)
