@@ -207,6 +207,36 @@ def test_the_local_providers_refuse_a_request_without_pkce(directory, provider: 
     assert "PKCE" in response.text
 
 
+@pytest.mark.parametrize("provider", list(Provider))
+def test_the_authorize_pages_list_the_users_a_person_can_pick(directory, provider: Provider) -> None:
+    import requests
+
+    url = client_of(directory, provider).authorize_url(STATE, SECRETS, redirect_uri(provider))
+    page = requests.get(url, timeout=5)
+    assert page.status_code == 200
+    assert 'value="ada"' in page.text and 'value="grace"' in page.text
+    assert 'value="deny"' in page.text
+
+
+def test_the_fake_github_checks_the_redirect_uri_and_answers_as_github(local, directory) -> None:
+    import requests
+
+    client = client_of(directory, Provider.GITHUB)
+    code = sign_in(client, "ada")
+    form = {
+        "client_id": local.environment["GITHUB_CLIENT_ID"],
+        "client_secret": local.client_secrets[local.environment["GITHUB_CLIENT_SECRET_ID"]],
+        "code": code,
+        "redirect_uri": "https://evil.example.com/callback",
+        "code_verifier": SECRETS.code_verifier,
+    }
+    answer = requests.post(local.environment["GITHUB_TOKEN_URL"], data=form, timeout=5)
+    # HTTP 200 with an error, form-encoded unless JSON is asked for: as GitHub answers.
+    assert (answer.status_code, parse_qs(answer.text)) == (200, {"error": ["redirect_uri_mismatch"]})
+    malformed = requests.put(f"{local.github}/users/someone", json={"id": "not a number"}, timeout=5)
+    assert malformed.status_code == 400
+
+
 def test_the_client_secrets_come_from_secrets_manager(local, monkeypatch) -> None:
     """The production path: settings from the environment, secrets from Secrets Manager
     (moto), read once per container."""

@@ -88,7 +88,6 @@ class OidcClient:
         *,
         issuer_aliases: tuple[str, ...] = (),
         timeout: float = TIMEOUT_SECONDS,
-        now: Callable[[], int] | None = None,
     ) -> None:
         """`issuer_aliases`: other values of `iss` the provider's ID tokens may carry
         (ISSUER_ALIASES); the discovery document must name `issuer` itself."""
@@ -98,7 +97,6 @@ class OidcClient:
         self.client_id = client_id
         self._client_secret = client_secret
         self._timeout = timeout
-        self._now = now
         self._http = requests.Session()
         self._lock = threading.Lock()
         self._discovery: Discovery | None = None
@@ -185,7 +183,6 @@ class OidcClient:
                 # A key newer than our copy of the JWKS: the provider rotated its keys.
                 token = jwt.decode(id_token, self._key_set(discovery, refresh=True), algorithms=algorithms)
             jwt.JWTClaimsRegistry(
-                now=self._now,
                 leeway=LEEWAY_SECONDS,
                 iss={"essential": True, "values": self._issuers},
                 sub={"essential": True},
