@@ -89,7 +89,8 @@ class PkceEnforcer:
     remembered for the code the mock issues (read from the redirect it answers); the
     token request must carry the verifier that hashes to it. Also checks the client's
     credentials at the token endpoint, which the mock, configured to accept any client,
-    does not."""
+    does not, and puts the `state` back into the redirect that denies access, which the
+    mock leaves out."""
 
     def __init__(self, app: WSGIApplication, client_id: str, client_secret: str) -> None:
         self._app = app
@@ -113,12 +114,19 @@ class PkceEnforcer:
             response = Response("This provider requires PKCE with S256 (code_challenge_method=S256).", status=400)
             return response(environ, start_response)
 
+        state = query.get("state")
+
         def remembering(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             location = next((value for name, value in headers if name.lower() == "location"), None)
-            code = parse_qs(urlsplit(location).query).get("code") if location else None
-            if code:
+            answer = parse_qs(urlsplit(location).query) if location else {}
+            if "code" in answer:
                 with self._lock:
-                    self._challenges[code[0]] = challenge
+                    self._challenges[answer["code"][0]] = challenge
+            if location and "error" in answer and "state" not in answer and state is not None:
+                # The mock leaves the state out of its access_denied redirect; providers
+                # send it back (RFC 6749 §4.1.2.1), and the callback finds its flow by it.
+                fixed = _with_query(location, {"state": state})
+                headers = [(name, fixed if name.lower() == "location" else value) for name, value in headers]
             return start_response(status, headers, exc_info)
 
         return self._app(environ, remembering)

@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 from authlib.integrations.base_client import OAuthError
-from joserfc.errors import JoseError
+from joserfc.errors import ClaimError, JoseError
 
 from kuploy_access.domain.emails import canonical_email
 from kuploy_access.domain.errors import InvalidEmail
@@ -43,20 +43,27 @@ def guarded(step: str) -> Iterator[None]:
         raise
     except requests.Timeout:
         raise failed(f"{step}: timed out") from None
+    except requests.HTTPError as error:
+        status = error.response.status_code if error.response is not None else "?"
+        raise failed(f"{step}: HTTP {status}") from None
     except requests.RequestException as error:
         raise failed(f"{step}: {type(error).__name__}") from None
     except OAuthError as error:
         # The provider's own error code (invalid_grant, bad_verification_code, ...).
-        raise failed(f"{step}: {_code(error.error)}") from None
-    except JoseError as error:
+        raise failed(f"{step}: {_error_code(error.error)}") from None
+    except ClaimError as error:
         # joserfc's codes and descriptions name claims and algorithms, never values.
-        raise failed(f"{step}: {error.error}: {error.description}") from None
+        raise failed(f"{step}: {error.error} ({error.claim}): {error.description}") from None
+    except JoseError as error:
+        raise failed(f"{step}: {error.error}" + (f": {error.description}" if error.description else "")) from None
     except Exception as error:
         # A provider's answer of an unexpected shape can fail anywhere in a library.
         raise failed(f"{step}: {type(error).__name__}") from None
 
 
-def _code(value: object) -> str:
+def _error_code(value: object) -> str:
+    """An OAuth error code as the provider sent it, unless it is not one (RFC 6749 codes
+    are short words and underscores)."""
     text = str(value)
     return text if text.replace("_", "").isalnum() and len(text) <= 64 else "unreadable error code"
 
@@ -69,13 +76,6 @@ def json_of(response: requests.Response, step: str) -> Any:
         return response.json()
     except ValueError:
         raise failed(f"{step}: the answer is not JSON") from None
-
-
-def json_object(response: requests.Response, step: str) -> dict[str, Any]:
-    body = json_of(response, step)
-    if not isinstance(body, dict):
-        raise failed(f"{step}: the answer is not a JSON object")
-    return body
 
 
 def get_json(

@@ -8,7 +8,7 @@ from functools import partial
 from kuploy_access.adapters.oauth.calls import TIMEOUT_SECONDS
 from kuploy_access.adapters.oauth.client_secret import client_secret
 from kuploy_access.adapters.oauth.github import GitHubClient
-from kuploy_access.adapters.oauth.oidc import OidcClient
+from kuploy_access.adapters.oauth.oidc import ISSUER_ALIASES, OidcClient
 from kuploy_access.config import OAuthSettings, ProviderSettings, oauth_settings
 from kuploy_access.domain.identities import Provider, provider_named
 from kuploy_access.services.ports.identities import ProviderClient
@@ -30,7 +30,10 @@ def _client_of(entry: ProviderSettings, read_secret: Callable[[str], str], timeo
         )
     if provider is None or entry.issuer is None:
         raise ValueError(f"{entry.provider} is not an OpenID Connect provider this code knows")
-    return OidcClient(provider, entry.issuer.rstrip("/"), entry.client_id, secret, timeout=timeout)
+    issuer = entry.issuer.rstrip("/")
+    return OidcClient(
+        provider, issuer, entry.client_id, secret, issuer_aliases=ISSUER_ALIASES.get(issuer, ()), timeout=timeout
+    )
 
 
 class OAuthProviderDirectory:

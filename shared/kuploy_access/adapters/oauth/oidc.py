@@ -33,7 +33,7 @@ from kuploy_access.domain.identities import FlowSecrets, Provider, ProviderAccou
 SCOPE = "openid email profile"
 # Seconds of clock skew allowed on `exp` and `iat`.
 LEEWAY_SECONDS = 30
-# Google documents both spellings of its issuer in ID tokens.
+# Google documents both spellings of its issuer in ID tokens' `iss`.
 ISSUER_ALIASES = {"https://accounts.google.com": ("accounts.google.com",)}
 
 
@@ -86,15 +86,17 @@ class OidcClient:
         client_id: str,
         client_secret: Callable[[], str],
         *,
+        issuer_aliases: tuple[str, ...] = (),
         timeout: float = TIMEOUT_SECONDS,
-        now: Callable[[], int] | None = None,
     ) -> None:
+        """`issuer_aliases`: other values of `iss` the provider's ID tokens may carry
+        (ISSUER_ALIASES); the discovery document must name `issuer` itself."""
         self.provider = provider
         self.issuer = issuer
+        self._issuers = [issuer, *issuer_aliases]
         self.client_id = client_id
         self._client_secret = client_secret
         self._timeout = timeout
-        self._now = now
         self._http = requests.Session()
         self._lock = threading.Lock()
         self._discovery: Discovery | None = None
@@ -181,9 +183,8 @@ class OidcClient:
                 # A key newer than our copy of the JWKS: the provider rotated its keys.
                 token = jwt.decode(id_token, self._key_set(discovery, refresh=True), algorithms=algorithms)
             jwt.JWTClaimsRegistry(
-                now=self._now,
                 leeway=LEEWAY_SECONDS,
-                iss={"essential": True, "values": [self.issuer, *ISSUER_ALIASES.get(self.issuer, ())]},
+                iss={"essential": True, "values": self._issuers},
                 sub={"essential": True},
                 aud={"essential": True, "value": self.client_id},
                 exp={"essential": True},
