@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -227,6 +228,10 @@ def forget_containers() -> None:
         if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", "") == wiring.__name__:
             value.cache_clear()
     forget_signing_keys()
+    # Only when a test loaded it: importing it would load Authlib for every test.
+    oauth = sys.modules.get("kuploy_access.adapters.oauth")
+    if oauth is not None:
+        oauth.forget_client_secrets()
 
 
 @contextmanager
