@@ -60,6 +60,12 @@ def _redirect(location: str, cookie: Cookie) -> Response[Any]:
     )
 
 
+def _single(values: list[str] | None) -> str:
+    """A callback's parameter: "" when absent or repeated (the service refuses both with
+    a redirect; a 422 here would strand the person on a JSON page)."""
+    return values[0] if values is not None and len(values) == 1 else ""
+
+
 def _started(flow: StartedFlow) -> Cookie:
     if flow.browser_secret is None:
         return _browser_cookie("", 0)
@@ -81,7 +87,7 @@ def list_providers() -> ProviderList:
         "sign-in providers",
         "Start signing in with a provider",
         (302, "To the provider (state, PKCE S256, and for OpenID Connect a nonce)"),
-        description="Sets the `kuploy_oauth` cookie (HttpOnly, Secure, SameSite=Lax) that binds the flow to this "
+        description="Sets the `__Host-kuploy_oauth` cookie (HttpOnly, Secure, SameSite=Lax) that binds the flow to this "
         "browser for 10 minutes. `redirect_to` must equal one of the allowed addresses exactly; the callback "
         "returns there.",
         signed_in=False,
@@ -114,11 +120,15 @@ def callback(
     provider: ProviderId,
     cookies: Cookies,
     client: Client,
-    code: Annotated[str, Query(max_length=2048)] = "",
-    state: Annotated[str, Query(max_length=2048)] = "",
-    error: Annotated[str, Query(max_length=256)] = "",
+    code: Annotated[list[str] | None, Query()] = None,
+    state: Annotated[list[str] | None, Query()] = None,
+    error: Annotated[list[str] | None, Query()] = None,
 ) -> Response[Any]:
-    location = oauth_service().finish(provider, state, code, error, cookies.get(BROWSER_COOKIE, ""), client)
+    # Two cookies of the name (one planted beside the browser's own) bind nothing.
+    bound = cookies.get(BROWSER_COOKIE, ())
+    location = oauth_service().finish(
+        provider, _single(state), _single(code), _single(error), bound[0] if len(bound) == 1 else "", client
+    )
     return _redirect(location, _browser_cookie("", 0))
 
 

@@ -71,9 +71,13 @@ class FlowMode(StrEnum):
 OAUTH_FLOW_LIFETIME = timedelta(minutes=10)
 LOGIN_CODE_LIFETIME = timedelta(seconds=60)
 # The cookie that binds a flow to the browser that started it (README, "Sign in with
-# GitHub, Google and GitLab"). Its path covers the callbacks only.
-BROWSER_COOKIE = "kuploy_oauth"
-BROWSER_COOKIE_PATH = "/auth/oauth/"
+# GitHub, Google and GitLab"). `__Host-`: the browser takes it only from this host, with
+# Secure and Path=/ and no Domain, so a sibling subdomain cannot plant its own beside it
+# (a callback that carries the name twice is refused all the same).
+BROWSER_COOKIE = "__Host-kuploy_oauth"
+BROWSER_COOKIE_PATH = "/"
+# The OpenID Connect limit on `sub` (Core §2), and what a GitHub id fits in.
+MAX_SUBJECT_LENGTH = 255
 
 
 @dataclass(frozen=True)

@@ -124,18 +124,19 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def _cookies(request: Request) -> dict[str, str]:
-    """The request's cookies (payload 2.0 hands them apart from the headers); the first
-    of a repeated name wins."""
+def _cookies(request: Request) -> dict[str, tuple[str, ...]]:
+    """The request's cookies by name, every value a repeated name has (payload 2.0
+    hands them apart from the headers): a caller that trusts one value must see that
+    there is only one."""
     event: Any = request.resolved_event
-    found: dict[str, str] = {}
+    found: dict[str, tuple[str, ...]] = {}
     for pair in event.cookies or []:
         name, separator, value = str(pair).partition("=")
         if separator:
-            found.setdefault(name.strip(), value.strip())
+            found[name.strip()] = (*found.get(name.strip(), ()), value.strip())
     return found
 
 
-Cookies = Annotated[dict[str, str], Depends(_cookies)]
+Cookies = Annotated[dict[str, tuple[str, ...]], Depends(_cookies)]
 SudoProof = Annotated[Callable[[], Principal], Depends(_sudo_proof)]
 WantsJson = Annotated[bool, Depends(_wants_json)]
