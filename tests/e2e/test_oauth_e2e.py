@@ -288,6 +288,23 @@ def test_a_new_verified_address_creates_an_account_and_the_subject_keeps_it(
     assert [i["provider"] for i in renamed["identities"]] == [provider]
 
 
+def test_a_new_id_typed_at_a_local_provider_signs_in_with_a_verified_address(
+    from_address: Callable[[int], httpx.Client], back: str
+) -> None:
+    """`make dev`: a person types an id nobody created on a local provider's page. It
+    signs in as that address when it is one, as `<id>@example.com` otherwise."""
+    http = from_address(22)
+    for provider in PROVIDERS:
+        plain, address = f"new-{uuid.uuid4().hex[:12]}", f"typed.{uuid.uuid4().hex[:12]}@example.org"
+        for typed, expected in ((plain, f"{plain}@example.com"), (address, address)):
+            started = start(http, provider, back)
+            press = approve_github if provider == "github" else approve_oidc
+            params = returned(callback(http, press(started.authorize_url, typed), started.cookie), back)
+            assert "login_code" in params, (provider, typed, params)
+            account = me(http, tokens_of(exchange(http, params["login_code"]))["access_token"])
+            assert account["email"] == expected, (provider, account)
+
+
 # --- 2. which providers --------------------------------------------------------------------------
 
 
