@@ -193,8 +193,9 @@ def audit_actions(http: httpx.Client, access_token: str) -> list[tuple[str, str,
 
 
 def no_account_has(http: httpx.Client, email: str) -> None:
-    """Whether an address has an account, told by the one answer that differs: a sign-up
-    with a new address gets a verification link, a registered one an 'account exists' email."""
+    """Assert that no account has this address, told by the one answer that differs: a
+    sign-up with a new address gets a verification link, a registered one an 'account
+    exists' email. (The sign-up leaves a pending account behind: call it last.)"""
     sign_up(http, email, strong_password())
     sent = wait_for_emails(http, email, 1)
     assert len(sent) == 1, sent
