@@ -48,7 +48,8 @@ def sign_in_page() -> GatewayResponse:
         "Sign in (local providers)",
         "<h1>Sign in with a local provider</h1>"
         "<p>These buttons go to local stand-ins for GitHub, Google and GitLab. Their page asks for a user id; "
-        "a new id signs in with the address you give it.</p>" + (buttons or "<p>No provider is configured.</p>"),
+        "a new id signs in with a verified address: the id itself if it is one, else id@example.com.</p>"
+        + (buttons or "<p>No provider is configured.</p>"),
     )
 
 

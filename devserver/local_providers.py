@@ -67,6 +67,21 @@ def _with_query(url: str, params: Mapping[str, str]) -> str:
     return f"{url}{'&' if urlsplit(url).query else '?'}{urlencode(params)}"
 
 
+def _wsgi_text(value: str) -> str:
+    """A PATH_INFO part as text (WSGI carries the raw bytes as latin-1)."""
+    return value.encode("latin-1").decode("utf-8", errors="replace")
+
+
+def new_user_address(login: str) -> str:
+    """The verified address a user typed on a local provider's page gets: the login
+    itself when it is an address, `<login>@example.com` otherwise."""
+    return login if "@" in login else f"{login}@example.com"
+
+
+def new_user_claims(sub: str) -> dict[str, object]:
+    return {"email": new_user_address(sub), "email_verified": True, "name": sub}
+
+
 def _client_credentials(request: Request) -> tuple[str | None, str | None]:
     """client_secret_basic (RFC 6749 §2.3.1: each part form-urlencoded) or _post."""
     header = request.headers.get("Authorization", "")
@@ -90,22 +105,63 @@ class PkceEnforcer:
     token request must carry the verifier that hashes to it. Also checks the client's
     credentials at the token endpoint, which the mock, configured to accept any client,
     does not, and puts the `state` back into the redirect that denies access, which the
-    mock leaves out."""
+    mock leaves out. A subject typed on the authorize page that no one created becomes a
+    user with a verified address (`new_user_claims`), as on the fake GitHub: the mock
+    would make one whose address is unverified, which never signs in."""
 
-    def __init__(self, app: WSGIApplication, client_id: str, client_secret: str) -> None:
+    def __init__(
+        self, app: WSGIApplication, client_id: str, client_secret: str, known_subjects: Iterable[str] = ()
+    ) -> None:
         self._app = app
         self._client_id = client_id
         self._client_secret = client_secret
         self._lock = threading.Lock()
         self._challenges: dict[str, str] = {}
+        # Subjects the mock holds: the predefined ones and each PUT /users/<sub> seen here.
+        self._known_subjects = set(known_subjects)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == "/oauth2/authorize":
+            if environ.get("REQUEST_METHOD") == "POST":
+                self._create_typed_subject(environ)
             return self._authorize(environ, start_response)
+        if path.startswith("/users/") and path.count("/") == 2 and environ.get("REQUEST_METHOD") == "PUT":
+            with self._lock:
+                self._known_subjects.add(_wsgi_text(path[len("/users/") :]))
         if path == "/oauth2/token" and environ.get("REQUEST_METHOD") == "POST":
             return self._token(environ, start_response)
         return self._app(environ, start_response)
+
+    def _create_typed_subject(self, environ: WSGIEnvironment) -> None:
+        """Before the mock sees an authorize form naming a new subject, create that user."""
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(body)
+        form = Request({**environ, "wsgi.input": io.BytesIO(body)}).form
+        sub = form.get("sub", "").strip()
+        if not sub or form.get("action") == "deny":
+            return
+        with self._lock:
+            if sub in self._known_subjects:
+                return
+            self._known_subjects.add(sub)
+        claims = json.dumps(new_user_claims(sub)).encode()
+        put: WSGIEnvironment = {
+            **environ,
+            "REQUEST_METHOD": "PUT",
+            "PATH_INFO": f"/users/{sub}".encode().decode("latin-1"),
+            "QUERY_STRING": "",
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(claims)),
+            "wsgi.input": io.BytesIO(claims),
+        }
+        answer = self._app(put, lambda status, headers, exc_info=None: lambda data: None)
+        try:
+            b"".join(answer)
+        finally:
+            close = getattr(answer, "close", None)
+            if close is not None:
+                close()
 
     def _authorize(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         query = Request(environ).args
@@ -157,7 +213,8 @@ def oidc_provider(client_id: str, client_secret: str, users: Sequence[tuple[str,
         import oidc_provider_mock
 
     predefined = [oidc_provider_mock.User(sub=sub, claims=dict(claims)) for sub, claims in users]
-    return PkceEnforcer(oidc_provider_mock.app(require_nonce=True, user_claims=predefined), client_id, client_secret)
+    mock = oidc_provider_mock.app(require_nonce=True, user_claims=predefined)
+    return PkceEnforcer(mock, client_id, client_secret, known_subjects=[sub for sub, _ in users])
 
 
 # --- GitHub -------------------------------------------------------------------------------
@@ -227,7 +284,7 @@ class FakeGitHub:
     """GitHub's OAuth app endpoints and the two REST calls the client makes, on one
     server (its API URL is the server's root). Codes are single-use and live 10
     minutes; PKCE (S256) is required. An unknown login typed on the authorize page
-    becomes a user with `<login>@example.com`, primary and verified."""
+    becomes a user with `new_user_address(login)`, primary and verified."""
 
     def __init__(self, client_id: str, client_secret: str, users: Iterable[GitHubUser] = ()) -> None:
         self._client_id = client_id
@@ -282,7 +339,7 @@ class FakeGitHub:
         code = secrets.token_hex(10)
         with self._lock:
             if login not in self._users:
-                address = GitHubEmail(f"{login}@example.com", primary=True, verified=True)
+                address = GitHubEmail(new_user_address(login), primary=True, verified=True)
                 self._users[login] = GitHubUser(id=1000 + len(self._users), login=login, name=login, emails=(address,))
             self._grants[code] = _Grant(login, redirect_uri, challenge, time.monotonic() + CODE_LIFETIME_SECONDS)
         return Response(status=302, headers={"Location": _with_query(redirect_uri, {"code": code, **state})})
