@@ -87,8 +87,8 @@ def list_providers() -> ProviderList:
         "sign-in providers",
         "Start signing in with a provider",
         (302, "To the provider (state, PKCE S256, and for OpenID Connect a nonce)"),
-        description="Sets the `__Host-kuploy_oauth` cookie (HttpOnly, Secure, SameSite=Lax) that binds the flow to this "
-        "browser for 10 minutes. `redirect_to` must equal one of the allowed addresses exactly; the callback "
+        description="Sets the `__Host-kuploy_oauth` cookie (HttpOnly, Secure, SameSite=Lax) that binds the flow to "
+        "this browser for 10 minutes. `redirect_to` must equal one of the allowed addresses exactly; the callback "
         "returns there.",
         signed_in=False,
         s404="provider_not_configured",
