@@ -556,7 +556,7 @@ def test_a_provider_takes_over_an_address_someone_registered_but_never_verified(
     assert_problem(log_in(http, email, squatters_password), 401, "invalid_credentials")
     assert_problem(http.post("/auth/verify-email", json={"token": pending_token}), 400, "invalid_token")
     assert me(http, tokens["access_token"])["has_password"] is False
-    notices = [e for e in emails_to(http, email) if "Google sign-in was linked" in e["text"]]
+    notices = [e for e in emails_to(http, email) if "Sign-in with Google was linked" in e["text"]]
     assert len(notices) == 1, emails_to(http, email)
     assert "password chosen when it was registered" in notices[0]["text"]
     actions = [action for action, _, _ in audit_actions(http, tokens["access_token"])]
@@ -580,9 +580,8 @@ def test_a_verified_account_signing_in_with_github_is_linked_and_told(
     assert [(i["provider"], i["email"]) for i in account["identities"]] == [("github", email.lower())]
     notices = [e for e in emails_to(http, email) if "security notice" in e["subject"]]
     assert len(notices) == 1, emails_to(http, email)
-    # The subject lower-cases its headline ("... notice: github sign-in was linked"); the text names it.
-    assert "github sign-in was linked" in notices[0]["subject"].lower()
-    assert "GitHub sign-in was linked" in notices[0]["text"] and "You can now sign in with GitHub" in notices[0]["text"]
+    assert notices[0]["subject"] == "Kuploy security notice: sign-in with GitHub was linked"
+    assert "You can now sign in with GitHub" in notices[0]["text"] and "unlink GitHub" in notices[0]["text"]
     assert log_in(http, email, password).status_code == 200
 
 
@@ -647,7 +646,7 @@ def test_a_password_account_links_gitlab_which_no_other_account_can_then_link(
     assert link(http, gitlab, tokens["access_token"], back) == {"linked": "gitlab"}
     identities = me(http, tokens["access_token"])["identities"]
     assert [(i["provider"], i["email"]) for i in identities] == [("gitlab", gitlab_email.lower())]
-    assert any("GitLab sign-in was linked" in e["text"] for e in emails_to(http, email))
+    assert any("Sign-in with GitLab was linked" in e["text"] for e in emails_to(http, email))
     # The GitLab account now signs in to this account.
     assert me(http, signed_in_with(http, gitlab, back)["access_token"])["email"] == email.lower()
 

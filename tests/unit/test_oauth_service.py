@@ -11,6 +11,7 @@ import pytest
 
 from kuploy_access.domain.errors import (
     IdentityNotLinked,
+    InvalidCredentials,
     InvalidToken,
     LastSignInMethod,
     ProviderNotConfigured,
@@ -267,7 +268,7 @@ def test_an_unverified_account_with_the_address_is_taken_over(world):
     assert world.session_service().live_sessions(pending.id, 50, None).items == []
     assert "account.claimed" in [e.action for e in world.trail.events]
     # The squatter's password no longer signs in.
-    with pytest.raises(Exception):  # noqa: B017 - InvalidCredentials, whatever the throttle says
+    with pytest.raises(InvalidCredentials):
         world.login().log_in("grace@example.com", "Squatters-Password-1", OTHER_CLIENT)
     assert isinstance(world.oauth().exchange(code, CLIENT), TokenPair)
 
@@ -441,3 +442,26 @@ def test_the_login_code_is_stored_only_as_a_hash(world):
     assert kind is TokenKind.LOGIN_CODE and token_hash == hash_secret(code)
     stored: OneTimeToken = world.codes.items[(kind, token_hash)]
     assert code not in repr(stored)
+
+
+@pytest.mark.parametrize("subject", ["", "9" * 256])
+def test_a_user_id_no_table_key_could_hold_is_a_provider_error(world, subject):
+    """DynamoDB keys stop at 2 KB: an absurd `sub` must not reach them (and answer 500)."""
+    assert world.round_trip(world.google, google(subject=subject)) == {"error": "provider_error"}
+    _nothing_created(world)
+
+
+def test_a_provider_failure_is_logged_with_its_detail_and_no_secret(world, caplog):
+    world.google.failure = ProviderFailed(FlowError.PROVIDER_ERROR, "token endpoint: invalid_grant")
+    with caplog.at_level("WARNING", logger="kuploy_access.services.oauth"):
+        world.round_trip(world.google, google())
+    [record] = [r for r in caplog.records if r.name == "kuploy_access.services.oauth"]
+    assert record.detail == "token endpoint: invalid_grant" and record.provider == "google"  # type: ignore[attr-defined]
+
+
+def test_a_malformed_state_is_refused_without_asking_the_table(world):
+    asked: list[str] = []
+    world.flows.use = lambda state_hash: asked.append(state_hash)  # type: ignore[method-assign,func-returns-value]
+    for state in ("short", "x" * 44, "=" * 43, "a" * 42 + "!"):
+        assert world.oauth().finish("google", state, "code", "", "cookie", CLIENT).endswith("error=invalid_state")
+    assert asked == []

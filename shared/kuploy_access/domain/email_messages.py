@@ -291,7 +291,8 @@ def security_notice_email(to: str, base_url: str, headline: str, happened_at: da
     ]
     return OutgoingEmail(
         to=to,
-        subject=f"{PRODUCT} security notice: {headline.lower()}",
+        # Only the first letter: a headline may name GitHub or GitLab.
+        subject=f"{PRODUCT} security notice: {headline[:1].lower()}{headline[1:]}",
         text="\n\n".join(lines),
         html=_html_page(headline, lines, None, None),
     )

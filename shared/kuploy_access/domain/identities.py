@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -154,6 +155,15 @@ class FlowError(StrEnum):
     IDENTITY_IN_USE = "identity_in_use"  # link mode: linked to another account already
     PROVIDER_ALREADY_LINKED = "provider_already_linked"  # link mode: another one of this provider is
     ACCOUNT_GONE = "account_gone"  # link mode: the account was deleted meanwhile
+
+
+_STATE_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+def well_formed_state(state: str) -> bool:
+    """What `new_secret` makes (256 bits of base64url): anything else is refused before
+    the table is asked."""
+    return _STATE_SHAPE.fullmatch(state) is not None
 
 
 def redirect_allowed(redirect_to: str, allow_list: tuple[str, ...]) -> bool:

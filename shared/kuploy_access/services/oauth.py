@@ -11,6 +11,7 @@ challenge when the account has 2FA: a provider never skips it.
 from __future__ import annotations
 
 import hmac
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -28,6 +29,7 @@ from kuploy_access.domain.errors import (
 )
 from kuploy_access.domain.identities import (
     LOGIN_CODE_LIFETIME,
+    MAX_SUBJECT_LENGTH,
     OAUTH_FLOW_LIFETIME,
     PROVIDER_NAMES,
     FlowError,
@@ -41,6 +43,7 @@ from kuploy_access.domain.identities import (
     flow_secrets,
     provider_named,
     redirect_allowed,
+    well_formed_state,
 )
 from kuploy_access.domain.ids import new_id
 from kuploy_access.domain.one_time_tokens import MAX_TOKEN_LENGTH, OneTimeToken, TokenKind, hash_secret, new_secret
@@ -68,6 +71,8 @@ from kuploy_access.services.ports.mail import Mailer
 from kuploy_access.services.ports.throttling import RateLimiter
 from kuploy_access.services.ports.users import EmailAlreadyRegistered, EmailTooSimilar, UserLookup
 from kuploy_access.services.sessions import ClientInfo, SessionService
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -158,7 +163,7 @@ class OAuthService:
     ) -> str:
         """The callback: where to send the browser. Every refusal is an `error=` there."""
         provider_client = self._client(provider_name)
-        used = self.flows.use(hash_secret(state)) if state and len(state) <= MAX_TOKEN_LENGTH else None
+        used = self.flows.use(hash_secret(state)) if well_formed_state(state) else None
         if used is None:
             return with_query(self._fallback(), error=FlowError.INVALID_STATE.value)
         flow, first_use = used
@@ -179,7 +184,14 @@ class OAuthService:
                     code, flow_secrets(state, browser_secret), self._callback(flow.provider)
                 )
             except ProviderFailed as failed:
+                # The detail names the step and the kind of failure, never a token or secret.
+                logger.warning(
+                    "provider sign-in failed", extra={"provider": flow.provider.value, "detail": failed.detail}
+                )
                 raise _FlowFailed(failed.error) from None
+            if not account.subject or len(account.subject) > MAX_SUBJECT_LENGTH:
+                logger.warning("provider answered an unusable user id", extra={"provider": flow.provider.value})
+                raise _FlowFailed(FlowError.PROVIDER_ERROR)
             if flow.mode is FlowMode.LINK:
                 return self._link(flow, account, client)
             return self._sign_in(flow, account, client)
@@ -283,8 +295,11 @@ class OAuthService:
     def _linked(self, user: User, provider: Provider, client: ClientInfo, more: str) -> None:
         name = PROVIDER_NAMES[provider]
         self.audit.record(self._event(user, "identity.linked", client, provider=provider.value))
-        detail = f"You can now sign in with {name}. {more}".strip()
-        self._notify(user, f"{name} sign-in was linked", detail)
+        detail = (
+            f"You can now sign in with {name}. {more} If this was not you, also unlink {name} in your account's "
+            "settings (DELETE /me/identities/" + provider.value + ")."
+        )
+        self._notify(user, f"Sign-in with {name} was linked", " ".join(detail.split()))
 
     # --- after the callback --------------------------------------------------------------
 
@@ -321,7 +336,7 @@ class OAuthService:
             raise LastSignInMethod() from None
         name = PROVIDER_NAMES[provider]
         self.audit.record(self._event(user, "identity.unlinked", client, provider=provider.value))
-        self._notify(user, f"{name} sign-in was unlinked", f"You can no longer sign in with {name}.")
+        self._notify(user, f"Sign-in with {name} was unlinked", f"You can no longer sign in with {name}.")
 
     # --- helpers -------------------------------------------------------------------------
 
