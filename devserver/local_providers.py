@@ -493,6 +493,9 @@ def start_local_providers() -> LocalProviders:
     google, gitlab, github_url = (server.url for server in servers)
     environment = {f"{name.upper()}_CLIENT_ID": client_id for name, client_id in CLIENT_IDS.items()}
     environment.update({f"{name.upper()}_CLIENT_SECRET_ID": secret_id for name, secret_id in SECRET_IDS.items()})
+    # Not the public providers, so their "verified" would count for nothing by default
+    # (config.ProviderSettings.trust_email); these stand-ins play the public ones.
+    environment.update({f"{name.upper()}_TRUST_EMAIL": "true" for name in CLIENT_IDS})
     environment.update(
         {
             "GOOGLE_ISSUER": google,

@@ -154,6 +154,13 @@ class ProviderSettings:
     authorize_url: str | None = None
     token_url: str | None = None
     api_url: str | None = None
+    # The public provider's endpoints (not a self-managed GitLab, GitHub Enterprise, or a
+    # local stand-in): its user ids need no qualifying issuer.
+    public: bool = True
+    # Whether its "this address is verified" links or creates accounts by email: by
+    # default only the public providers'. A self-managed instance's admins can mark any
+    # address verified, so `<PROVIDER>_TRUST_EMAIL=true` is the operator's explicit call.
+    trust_email: bool = True
 
 
 @dataclass(frozen=True)
@@ -178,6 +185,8 @@ def read_oauth_settings(environ: Mapping[str, str]) -> OAuthSettings:
         endpoints = {name: _set(environ, f"{prefix}_{name}") or default for name, default in defaults.items()}
         if provider == "gitlab" and (base := _set(environ, "GITLAB_BASE_URL")):
             endpoints["ISSUER"] = base.rstrip("/")
+        public = all(endpoints[name].rstrip("/") == default.rstrip("/") for name, default in defaults.items())
+        trust = (_set(environ, f"{prefix}_TRUST_EMAIL") or ("true" if public else "false")).strip().lower()
         providers.append(
             ProviderSettings(
                 provider=provider,
@@ -187,6 +196,8 @@ def read_oauth_settings(environ: Mapping[str, str]) -> OAuthSettings:
                 authorize_url=endpoints.get("AUTHORIZE_URL"),
                 token_url=endpoints.get("TOKEN_URL"),
                 api_url=endpoints.get("API_URL"),
+                public=public,
+                trust_email=trust == "true",
             )
         )
     return OAuthSettings(redirect_allow_list=allow_list, providers=tuple(providers))

@@ -39,6 +39,7 @@ from devserver.local_providers import (
     start_local_providers,
 )
 from kuploy_access.adapters.oauth import OAuthProviderDirectory
+from kuploy_access.adapters.oauth.directory import ConfiguredClient
 from kuploy_access.adapters.oauth.github import GitHubClient
 from kuploy_access.adapters.oauth.oidc import OidcClient
 from kuploy_access.config import read_oauth_settings
@@ -78,9 +79,21 @@ def directory(local: LocalProviders) -> OAuthProviderDirectory:
 
 
 def client_of(directory: OAuthProviderDirectory, provider: Provider) -> ProviderClient:
-    client = directory.client(provider)
-    assert client is not None
-    return client
+    """The provider's own client: these tests are about what providers answer; the
+    directory's qualifying of ids (the stand-ins are not the public providers) has
+    its own test below and in tests/unit/test_oauth_clients.py."""
+    configured = directory.client(provider)
+    assert isinstance(configured, ConfiguredClient)
+    return configured.client
+
+
+def test_the_directory_qualifies_a_stand_ins_ids_by_its_issuer(local, directory) -> None:
+    put_oidc_user(local.gitlab, "qualified", email="q@example.com", email_verified=True)
+    configured = directory.client(Provider.GITLAB)
+    assert configured is not None
+    account = configured.fetch_account(sign_in(configured, "qualified"), SECRETS, redirect_uri(Provider.GITLAB))
+    assert account.subject == f"qualified@{local.gitlab}"
+    assert account.email_verified  # the local environment trusts the stand-ins (GITLAB_TRUST_EMAIL)
 
 
 def sign_in(client: ProviderClient, user: str, secrets: FlowSecrets = SECRETS) -> str:

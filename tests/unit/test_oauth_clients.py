@@ -5,6 +5,7 @@ what was sent. Over HTTP: tests/integration/test_oauth_providers.py."""
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,10 +14,11 @@ import pytest
 from devserver.local_providers import s256
 from kuploy_access.adapters.oauth import OAuthProviderDirectory
 from kuploy_access.adapters.oauth.calls import guarded, provider_email
+from kuploy_access.adapters.oauth.directory import ConfiguredClient
 from kuploy_access.adapters.oauth.github import GitHubClient, github_email
 from kuploy_access.adapters.oauth.oidc import OidcClient, discovery_of
 from kuploy_access.config import read_oauth_settings
-from kuploy_access.domain.identities import FlowError, Provider, flow_secrets
+from kuploy_access.domain.identities import FlowError, FlowSecrets, Provider, ProviderAccount, flow_secrets
 from kuploy_access.services.ports.identities import ProviderFailed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,14 +150,17 @@ def test_the_directory_has_the_configured_providers_in_provider_order() -> None:
     directory = OAuthProviderDirectory(read_oauth_settings(ENVIRONMENT), lambda _: pytest.fail("read at start"))
     assert directory.configured() == [Provider.GITHUB, Provider.GOOGLE]
     assert directory.client(Provider.GITLAB) is None
-    google = directory.client(Provider.GOOGLE)
+    configured = directory.client(Provider.GOOGLE)
+    assert isinstance(configured, ConfiguredClient)
+    assert (configured.issuer, configured.trust_email) == (None, True)  # the public provider
+    google = configured.client
     assert isinstance(google, OidcClient)
     assert (google.provider, google.issuer, google.client_id) == (
         Provider.GOOGLE,
         "https://accounts.google.com",
         "google-client",
     )
-    github = directory.client(Provider.GITHUB)
+    github = unwrapped(directory.client(Provider.GITHUB))
     assert isinstance(github, GitHubClient)
     assert github.provider is Provider.GITHUB
 
@@ -163,9 +168,50 @@ def test_the_directory_has_the_configured_providers_in_provider_order() -> None:
 def test_a_self_managed_gitlab_is_its_base_url() -> None:
     environment = {**ENVIRONMENT, "GITLAB_CLIENT_SECRET_ID": "gitlab-secret-id"}
     environment["GITLAB_BASE_URL"] = "https://gitlab.example.com/"
-    gitlab = OAuthProviderDirectory(read_oauth_settings(environment)).client(Provider.GITLAB)
+    configured = OAuthProviderDirectory(read_oauth_settings(environment)).client(Provider.GITLAB)
+    gitlab = unwrapped(configured)
     assert isinstance(gitlab, OidcClient)
     assert gitlab.issuer == "https://gitlab.example.com"
+    # Its user ids are its own, and its "verified" creates or links nothing by default.
+    assert isinstance(configured, ConfiguredClient)
+    assert (configured.issuer, configured.trust_email) == ("https://gitlab.example.com", False)
+    trusted = OAuthProviderDirectory(read_oauth_settings({**environment, "GITLAB_TRUST_EMAIL": "true"}))
+    assert unwrapped_settings(trusted.client(Provider.GITLAB)) == ("https://gitlab.example.com", True)
+
+
+def unwrapped(client: object) -> object:
+    assert isinstance(client, ConfiguredClient)
+    return client.client
+
+
+def unwrapped_settings(client: object) -> tuple[str | None, bool]:
+    assert isinstance(client, ConfiguredClient)
+    return client.issuer, client.trust_email
+
+
+@dataclass
+class _Answering:
+    provider: Provider
+    account: ProviderAccount
+
+    def authorize_url(self, state: str, secrets: FlowSecrets, redirect_uri: str) -> str:
+        return "https://provider.test/authorize"
+
+    def fetch_account(self, code: str, secrets: FlowSecrets, redirect_uri: str) -> ProviderAccount:
+        return self.account
+
+
+def test_a_self_managed_providers_ids_are_qualified_and_its_verified_believed_only_when_trusted() -> None:
+    said = ProviderAccount(Provider.GITLAB, "123", "ada@example.com", True, "Ada")
+    secrets = FlowSecrets("v" * 43, "n")
+    public = ConfiguredClient(_Answering(Provider.GITLAB, said), None, True)
+    assert public.fetch_account("c", secrets, "r") == said
+    own = ConfiguredClient(_Answering(Provider.GITLAB, said), "https://gitlab.example.com", False)
+    answered = own.fetch_account("c", secrets, "r")
+    assert answered.subject == "123@https://gitlab.example.com" != said.subject
+    assert answered.email_verified is False
+    trusted = ConfiguredClient(_Answering(Provider.GITLAB, said), "https://gitlab.example.com", True)
+    assert trusted.fetch_account("c", secrets, "r").email_verified is True
 
 
 # --- failures --------------------------------------------------------------------------

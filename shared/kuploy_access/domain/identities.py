@@ -77,8 +77,9 @@ LOGIN_CODE_LIFETIME = timedelta(seconds=60)
 # (a callback that carries the name twice is refused all the same).
 BROWSER_COOKIE = "__Host-kuploy_oauth"
 BROWSER_COOKIE_PATH = "/"
-# The OpenID Connect limit on `sub` (Core §2), and what a GitHub id fits in.
-MAX_SUBJECT_LENGTH = 255
+# The OpenID Connect limit on `sub` (Core §2), with room for a self-managed issuer
+# (`provider_subject`); table keys stop at 2 KB.
+MAX_SUBJECT_LENGTH = 255 + 1 + 256
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,14 @@ class FlowError(StrEnum):
 
 
 _STATE_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+def provider_subject(user_id: str, issuer: str | None) -> str:
+    """The key of a provider account: its user id at the public provider (issuer None),
+    else `id@issuer`. Ids are unique per issuer only: an operator who points GitLab at a
+    self-managed instance must not sign its user 123 in to the account gitlab.com's user
+    123 linked."""
+    return user_id if issuer is None else f"{user_id}@{issuer}"
 
 
 def well_formed_state(state: str) -> bool:

@@ -15,9 +15,13 @@ _secrets: dict[str, str] = {}
 
 
 def _secrets_client() -> Any:
+    from botocore.config import Config
     from botocore.session import get_session
 
-    return get_session().create_client("secretsmanager", region_name=settings().region)
+    # Read while a callback waits (the function has 29 s in all): not botocore's 60 s
+    # defaults, and one retry.
+    quick = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 2, "mode": "standard"})
+    return get_session().create_client("secretsmanager", region_name=settings().region, config=quick)
 
 
 def client_secret(secret_id: str) -> str:
