@@ -110,7 +110,7 @@ def start(provider: ProviderId, redirect_to: Annotated[str, Query(max_length=204
         description="Sign-in: `?login_code=` (single use, 60 s; POST /auth/oauth/exchange). "
         "Link: `?linked=<provider>`. Any refusal: `?error=` one of `access_denied`, `provider_error`, "
         "`invalid_state`, `browser_mismatch`, `email_not_verified`, `email_too_similar`, `identity_in_use`, "
-        "`provider_already_linked`, `account_gone`, "
+        "`provider_already_linked`, `account_gone`, `session_ended`, "
         "and nothing is created. Clears the flow's cookie.",
         signed_in=False,
         s404="provider_not_configured",
@@ -170,7 +170,7 @@ def exchange(body: ExchangeRequest, client: Client) -> Tokens | MfaRequired:
     ),
 )
 def link(provider: ProviderId, body: LinkRequest, caller: SudoUser, client: Client) -> Response[LinkStarted]:
-    flow = oauth_service().start_link(caller.id, provider, body.redirect_to, client)
+    flow = oauth_service().start_link(caller.id, caller.session_id, provider, body.redirect_to, client)
     return Response(
         status_code=200,
         content_type="application/json",

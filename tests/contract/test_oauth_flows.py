@@ -54,8 +54,8 @@ def test_a_flow_is_used_once_and_reads_back_as_saved(flows: OAuthFlows) -> None:
     assert flows.use(flow.state_hash) == (flow, False)
 
 
-def test_a_link_flow_keeps_its_account(flows: OAuthFlows) -> None:
-    flow = replace(a_flow(mode=FlowMode.LINK, user_id="usr_grace"), provider=Provider.GITLAB)
+def test_a_link_flow_keeps_its_account_and_session(flows: OAuthFlows) -> None:
+    flow = replace(a_flow(mode=FlowMode.LINK, user_id="usr_grace"), provider=Provider.GITLAB, session_id="ses_grace")
     flows.save(flow)
 
     assert flows.use(flow.state_hash) == (flow, True)

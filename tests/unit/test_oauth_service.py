@@ -3,6 +3,7 @@ callback (a redirect with `error=`, nothing created)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -371,10 +372,24 @@ def test_the_callback_needs_a_configured_provider(world):
 # --- linking and unlinking ---------------------------------------------------------------
 
 
-def _link(world: OAuthWorld, user_id: str, provider: FakeProvider, account: ProviderAccount) -> dict[str, str]:
+def _session_of(world: OAuthWorld, user_id: str) -> str:
+    world.session_service().start(user_id, CLIENT)
+    return max((s for s in world.sessions.items.values() if s.user_id == user_id), key=lambda s: s.created_at).id
+
+
+def _link(
+    world: OAuthWorld,
+    user_id: str,
+    provider: FakeProvider,
+    account: ProviderAccount,
+    before_callback: Callable[[str], None] | None = None,
+) -> dict[str, str]:
     provider.account = account
-    started = world.oauth().start_link(user_id, provider.provider.value, ALLOWED[1], CLIENT)
+    session_id = _session_of(world, user_id)
+    started = world.oauth().start_link(user_id, session_id, provider.provider.value, ALLOWED[1], CLIENT)
     state = parse_qs(urlsplit(started.location).query)["state"][0]
+    if before_callback is not None:
+        before_callback(session_id)
     location = world.oauth().finish(
         provider.provider.value, state, f"code-for-{state}", "", started.browser_secret or "", CLIENT
     )
@@ -465,3 +480,14 @@ def test_a_malformed_state_is_refused_without_asking_the_table(world):
     for state in ("short", "x" * 44, "=" * 43, "a" * 42 + "!"):
         assert world.oauth().finish("google", state, "code", "", "cookie", CLIENT).endswith("error=invalid_state")
     assert asked == []
+
+
+def test_a_link_ends_with_the_session_that_started_it(world):
+    """Signing out (or a reset that ends every session) during the flow cancels it."""
+    owner = world.add_user(email="ada@example.com", user_id="usr_01ada")
+
+    def sign_out(session_id: str) -> None:
+        world.session_service().revoke(owner.id, session_id)
+
+    assert _link(world, owner.id, world.github, github(), before_callback=sign_out) == {"error": "session_ended"}
+    assert world.identities.identities_of(owner.id) == []

@@ -3,6 +3,7 @@ again, for a fresh pair of the same session."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -243,3 +244,14 @@ def test_a_session_that_keeps_changing_is_a_conflict(world):
     with pytest.raises(Conflict):
         service.reauthenticated(session, CLIENT)
     world.sessions.before_rotate = None
+
+
+def test_an_account_without_a_password_is_told_to_sign_in_again_and_nothing_is_counted(world):
+    caller, _ = stale_caller(world)
+    world.users.by_id[caller.id] = replace(world.users.by_id[caller.id], password_hash=None)
+    for _ in range(6):
+        with pytest.raises(Conflict) as refused:
+            world.reauthentication().reauthenticate(caller, "anything", None, None, CLIENT)
+        assert (refused.value.status, refused.value.code) == (409, "conflict")
+        assert "sign in again with your provider" in refused.value.detail
+    assert world.hasher.verify_calls == 0

@@ -98,8 +98,10 @@ class OAuthFlow:
     # SHA-256 of the browser cookie's secret.
     browser_hash: str
     expires_at: datetime
-    # Link mode: the signed-in account the identity will be linked to.
+    # Link mode: the signed-in account the identity will be linked to, and the session
+    # that started the flow (signing out ends the flow too).
     user_id: str | None = None
+    session_id: str | None = None
 
     def is_expired(self, now: datetime) -> bool:
         return now >= self.expires_at
@@ -156,6 +158,7 @@ class FlowError(StrEnum):
     IDENTITY_IN_USE = "identity_in_use"  # link mode: linked to another account already
     PROVIDER_ALREADY_LINKED = "provider_already_linked"  # link mode: another one of this provider is
     ACCOUNT_GONE = "account_gone"  # link mode: the account was deleted meanwhile
+    SESSION_ENDED = "session_ended"  # link mode: the session that started it ended meanwhile
 
 
 _STATE_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")

@@ -118,13 +118,22 @@ class OAuthService:
     # --- starting a flow ---------------------------------------------------------------
 
     def start_sign_in(self, provider_name: str, redirect_to: str, client: ClientInfo) -> StartedFlow:
-        return self._start(self._client(provider_name), FlowMode.SIGN_IN, redirect_to, None, client)
+        return self._start(self._client(provider_name), FlowMode.SIGN_IN, redirect_to, client)
 
-    def start_link(self, user_id: str, provider_name: str, redirect_to: str, client: ClientInfo) -> StartedFlow:
-        return self._start(self._client(provider_name), FlowMode.LINK, redirect_to, user_id, client)
+    def start_link(
+        self, user_id: str, session_id: str, provider_name: str, redirect_to: str, client: ClientInfo
+    ) -> StartedFlow:
+        """In sudo mode (the route's guard); the flow is the session's: signing out ends it."""
+        return self._start(self._client(provider_name), FlowMode.LINK, redirect_to, client, user_id, session_id)
 
     def _start(
-        self, provider: ProviderClient, mode: FlowMode, redirect_to: str, user_id: str | None, client: ClientInfo
+        self,
+        provider: ProviderClient,
+        mode: FlowMode,
+        redirect_to: str,
+        client: ClientInfo,
+        user_id: str | None = None,
+        session_id: str | None = None,
     ) -> StartedFlow:
         if not redirect_allowed(redirect_to, self.redirect_allow_list):
             raise ValidationFailed("redirect_to must be one of the addresses the platform allows, exactly")
@@ -146,6 +155,7 @@ class OAuthService:
             browser_hash=hash_secret(browser_secret),
             expires_at=now + OAUTH_FLOW_LIFETIME,
             user_id=user_id,
+            session_id=session_id,
         )
         self.flows.save(flow)
         return StartedFlow(location, browser_secret)
@@ -277,6 +287,8 @@ class OAuthService:
         user = self.users.get(flow.user_id or "")
         if user is None:
             raise _FlowFailed(FlowError.ACCOUNT_GONE)
+        if not self.sessions.is_live(user.id, flow.session_id or ""):
+            raise _FlowFailed(FlowError.SESSION_ENDED)
         linked = self.identities.find(account.provider, account.subject)
         if linked is not None and linked.user_id != user.id:
             raise _FlowFailed(FlowError.IDENTITY_IN_USE)

@@ -7,7 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kuploy_access.domain.audit import Actor, audit_event
-from kuploy_access.domain.errors import InvalidCredentials, Unauthorized, ValidationFailed, WrongCode, WrongPassword
+from kuploy_access.domain.errors import (
+    Conflict,
+    InvalidCredentials,
+    Unauthorized,
+    ValidationFailed,
+    WrongCode,
+    WrongPassword,
+)
 from kuploy_access.domain.principal import Principal
 from kuploy_access.domain.sessions import TokenPair
 from kuploy_access.services.login import LoginService
@@ -48,6 +55,13 @@ class ReauthenticationService:
         user = self.users.get(caller.id)
         if user is None:
             raise Unauthorized("invalid_token", "The account no longer exists")
+        if user.password_hash is None:
+            # Signs in with a provider only: no password to prove, and no failed attempt
+            # to count against the account.
+            raise Conflict(
+                "This account has no password: sign in again with your provider to confirm it is you "
+                "(or set a password with 'Forgot password')"
+            )
         if user.two_factor_enabled and bool(code) == bool(recovery_code):
             raise ValidationFailed("Two-factor authentication is on: send exactly one of code and recovery_code")
         try:

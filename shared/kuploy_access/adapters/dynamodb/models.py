@@ -107,6 +107,7 @@ class OAuthFlowItem(TableItem):
     browser_hash = UnicodeAttribute()
     expires_at = UTCDateTimeAttribute()
     user_id = UnicodeAttribute(null=True)
+    session_id = UnicodeAttribute(null=True)
     used_at = UTCDateTimeAttribute(null=True)
     expires_at_epoch = TTLAttribute()
 

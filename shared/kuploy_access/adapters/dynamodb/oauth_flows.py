@@ -24,6 +24,7 @@ def _flow_item(flow: OAuthFlow) -> OAuthFlowItem:
         browser_hash=flow.browser_hash,
         expires_at=flow.expires_at,
         user_id=flow.user_id,
+        session_id=flow.session_id,
         # DynamoDB deletes it some time after it expired; the callback checks expiry.
         expires_at_epoch=flow.expires_at,
     )
@@ -38,6 +39,7 @@ def _flow_of(item: OAuthFlowItem) -> OAuthFlow:
         browser_hash=item.browser_hash,
         expires_at=item.expires_at,
         user_id=item.user_id,
+        session_id=item.session_id,
     )
 
 
