@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -629,6 +631,39 @@ def test_a_login_code_signs_in_once(
         assert_problem(exchange(http, junk), 400, "invalid_token")
     assert_problem(exchange(http, "x" * 513), 422, "validation_error")
     assert_problem(http.post("/auth/oauth/exchange", json={}), 422, "validation_error")
+
+
+def test_racing_callbacks_and_exchanges_of_one_flow_sign_in_once(
+    server: DevServer, from_address: Callable[[int], httpx.Client], urls: dict[str, str], back: str
+) -> None:
+    """The state and the login code are single use in DynamoDB conditions: of 6 browsers
+    replaying one callback at the same instant one gets a code, and of 6 exchanging that
+    code at once one gets tokens."""
+    http = from_address(24)
+    user = provider_user(urls, "github", unique_email("Race"))
+    started = start(http, "github", back)
+    callback_url = user.approve(started.authorize_url)
+    racers = 6
+
+    def race(call: Callable[[httpx.Client], httpx.Response]) -> list[httpx.Response]:
+        barrier = threading.Barrier(racers)
+
+        def run(_: int) -> httpx.Response:
+            with server.client(source_ip="127.0.13.24") as own:
+                barrier.wait(timeout=30)
+                return call(own)
+
+        with ThreadPoolExecutor(max_workers=racers) as pool:
+            return list(pool.map(run, range(racers)))
+
+    answers = race(lambda own: own.get(callback_url, headers={"Cookie": f"{BROWSER_COOKIE}={started.cookie}"}))
+    outcomes = [returned(answer, back) for answer in answers]
+    codes = [o["login_code"] for o in outcomes if "login_code" in o]
+    assert len(codes) == 1, outcomes
+    assert sorted(o.get("error", "") for o in outcomes if "error" in o) == ["invalid_state"] * (racers - 1)
+
+    exchanges = race(lambda own: own.post("/auth/oauth/exchange", json={"login_code": codes[0]}))
+    assert sorted(answer.status_code for answer in exchanges) == [200] + [400] * (racers - 1)
 
 
 # --- 11. linking and unlinking -----------------------------------------------------------------------------
