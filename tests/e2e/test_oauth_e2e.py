@@ -18,7 +18,6 @@ tests/unit covers it with a clock; nothing here waits.
 from __future__ import annotations
 
 import secrets
-import shutil
 import threading
 import time
 import uuid
@@ -803,29 +802,6 @@ def test_the_trail_records_the_creation_each_link_and_the_unlink(
 
 
 # --- one person in a real browser -------------------------------------------------------------------------------
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if CHROMIUM is None:
-        pytest.skip("no chromium on PATH: `make test` installs Debian's chromium package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def test_a_person_signs_in_with_google_in_a_browser(

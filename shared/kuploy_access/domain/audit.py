@@ -45,6 +45,14 @@ class AuditEvent:
         }
 
 
+def account_event(
+    user_id: str, email: str, at: datetime, action: str, ip: str, user_agent: str, /, **details: str
+) -> AuditEvent:
+    """An event of an account's own trail (`GET /me/audit-log`): the person acting on
+    their own account."""
+    return audit_event(user_id, at, Actor("user", user_id, email), action, user_id, ip, user_agent, **details)
+
+
 def audit_event(
     org_id: str,
     at: datetime,

@@ -14,7 +14,7 @@ from typing import NoReturn
 
 from kuploy_access.domain import email_messages
 from kuploy_access.domain.access_tokens import JwtKind, TokenRejected
-from kuploy_access.domain.audit import Actor, AuditEvent, audit_event
+from kuploy_access.domain.audit import Actor, AuditEvent, account_event, audit_event
 from kuploy_access.domain.emails import canonical_email
 from kuploy_access.domain.errors import (
     EmailNotVerified,
@@ -194,16 +194,7 @@ class LoginService:
         )
 
     def _event(self, user: User, action: str, client: ClientInfo, **details: str) -> AuditEvent:
-        return audit_event(
-            user.id,
-            self.clock.now(),
-            Actor("user", user.id, user.email),
-            action,
-            user.id,
-            client.ip,
-            client.user_agent,
-            **details,
-        )
+        return account_event(user.id, user.email, self.clock.now(), action, client.ip, client.user_agent, **details)
 
     def _nobody_event(self, now: datetime, client: ClientInfo) -> AuditEvent:
         return audit_event(NOBODY, now, Actor("user", NOBODY), "login.failed", NOBODY, client.ip, client.user_agent)

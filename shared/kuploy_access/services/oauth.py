@@ -17,7 +17,7 @@ from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from kuploy_access.domain import email_messages
-from kuploy_access.domain.audit import Actor, AuditEvent, audit_event
+from kuploy_access.domain.audit import AuditEvent, account_event
 from kuploy_access.domain.errors import (
     IdentityNotLinked,
     InvalidToken,
@@ -380,13 +380,4 @@ class OAuthService:
         )
 
     def _event(self, user: User, action: str, client: ClientInfo, **details: str) -> AuditEvent:
-        return audit_event(
-            user.id,
-            self.clock.now(),
-            Actor("user", user.id, user.email),
-            action,
-            user.id,
-            client.ip,
-            client.user_agent,
-            **details,
-        )
+        return account_event(user.id, user.email, self.clock.now(), action, client.ip, client.user_agent, **details)

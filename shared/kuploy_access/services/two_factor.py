@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kuploy_access.domain import email_messages
-from kuploy_access.domain.audit import Actor, audit_event
+from kuploy_access.domain.audit import account_event
 from kuploy_access.domain.errors import Conflict, InvalidCode, Unauthorized, WrongCode, WrongPassword
 from kuploy_access.domain.login_throttle import AttemptRefused, Refusal
 from kuploy_access.domain.login_throttle import retry_after as login_retry_after
@@ -263,9 +263,7 @@ class TwoFactorService:
 
     def _record(self, user: User, action: str, client: ClientInfo, headline: str, detail: str = "") -> None:
         now = self.clock.now()
-        event = audit_event(
-            user.id, now, Actor("user", user.id, user.email), action, user.id, client.ip, client.user_agent
-        )
+        event = account_event(user.id, user.email, now, action, client.ip, client.user_agent)
         try:
             self.audit.record(event)
         except Exception:

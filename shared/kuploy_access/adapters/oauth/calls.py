@@ -11,12 +11,14 @@ the header, which holds the access token), and the service logs the detail."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import requests
 from authlib.integrations.base_client import OAuthError
+from authlib.integrations.requests_client import OAuth2Session
 from joserfc.errors import ClaimError, JoseError
 
 from kuploy_access.domain.emails import canonical_email
@@ -94,6 +96,39 @@ def get_json(
     with guarded(step):
         response = session.get(url, headers=headers, timeout=timeout, allow_redirects=False)
     return json_of(response, step)
+
+
+@dataclass(frozen=True)
+class TokenRequest:
+    """The client's side of a token request: who we are at the provider, and how."""
+
+    client_id: str
+    client_secret: Callable[[], str]
+    token_endpoint: str
+    timeout: float
+    # None: Authlib's default (HTTP Basic); GitHub takes the secret in the form.
+    auth_method: str | None = None
+
+
+def redeem_code(request: TokenRequest, code: str, code_verifier: str, redirect_uri: str) -> dict[str, Any]:
+    """The token endpoint's answer to the authorization code and its PKCE verifier."""
+    with guarded("client secret"):
+        secret = request.client_secret()
+    options: dict[str, Any] = {} if request.auth_method is None else {"token_endpoint_auth_method": request.auth_method}
+    with (
+        guarded("token endpoint"),
+        OAuth2Session(
+            client_id=request.client_id,
+            client_secret=secret,
+            redirect_uri=redirect_uri,
+            default_timeout=request.timeout,
+            **options,
+        ) as session,
+    ):
+        token = session.fetch_token(
+            request.token_endpoint, code=code, code_verifier=code_verifier, allow_redirects=False
+        )
+        return dict(token)
 
 
 def provider_email(raw: object) -> str | None:

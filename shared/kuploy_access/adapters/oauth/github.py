@@ -12,7 +12,14 @@ from typing import Any
 import requests
 from authlib.integrations.requests_client import OAuth2Session
 
-from kuploy_access.adapters.oauth.calls import TIMEOUT_SECONDS, failed, get_json, guarded, provider_email
+from kuploy_access.adapters.oauth.calls import (
+    TIMEOUT_SECONDS,
+    TokenRequest,
+    failed,
+    get_json,
+    provider_email,
+    redeem_code,
+)
 from kuploy_access.domain.identities import FlowSecrets, Provider, ProviderAccount
 
 SCOPE = "read:user user:email"
@@ -87,21 +94,10 @@ class GitHubClient:
         )
 
     def _redeem(self, code: str, secrets: FlowSecrets, redirect_uri: str) -> str:
-        with guarded("client secret"):
-            secret = self._client_secret()
-        with (
-            guarded("token endpoint"),
-            OAuth2Session(
-                client_id=self.client_id,
-                client_secret=secret,
-                token_endpoint_auth_method=CLIENT_AUTH_METHOD,
-                redirect_uri=redirect_uri,
-                default_timeout=self._timeout,
-            ) as session,
-        ):
-            token = session.fetch_token(
-                self._token_endpoint, code=code, code_verifier=secrets.code_verifier, allow_redirects=False
-            )
+        request = TokenRequest(
+            self.client_id, self._client_secret, self._token_endpoint, self._timeout, CLIENT_AUTH_METHOD
+        )
+        token = redeem_code(request, code, secrets.code_verifier, redirect_uri)
         access_token = token.get("access_token")
         if not isinstance(access_token, str) or not access_token:
             raise failed("token endpoint: no access token")

@@ -23,10 +23,12 @@ from joserfc.jwk import KeySet
 
 from kuploy_access.adapters.oauth.calls import (
     TIMEOUT_SECONDS,
+    TokenRequest,
     failed,
     get_json,
     guarded,
     provider_email,
+    redeem_code,
 )
 from kuploy_access.domain.identities import FlowSecrets, Provider, ProviderAccount
 
@@ -158,21 +160,8 @@ class OidcClient:
             return self._keys
 
     def _redeem(self, code: str, secrets: FlowSecrets, redirect_uri: str, discovery: Discovery) -> dict[str, Any]:
-        with guarded("client secret"):
-            secret = self._client_secret()
-        with (
-            guarded("token endpoint"),
-            OAuth2Session(
-                client_id=self.client_id,
-                client_secret=secret,
-                redirect_uri=redirect_uri,
-                default_timeout=self._timeout,
-            ) as session,
-        ):
-            token = session.fetch_token(
-                discovery.token_endpoint, code=code, code_verifier=secrets.code_verifier, allow_redirects=False
-            )
-            return dict(token)
+        request = TokenRequest(self.client_id, self._client_secret, discovery.token_endpoint, self._timeout)
+        return redeem_code(request, code, secrets.code_verifier, redirect_uri)
 
     def _verified_claims(self, id_token: str, nonce: str, discovery: Discovery) -> dict[str, Any]:
         algorithms = list(discovery.algorithms)
