@@ -10,6 +10,8 @@ both pass.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
@@ -18,7 +20,6 @@ from kuploy_access.adapters.dynamodb.keys import (
     ACCOUNT_IDENTITY_SK_PREFIX,
     EMAIL_GUARD_SK,
     IDENTITY_SK,
-    PROFILE_SK,
     account_identity_sk,
     email_guard_pk,
     identity_pk,
@@ -27,7 +28,7 @@ from kuploy_access.adapters.dynamodb.keys import (
 from kuploy_access.adapters.dynamodb.models import EmailGuardItem, IdentityItem, UserItem, user_ref
 from kuploy_access.adapters.dynamodb.tokens import token_ref
 from kuploy_access.adapters.dynamodb.transactions import ConditionFailed, Transaction
-from kuploy_access.adapters.dynamodb.users import look_free_or_held_by, look_guard, unverified
+from kuploy_access.adapters.dynamodb.users import look_free_or_held_by, look_guard, profile_item, unverified
 from kuploy_access.domain.identities import Identity, Provider
 from kuploy_access.domain.one_time_tokens import TokenKind
 from kuploy_access.domain.users import User
@@ -111,18 +112,9 @@ class DynamoIdentityStore:
         return sorted((_identity_of(item) for item in items), key=lambda identity: identity.provider.value)
 
     def create_account(self, user: User, identity: Identity) -> None:
-        profile = UserItem(
-            pk=user_pk(user.id),
-            sk=PROFILE_SK,
-            user_id=user.id,
-            email=user.email,
-            name=user.name,
-            password_hash=None,
-            email_verified=True,
-            two_factor_enabled=user.two_factor_enabled,
-            created_at=user.created_at,
-            identity_count=1,
-        )
+        # Verified, and no password: the provider proved the inbox, and is the way in.
+        fresh = replace(user, password_hash=None, email_verified=True, pending_verification_hashes=frozenset())
+        profile = profile_item(fresh, identity_count=1)
         guard = EmailGuardItem(pk=email_guard_pk(user.email), sk=EMAIL_GUARD_SK, user_id=user.id)
         transaction = (
             Transaction()

@@ -72,23 +72,29 @@ def look_free_or_held_by(user_id: str) -> Condition:
     return condition
 
 
+def profile_item(user: User, identity_count: int | None = None) -> UserItem:
+    """A new account's profile item."""
+    return UserItem(
+        pk=user_pk(user.id),
+        sk=PROFILE_SK,
+        user_id=user.id,
+        email=user.email,
+        name=user.name,
+        password_hash=user.password_hash,
+        email_verified=user.email_verified,
+        two_factor_enabled=user.two_factor_enabled,
+        created_at=user.created_at,
+        pending_verification_hashes=set(user.pending_verification_hashes) or None,
+        identity_count=identity_count,
+    )
+
+
 class DynamoUserRepository:
     def __init__(self) -> None:
         self._connection = Connection(region=settings().region)
 
     def create(self, user: User, verification: OneTimeToken) -> None:
-        profile = UserItem(
-            pk=user_pk(user.id),
-            sk=PROFILE_SK,
-            user_id=user.id,
-            email=user.email,
-            name=user.name,
-            password_hash=user.password_hash,
-            email_verified=user.email_verified,
-            two_factor_enabled=user.two_factor_enabled,
-            created_at=user.created_at,
-            pending_verification_hashes=set(user.pending_verification_hashes) or None,
-        )
+        profile = profile_item(user)
         guard = EmailGuardItem(pk=email_guard_pk(user.email), sk=EMAIL_GUARD_SK, user_id=user.id)
         # One verified account per look: an address that differs from a verified one
         # only by confusables (Cyrillic а for a) is refused, not merged. Only verified
