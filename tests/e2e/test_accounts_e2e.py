@@ -32,7 +32,17 @@ pytestmark = pytest.mark.e2e
 
 FORM = re.compile(r"<form[^>]*\bmethod=\"post\"[^>]*\baction=\"([^\"]+)\"[^>]*>(.*?)</form>", re.S | re.I)
 HIDDEN_TOKEN = re.compile(r"<input[^>]*\bname=\"token\"[^>]*\bvalue=\"([^\"]*)\"", re.I)
-ME_FIELDS = {"id", "email", "name", "email_verified", "two_factor_enabled", "created_at", "organizations"}
+ME_FIELDS = {
+    "id",
+    "email",
+    "name",
+    "email_verified",
+    "two_factor_enabled",
+    "created_at",
+    "organizations",
+    "has_password",
+    "identities",
+}
 
 
 def _assert_page_headers(response: httpx.Response) -> None:

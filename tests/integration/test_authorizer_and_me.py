@@ -58,7 +58,18 @@ def test_a_valid_token_reads_me(world):
     assert body["email"] == "me@example.com"
     assert body["email_verified"] is True
     assert body["organizations"] == []
-    assert set(body) == {"id", "email", "name", "email_verified", "two_factor_enabled", "created_at", "organizations"}
+    assert set(body) == {
+        "id",
+        "email",
+        "name",
+        "email_verified",
+        "two_factor_enabled",
+        "created_at",
+        "organizations",
+        "has_password",
+        "identities",
+    }
+    assert (body["has_password"], body["identities"]) == (True, [])
 
 
 def test_the_bearer_scheme_is_case_insensitive(world):

@@ -166,6 +166,14 @@ SENSITIVE = [
     Route("DELETE", "/orgs/{org}", None, 204),
     # The owner has no 2FA, so requiring it is refused, but only after sudo mode held.
     Route("PATCH", "/orgs/{org}", {"require_2fa": True}, 403, "two_factor_required"),
+    # No provider is configured in these tests: refused as not configured, after sudo mode held.
+    Route(
+        "POST",
+        "/me/identities/github/link",
+        {"redirect_to": "https://console.kuploy.test/"},
+        404,
+        "provider_not_configured",
+    ),
 ]
 ORG_ROUTES = [route for route in SENSITIVE if route.path.startswith("/orgs/")]
 
@@ -266,7 +274,10 @@ def test_openapi_lists_reauthentication_required_on_exactly_the_sensitive_routes
             problem = operation.get("responses", {}).get("403", {}).get("description", "")
             if "`reauthentication_required`" in problem:
                 documented.add(f"{method.upper()} {path}")
-    expected = {f"{r.method} {r.path.replace('{org}', '{org_id}').replace('{key}', '{key_id}')}" for r in SENSITIVE}
+    expected = {
+        f"{r.method} {r.path.replace('{org}', '{org_id}').replace('{key}', '{key_id}').replace('github', '{provider}')}"
+        for r in SENSITIVE
+    }
     assert documented == expected
 
 
