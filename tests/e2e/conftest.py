@@ -83,7 +83,9 @@ CHROMIUM_ARGS = [
 def browser() -> Iterator[Any]:
     """Debian's Chromium through Playwright (test tools cannot download browsers here)."""
     if CHROMIUM is None:
-        pytest.skip("no chromium on PATH: `make test` installs Debian's chromium package")
+        # `make test` and `make test-e2e` install it first (the Makefile's `browser`
+        # target): a missing browser is a broken setup, not a test to leave out.
+        pytest.fail("no chromium on PATH: run `make test-e2e` (it installs Debian's chromium package)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -258,7 +258,8 @@ class OAuthService:
                     "The address was not verified yet, so the password chosen when it was registered and any "
                     "pending sign-up links were removed. Set a password with 'Forgot password' if you want one.",
                 )
-            return self.users.get(holder.id) or holder
+            # Only its id and address are used from here on, and neither changed.
+            return holder
         except (EmailAlreadyRegistered, AccountChanged, IdentityTaken):
             if attempts_left <= 1:
                 raise _FlowFailed(FlowError.PROVIDER_ERROR) from None
