@@ -74,6 +74,11 @@ def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
+def _hidden(name: str) -> bool:
+    """.DS_Store, editor swap files, .gitkeep, .cache/: never served, never read."""
+    return name.startswith(".")
+
+
 def _walk(root: Path) -> Iterator[Path]:
     """Every file under root, following links that stay inside it (and no further)."""
     seen: set[Path] = set()
@@ -85,9 +90,10 @@ def _walk(root: Path) -> Iterator[Path]:
             subdirectories.clear()
             continue
         seen.add(real)
-        subdirectories.sort()
+        subdirectories[:] = sorted(name for name in subdirectories if not _hidden(name))
         for name in sorted(files):
-            yield Path(directory) / name
+            if not _hidden(name):
+                yield Path(directory) / name
 
 
 def console_files(source: Path) -> list[ConsoleFile]:
@@ -104,8 +110,6 @@ def console_files(source: Path) -> list[ConsoleFile]:
         if not _inside(real, root):
             raise PublishRefused(f"{path} leads outside {source}")
         relative = path.relative_to(root)
-        if any(part.startswith(".") for part in relative.parts):
-            continue  # .DS_Store, editor swap files, .gitkeep: never served
         content_type = CONSOLE_CONTENT_TYPES.get(path.suffix.lower())
         if content_type is None:
             # Served with nosniff: a wrong type would not load, so no guessing.
@@ -202,9 +206,11 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _arguments(argv)
     import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
 
     session = boto3.Session(region_name=arguments.region)
     try:
+        console_files(arguments.source)  # a wrong source stops here, before any AWS call
         if arguments.stack_name is not None:
             bucket, distribution_id = stack_targets(session.client("cloudformation"), arguments.stack_name)
         else:
@@ -213,6 +219,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PublishRefused as refused:
         print(f"publish-console: {refused}", file=sys.stderr)
         return 2
+    except (BotoCoreError, ClientError) as failed:  # no credentials, no such stack, access denied
+        print(f"publish-console: {failed}", file=sys.stderr)
+        return 1
     return 0
 
 

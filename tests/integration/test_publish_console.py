@@ -197,8 +197,9 @@ def test_a_file_without_a_known_type_stops_the_publish(console: Path, aws: dict[
     assert bucket_keys(aws["s3"]) == set()
 
 
-def test_hidden_files_stay_home(console: Path):
+def test_hidden_files_stay_home(console: Path, tmp_path: Path):
     (console / ".DS_Store").write_bytes(b"\x00")
+    (console / ".elsewhere").symlink_to(tmp_path, target_is_directory=True)  # not even looked into
     (console / "assets" / ".app.js.swp").write_bytes(b"\x00")
     (console / ".cache").mkdir()
     (console / ".cache" / "x.js").write_text("")
@@ -270,6 +271,14 @@ def test_main_refuses_a_stack_without_the_console_outputs(
 
     assert "ConsoleBucketName, ConsoleDistributionId" in capsys.readouterr().err
     assert bucket_keys(aws["s3"]) == set()
+
+
+def test_main_reports_aws_refusals_without_a_traceback(
+    console: Path, aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+):
+    argv = ["--bucket", "no-such-bucket", "--distribution-id", aws["distribution_id"], "--source", str(console)]
+    assert main(argv) == 1
+    assert "NoSuchBucket" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
