@@ -34,7 +34,10 @@ def _assert_console_look(answer: Answer) -> None:
     assert policy == PAGE_CSP
     assert "style-src 'self'" in policy
     assert "unsafe-inline" not in policy and "sha256-" not in policy
-    assert re.findall(r"<link\b[^>]*>", answer.text) == ['<link rel="stylesheet" href="/assets/console.css">']
+    assert re.findall(r"<link\b[^>]*>", answer.text) == [
+        '<link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">',
+        '<link rel="stylesheet" href="/assets/console.css">',
+    ]
     assert "<style" not in answer.text and "style=" not in answer.text and "<script" not in answer.text
     assert '<header class="topbar"><a class="brand" href="/">Kuploy</a></header>' in answer.text
     assert '<main class="narrow"><section class="card"><h1>' in answer.text

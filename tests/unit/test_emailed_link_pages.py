@@ -107,7 +107,10 @@ def test_every_page_links_the_console_stylesheet_and_has_no_inline_style_or_scri
     response, page = _page(name)
     body = response.body
     assert isinstance(body, str)
-    assert page.all("link") == [{"rel": "stylesheet", "href": "/assets/console.css"}]
+    assert page.all("link") == [
+        {"rel": "icon", "href": "/assets/favicon.svg", "type": "image/svg+xml"},
+        {"rel": "stylesheet", "href": "/assets/console.css"},
+    ]
     assert "<style" not in body.lower()
     assert "<script" not in body.lower()
     for tag, attributes, _ in page.elements:

@@ -19,6 +19,7 @@ from aws_lambda_powertools.event_handler import Response
 from kuploy_access.http.problems import TRANSPORT_HEADERS
 
 STYLESHEET_PATH = "/assets/console.css"
+ICON_PATH = "/assets/favicon.svg"
 # Where the console's routes live (hash routing on the console's page, `/`).
 CONSOLE_PATH = "/"
 SIGN_IN_PATH = "/#/sign-in"
@@ -46,6 +47,7 @@ def page(title: str, body_html: str, status: int = 200) -> Response[Any]:
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         '<meta name="robots" content="noindex">'
         f"<title>{html.escape(title)} · Kuploy</title>"
+        f'<link rel="icon" href="{ICON_PATH}" type="image/svg+xml">'
         f'<link rel="stylesheet" href="{STYLESHEET_PATH}"></head>'
         f'<body><header class="topbar"><a class="brand" href="{CONSOLE_PATH}">Kuploy</a></header>'
         f'<main class="narrow"><section class="card"><h1>{html.escape(title)}</h1>{body_html}</section></main>'
