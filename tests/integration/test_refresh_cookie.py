@@ -400,7 +400,7 @@ def test_a_body_token_sign_out_is_unchanged(client):
 
 def enable_two_factor(client: GatewayClient, clock: Any, access_token: str) -> str:
     setup = client.request("POST", "/me/2fa/setup", token=access_token).json()
-    secret = parse_qs(urlsplit(setup["otpauth_uri"]).query)["secret"][0]
+    secret: str = parse_qs(urlsplit(setup["otpauth_uri"]).query)["secret"][0]
     next_step(clock)
     code = pyotp.TOTP(secret).at(int(clock.now().timestamp()))
     assert client.request("POST", "/me/2fa/enable", {"code": code}, token=access_token).status == 200
