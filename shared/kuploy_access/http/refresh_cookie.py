@@ -7,8 +7,8 @@ request that carries `X-Token-Delivery: cookie` gets the tokens body without
 `refresh_token`, and two cookies:
 
 - `__Secure-kuploy_refresh`: the refresh token. HttpOnly (no script reads it), Secure,
-  SameSite=Strict (no other site's request carries it), and sent only to `/auth/`
-  (the refresh and logout routes live there; no other route ever sees it).
+  SameSite=Strict (no other site's request carries it), and sent only to the
+  `/auth/` routes (refresh and sign-out among them): the other routes never see it.
 - `__Host-kuploy_csrf`: a random value the page's script reads and echoes in
   `X-CSRF-Token` (double submit). A request that spends the refresh cookie must carry
   it, so a request made by another site (which can neither read the cookie nor set the
