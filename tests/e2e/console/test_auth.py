@@ -354,6 +354,9 @@ def test_continue_with_google_signs_in_and_clears_the_login_code(
     put_oidc_user(google, subject, email=email, email_verified=True, name="Grace Hopper")
 
     page = open_console("/#/sign-in")
+    # The local Google's page (oidc-provider-mock) links a stylesheet on a CDN this
+    # closed machine cannot reach: answer it empty rather than log a failed load.
+    page.route("https://cdn.jsdelivr.net/**", lambda route: route.fulfill(status=200, content_type="text/css", body=""))
     for name in ("GitHub", "Google", "GitLab"):
         expect(page.get_by_role("link", name=f"Continue with {name}")).to_be_visible()
 
