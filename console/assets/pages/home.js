@@ -65,10 +65,10 @@ function invitationRow(invitation, reload, navigate) {
   return h(
     "tr",
     {},
-    h("td", {}, invitation.org_name),
-    h("td", {}, roleBadge(invitation.role)),
-    h("td", {}, invitation.invited_by),
-    h("td", {}, h("time", { datetime: invitation.expires_at, title: when(invitation.expires_at) }, ago(invitation.expires_at))),
+    h("td", { "data-label": "Organization" }, invitation.org_name),
+    h("td", { "data-label": "Role" }, roleBadge(invitation.role)),
+    h("td", { "data-label": "Invited by" }, invitation.invited_by),
+    h("td", { "data-label": "Expires" }, h("time", { datetime: invitation.expires_at, title: when(invitation.expires_at) }, ago(invitation.expires_at))),
     h("td", { class: "actions" }, h("div", { class: "buttons" }, accept, decline)),
   );
 }
@@ -82,6 +82,8 @@ export async function home(ctx) {
     row: (invitation, reload) => invitationRow(invitation, reload, ctx.navigate),
     empty: "No invitations are waiting for you.",
   });
+  // On a phone each invitation becomes a small card of its own (console.css).
+  invitations.node.classList.add("rows-on-phone");
   ctx.main.append(
     h("section", { class: "card" }, h("h1", {}, "Your organizations"), organizations(account)),
     h(
