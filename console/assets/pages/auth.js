@@ -56,7 +56,12 @@ async function providerButtons() {
 }
 
 function card(...children) {
-  return h("section", { class: "card narrow" }, children);
+  return h("section", { class: "card" }, children);
+}
+
+/** The narrow column the sign-in pages sit in. */
+function column(section) {
+  return h("div", { class: "narrow" }, section);
 }
 
 /** Swap a card's content for a new state, with focus on its new heading. */
@@ -99,16 +104,13 @@ export async function signIn(ctx) {
 
   const providers = await providerButtons();
   ctx.main.append(
-    card(
-      h("h1", {}, "Sign in to Kuploy"),
-      error ? h("p", { class: "form-error", role: "alert" }, SIGN_IN_ERRORS[error] || GENERIC_SIGN_IN_ERROR) : null,
-      providers,
-      signInForm,
-      h(
-        "p",
-        { class: "auth-links" },
-        h("a", { href: "#/forgot-password" }, "Forgot your password?"),
-        h("a", { href: "#/sign-up" }, "Create an account"),
+    column(
+      card(
+        h("h1", {}, "Sign in to Kuploy"),
+        error ? h("p", { class: "form-error", role: "alert" }, SIGN_IN_ERRORS[error] || GENERIC_SIGN_IN_ERROR) : null,
+        providers,
+        signInForm,
+        h("p", { class: "auth-links" }, h("a", { href: "#/forgot-password" }, "Forgot your password?"), h("a", { href: "#/sign-up" }, "Create an account")),
       ),
     ),
   );
@@ -139,7 +141,7 @@ export async function twoFactorStep(ctx) {
     return;
   }
   const section = card();
-  ctx.main.append(section);
+  ctx.main.append(column(section));
   let useRecovery = false;
 
   function draw() {
@@ -223,7 +225,7 @@ export async function signUp(ctx) {
     signUpForm,
     h("p", { class: "auth-links" }, h("span", {}, "Already have an account? ", h("a", { href: "#/sign-in" }, "Sign in"))),
   );
-  ctx.main.append(section);
+  ctx.main.append(column(section));
 }
 
 // --- forgot password ------------------------------------------------------------------------
@@ -253,7 +255,7 @@ export async function forgotPassword(ctx) {
     forgotForm,
     h("p", { class: "auth-links" }, h("a", { href: "#/sign-in" }, "Back to sign in")),
   );
-  ctx.main.append(section);
+  ctx.main.append(column(section));
 }
 
 // --- a new confirmation email ------------------------------------------------------------------
@@ -279,5 +281,5 @@ export async function resendVerification(ctx) {
     resendForm,
     h("p", { class: "auth-links" }, h("a", { href: "#/sign-in" }, "Back to sign in")),
   );
-  ctx.main.append(section);
+  ctx.main.append(column(section));
 }

@@ -85,7 +85,7 @@ function otherAccount(token, invitation, account) {
   return [
     h("p", { class: "warning" }, `This invitation is for ${invitation.email}; you are signed in as ${account.email}.`),
     h("p", {}, `To answer it, sign out and continue as ${invitation.email} (you can create that account if you have none yet).`),
-    h("div", { class: "buttons" }, switchButton, h("a", { class: "button", href: "#/" }, `Stay signed in as ${account.email}`)),
+    h("div", { class: "buttons" }, switchButton, h("a", { class: "button", href: "#/" }, "Stay signed in")),
   ];
 }
 
@@ -105,8 +105,8 @@ function signedOut(token, invitation) {
 
 export async function invitation(ctx) {
   const token = ctx.params.token;
-  const section = h("section", { class: "card narrow" });
-  ctx.main.append(section);
+  const section = h("section", { class: "card" });
+  ctx.main.append(h("div", { class: "narrow" }, section));
   let invitation;
   try {
     invitation = await api("GET", serverPage(token), { auth: false });
