@@ -103,6 +103,10 @@ export async function signIn(ctx) {
   });
 
   const providers = await providerButtons();
+  if (error) {
+    // Said once: a reload or a bookmark of this address must not repeat it.
+    window.history.replaceState(null, "", next ? `#/sign-in?next=${encodeURIComponent(next)}` : "#/sign-in");
+  }
   ctx.main.append(
     column(
       card(
