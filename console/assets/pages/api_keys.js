@@ -311,6 +311,8 @@ export async function apiKeys(ctx) {
           await api("DELETE", `${base}/${encodeURIComponent(item.id)}`);
           announce(`${item.description} revoked.`);
           await reload();
+          // The row's buttons are gone: keep keyboard users in the list.
+          document.getElementById("keys-title")?.focus();
         },
         {
           busy: "Revoking…",
@@ -349,5 +351,5 @@ export async function apiKeys(ctx) {
   });
 
   showForm();
-  ctx.main.append(slot, h("section", { "aria-labelledby": "keys-title" }, h("h2", { id: "keys-title" }, "Keys"), table.node));
+  ctx.main.append(slot, h("section", { "aria-labelledby": "keys-title" }, h("h2", { id: "keys-title", tabindex: "-1" }, "Keys"), table.node));
 }
