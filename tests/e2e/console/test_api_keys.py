@@ -284,7 +284,7 @@ def test_the_audit_log_shows_key_events_and_its_filters_narrow_it(
     assert_accessible(page)
 
     page.get_by_label("Action").fill("api_key.revoked")
-    page.get_by_role("button", name="Filter").click()
+    page.get_by_role("button", name="Filter", exact=True).click()
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text(gone["id"])
     assert "action=api_key.revoked" in page.url
@@ -292,7 +292,7 @@ def test_the_audit_log_shows_key_events_and_its_filters_narrow_it(
     # A group, and an actor in another case, together; the filter survives a reload.
     page.get_by_label("Action").fill("api_key")
     page.get_by_label("Actor").fill(email.upper())
-    page.get_by_role("button", name="Filter").click()
+    page.get_by_role("button", name="Filter", exact=True).click()
     expect(rows).to_have_count(3)
     expect(rows.filter(has_text="org.updated")).to_have_count(0)
     page.reload()
@@ -300,7 +300,7 @@ def test_the_audit_log_shows_key_events_and_its_filters_narrow_it(
     expect(rows).to_have_count(3)
 
     page.get_by_label("Actor").fill("nobody@example.com")
-    page.get_by_role("button", name="Filter").click()
+    page.get_by_role("button", name="Filter", exact=True).click()
     expect(page.get_by_text("No events match these filters.")).to_be_visible()
     page.get_by_role("button", name="Clear filters").click()
     expect(rows.filter(has_text="org.created")).to_have_count(1)
