@@ -52,8 +52,13 @@ function keyUsage(key) {
   return "fresh";
 }
 
-const USAGE_LABEL = { stale: "stale", unused: "unused 30–90 days", fresh: "in use" };
 const USAGE_BADGE = { stale: "danger", unused: "warn", fresh: "ok" };
+
+function usageLabel(key, usage) {
+  if (usage === "stale") return key.last_used_at ? "stale" : "stale: never used";
+  if (usage === "unused") return "unused 30–90 days";
+  return key.last_used_at ? "in use" : "new";
+}
 
 function wholeDays(iso) {
   return Math.max(0, Math.floor(daysSince(iso)));
@@ -101,7 +106,7 @@ function keyChart(keys) {
   const axisY = keys.length * ROW + 4;
   const summary =
     `Age and last use of ${keys.length} live ${keys.length === 1 ? "key" : "keys"}: ` +
-    `${counts.stale} stale, ${counts.unused} unused for 30 to 90 days, ${counts.fresh} in use. ` +
+    `${counts.stale} stale, ${counts.unused} unused for 30 to 90 days, ${counts.fresh} used lately or new. ` +
     "Bar length is the key's age, up to " +
     `${longest} days. The API keys table below lists each key.`;
   return svg(
@@ -120,12 +125,12 @@ function legend() {
     { class: "legend" },
     h("span", { class: "key-stale" }, "Stale: unused 90+ days, or never used after 30"),
     h("span", { class: "key-unused" }, "Unused 30–90 days"),
-    h("span", { class: "key-fresh" }, "In use"),
+    h("span", { class: "key-fresh" }, "Used in the last 30 days, or new"),
   );
 }
 
 function findingsSection(orgId, role, findings) {
-  const section = h("section", { "aria-labelledby": "findings-title" }, h("h2", { id: "findings-title" }, "Findings"));
+  const section = h("section", { class: "card", "aria-labelledby": "findings-title" }, h("h2", { id: "findings-title" }, "Findings"));
   if (!findings.length) {
     section.append(h("p", { class: "success" }, "Nothing to fix: every admin has 2FA, and no key or member looks stale."));
     return section;
@@ -223,14 +228,14 @@ export async function accessReview(ctx) {
         h("td", {}, creator, k.creator_is_member ? null : [" ", h("span", { class: "badge danger" }, "left")]),
         h("td", {}, h("time", { datetime: k.created_at, title: when(k.created_at) }, day(k.created_at))),
         h("td", {}, timeText(k.last_used_at, "never")),
-        h("td", {}, h("span", { class: `badge ${USAGE_BADGE[usage]}` }, USAGE_LABEL[usage])),
+        h("td", {}, h("span", { class: `badge ${USAGE_BADGE[usage]}` }, usageLabel(k, usage))),
       );
     }),
     "No live API keys.",
   );
 
   ctx.main.append(
-    h("div", { class: "card" }, findingsSection(orgId, ctx.role, review.findings)),
+    findingsSection(orgId, ctx.role, review.findings),
     chart,
     h("section", { class: "card", "aria-labelledby": "review-members-title" }, h("h2", { id: "review-members-title" }, `Members (${review.members.length})`), members),
     h("section", { class: "card", "aria-labelledby": "review-keys-title" }, h("h2", { id: "review-keys-title" }, `API keys (${review.api_keys.length})`), keys),

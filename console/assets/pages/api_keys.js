@@ -101,11 +101,11 @@ function secretPanel(created, orgId, { title, onDone }) {
     h("div", { class: "secret-box" }, secret),
     copyButton("Copy key", created.key, secret),
     h("h3", {}, "Use it with curl"),
-    h("pre", { class: "snippet" }, curlCode),
+    h("pre", { class: "snippet", tabindex: "0" }, curlCode),
     copyButton("Copy curl command", curl, curlCode),
     h("h3", {}, "Use it in a GitHub Actions step"),
     h("p", { class: "hint" }, "Save the key as a repository secret named KUPLOY_API_KEY (Settings → Secrets and variables → Actions), then add this step:"),
-    h("pre", { class: "snippet" }, workflowCode),
+    h("pre", { class: "snippet", tabindex: "0" }, workflowCode),
     copyButton("Copy workflow step", workflow, workflowCode),
     h("div", { class: "buttons" }, done),
   );
@@ -333,8 +333,12 @@ export async function apiKeys(ctx) {
       h("td", {}, item.description),
       h("td", { class: "mono" }, `${item.prefix}…`),
       h("td", {}, scopesCell(item)),
-      h("td", {}, creator.get(item.created_by) || h("span", { class: "mono" }, item.created_by)),
-      h("td", {}, h("time", { datetime: item.created_at, title: when(item.created_at) }, day(item.created_at))),
+      h(
+        "td",
+        {},
+        h("time", { datetime: item.created_at, title: when(item.created_at) }, day(item.created_at)),
+        h("span", { class: "created-by muted" }, "by ", creator.get(item.created_by) || h("span", { class: "mono" }, item.created_by)),
+      ),
       h("td", {}, timeCell(item.last_used_at)),
       h("td", {}, expiresCell(item)),
       h("td", {}, statusCell(item)),
@@ -344,7 +348,7 @@ export async function apiKeys(ctx) {
 
   table = pagedTable({
     caption: "API keys",
-    columns: ["Description", "Prefix", "Scopes", "Created by", "Created", "Last used", "Expires", "Status", "Actions"],
+    columns: ["Description", "Prefix", "Scopes", "Created", "Last used", "Expires", "Status", "Actions"],
     load: (cursor) => api("GET", `${base}${pageQuery(cursor)}`),
     row,
     empty: "No API keys yet.",

@@ -86,7 +86,7 @@ export async function auditLog(ctx) {
     h("datalist", { id: listId }, ACTIONS.map((a) => h("option", { value: a }))),
     h("div", { class: "buttons" }, apply, clear),
   );
-  const tableSlot = h("div", {});
+  const tableSlot = h("div", { class: "audit-log" });
 
   function show() {
     const extra = {};
