@@ -6,7 +6,7 @@
 import { api } from "../lib/api.js";
 import { announce, h, replace, uid } from "../lib/dom.js";
 import { field } from "../lib/forms.js";
-import { when } from "../lib/format.js";
+import { day, when } from "../lib/format.js";
 import { pageQuery, pagedTable } from "../lib/pager.js";
 import { can } from "../lib/permissions.js";
 
@@ -34,6 +34,8 @@ const ACTIONS = [
   "deployment.requested",
 ];
 
+const timeOfDay = new Intl.DateTimeFormat(undefined, { timeStyle: "medium" });
+
 function actorCell(actor) {
   if (actor.type === "api_key") return h("span", {}, "API key ", h("span", { class: "mono" }, actor.id));
   if (actor.email) return actor.email;
@@ -54,7 +56,7 @@ function row(event) {
   return h(
     "tr",
     {},
-    h("td", {}, h("time", { datetime: event.at }, when(event.at))),
+    h("td", {}, h("time", { datetime: event.at, title: when(event.at) }, day(event.at), h("br"), timeOfDay.format(new Date(event.at)))),
     h("td", {}, actorCell(event.actor)),
     h("td", { class: "mono" }, event.action),
     h("td", { class: "mono" }, event.target || "—"),
