@@ -347,6 +347,7 @@ def test_a_member_sees_the_team_without_the_controls_they_may_not_use_and_the_ap
         f"/orgs/{org_id}/members/{member_id}", json={"role": "admin"}, headers=bearer(owner_token)
     )
     assert promoted.status_code == 200, promoted.text
+    page.reload()  # the console reads the account's roles once per load (GET /me)
     _open_team(page, org_id)
     expect(page.get_by_role("button", name="Invite member")).to_be_visible()
     expect(page.get_by_role("heading", name="Pending invitations")).to_be_visible()
