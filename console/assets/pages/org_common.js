@@ -13,10 +13,11 @@ export function orgPath(orgId, rest = "") {
 
 /** The message of a 403 two_factor_required, with the way to fix it. */
 export function twoFactorRequiredNotice(error) {
+  const message = /[.!?]$/.test(error.message) ? error.message : `${error.message}.`;
   return h(
     "p",
     { class: "form-error", role: "alert" },
-    error.message,
+    message,
     " ",
     h("a", { href: "#/account/security" }, "Set up two-factor authentication"),
   );
@@ -31,6 +32,8 @@ export async function loadOrg(ctx) {
     return await api("GET", orgPath(ctx.params.org));
   } catch (error) {
     if (error instanceof ApiError && error.code === "two_factor_required") {
+      // Leaving stays open to a locked-out member (the API allows it); the name comes from GET /me.
+      const membership = (await me()).organizations.find((o) => o.id === ctx.params.org);
       ctx.main.append(
         h(
           "section",
@@ -38,6 +41,7 @@ export async function loadOrg(ctx) {
           h("h2", {}, "Two-factor authentication required"),
           twoFactorRequiredNotice(error),
           h("p", {}, "Once it is on for your account, this organization opens again."),
+          membership && ctx.role !== "owner" ? h("div", { class: "buttons" }, leaveButton({ id: ctx.params.org, name: membership.name })) : null,
         ),
       );
       return null;

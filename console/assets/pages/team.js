@@ -16,7 +16,7 @@ const ROLE_HINT = "Admins manage the team, API keys and settings. Members read e
 
 function section(title, ...children) {
   const id = uid("section");
-  return h("section", { class: "card", "aria-labelledby": id }, h("h2", { id }, title), children);
+  return h("section", { class: "card team-list", "aria-labelledby": id }, h("h2", { id }, title), children);
 }
 
 function displayName(member) {
@@ -112,20 +112,20 @@ function membersSection(org, account, manage, status) {
       {},
       h(
         "td",
-        {},
+        { class: "team-who" },
         h("div", { class: "team-name" }, displayName(member), isMe ? [" ", h("span", { class: "badge neutral" }, "You")] : null),
         member.name ? h("div", { class: "muted team-email" }, member.email) : null,
       ),
-      h("td", {}, manage && !isMe && member.role !== "owner" ? roleSelect(org, member) : h("span", { class: "badge neutral" }, roleLabel(member.role))),
-      h("td", {}, member.two_factor_enabled ? h("span", { class: "badge ok" }, "2FA on") : h("span", { class: "badge warn" }, "No 2FA")),
-      h("td", {}, timeCell(member.joined_at, day(member.joined_at))),
-      h("td", {}, timeCell(member.last_active_at, ago(member.last_active_at))),
+      h("td", { "data-label": "Role" }, manage && !isMe && member.role !== "owner" ? roleSelect(org, member) : h("span", { class: "badge neutral" }, roleLabel(member.role))),
+      h("td", { "data-label": "2FA" }, member.two_factor_enabled ? h("span", { class: "badge ok" }, "2FA on") : h("span", { class: "badge warn" }, "No 2FA")),
+      h("td", { "data-label": "Joined" }, timeCell(member.joined_at, day(member.joined_at))),
+      h("td", { "data-label": "Last active" }, timeCell(member.last_active_at, ago(member.last_active_at))),
       h("td", { class: "actions" }, action),
     );
   };
   const table = pagedTable({
     caption: "Members",
-    columns: ["Member", "Role", "Two-factor", "Joined", "Last active", "Actions"],
+    columns: ["Member", "Role", "2FA", "Joined", "Last active", "Actions"],
     load: (cursor) => api("GET", orgPath(org.id, `/members${pageQuery(cursor)}`)),
     row: memberRow,
     empty: "No members.",
@@ -153,10 +153,10 @@ function invitationsSection(org, account, status) {
     return h(
       "tr",
       {},
-      h("td", {}, invitation.email),
-      h("td", {}, roleLabel(invitation.role)),
-      h("td", {}, inviter),
-      h("td", {}, expired ? h("span", { class: "badge danger" }, "Expired") : timeCell(invitation.expires_at, ago(invitation.expires_at))),
+      h("td", { class: "team-who" }, invitation.email),
+      h("td", { "data-label": "Role" }, roleLabel(invitation.role)),
+      h("td", { "data-label": "Invited by" }, inviter),
+      h("td", { "data-label": "Expires" }, expired ? h("span", { class: "badge danger" }, "Expired") : timeCell(invitation.expires_at, ago(invitation.expires_at))),
       h(
         "td",
         { class: "actions" },
