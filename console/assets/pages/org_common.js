@@ -61,7 +61,7 @@ export function redraw() {
 }
 
 /** "Leave organization" for a member who is not the owner: DELETE their own membership. */
-export function leaveButton(org, label = "Leave organization") {
+export function leaveButton(org, { label = "Leave organization", danger = true } = {}) {
   return actionButton(
     label,
     async () => {
@@ -72,7 +72,7 @@ export function leaveButton(org, label = "Leave organization") {
     },
     {
       busy: "Leaving…",
-      danger: true,
+      danger,
       confirm: {
         title: `Leave ${org.name}?`,
         text: `You lose access to ${org.name} at once. To come back, someone who manages its team must invite you again.`,

@@ -88,7 +88,7 @@ function membersSection(org, account, manage, status) {
     const isMe = member.user_id === account.id;
     let action = null;
     if (isMe && member.role !== "owner") {
-      action = leaveButton(org, "Leave");
+      action = leaveButton(org, { label: "Leave", danger: false });
     } else if (manage && !isMe && member.role !== "owner") {
       action = actionButton(
         "Remove",
