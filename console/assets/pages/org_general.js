@@ -61,16 +61,16 @@ function nameCard(ctx, org) {
   return card("Name", done, rename);
 }
 
-function lockedOutList(members) {
+function lockedOutList(members, account) {
   return h(
     "ul",
     { class: "locked-out" },
-    members.map((m) => h("li", {}, m.email, " ", h("span", { class: "muted" }, `(${roleLabel(m.role)})`))),
+    members.map((m) => h("li", {}, m.email, " ", h("span", { class: "muted" }, m.user_id === account.id ? `(${roleLabel(m.role)}, you)` : `(${roleLabel(m.role)})`))),
   );
 }
 
 /** The policy, and for those who may change it, the switch with its preview. */
-function twoFactorCard(org, role) {
+function twoFactorCard(org, role, account) {
   let required = org.require_2fa;
   let busy = false;
   const state = h("p", {});
@@ -86,7 +86,7 @@ function twoFactorCard(org, role) {
     replace(
       lockedNow,
       stillOut.length
-        ? h("div", { class: "warning" }, h("p", {}, "Locked out until they turn it on:"), lockedOutList(stillOut))
+        ? h("div", { class: "warning" }, h("p", {}, "Locked out until they turn it on:"), lockedOutList(stillOut, account))
         : null,
     );
   };
@@ -171,7 +171,7 @@ function twoFactorCard(org, role) {
                 ? `This member has no two-factor authentication and would be locked out of ${org.name} until they turn it on:`
                 : `These ${without.length} members have no two-factor authentication and would be locked out of ${org.name} until they turn it on:`,
             ),
-            lockedOutList(without),
+            lockedOutList(without, account),
           ]
         : h("p", {}, "Nobody would be locked out: every member already uses two-factor authentication."),
       h("p", { class: "muted" }, "API keys keep working. Members can always turn it on from their account's security settings."),
@@ -301,7 +301,7 @@ export async function general(ctx) {
   const sections = [
     overview(org, role),
     can(role, "org:update") ? nameCard(ctx, org) : null,
-    twoFactorCard(org, role),
+    twoFactorCard(org, role, account),
     can(role, "org:transfer_ownership") ? await transferCard(org, account) : null,
     role !== "owner" ? leaveCard(org) : null,
     can(role, "org:delete") ? dangerZone(org) : null,
