@@ -5,7 +5,7 @@
 import { COOKIE_DELIVERY, api } from "../lib/api.js";
 import { announce, h, replace } from "../lib/dom.js";
 import { actionButton, field, form } from "../lib/forms.js";
-import { finishSignIn, pending } from "../lib/signin.js";
+import { finishSignIn, pending, rememberNext } from "../lib/signin.js";
 
 // Why a provider sign-in (or the step after it) came back here: the `error=` a provider
 // flow's callback sends (domain/identities.py FlowError), the code a refused login-code
@@ -31,7 +31,7 @@ const SIGN_IN_ERRORS = {
 const GENERIC_SIGN_IN_ERROR = "Signing in did not work. Try again.";
 
 /** "Continue with GitHub" and friends, for the providers this platform has configured. */
-async function providerButtons() {
+async function providerButtons(next) {
   let answer;
   try {
     answer = await api("GET", "/auth/providers", { auth: false });
@@ -48,7 +48,17 @@ async function providerButtons() {
       "div",
       { class: "providers" },
       answer.providers.map((provider) =>
-        h("a", { class: "button", href: `/auth/oauth/${encodeURIComponent(provider.id)}/start?redirect_to=${back}` }, `Continue with ${provider.name}`),
+        h(
+          "a",
+          {
+            class: "button",
+            href: `/auth/oauth/${encodeURIComponent(provider.id)}/start?redirect_to=${back}`,
+            // The provider's round trip leaves the page: where to go afterwards waits in
+            // this tab's sessionStorage (a console path, not a secret).
+            onclick: () => rememberNext(next),
+          },
+          `Continue with ${provider.name}`,
+        ),
       ),
     ),
     h("p", { class: "divider" }, "or"),
@@ -102,7 +112,7 @@ export async function signIn(ctx) {
     },
   });
 
-  const providers = await providerButtons();
+  const providers = await providerButtons(next);
   if (error) {
     // Said once: a reload or a bookmark of this address must not repeat it.
     window.history.replaceState(null, "", next ? `#/sign-in?next=${encodeURIComponent(next)}` : "#/sign-in");
