@@ -99,7 +99,10 @@ async function render() {
     navigate("/");
     return;
   }
-  const ctx = { main, params, query, path, navigate, org: null, role: null };
+  // Each render draws into a container of its own: a page still loading when the
+  // address changes again (a redirect, a quick click) fills a container no longer shown,
+  // instead of adding a second page to #main.
+  const ctx = { main: h("div", { class: "page" }), params, query, path, navigate, org: null, role: null };
   try {
     if (route.flags.area === "org") {
       ctx.role = (await me()).organizations.find((o) => o.id === params.org)?.role || null;
@@ -107,7 +110,7 @@ async function render() {
     await renderChrome({ area: route.flags.area || null, path, orgId: params.org || null, role: ctx.role });
     const module = await import(`../pages/${route.module}`);
     if (ticket !== renderCount) return;
-    replace(main);
+    replace(main, ctx.main);
     await module[route.name](ctx);
   } catch (error) {
     if (ticket !== renderCount) return;
