@@ -71,6 +71,27 @@ function notFound(main) {
   replace(main, h("section", { class: "card narrow" }, h("h1", { tabindex: "-1" }, "Page not found"), h("p", {}, "There is no page at this address."), h("p", {}, h("a", { href: "#/" }, "Go to your organizations"))));
 }
 
+/** A page that could not be drawn: the problem's message, and the way out it calls for. */
+function failurePage(error) {
+  if (error.code === "two_factor_required") {
+    // An organization that requires 2FA refuses every page to an account without it.
+    return h(
+      "section",
+      { class: "card" },
+      h("h1", { tabindex: "-1" }, "Two-factor authentication required"),
+      h("p", { class: "form-error", role: "alert" }, error.message),
+      h("p", {}, h("a", { href: "#/account/security" }, "Set up two-factor authentication")),
+    );
+  }
+  return h(
+    "section",
+    { class: "card" },
+    h("h1", { tabindex: "-1" }, "Something went wrong"),
+    h("p", { class: "error", role: "alert" }, error.message || String(error)),
+    h("p", {}, h("a", { href: "#/" }, "Go to your organizations")),
+  );
+}
+
 let renderCount = 0;
 
 async function render() {
@@ -114,7 +135,7 @@ async function render() {
     await module[route.name](ctx);
   } catch (error) {
     if (ticket !== renderCount) return;
-    replace(main, h("section", { class: "card" }, h("h1", { tabindex: "-1" }, "Something went wrong"), h("p", { class: "error", role: "alert" }, error.message || String(error)), h("p", {}, h("a", { href: "#/" }, "Go to your organizations"))));
+    replace(main, failurePage(error));
   }
   if (ticket !== renderCount) return;
   const heading = main.querySelector("h1");
