@@ -3,7 +3,7 @@
 
 import { COOKIE_DELIVERY, api, hasBrowserSession, isSignedIn, onSignedOut, refresh, setReauthenticator } from "./lib/api.js";
 import { currentLocation, navigate, startRouter } from "./lib/router.js";
-import { finishSignIn, takeRememberedNext } from "./lib/signin.js";
+import { finishSignIn, takeProviderFlow, takeRememberedNext } from "./lib/signin.js";
 import { sudoPrompt } from "./lib/sudo.js";
 
 setReauthenticator(sudoPrompt);
@@ -21,7 +21,9 @@ async function landing() {
   const loginCode = query.get("login_code");
   const error = query.get("error");
   const linked = query.get("linked");
-  if (loginCode) {
+  if (loginCode && !takeProviderFlow()) {
+    navigate("/sign-in?error=unrequested_sign_in");
+  } else if (loginCode) {
     try {
       const answer = await api("POST", "/auth/oauth/exchange", { body: { login_code: loginCode }, headers: COOKIE_DELIVERY, auth: false });
       finishSignIn(answer, takeRememberedNext());
@@ -34,6 +36,12 @@ async function landing() {
     navigate(`/account/profile?linked=${encodeURIComponent(linked)}`);
   }
 }
+
+// "Skip to content" moves focus without touching the hash, which is the router's.
+document.querySelector(".skip-link")?.addEventListener("click", (event) => {
+  event.preventDefault();
+  document.getElementById("main")?.focus();
+});
 
 async function boot() {
   await landing();

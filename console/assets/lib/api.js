@@ -168,6 +168,20 @@ export async function api(method, path, options = {}) {
   }
 }
 
+/**
+ * POST /auth/reauthenticate (the sudo prompt). It rotates the refresh cookie too, so it
+ * runs under the same lock as refreshes: racing one, the older cookie could land last
+ * and the next refresh would look like token reuse and end the session.
+ */
+export async function renewSignIn(body) {
+  const run = async () => {
+    const headers = { ...COOKIE_DELIVERY };
+    if (accessToken !== null) headers.Authorization = `Bearer ${accessToken}`;
+    acceptTokens(await send("POST", "/auth/reauthenticate", { body, headers }));
+  };
+  return navigator.locks ? navigator.locks.request("kuploy-refresh", run) : run();
+}
+
 /** Every page of a list, following next_cursor (for small lists such as a preview). */
 export async function allPages(path, limit = 200) {
   const items = [];

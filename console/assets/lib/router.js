@@ -57,9 +57,13 @@ function match(path) {
     const found = route.regex.exec(path);
     if (found) {
       const params = {};
-      route.names.forEach((name, i) => {
-        params[name] = decodeURIComponent(found[i + 1]);
-      });
+      try {
+        route.names.forEach((name, i) => {
+          params[name] = decodeURIComponent(found[i + 1]);
+        });
+      } catch {
+        return null; // a malformed %-escape names no page
+      }
       return { route, params };
     }
   }

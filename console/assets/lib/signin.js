@@ -13,11 +13,28 @@ export function safeNext(next) {
 }
 
 const NEXT_KEY = "kuploy-next";
+const FLOW_KEY = "kuploy-provider-flow";
+// A provider's state lives 10 minutes (domain/identities.py); so does this mark.
+const FLOW_LIFETIME_MS = 10 * 60 * 1000;
 
-/** Before leaving for a provider: where to land when the sign-in comes back. */
+/**
+ * Before leaving for a provider from this tab. The console exchanges a `login_code`
+ * only in a tab that started a provider sign-in: a link someone else sent
+ * ("/?login_code=…" from their own flow) would otherwise sign this browser in to
+ * *their* account (login CSRF). `next` may hold an invitation's token: it stays in
+ * this tab's sessionStorage only until the landing takes it.
+ */
 export function rememberNext(next) {
+  window.sessionStorage.setItem(FLOW_KEY, String(Date.now()));
   if (next) window.sessionStorage.setItem(NEXT_KEY, safeNext(next));
   else window.sessionStorage.removeItem(NEXT_KEY);
+}
+
+/** Whether this tab started a provider sign-in lately; the mark is spent either way. */
+export function takeProviderFlow() {
+  const started = Number(window.sessionStorage.getItem(FLOW_KEY));
+  window.sessionStorage.removeItem(FLOW_KEY);
+  return started > 0 && Date.now() - started < FLOW_LIFETIME_MS;
 }
 
 /** The remembered destination, once. */

@@ -4,9 +4,11 @@
 // renew the session's auth_time with POST /auth/reauthenticate, and let lib/api.js
 // repeat the action.
 
-import { COOKIE_DELIVERY, acceptTokens, api } from "./api.js";
+import { renewSignIn } from "./api.js";
 import { h, uid } from "./dom.js";
 import { field, form } from "./forms.js";
+import { currentLocation } from "./router.js";
+import { rememberNext } from "./signin.js";
 import { me } from "./session.js";
 
 function consoleHome() {
@@ -35,7 +37,15 @@ export async function sudoPrompt() {
           "div",
           { class: "providers" },
           account.identities.map((identity) =>
-            h("a", { class: "button", href: `/auth/oauth/${encodeURIComponent(identity.provider)}/start?redirect_to=${encodeURIComponent(consoleHome())}` }, `Sign in again with ${identity.provider}`),
+            h(
+              "a",
+              {
+                class: "button",
+                href: `/auth/oauth/${encodeURIComponent(identity.provider)}/start?redirect_to=${encodeURIComponent(consoleHome())}`,
+                onclick: () => rememberNext(currentLocation().path),
+              },
+              `Sign in again with ${identity.provider}`,
+            ),
           ),
         ),
         h("div", { class: "buttons" }, cancel),
@@ -67,8 +77,7 @@ export async function sudoPrompt() {
             if (/^\d{6}$/.test(code)) body.code = code;
             else body.recovery_code = code;
           }
-          const tokens = await api("POST", "/auth/reauthenticate", { body, headers: COOKIE_DELIVERY });
-          acceptTokens(tokens);
+          await renewSignIn(body);
           confirmed = true;
           dialog.close();
         },

@@ -12,6 +12,7 @@ import { finishSignIn, pending, rememberNext } from "../lib/signin.js";
 // exchange answered (app.js), or the console's own `mfa_expired`. Only these are shown:
 // any other value of the query is a link someone crafted, and gets the generic line.
 const SIGN_IN_ERRORS = {
+  unrequested_sign_in: "A sign-in link that did not start in this window was ignored. Sign in here instead.",
   access_denied: "You cancelled the sign-in at the provider. Nothing was changed.",
   provider_error: "The provider could not sign you in just now. Try again, or sign in with your email and password.",
   invalid_state: "That sign-in attempt expired or was already used. Start again.",
@@ -53,8 +54,8 @@ async function providerButtons(next) {
           {
             class: "button",
             href: `/auth/oauth/${encodeURIComponent(provider.id)}/start?redirect_to=${back}`,
-            // The provider's round trip leaves the page: where to go afterwards waits in
-            // this tab's sessionStorage (a console path, not a secret).
+            // The provider's round trip leaves the page: the mark that this tab asked for
+            // it, and where to go afterwards, wait in this tab's sessionStorage.
             onclick: () => rememberNext(next),
           },
           `Continue with ${provider.name}`,

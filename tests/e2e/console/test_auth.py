@@ -506,3 +506,58 @@ def test_the_invitation_page_for_another_account_offers_to_switch(
     expect(page.get_by_role("button", name="Sign in and accept")).to_be_visible()
     assert REFRESH_COOKIE not in {c["name"] for c in page.context.cookies()}
     assert organizations_of(console_api, owner)[org_id] == "owner"
+
+
+def answer_empty_css(route: Any) -> None:
+    """The local Google's page links a stylesheet on a CDN this closed machine cannot reach."""
+    route.fulfill(status=200, content_type="text/css", body="")
+
+
+def test_a_login_code_this_tab_did_not_ask_for_is_not_exchanged(
+    open_console: OpenConsole, console_api: httpx.Client
+) -> None:
+    """Login CSRF: an attacker finishes a provider sign-in of their own, keeps the
+    `/?login_code=…` address, and gets someone to open it. The console exchanges a code
+    only in a tab that started a provider sign-in, so the victim stays signed out and
+    never even sends the code."""
+    google = console_api.get("/_dev/providers").json()["google"]
+    subject = f"sub-{uuid.uuid4().hex}"
+    put_oidc_user(google, subject, email=unique_email("Mallory").lower(), email_verified=True, name="Mallory")
+
+    attacker = open_console("/#/sign-in")
+    attacker.route("https://cdn.jsdelivr.net/**", answer_empty_css)
+    attacker.get_by_role("link", name="Continue with Google").click()
+    attacker.wait_for_url(f"{google}/**")
+    attacker.fill("input[name=sub]", subject)
+    with attacker.expect_request(re.compile(r".*/\?login_code=.*")) as landing:
+        attacker.get_by_role("button", name="Authorize").click()
+    address = landing.value.url
+
+    victim = open_console("/#/")
+    on_sign_in_page(victim)
+    exchanges: list[str] = []
+    victim.on("request", lambda request: exchanges.append(request.url) if "/oauth/exchange" in request.url else None)
+    victim.goto(address)
+    on_sign_in_page(victim)
+    expect(victim.get_by_role("alert")).to_contain_text("did not start in this window was ignored")
+    assert exchanges == []
+    assert "login_code" not in victim.url
+    expect(victim.get_by_role("button", name="Sign out")).to_have_count(0)
+
+
+def test_a_provider_sign_in_lands_where_the_person_was_heading(
+    open_console: OpenConsole, console_api: httpx.Client
+) -> None:
+    google = console_api.get("/_dev/providers").json()["google"]
+    email, subject = unique_email("Heading").lower(), f"sub-{uuid.uuid4().hex}"
+    put_oidc_user(google, subject, email=email, email_verified=True, name="Katherine Johnson")
+
+    page = open_console("/#/orgs/new")
+    on_sign_in_page(page)
+    page.route("https://cdn.jsdelivr.net/**", answer_empty_css)
+    page.get_by_role("link", name="Continue with Google").click()
+    page.wait_for_url(f"{google}/**")
+    page.fill("input[name=sub]", subject)
+    page.get_by_role("button", name="Authorize").click()
+    signed_in_as(page, email)
+    expect(page).to_have_url(re.compile(r"/#/orgs/new$"))
