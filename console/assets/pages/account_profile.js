@@ -61,7 +61,6 @@ function detailsCard(account) {
       name.input.value = updated.name;
       saved.textContent = updated.name ? `Saved. Your name is now ${updated.name}.` : "Saved. Your name is now empty.";
       saved.hidden = false;
-      announce(saved.textContent);
     },
   });
   const verified = account.email_verified ? h("span", { class: "badge ok" }, "Verified") : h("span", { class: "badge warn" }, "Not verified");
@@ -73,7 +72,7 @@ function detailsCard(account) {
       "dl",
       { class: "details" },
       h("dt", {}, "Email"),
-      h("dd", {}, account.email, " ", verified, h("p", { class: "hint" }, "The address you sign in with, and where security notices go. It cannot be changed here.")),
+      h("dd", {}, h("span", {}, account.email), " ", verified, h("p", { class: "hint" }, "The address you sign in with, and where security notices go. It cannot be changed here.")),
       h("dt", {}, "Member since"),
       h("dd", {}, day(account.created_at)),
     ),
@@ -101,7 +100,6 @@ function providerRow(id, account, providers, rerender) {
       async () => {
         await api("DELETE", `/me/identities/${encodeURIComponent(id)}`);
         forgetMe();
-        announce(`${name} was unlinked.`);
         await rerender(`${name} was unlinked: it can no longer sign in to this account.`);
       },
       {

@@ -7,7 +7,7 @@
 
 import { allPages, api } from "../lib/api.js";
 import { describeDevice } from "../lib/devices.js";
-import { announce, h, replace, uid } from "../lib/dom.js";
+import { h, replace, uid } from "../lib/dom.js";
 import { actionButton, confirmDialog, field, form } from "../lib/forms.js";
 import { ago, when } from "../lib/format.js";
 import { pageQuery, pagedTable } from "../lib/pager.js";
@@ -69,7 +69,6 @@ function passwordCard(account, onChanged) {
       passwordForm.reset();
       done.textContent = "Your password was changed. Every other session of your account was signed out.";
       done.hidden = false;
-      announce(done.textContent);
       onChanged();
     },
   });
@@ -160,7 +159,6 @@ function twoFactorCard(initial, onSessionsChanged) {
   }
 
   function setupView(setup) {
-    const keyId = uid("manual-key");
     const cancel = h("button", { type: "button" }, "Cancel");
     cancel.addEventListener("click", () => show(() => offView()));
     const enableForm = form({
@@ -187,8 +185,8 @@ function twoFactorCard(initial, onSessionsChanged) {
       region(
         "h3",
         "Or enter the key by hand",
-        h("p", { id: `${keyId}-label` }, "If you cannot scan the code, enter this key in the app (time-based, 6 digits):"),
-        h("p", { class: "secret-box mono", id: keyId, "aria-labelledby": `${keyId}-label` }, grouped(setup.secret)),
+        h("p", {}, "If you cannot scan the code, enter this key in the app (time-based, 6 digits):"),
+        h("p", { class: "secret-box" }, h("code", {}, grouped(setup.secret))),
         h("div", { class: "buttons" }, copyButton("Copy key", () => setup.secret, "the key")),
       ),
       region("h3", "2. Enter the code from the app", h("p", { class: "muted" }, ENDS_OTHER_SESSIONS), enableForm),
@@ -340,7 +338,6 @@ function sessionsCard() {
   function say(text) {
     result.textContent = text;
     result.hidden = false;
-    announce(text);
   }
 
   const everywhere = actionButton(
