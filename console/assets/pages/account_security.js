@@ -72,7 +72,7 @@ function passwordCard(account, onChanged) {
       onChanged();
     },
   });
-  return card("Password", h("p", { class: "muted" }, `Changing your password asks for the current one. ${ENDS_OTHER_SESSIONS}`), done, passwordForm);
+  return card("Password", h("p", { class: "muted" }, "Changing your password signs out every other session of your account; this one stays signed in."), done, passwordForm);
 }
 
 // --- two-factor authentication ------------------------------------------------------------
