@@ -41,7 +41,7 @@ const ACTIONS = {
 const FOLDED = new Set(["provider", "method", "factor"]);
 const DETAIL_NAMES = { failures: "Failed attempts", session_id: "Session" };
 
-export function describeAction(event) {
+function describeAction(event) {
   const details = event.details || {};
   const words = ACTIONS[event.action];
   return words ? words(details) : event.action;

@@ -27,7 +27,7 @@ const FLOW_ERRORS = {
   session_ended: "You signed out while linking, so nothing was linked. Sign in and try again.",
 };
 
-export function flowErrorMessage(code) {
+function flowErrorMessage(code) {
   return FLOW_ERRORS[code] || `Linking did not finish (${code}). Try again.`;
 }
 
@@ -124,7 +124,7 @@ function providerRow(id, account, providers, rerender) {
       : null;
     if (action) action.querySelector("button").setAttribute("aria-label", `Link ${name}`);
   }
-  return h("tr", { dataset: { provider: id } }, h("th", { scope: "row" }, name), h("td", {}, status), h("td", { class: "actions" }, action));
+  return h("tr", { dataset: { provider: id } }, h("th", { scope: "row", class: "row-name" }, name), h("td", {}, status), h("td", { class: "actions" }, action));
 }
 
 function providersCard(account, providers, notice, rerender) {
