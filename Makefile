@@ -12,7 +12,7 @@ PY313 := $(or $(shell ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/n
 SAM_PATH := $(if $(PY313),$(patsubst %/,%,$(dir $(PY313))):,)$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: browser dev test test-unit test-contract test-integration test-e2e test-build lint typecheck openapi openapi-check bench build validate clean
+.PHONY: browser dev test test-unit test-contract test-integration test-e2e test-build lint typecheck openapi openapi-check bench build validate publish-console clean
 
 $(VENV)/.installed: requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,13 @@ validate: $(SAM_VENV)/.installed
 
 build: $(SAM_VENV)/.installed
 	PATH="$(SAM_PATH)" $(SAM_VENV)/bin/sam build
+
+# After `sam deploy`: the console's files to the stack's bucket, then a CloudFront
+# invalidation (tools/publish_console.py). Needs AWS credentials for the stack;
+# REGION=... when the AWS configuration's region is not the stack's.
+STACK ?= kuploy-access
+publish-console: $(VENV)/.installed
+	$(PY) -m tools.publish_console --stack-name $(STACK) $(if $(REGION),--region $(REGION),)
 
 bench: $(VENV)/.installed
 	$(PY) -m bench

@@ -22,6 +22,7 @@ from devserver.environment import prepare_local_environment
 from devserver.template import PROJECT_ROOT, api_spec
 
 if TYPE_CHECKING:
+    from devserver.console_files import ConsoleFiles
     from devserver.embedded_aws import Outbox
     from devserver.gateway import LocalGateway
     from devserver.local_providers import LocalProviders
@@ -35,7 +36,8 @@ def _print_email(email: Any) -> None:
 def start_local_providers_for(public_base_url: str) -> LocalProviders:
     """Local stand-ins for GitHub, Google and GitLab, turned on in this process's
     environment (a variable the shell set wins), with flows returning to the local
-    sign-in page (README, "Sign in with GitHub, Google and GitLab")."""
+    sign-in page (README, "Sign in with GitHub, Google and GitLab") or to the console."""
+    from devserver.console_files import console_root
     from devserver.dev_sign_in import LOCAL_PROVIDERS_VARIABLE, return_address
     from devserver.local_providers import start_local_providers
 
@@ -43,14 +45,21 @@ def start_local_providers_for(public_base_url: str) -> LocalProviders:
     for name, value in providers.environment.items():
         os.environ.setdefault(name, value)
     allowed = os.environ.get("OAUTH_REDIRECT_ALLOWLIST", "").split()
-    os.environ["OAUTH_REDIRECT_ALLOWLIST"] = " ".join(dict.fromkeys([*allowed, return_address(public_base_url)]))
+    # The console's root too: it starts provider sign-ins and links with redirect_to = itself.
+    local = [return_address(public_base_url), console_root(public_base_url)]
+    os.environ["OAUTH_REDIRECT_ALLOWLIST"] = " ".join(dict.fromkeys([*allowed, *local]))
     urls = {"github": providers.github, "google": providers.google, "gitlab": providers.gitlab}
     os.environ[LOCAL_PROVIDERS_VARIABLE] = json.dumps(urls)
     return providers
 
 
-def make_handler(gateway: LocalGateway, outbox: Outbox) -> type[BaseHTTPRequestHandler]:
+def make_handler(
+    gateway: LocalGateway, outbox: Outbox, console: ConsoleFiles | None = None
+) -> type[BaseHTTPRequestHandler]:
+    from devserver.console_files import ConsoleFiles
     from devserver.dev_routes import dev_route
+
+    console_files = console or ConsoleFiles()
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -64,8 +73,11 @@ def make_handler(gateway: LocalGateway, outbox: Outbox) -> type[BaseHTTPRequestH
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length > 0 else b""
             client_ip = self.client_address[0]
-            response = dev_route(self.command, raw_path, raw_query, client_ip, body, outbox) or gateway.handle(
-                self.command, raw_path, raw_query, list(self.headers.items()), body, client_ip
+            headers = list(self.headers.items())
+            response = (
+                dev_route(self.command, raw_path, raw_query, client_ip, body, outbox)
+                or console_files.answer(self.command, raw_path, headers)
+                or gateway.handle(self.command, raw_path, raw_query, headers, body, client_ip)
             )
             self._write(response.status, response.headers, response.body)
 
@@ -96,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(PROJECT_ROOT / "shared"))
     providers = start_local_providers_for(environment["PUBLIC_BASE_URL"])
 
+    from devserver.console_files import console_root
     from devserver.dev_routes import DEV_EMAILS_PATH
     from devserver.dev_sign_in import DEV_SIGN_IN_PATH
     from devserver.embedded_aws import create_client_secrets, embedded_aws, restore_state, save_state
@@ -123,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, stop)
         routes = sorted({f"{r.method:6} {r.path}" for r in api.routes})
         print(f"Kuploy Access on {environment['PUBLIC_BASE_URL']}  ({len(routes)} routes)", flush=True)
+        print(f"  console: {console_root(environment['PUBLIC_BASE_URL'])}", flush=True)
         for line in routes:
             print(f"  {line}", flush=True)
         print(f"  GET    {DEV_EMAILS_PATH}   (local only: emails sent so far)", flush=True)

@@ -16,6 +16,13 @@ from kuploy_access.http import account_pages
 from kuploy_access.http.api import count, counting_failures, create_app, lambda_entry
 from kuploy_access.http.deps import Client, FormFields, SignedInUser
 from kuploy_access.http.openapi_docs import route
+from kuploy_access.http.refresh_cookie import (
+    COOKIE_DELIVERY_NOTE,
+    TokenDelivery,
+    json_answer,
+    tokens_answer,
+    wants_cookie,
+)
 from kuploy_access.http.schemas.login import (
     LoginRequest,
     MfaRequired,
@@ -37,20 +44,20 @@ app = create_app()
         "Sign in with email and password",
         (200, "Tokens, or the second step"),
         description="Accounts with two-factor authentication get `mfa_required` and a 5-minute `mfa_token` "
-        "instead of tokens; finish with POST /auth/login/2fa.",
+        "instead of tokens; finish with POST /auth/login/2fa. " + COOKIE_DELIVERY_NOTE,
         signed_in=False,
         s401="invalid_credentials",
         s403="email_not_verified",
         s429="rate_limited",
     ),
 )
-def log_in(body: LoginRequest, client: Client) -> Tokens | MfaRequired:
+def log_in(body: LoginRequest, client: Client, delivery: TokenDelivery = None) -> Response[Tokens | MfaRequired]:
     with counting_failures("LoginFailures"):
         outcome = login_service().log_in(body.email, body.password, client)
     if isinstance(outcome, MfaChallenge):
-        return MfaRequired.model_validate(outcome)
+        return json_answer(MfaRequired.model_validate(outcome))
     count("Logins")
-    return Tokens.model_validate(outcome)
+    return tokens_answer(outcome, wants_cookie(delivery))
 
 
 @app.post(
@@ -59,20 +66,21 @@ def log_in(body: LoginRequest, client: Client) -> Tokens | MfaRequired:
         "sessions",
         "Second step of a sign-in: a TOTP code or a recovery code",
         (200, "Tokens"),
-        description="A TOTP code is accepted once; a challenge allows 5 wrong codes and then ends.",
+        description="A TOTP code is accepted once; a challenge allows 5 wrong codes and then ends. "
+        + COOKIE_DELIVERY_NOTE,
         signed_in=False,
         s401=("invalid_code", "invalid_token"),
         s422="validation_error",
         s429="rate_limited",
     ),
 )
-def second_step(body: SecondStepRequest, client: Client) -> Tokens:
+def second_step(body: SecondStepRequest, client: Client, delivery: TokenDelivery = None) -> Response[Tokens]:
     if (body.code is None) == (body.recovery_code is None):
         raise ValidationFailed("Send exactly one of code and recovery_code")
     with counting_failures("SecondStepFailures"):
         pair = login_service().complete_two_factor(body.mfa_token, body.code, body.recovery_code, client)
     count("Logins")
-    return Tokens.model_validate(pair)
+    return tokens_answer(pair, wants_cookie(delivery))
 
 
 @app.post(
@@ -115,20 +123,23 @@ def unlock_form(form: FormFields, client: Client) -> Response[Any]:
         description="The password, and when 2FA is on exactly one of `code` and `recovery_code`. Answers a new pair "
         "for the caller's session whose access token carries a fresh `auth_time`; the session's previous refresh "
         "token stops working (presenting it again is a reuse). Sensitive routes answer 403 "
-        "`reauthentication_required` when `auth_time` is older than the sudo window (10 minutes).",
+        "`reauthentication_required` when `auth_time` is older than the sudo window (10 minutes). "
+        + COOKIE_DELIVERY_NOTE,
         s403=("invalid_credentials", "invalid_code", "api_key_not_allowed"),
         s409="conflict",
         s422="validation_error",
         s429="rate_limited",
     ),
 )
-def reauthenticate(body: ReauthenticateRequest, caller: SignedInUser, client: Client) -> Tokens:
+def reauthenticate(
+    body: ReauthenticateRequest, caller: SignedInUser, client: Client, delivery: TokenDelivery = None
+) -> Response[Tokens]:
     if body.code and body.recovery_code:
         raise ValidationFailed("Send at most one of code and recovery_code")
     with counting_failures("ReauthenticationFailures"):
         done = reauthentication_service().reauthenticate(caller, body.password, body.code, body.recovery_code, client)
     count("Reauthentications")
-    return Tokens.model_validate(done.tokens)
+    return tokens_answer(done.tokens, wants_cookie(delivery))
 
 
 lambda_handler = lambda_entry(app)

@@ -21,6 +21,13 @@ from kuploy_access.domain.two_factor import MfaChallenge
 from kuploy_access.http.api import count, counting_failures, create_app, lambda_entry
 from kuploy_access.http.deps import Client, Cookies, LiveSessionUser, SudoUser
 from kuploy_access.http.openapi_docs import route
+from kuploy_access.http.refresh_cookie import (
+    COOKIE_DELIVERY_NOTE,
+    TokenDelivery,
+    json_answer,
+    tokens_answer,
+    wants_cookie,
+)
 from kuploy_access.http.schemas.login import MfaRequired
 from kuploy_access.http.schemas.oauth import (
     ExchangeRequest,
@@ -139,19 +146,19 @@ def callback(
         "Exchange a provider sign-in's login code",
         (200, "Tokens, or the second step"),
         description="Accounts with two-factor authentication get `mfa_required` and an `mfa_token`; finish with "
-        "POST /auth/login/2fa. A provider never skips 2FA.",
+        "POST /auth/login/2fa. A provider never skips 2FA. " + COOKIE_DELIVERY_NOTE,
         signed_in=False,
         s400=("invalid_token", "token_expired"),
         s422="validation_error",
     ),
 )
-def exchange(body: ExchangeRequest, client: Client) -> Tokens | MfaRequired:
+def exchange(body: ExchangeRequest, client: Client, delivery: TokenDelivery = None) -> Response[Tokens | MfaRequired]:
     with counting_failures("ProviderExchangeFailures"):
         outcome = oauth_service().exchange(body.login_code, client)
     if isinstance(outcome, MfaChallenge):
-        return MfaRequired.model_validate(outcome)
+        return json_answer(MfaRequired.model_validate(outcome))
     count("Logins")
-    return Tokens.model_validate(outcome)
+    return tokens_answer(outcome, wants_cookie(delivery))
 
 
 @app.post(

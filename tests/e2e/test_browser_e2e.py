@@ -1,8 +1,9 @@
 """A person in a real browser (Debian's Chromium through Playwright) confirms their
 email, and resets a forgotten password.
 
-The pages must render under their own CSP (styles allowed by hash, no scripts), and
-their buttons must submit the forms that verify the address or set the password.
+The pages must render under their own CSP with the console's stylesheet (styles from
+this origin only, no scripts), and their buttons must submit the forms that verify the
+address or set the password.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.console_look import assert_console_stylesheet_applied, watch_stylesheet
 from tests.e2e.helpers import (
     DevServer,
     emails_to,
@@ -36,18 +38,21 @@ def test_a_person_confirms_their_email_with_the_button(browser: Any, server: Dev
     page = browser.new_page()
     violations: list[str] = []
     page.on("console", lambda message: violations.append(message.text))
+    stylesheet = watch_stylesheet(page)
     response = page.goto(link)
     assert response is not None and response.status == 200
     assert page.title().startswith("Confirm your email")
-    # The stylesheet applied: CSP allowed it by its hash.
-    color = page.eval_on_selector("button", "b => getComputedStyle(b).backgroundColor")
-    assert color == "rgb(31, 111, 235)"
+    assert_console_stylesheet_applied(page, stylesheet)
     assert log_in(client, email, password).status_code == 403  # opening the page changed nothing
 
     page.click("button")
     page.wait_for_load_state()
     assert page.title().startswith("Email confirmed")
     assert "You can sign in now" in page.inner_text("body")
+    # The way on is the console's sign-in page.
+    sign_in = page.get_by_role("link", name="Sign in")
+    assert sign_in.get_attribute("href") == "/#/sign-in"
+    assert_console_stylesheet_applied(page, stylesheet)
     assert not [v for v in violations if "Content Security Policy" in v], violations
     assert log_in(client, email, password).status_code == 200
 
@@ -68,16 +73,15 @@ def test_a_person_resets_their_password_in_the_browser(browser: Any, server: Dev
     page = browser.new_page()
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
+    stylesheet = watch_stylesheet(page)
     response = page.goto(link)
     assert response is not None and response.status == 200
     assert page.title().startswith("Choose a new password")
     field = page.locator("input[name=password]")
     assert field.get_attribute("type") == "password"
     assert field.get_attribute("autocomplete") == "new-password"
-    # The stylesheet applied (CSP allowed it by its hash): the page's own padding and colour.
-    assert page.eval_on_selector("input[name=password]", "i => getComputedStyle(i).paddingTop") == "8px"
-    color = page.eval_on_selector("button[type=submit]", "b => getComputedStyle(b).backgroundColor")
-    assert color == "rgb(31, 111, 235)"
+    assert_console_stylesheet_applied(page, stylesheet)
+    assert page.get_attribute("button[type=submit]", "class") == "button primary"
     # Opening the page changed nothing: the session still refreshes.
     refreshed = client.post("/auth/refresh", json={"refresh_token": session["refresh_token"]})
     assert refreshed.status_code == 200, refreshed.text
@@ -88,6 +92,7 @@ def test_a_person_resets_their_password_in_the_browser(browser: Any, server: Dev
     page.wait_for_load_state()
     assert page.title().startswith("Password changed"), page.content()
     assert "Password changed" in page.inner_text("body")
+    assert page.get_by_role("link", name="Sign in").get_attribute("href") == "/#/sign-in"
     assert not [line for line in console if "Content Security Policy" in line], console
     page.close()
 

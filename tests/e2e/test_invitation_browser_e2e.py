@@ -2,7 +2,8 @@
 the invitation link, the sign-up form on it, the confirmation email's link and button,
 the way back to the invitation, and "Sign in and accept".
 
-The pages must render under their own CSP (no scripts) and work with plain form posts.
+The pages must render under their own CSP (the console's stylesheet, no scripts) and
+work with plain form posts.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from tests.e2e.console_look import assert_console_stylesheet_applied, watch_stylesheet
 from tests.e2e.helpers import (
     DevServer,
     bearer,
@@ -61,6 +63,7 @@ def test_an_invitee_without_an_account_signs_up_confirms_and_accepts_in_the_brow
     page = browser.new_page()
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
+    stylesheet = watch_stylesheet(page)
 
     # The invitation: who, where, which role.
     response = page.goto(invitation_link)
@@ -68,7 +71,11 @@ def test_an_invitee_without_an_account_signs_up_confirms_and_accepts_in_the_brow
     assert page.title().startswith(f"Join {org_name}"), page.title()
     details = page.inner_text("dl")
     assert org_name in details and "Ada" in details and "member" in details, details
-    assert page.eval_on_selector("button", "b => getComputedStyle(b).backgroundColor") == "rgb(31, 111, 235)"
+    assert_console_stylesheet_applied(page, stylesheet)
+    # Someone signed in to the console as another account can open it there instead.
+    token = invitation_path.rsplit("/", 1)[1]
+    elsewhere = page.get_by_role("link", name="this invitation in Kuploy")
+    assert elsewhere.get_attribute("href") == f"/#/invitations/{token}"
 
     # The sign-up form, with the invited address already in it.
     assert page.input_value("#new-email") == grace_email
@@ -103,6 +110,7 @@ def test_an_invitee_without_an_account_signs_up_confirms_and_accepts_in_the_brow
     page.wait_for_load_state()
     assert page.title().startswith(f"Welcome to {org_name}"), page.content()
     assert f"You joined {org_name} as member" in page.inner_text("body")
+    assert page.get_by_role("link", name="Open Kuploy").get_attribute("href") == f"/#/orgs/{org_id}/general"
     assert not [line for line in console if "Content Security Policy" in line], console
     page.close()
 

@@ -14,6 +14,7 @@ operator does with POWERTOOLS_DEBUG=true to troubleshoot.
 from __future__ import annotations
 
 import io
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -229,3 +230,39 @@ def test_the_capture_sees_what_the_service_logs(aws, capsys, caplog):
         assert canary in captured.text, canary
     # The Powertools JSON line itself (its handler's stream), not only caplog's copy.
     assert '"message":"plain"' in captured.text.replace(" ", "")
+
+
+def browser_journey(client: GatewayClient) -> dict[str, str]:
+    """A console's session: sign-in with the refresh token as a cookie, a refresh that
+    spends it with the CSRF echo, a refused one, sign-out (docs/api.md, "Browser sessions")."""
+    email = "cookie.keeper@example.com"
+    client.sign_up_and_verify(email, PASSWORD)
+    cookie_mode = {"X-Token-Delivery": "cookie"}
+
+    def cookies_of(path: str, body: dict[str, str], headers: dict[str, str]) -> dict[str, str]:
+        sent = {"Content-Type": "application/json"} | headers
+        answer = client.gateway.handle("POST", path, "", list(sent.items()), json.dumps(body).encode(), "203.0.113.9")
+        assert answer.status == 200, answer.body
+        pairs = [value.split(";")[0] for name, value in answer.headers if name.lower() == "set-cookie"]
+        return dict(pair.split("=", 1) for pair in pairs)
+
+    first = cookies_of("/auth/login", {"email": email, "password": PASSWORD}, cookie_mode)
+    jar = "; ".join(f"{name}={value}" for name, value in first.items())
+    second = cookies_of("/auth/refresh", {}, {"Cookie": jar, "X-CSRF-Token": first["__Host-kuploy_csrf"]})
+    reused = {"Cookie": jar, "X-CSRF-Token": first["__Host-kuploy_csrf"]}
+    assert client.request("POST", "/auth/refresh", {}, headers=reused).status == 401
+    assert client.request("POST", "/auth/logout", {}, headers={"Cookie": jar, "X-CSRF-Token": "forged"}).status == 403
+    return {
+        "password": PASSWORD,
+        "refresh cookie": first["__Secure-kuploy_refresh"],
+        "csrf cookie": first["__Host-kuploy_csrf"],
+        "rotated refresh cookie": second["__Secure-kuploy_refresh"],
+        "rotated csrf cookie": second["__Host-kuploy_csrf"],
+    }
+
+
+@pytest.mark.parametrize("include_library_debug", [False, True])
+def test_the_browser_sessions_cookies_reach_no_log(aws, capsys, caplog, include_library_debug):
+    with capture_everything(capsys, caplog, include_library_debug) as captured:
+        secrets = browser_journey(GatewayClient(aws))
+    assert_nothing_leaked(secrets, captured.text)

@@ -157,7 +157,11 @@ def test_an_unknown_refresh_token_is_401_invalid_token(client, token):
 )
 def test_a_malformed_refresh_body_is_422(client, body):
     assert_problem(client.request("POST", "/auth/refresh", body), 422, "validation_error")
-    assert_problem(client.request("POST", "/auth/logout", body), 422, "validation_error")
+    if body == {}:
+        # A browser's sign-out, with nothing to sign out (tests/integration/test_refresh_cookie.py).
+        assert client.request("POST", "/auth/logout", body).status == 204
+    else:
+        assert_problem(client.request("POST", "/auth/logout", body), 422, "validation_error")
 
 
 def test_refresh_makes_at_most_two_dynamodb_requests(client):

@@ -11,7 +11,9 @@ import pytest
 from kuploy_access.domain.email_messages import (
     account_exists_email,
     browser_of,
+    password_changed_email,
     resent_verification_email,
+    security_notice_email,
     verification_email,
 )
 from kuploy_access.domain.one_time_tokens import RequestOrigin
@@ -97,6 +99,42 @@ def test_account_exists_email_has_both_parts_and_no_token():
         assert "token=" not in part
         assert "already" in part
         assert "sign in" in part.lower()
+
+
+SIGN_IN = f"{BASE}/#/sign-in"
+FORGOT_PASSWORD = f"{BASE}/#/forgot-password"
+
+
+def _links(message_html: str) -> list[str]:
+    return [html.unescape(href) for href in re.findall(r'<a href="([^"]+)"', message_html)]
+
+
+@pytest.mark.parametrize(
+    ("message", "addresses"),
+    [
+        (account_exists_email("ada@example.com", BASE + "/"), [SIGN_IN, FORGOT_PASSWORD]),
+        (password_changed_email("ada@example.com", BASE, EXPIRES), [SIGN_IN, FORGOT_PASSWORD]),
+        (
+            security_notice_email("ada@example.com", BASE, "Two-factor authentication was turned off", EXPIRES, "x"),
+            [SIGN_IN, FORGOT_PASSWORD],
+        ),
+        (resent_verification_email("ada@example.com", BASE, "abc", EXPIRES, ORIGIN), [FORGOT_PASSWORD]),
+    ],
+)
+def test_emails_that_send_people_to_sign_in_link_the_consoles_pages(message, addresses):
+    for address in addresses:
+        assert f": {address}" in message.text, message.text  # on a line of its own, after its name
+        assert address in _links(message.html), message.html
+    # Only the console's routes (and the emailed link itself): no bare base URL left.
+    for link in re.findall(r"https?://[^\s\"'<>]+", message.text):
+        assert link.startswith((SIGN_IN, FORGOT_PASSWORD, f"{BASE}/verify-email?")), link
+
+
+def test_account_exists_email_has_a_sign_in_button():
+    message = account_exists_email("ada@example.com", BASE)
+    assert f"Sign in: {SIGN_IN}" in message.text
+    assert f'<a href="{SIGN_IN}" style=' in message.html
+    assert ">Sign in</a>" in message.html
 
 
 def test_account_exists_email_is_distinguishable_from_verification():

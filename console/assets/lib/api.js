@@ -187,7 +187,7 @@ export async function allPages(path, limit = 200) {
 /** Sign out this browser: the session ends on the server and both cookies are cleared. */
 export async function signOut() {
   try {
-    await send("POST", "/auth/logout", { body: {}, headers: { "X-CSRF-Token": readCookie(CSRF_COOKIE) } });
+    await send("POST", "/auth/logout", { body: {}, headers: { ...COOKIE_DELIVERY, "X-CSRF-Token": readCookie(CSRF_COOKIE) } });
   } finally {
     signedOut();
   }

@@ -40,12 +40,32 @@ def _link(base_url: str, path: str, token: str) -> str:
     return f"{base_url.rstrip('/')}{path}?{urlencode({'token': token})}"
 
 
+# The web console's pages (hash routes on its page at the base URL).
+SIGN_IN_ROUTE = "/#/sign-in"
+FORGOT_PASSWORD_ROUTE = "/#/forgot-password"
+
+
+def console_link(base_url: str, route: str) -> str:
+    return f"{base_url.rstrip('/')}{route}"
+
+
 def _when(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _html_page(heading: str, paragraphs: list[str], link: str | None, button: str | None) -> str:
+def _html_page(
+    heading: str,
+    paragraphs: list[str],
+    link: str | None,
+    button: str | None,
+    addresses: list[tuple[str, str]] | None = None,
+) -> str:
+    """`addresses`: (what, URL) pairs shown after the paragraphs, each as a link."""
     body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+    body += "".join(
+        f'<p>{html.escape(label)}: <a href="{html.escape(url, quote=True)}">{html.escape(url)}</a></p>'
+        for label, url in addresses or []
+    )
     action = ""
     if link and button:
         safe = html.escape(link, quote=True)
@@ -58,6 +78,10 @@ def _html_page(heading: str, paragraphs: list[str], link: str | None, button: st
         '<!doctype html><html><body style="font-family:sans-serif;max-width:560px">'
         f"<h2>{html.escape(heading)}</h2>{body}{action}</body></html>"
     )
+
+
+def _text(paragraphs: list[str], addresses: list[tuple[str, str]]) -> str:
+    return "\n\n".join([*paragraphs, *(f"{label}: {url}" for label, url in addresses)])
 
 
 def browser_of(user_agent: str) -> str:
@@ -119,12 +143,13 @@ def resent_verification_email(
         "The link opens a page with a button that confirms the address. It works once and "
         f"expires at {_when(expires_at)} (24 hours).",
     ]
-    text = "\n\n".join([lines[0], f"Confirm your address: {link}", *lines[1:]])
+    addresses = [("Forgot password", console_link(base_url, FORGOT_PASSWORD_ROUTE))]
+    text = _text([lines[0], f"Confirm your address: {link}", *lines[1:]], addresses)
     return OutgoingEmail(
         to=to,
         subject=f"Confirm your email address for {PRODUCT}",
         text=text,
-        html=_html_page("Confirm your email address", lines, link, "Confirm email address"),
+        html=_html_page("Confirm your email address", lines, link, "Confirm email address", addresses),
     )
 
 
@@ -135,11 +160,13 @@ def account_exists_email(to: str, base_url: str) -> OutgoingEmail:
         '"Forgot password" on the sign-in page.',
         "If it was not you, you can ignore this email: nothing about your account changed.",
     ]
+    sign_in = console_link(base_url, SIGN_IN_ROUTE)
+    addresses = [("Forgot password", console_link(base_url, FORGOT_PASSWORD_ROUTE))]
     return OutgoingEmail(
         to=to,
         subject=f"You already have a {PRODUCT} account",
-        text="\n\n".join(lines),
-        html=_html_page("You already have an account", lines, None, None),
+        text=_text([*lines[:2], f"Sign in: {sign_in}"], addresses) + "\n\n" + lines[2],
+        html=_html_page("You already have an account", lines, sign_in, "Sign in", addresses),
     )
 
 
@@ -180,14 +207,18 @@ def password_changed_email(to: str, base_url: str, changed_at: datetime) -> Outg
     lines = [
         f"The password of the {PRODUCT} account for {to} was changed at {_when(changed_at)}.",
         "Your other devices were signed out.",
-        'If this was not you, reset your password now with "Forgot password" on the sign-in page '
-        f"({base_url.rstrip('/')}), and check your account's sessions.",
+        'If this was not you, reset your password now with "Forgot password" on the sign-in page, '
+        "and check your account's sessions (Account Settings → Security).",
+    ]
+    addresses = [
+        ("Forgot password", console_link(base_url, FORGOT_PASSWORD_ROUTE)),
+        ("Sign in", console_link(base_url, SIGN_IN_ROUTE)),
     ]
     return OutgoingEmail(
         to=to,
         subject=f"Your {PRODUCT} password was changed",
-        text="\n\n".join(lines),
-        html=_html_page("Your password was changed", lines, None, None),
+        text=_text(lines, addresses),
+        html=_html_page("Your password was changed", lines, None, None, addresses),
     )
 
 
@@ -286,13 +317,17 @@ def security_notice_email(to: str, base_url: str, headline: str, happened_at: da
     lines = [
         f"{headline} on the {PRODUCT} account for {to} at {_when(happened_at)}.",
         detail,
-        "If this was not you, reset your password now with 'Forgot password' on the sign-in page "
-        f"({base_url.rstrip('/')}), check your account's sessions, and contact your platform administrator.",
+        "If this was not you, reset your password now with “Forgot password” on the sign-in page, "
+        "check your account's sessions (Account Settings → Security), and contact your platform administrator.",
+    ]
+    addresses = [
+        ("Forgot password", console_link(base_url, FORGOT_PASSWORD_ROUTE)),
+        ("Sign in", console_link(base_url, SIGN_IN_ROUTE)),
     ]
     return OutgoingEmail(
         to=to,
         # Only the first letter: a headline may name GitHub or GitLab.
         subject=f"{PRODUCT} security notice: {headline[:1].lower()}{headline[1:]}",
-        text="\n\n".join(lines),
-        html=_html_page(headline, lines, None, None),
+        text=_text(lines, addresses),
+        html=_html_page(headline, lines, None, None, addresses),
     )

@@ -215,3 +215,12 @@ class LastSignInMethod(Conflict):
 
 class IdentityNotLinked(NotFound):
     title = "No account of this provider is linked"
+
+
+class CsrfFailed(DomainError):
+    """A request that signs in with the browser's refresh cookie but whose `X-CSRF-Token`
+    header is missing or differs from the CSRF cookie: it may come from another site."""
+
+    status = 403
+    code = "csrf_failed"
+    title = "The request's CSRF token is missing or does not match its cookie; reload the page"

@@ -44,20 +44,28 @@ def confirm_email(token: str, continue_to: str | None) -> Response[Any]:
 
 
 def email_confirmed(password_set: bool, continue_to: str | None) -> Response[Any]:
-    confirmed = (
-        "Your email address is confirmed."
-        if password_set
-        else "Your email address is confirmed. Your account has no password yet: choose one with "
-        "“Forgot password” on the sign-in page."
-    )
     continue_path = safe_continue_path(continue_to)
+    if not password_set:
+        unset = (
+            "Your email address is confirmed. Your account has no password yet: choose one with "
+            "“Forgot password” on the sign-in page."
+        )
+        next_step = (
+            pages.link(continue_path, "Continue to your invitation")
+            if continue_path
+            else pages.action_link(pages.FORGOT_PASSWORD_PATH, "Choose a password")
+        )
+        return pages.page("Email confirmed", pages.notice(unset) + next_step)
     if continue_path:
         return pages.page(
-            "Email confirmed", pages.message(confirmed) + pages.link(continue_path, "Continue to your invitation")
+            "Email confirmed",
+            pages.notice("Your email address is confirmed.") + pages.link(continue_path, "Continue to your invitation"),
         )
-    if password_set:
-        confirmed += " You can sign in now."
-    return pages.page("Email confirmed", pages.message(confirmed))
+    return pages.page(
+        "Email confirmed",
+        pages.notice("Your email address is confirmed. You can sign in now.")
+        + pages.action_link(pages.SIGN_IN_PATH, "Sign in"),
+    )
 
 
 def choose_password(token: str) -> Response[Any]:
@@ -75,7 +83,9 @@ def reset_refused(token: str, error: DomainError) -> Response[Any]:
 
 def password_changed() -> Response[Any]:
     return pages.page(
-        "Password changed", pages.message("Your password is changed and every device was signed out. Sign in again.")
+        "Password changed",
+        pages.notice("Your password is changed and every device was signed out. Sign in again.")
+        + pages.action_link(pages.SIGN_IN_PATH, "Sign in"),
     )
 
 
@@ -95,4 +105,8 @@ def unlock(token: str) -> Response[Any]:
 
 
 def unlocked() -> Response[Any]:
-    return pages.page(UNLOCK_TITLE, pages.message("Password sign-in works again. You can sign in now."))
+    return pages.page(
+        UNLOCK_TITLE,
+        pages.notice("Password sign-in works again. You can sign in now.")
+        + pages.action_link(pages.SIGN_IN_PATH, "Sign in"),
+    )

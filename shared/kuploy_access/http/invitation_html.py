@@ -5,7 +5,9 @@ Built from the blocks in `html_pages`; the GET changes nothing, the forms POST."
 
 from __future__ import annotations
 
+import html
 from typing import Any
+from urllib.parse import quote
 
 from aws_lambda_powertools.event_handler import Response
 
@@ -35,7 +37,7 @@ def invitation_page(secret: str, invitation: Invitation, notice: str = "", error
     """The invitation and its two forms; `notice` on top (400 if it is an `error`)."""
     action = invitation_path(secret)
     body = (
-        (html_pages.message(notice, error=error) if notice else "")
+        (html_pages.message(notice, error=True) if error else html_pages.notice(notice) if notice else "")
         + html_pages.message(
             f"{invitation.inviter_name} invited {invitation.email} to join {invitation.org_name} on Kuploy."
         )
@@ -53,6 +55,7 @@ def invitation_page(secret: str, invitation: Invitation, notice: str = "", error
             "Have a Kuploy account with this address? Sign in to answer.",
             [("accept", "Sign in and accept"), ("decline", "Sign in and decline")],
         )
+        + _signed_in_elsewhere(secret, invitation.email)
         + "<hr>"
         + html_pages.sign_up_form(
             action,
@@ -61,6 +64,24 @@ def invitation_page(secret: str, invitation: Invitation, notice: str = "", error
         )
     )
     return html_pages.page(f"Join {invitation.org_name}", body, 400 if error else 200)
+
+
+def console_invitation_path(secret: str) -> str:
+    """The console's view of this invitation: it shows it to whoever is signed in there,
+    and says so when that account is not the invited one."""
+    return f"/#/invitations/{quote(secret, safe='')}"
+
+
+def console_org_path(org_id: str) -> str:
+    return f"/#/orgs/{quote(org_id, safe='')}/general"
+
+
+def _signed_in_elsewhere(secret: str, email: str) -> str:
+    href = html.escape(console_invitation_path(secret), quote=True)
+    return (
+        f"<p>Signed in to Kuploy with another account? This invitation is for {html.escape(email)}: sign in "
+        f'above with that address, or open it in the console: <a href="{href}">this invitation in Kuploy</a>.</p>'
+    )
 
 
 def answered(secret: str, answer: PageAnswer) -> Response[Any]:
@@ -82,7 +103,8 @@ def answered(secret: str, answer: PageAnswer) -> Response[Any]:
         case PageOutcome.ACCEPTED:
             return html_pages.page(
                 f"Welcome to {invitation.org_name}",
-                html_pages.message(f"You joined {invitation.org_name} as {invitation.role}. You can close this page."),
+                html_pages.notice(f"You joined {invitation.org_name} as {invitation.role}.")
+                + html_pages.action_link(console_org_path(invitation.org_id), "Open Kuploy"),
             )
         case PageOutcome.REFUSED:
             return invitation_page(secret, invitation, answer.problem, error=True)
