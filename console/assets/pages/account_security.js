@@ -328,7 +328,7 @@ function sessionsCard() {
         { dataset: { session: session.id } },
         deviceCell(session),
         h("td", {}, session.ip || "—"),
-        h("td", {}, h("time", { datetime: session.created_at, title: when(session.created_at) }, ago(session.created_at))),
+        h("td", {}, h("time", { datetime: session.created_at }, when(session.created_at))),
         h("td", {}, h("time", { datetime: session.last_used_at, title: when(session.last_used_at) }, ago(session.last_used_at))),
         h("td", { class: "actions" }, action),
       );
