@@ -30,6 +30,8 @@ LOCAL_ENVIRONMENT = {
     "SIGNING_KEY_SECRET_ID": "kuploy-access/local/signing-key",
     "TOTP_KEY_SECRET_ID": "kuploy-access/local/totp-key",
     "SENDER_EMAIL": "no-reply@kuploy.local",
+    # No CloudFront in front: the client is always the source IP (domain.client_address).
+    "EDGE_ORIGIN_SECRET": "",
     "POWERTOOLS_SERVICE_NAME": "kuploy-access",
     "POWERTOOLS_METRICS_NAMESPACE": "Kuploy/Access",
     "POWERTOOLS_TRACE_DISABLED": "true",

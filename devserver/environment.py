@@ -11,7 +11,8 @@ A deployed function reads its settings from the variables of template.yaml's Glo
 - PUBLIC_BASE_URL is this server's own address.
 
 A variable already set in the shell wins, except the AWS_* credentials (always the
-embedded AWS's) and PUBLIC_BASE_URL (this server's address unless the shell sets one).
+embedded AWS's), PUBLIC_BASE_URL (this server's address unless the shell sets one) and
+EDGE_ORIGIN_SECRET (always empty: no CloudFront stands in front of this server).
 """
 
 from __future__ import annotations
@@ -56,12 +57,18 @@ def local_environment(api: ApiSpec, public_base_url: str) -> dict[str, str]:
     return environment
 
 
+# Set over the shell's value: PUBLIC_BASE_URL (a shell value is already in what
+# local_environment answers) and EDGE_ORIGIN_SECRET, always empty: nothing stands in
+# front of this server, so the client is the TCP peer, never a header's address.
+_ALWAYS_LOCAL = ("PUBLIC_BASE_URL", "EDGE_ORIGIN_SECRET")
+
+
 def prepare_local_environment(api: ApiSpec, port: int, host: str) -> dict[str, str]:
     """Set the local environment in os.environ; answer the values now in effect."""
     public_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - comparison, not a bind
     public_base_url = os.environ.get("PUBLIC_BASE_URL", f"http://{public_host}:{port}")
     environment = local_environment(api, public_base_url)
     for name, value in environment.items():
-        if name == "PUBLIC_BASE_URL" or name not in os.environ or name.startswith("AWS_"):
+        if name in _ALWAYS_LOCAL or name not in os.environ or name.startswith("AWS_"):
             os.environ[name] = value
     return {name: os.environ[name] for name in environment}

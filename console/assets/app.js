@@ -3,7 +3,7 @@
 
 import { COOKIE_DELIVERY, api, hasBrowserSession, isSignedIn, onSignedOut, refresh, setReauthenticator } from "./lib/api.js";
 import { currentLocation, navigate, startRouter } from "./lib/router.js";
-import { finishSignIn } from "./lib/signin.js";
+import { finishSignIn, takeRememberedNext } from "./lib/signin.js";
 import { sudoPrompt } from "./lib/sudo.js";
 
 setReauthenticator(sudoPrompt);
@@ -24,7 +24,7 @@ async function landing() {
   if (loginCode) {
     try {
       const answer = await api("POST", "/auth/oauth/exchange", { body: { login_code: loginCode }, headers: COOKIE_DELIVERY, auth: false });
-      finishSignIn(answer, "/");
+      finishSignIn(answer, takeRememberedNext());
     } catch (failure) {
       navigate(`/sign-in?error=${encodeURIComponent(failure.code || "provider_error")}`);
     }

@@ -28,7 +28,12 @@ def key_lookup() -> KeyLookup:
     return KeyLookup(settings().table_name, settings().region)
 
 
-authorizer = Authorizer(codec=jwt_codec, keys=key_lookup, log=logger)
+def edge_secret() -> str:
+    """What the console's CloudFront sends to vouch for a viewer's address (empty: no edge)."""
+    return settings().edge_origin_secret
+
+
+authorizer = Authorizer(codec=jwt_codec, keys=key_lookup, log=logger, edge_secret=edge_secret)
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

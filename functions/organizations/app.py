@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import Response
+from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from kuploy_access.domain.audit import AuditFilter
 from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.deps import Client, OrgMember, OrgMemberInSudoMode, OrgMemberOrSelf, SignedInUser, SudoProof
 from kuploy_access.http.openapi_docs import Problems, route
@@ -165,10 +169,28 @@ def set_billing(org_id: Id, body: SetPlanRequest, caller: OrgMember) -> Billing:
 
 @app.get(
     "/orgs/<org_id>/audit-log",
-    **route("audit", "What changed in the organization, newest first", (200, "Events, one page"), **ORG_PROBLEMS),
+    **route(
+        "audit",
+        "What changed in the organization, newest first",
+        (200, "Events, one page"),
+        description="`actor` and `action` narrow the log; a cursor pages within the same filter.",
+        **ORG_PROBLEMS,
+    ),
 )
-def audit_log(org_id: Id, caller: OrgMember, limit: Limit = 50, cursor: Cursor = None) -> AuditEventList:
-    return AuditEventList.of(organization_service().audit_log(caller, limit, cursor))
+def audit_log(
+    org_id: Id,
+    caller: OrgMember,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    actor: Annotated[
+        str, Query(max_length=254, description="Only this actor's events: a user or key id, or a member's email")
+    ] = "",
+    action: Annotated[
+        str, Query(max_length=64, description="Only this action (`api_key.created`), or a group (`api_key`)")
+    ] = "",
+) -> AuditEventList:
+    only = AuditFilter(actor=actor, action=action)
+    return AuditEventList.of(organization_service().audit_log(caller, limit, cursor, only))
 
 
 lambda_handler = lambda_entry(app)

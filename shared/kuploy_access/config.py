@@ -14,13 +14,19 @@ Local values are set by whatever runs the code locally: the local server
 devserver.embedded_aws.LOCAL_ENVIRONMENT. Tunables (session lifetimes, invitation
 days, quiet answers, the sudo window) keep defaults, the same as template.yaml's
 parameters.
+
+EDGE_ORIGIN_SECRET is optional: the secret the console's CloudFront distribution sends
+the API (template.yaml gives it to every function). With it, a request that carries
+it is from the edge, and its viewer's address counts as the client's
+(kuploy_access.domain.client_address). Where it is unset or blank, as on the local
+server and in the tests, the client is always API Gateway's source IP.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
 
@@ -32,6 +38,7 @@ SENDER_EMAIL = "SENDER_EMAIL"
 SIGNING_KEY_SECRET_ID = "SIGNING_KEY_SECRET_ID"
 TOTP_KEY_SECRET_ID = "TOTP_KEY_SECRET_ID"
 SECRET_ID_VARIABLES = (SIGNING_KEY_SECRET_ID, TOTP_KEY_SECRET_ID)
+EDGE_ORIGIN_SECRET = "EDGE_ORIGIN_SECRET"
 # Every variable template.yaml must give every function (tests/build checks it does).
 REQUIRED_VARIABLES = (TABLE_NAME, PUBLIC_BASE_URL, SENDER_EMAIL, *SECRET_ID_VARIABLES)
 # Lambda sets AWS_REGION in every function; a shell may set either.
@@ -69,6 +76,9 @@ class Settings:
     sudo_mode_window: timedelta = SUDO_MODE_WINDOW
     # The Secrets Manager ids that were set, as (variable, id); read through the properties.
     secret_ids: tuple[tuple[str, str], ...] = ()
+    # The edge's secret (EDGE_ORIGIN_SECRET); empty: no edge, the source IP is the client.
+    # Out of the repr, so that printing the settings does not print it.
+    edge_origin_secret: str = field(default="", repr=False)
 
     @property
     def signing_key_secret_id(self) -> str:
@@ -114,6 +124,7 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         quiet_answer_seconds=tunable("QUIET_ANSWER_SECONDS", "0.3"),
         sudo_mode_window=timedelta(minutes=tunable("SUDO_MODE_MINUTES", "10")),
         secret_ids=tuple((name, value) for name in SECRET_ID_VARIABLES if (value := _set(environ, name))),
+        edge_origin_secret=(_set(environ, EDGE_ORIGIN_SECRET) or "").strip(),
     )
 
 

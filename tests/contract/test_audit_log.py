@@ -1,5 +1,6 @@
-"""AuditLog: events never rewritten, read newest first a page at a time, and decoys
-that cost a write and leave nothing (services/login.py, organizations.py)."""
+"""AuditLog: events never rewritten, read newest first a page at a time (all of them,
+or those of an actor and an action), and decoys that cost a write and leave nothing
+(services/login.py, organizations.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from kuploy_access.domain.audit import Actor, AuditEvent
+from kuploy_access.domain.audit import Actor, AuditEvent, AuditFilter, audit_event
 from kuploy_access.domain.errors import ValidationFailed
 from kuploy_access.domain.users import NOBODY
 from tests.contract.account_side import NOW, AccountSide, account_side, an_event
@@ -121,3 +122,78 @@ def test_a_decoy_leaves_nothing(side: AccountSide) -> None:
     assert side.audit.page("usr_ada", 10, None).items == []
     side.audit.record(real)  # its id was never taken
     assert side.audit.page("usr_ada", 10, None).items == [real]
+
+
+# --- filters: GET /orgs/{org_id}/audit-log?actor=&action= ------------------------------
+
+
+def an_org_log(side: AccountSide) -> list[AuditEvent]:
+    """Seven events of org_acme, oldest first: Ada's and a key's, of three groups."""
+    ada, key = Actor("user", "usr_ada", "ada@example.com"), Actor("api_key", "key_ci")
+    acts = [
+        (ada, "api_key.created"),
+        (key, "project.created"),
+        (ada, "member.invited"),
+        (ada, "api_key.revoked"),
+        (key, "api_key_like.action"),
+        (ada, "api_key.created"),
+        (key, "project.deleted"),
+    ]
+    events = [
+        audit_event("org_acme", NOW + timedelta(seconds=n), actor, action, "t", "", "")
+        for n, (actor, action) in enumerate(acts)
+    ]
+    for event in events:
+        side.audit.record(event)
+    return events
+
+
+def filtered(side: AccountSide, only: AuditFilter, limit: int = 10) -> list[list[AuditEvent]]:
+    pages, cursor = [], None
+    while True:
+        page = side.audit.page("org_acme", limit, cursor, only)
+        pages.append(page.items)
+        if page.next_cursor is None:
+            return pages
+        cursor = page.next_cursor
+
+
+def test_an_action_filter_takes_that_action_or_its_group_only(side: AccountSide) -> None:
+    events = an_org_log(side)
+
+    assert filtered(side, AuditFilter(action="api_key.created")) == [[events[5], events[0]]]
+    # The group is what comes before the dot: "api_key_like.action" is not in it.
+    assert filtered(side, AuditFilter(action="api_key")) == [[events[5], events[3], events[0]]]
+    assert filtered(side, AuditFilter(action="api_key.")) == [[]]
+
+
+def test_an_actor_filter_takes_an_id_or_an_email_in_any_case(side: AccountSide) -> None:
+    events = an_org_log(side)
+    adas = [[events[5], events[3], events[2], events[0]]]
+
+    assert filtered(side, AuditFilter(actor="usr_ada")) == adas
+    assert filtered(side, AuditFilter(actor=" Ada@Example.com ")) == adas
+    assert filtered(side, AuditFilter(actor="key_ci")) == [[events[6], events[4], events[1]]]
+    assert filtered(side, AuditFilter(actor="nobody@example.com")) == [[]]
+
+
+def test_both_filters_together_narrow_to_what_matches_both(side: AccountSide) -> None:
+    events = an_org_log(side)
+
+    assert filtered(side, AuditFilter(actor="key_ci", action="project")) == [[events[6], events[1]]]
+
+
+def test_filtered_pages_are_full_and_cover_the_matches_once(side: AccountSide) -> None:
+    events = an_org_log(side)
+
+    # Non-matching events lie between the matches; every page but the last is still full.
+    assert filtered(side, AuditFilter(actor="usr_ada"), limit=2) == [[events[5], events[3]], [events[2], events[0]]]
+    assert filtered(side, AuditFilter(action="project"), limit=1) == [[events[6]], [events[1]]]
+
+
+def test_a_filter_reads_only_its_own_log(side: AccountSide) -> None:
+    an_org_log(side)
+    other = audit_event("org_other", NOW, Actor("user", "usr_ada", "ada@example.com"), "api_key.created", "t", "", "")
+    side.audit.record(other)
+
+    assert side.audit.page("org_other", 10, None, AuditFilter(actor="usr_ada")).items == [other]

@@ -945,3 +945,74 @@ def test_last_active_at_is_written_at_most_once_an_hour_per_member(client, team,
         assert get_org(client, team.member, team.org_id).status == 200
     assert _updates(requests) == 2  # once for each of the two members
     assert last_active(team.member_id) > touched + timedelta(hours=1)
+
+
+def _filtered(client: GatewayClient, team: Team, query: str) -> list[dict[str, Any]]:
+    answer = client.request("GET", f"/orgs/{team.org_id}/audit-log?{query}", token=team.owner)
+    assert answer.status == 200, answer.text
+    events: list[dict[str, Any]] = answer.json()["items"]
+    return events
+
+
+def test_audit_log_filters_by_actor_and_action(client, team, service_clock):
+    for who in (team.owner, team.admin, team.owner):
+        service_clock.advance(timedelta(seconds=1))
+        assert client.request("PATCH", f"/orgs/{team.org_id}", {"name": "Renamed"}, token=who).status == 200
+    everything = audit_events(client, team.owner, team.org_id)
+
+    def expected(keep: Any) -> list[str]:
+        return [event["id"] for event in everything if keep(event)]
+
+    by_admin = _filtered(client, team, f"actor={team.admin_id}")
+    assert [e["id"] for e in by_admin] == expected(lambda e: e["actor"]["id"] == team.admin_id)
+    assert len(by_admin) >= 2  # joined, renamed
+    by_email = _filtered(client, team, "actor=ADMIN%40example.com")
+    assert [e["id"] for e in by_email] == [e["id"] for e in by_admin]
+
+    renames = _filtered(client, team, "action=org.updated")
+    assert [e["id"] for e in renames] == expected(lambda e: e["action"] == "org.updated")
+    assert len(renames) == 3
+    member_group = _filtered(client, team, "action=member")
+    assert member_group and all(e["action"].startswith("member.") for e in member_group)
+    assert [e["id"] for e in member_group] == expected(lambda e: e["action"].startswith("member."))
+
+    both = _filtered(client, team, f"actor={team.owner_id}&action=org.updated")
+    assert [e["id"] for e in both] == expected(
+        lambda e: e["actor"]["id"] == team.owner_id and e["action"] == "org.updated"
+    )
+    assert len(both) == 2
+    assert _filtered(client, team, "actor=nobody%40example.com") == []
+
+
+def test_a_filtered_audit_log_pages_within_its_filter(client, team, service_clock):
+    for i in range(4):
+        service_clock.advance(timedelta(seconds=1))
+        assert client.request("PATCH", f"/orgs/{team.org_id}", {"name": f"Name {i}"}, token=team.owner).status == 200
+    first = client.request("GET", f"/orgs/{team.org_id}/audit-log?action=org.updated&limit=3", token=team.owner)
+    assert first.status == 200, first.text
+    cursor = first.json()["next_cursor"]
+    assert [e["details"]["name"] for e in first.json()["items"]] == ["Name 3", "Name 2", "Name 1"]
+    assert cursor is not None
+    second = client.request(
+        "GET", f"/orgs/{team.org_id}/audit-log?action=org.updated&limit=3&cursor={cursor}", token=team.owner
+    )
+    assert second.status == 200, second.text
+    assert [e["details"]["name"] for e in second.json()["items"]] == ["Name 0"]
+    assert second.json()["next_cursor"] is None
+
+
+def test_audit_log_filters_are_bounded(client, team):
+    too_long = "a" * 255
+    assert_problem(
+        client.request("GET", f"/orgs/{team.org_id}/audit-log?actor={too_long}", token=team.owner),
+        422,
+        "validation_error",
+    )
+    assert_problem(
+        client.request("GET", f"/orgs/{team.org_id}/audit-log?action={'a' * 65}", token=team.owner),
+        422,
+        "validation_error",
+    )
+    assert_problem(
+        client.request("GET", f"/orgs/{team.org_id}/audit-log?action=org.updated", token=team.member), 403, "forbidden"
+    )

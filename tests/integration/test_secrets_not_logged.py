@@ -207,6 +207,33 @@ def test_no_secret_reaches_the_logs_with_library_debug_logging_on(aws, capsys, c
     assert_nothing_leaked(secrets, captured.text)
 
 
+class ThroughTheEdge(GatewayClient):
+    """Every request as the console's CloudFront forwards it: with the edge's secret."""
+
+    def request(self, *args: Any, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        edge = {"X-Kuploy-Edge": EDGE_SECRET, "X-Kuploy-Viewer-Address": "198.51.100.44"}
+        return super().request(*args, headers=edge | (headers or {}), **kwargs)
+
+
+EDGE_SECRET = "Edge0Secret1Never2Logged3Anywhere4At5All6Ever7X"
+
+
+def test_the_edge_secret_reaches_no_log_either(aws, capsys, caplog, monkeypatch):
+    """Deployed behind CloudFront, every request carries EDGE_ORIGIN_SECRET in a header;
+    the authorizer and the handlers take an address from it and log neither."""
+    from kuploy_access.config import settings
+
+    monkeypatch.setenv("EDGE_ORIGIN_SECRET", EDGE_SECRET)
+    settings.cache_clear()
+    try:
+        with capture_everything(capsys, caplog, include_library_debug=True) as captured:
+            secrets = full_journey(ThroughTheEdge(aws))
+    finally:
+        monkeypatch.delenv("EDGE_ORIGIN_SECRET")
+        settings.cache_clear()
+    assert_nothing_leaked({"edge secret": EDGE_SECRET, **secrets}, captured.text)
+
+
 def test_a_crash_does_not_leak_the_body_either(aws, capsys, caplog):
     """An unexpected error is logged with its traceback; the request's secrets stay out."""
     client = GatewayClient(aws)

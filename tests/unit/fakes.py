@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from kuploy_access.domain.api_keys import ApiKey, KeyRecord, hash_key
-from kuploy_access.domain.audit import AuditEvent
+from kuploy_access.domain.audit import ANY_EVENT, AuditEvent, AuditFilter
 from kuploy_access.domain.email_messages import OutgoingEmail
 from kuploy_access.domain.emails import email_skeleton
 from kuploy_access.domain.errors import ValidationFailed
@@ -517,10 +517,11 @@ class FakeAccountTrail:
     def actions(self, user_id: str | None = None) -> list[str]:
         return [e.action for e in self.events if user_id is None or e.org_id == user_id]
 
-    def page(self, org_id: str, limit: int, cursor: str | None) -> Page[AuditEvent]:
+    def page(self, org_id: str, limit: int, cursor: str | None, only: AuditFilter = ANY_EVENT) -> Page[AuditEvent]:
         """By event id, newest first (ids sort by time), as the adapter's Query reads them;
         the cursor is the last id of the page before."""
-        events = sorted((e for e in self.events if e.org_id == org_id), key=lambda e: e.id, reverse=True)
+        mine = (e for e in self.events if e.org_id == org_id and only.matches(e))
+        events = sorted(mine, key=lambda e: e.id, reverse=True)
         if cursor:
             if not cursor.startswith(self.CURSOR_PREFIX):
                 raise ValidationFailed("The cursor is not one this API gave out")

@@ -79,10 +79,15 @@ class Decision:
     keys: FakeKeys = field(default_factory=FakeKeys)
     logger: RecordingLogger = field(default_factory=RecordingLogger)
     monotonic: Monotonic = field(default_factory=Monotonic)
+    edge_secret: str = ""  # EDGE_ORIGIN_SECRET: none, as on the local server
 
     def __post_init__(self) -> None:
         self.authorizer = Authorizer(
-            codec=lambda: CODEC, keys=lambda: self.keys, log=self.logger, monotonic=self.monotonic
+            codec=lambda: CODEC,
+            keys=lambda: self.keys,
+            log=self.logger,
+            monotonic=self.monotonic,
+            edge_secret=lambda: self.edge_secret,
         )
 
     def authorize(self, token: str | None, now: datetime, ip: str = "") -> Principal:
@@ -466,3 +471,50 @@ def test_the_handler_passes_the_source_ip_to_the_usage_mark(entry, container):
     request["requestContext"]["http"]["sourceIp"] = SOURCE_IP
     entry.lambda_handler(request, None)
     assert [ip for _, _, ip in container.keys.marks] == [SOURCE_IP]
+
+
+EDGE_SECRET = "g7Hk2Lm9Np4Qr6St8Vw1Xy3Za5Bc7De9Fg2Hj4Kl6Mn8Pq1R"
+EDGE_SERVER = "130.176.88.14"
+
+
+def key_request_through(headers: dict[str, str], container: Decision) -> dict[str, Any]:
+    key = new_key()
+    container.keys.add(key)
+    request = event(f"Bearer {key}")
+    request["headers"].update(headers)
+    request["requestContext"]["http"]["sourceIp"] = EDGE_SERVER
+    return request
+
+
+def test_behind_the_edge_a_key_s_use_records_the_viewer_s_address(entry, container):
+    container.edge_secret = EDGE_SECRET
+    viewer = {"x-kuploy-edge": EDGE_SECRET, "x-kuploy-viewer-address": "198.51.100.61"}
+    entry.lambda_handler(key_request_through(viewer, container), None)
+    assert [ip for _, _, ip in container.keys.marks] == ["198.51.100.61"]
+
+
+@pytest.mark.parametrize("edge", [None, "", "a guess", EDGE_SECRET[:-1]])
+def test_a_viewer_address_without_the_edge_s_secret_is_not_recorded(entry, container, edge):
+    container.edge_secret = EDGE_SECRET
+    headers = {"x-kuploy-viewer-address": "198.51.100.61"} | ({"x-kuploy-edge": edge} if edge is not None else {})
+    entry.lambda_handler(key_request_through(headers, container), None)
+    assert [ip for _, _, ip in container.keys.marks] == [EDGE_SERVER]
+
+
+def test_with_no_edge_secret_configured_the_source_ip_is_recorded(entry, container):
+    viewer = {"x-kuploy-edge": EDGE_SECRET, "x-kuploy-viewer-address": "198.51.100.61"}
+    entry.lambda_handler(key_request_through(viewer, container), None)
+    assert [ip for _, _, ip in container.keys.marks] == [EDGE_SERVER]
+
+
+def test_the_lambda_entry_reads_the_edge_secret_from_the_settings(module, monkeypatch):
+    from kuploy_access.config import settings
+
+    assert module.edge_secret() == ""  # the tests' environment, like the local server's
+    monkeypatch.setenv("EDGE_ORIGIN_SECRET", EDGE_SECRET)
+    settings.cache_clear()
+    try:
+        assert module.edge_secret() == EDGE_SECRET
+    finally:
+        monkeypatch.delenv("EDGE_ORIGIN_SECRET")
+        settings.cache_clear()

@@ -66,6 +66,16 @@ def test_tunables_keep_their_defaults_and_can_be_set():
     assert tuned.sudo_mode_window == timedelta(minutes=5)
 
 
+def test_the_edge_secret_is_optional_and_kept_out_of_the_repr():
+    """No edge (the local server, the tests): empty, and the source IP is the client."""
+    assert read_settings(COMPLETE).edge_origin_secret == ""
+    assert read_settings(COMPLETE | {"EDGE_ORIGIN_SECRET": "  "}).edge_origin_secret == ""
+    settings = read_settings(COMPLETE | {"EDGE_ORIGIN_SECRET": "s3cretFromTheEdge"})
+    assert settings.edge_origin_secret == "s3cretFromTheEdge"
+    assert "s3cretFromTheEdge" not in repr(settings)
+    assert "EDGE_ORIGIN_SECRET" not in REQUIRED_VARIABLES
+
+
 @pytest.mark.parametrize("name", ["TABLE_NAME", "PUBLIC_BASE_URL", "SENDER_EMAIL"])
 @pytest.mark.parametrize("absent", ["unset", "blank"])
 def test_a_missing_setting_is_named(name: str, absent: str):

@@ -16,11 +16,18 @@ from typing import Any
 import pytest
 
 from devserver.template import api_spec, load_template
+from kuploy_access.config import EDGE_ORIGIN_SECRET
+from kuploy_access.domain.client_address import EDGE_HEADER, VIEWER_ADDRESS_HEADER
 from kuploy_access.http.console_headers import CONSOLE_HEADERS
 
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+EDGE_SECRET_REFERENCE = {"Fn::Sub": "{{resolve:secretsmanager:${EdgeOriginSecret}:SecretString}}"}
+VIEWER_ADDRESS_ASSOCIATION = {
+    "EventType": "viewer-request",
+    "FunctionARN": {"Fn::GetAtt": ["ViewerAddressFunction", "FunctionARN"]},
+}
 DISTRIBUTION_ARN = "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${ConsoleDistribution}"
 ALL_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"}
 
@@ -127,7 +134,9 @@ def test_the_api_behaviours_forward_everything_and_cache_nothing():
         assert behaviour["ViewerProtocolPolicy"] == "https-only", where
         # The API's answers keep their own headers.
         assert "ResponseHeadersPolicyId" not in behaviour, where
-        assert not {"ForwardedValues", "FunctionAssociations", "LambdaFunctionAssociations"} & set(behaviour), where
+        assert not {"ForwardedValues", "LambdaFunctionAssociations"} & set(behaviour), where
+        # Only the viewer's address is written on the way in.
+        assert behaviour["FunctionAssociations"] == [VIEWER_ADDRESS_ASSOCIATION], where
 
 
 def test_the_api_origin_is_the_http_api_over_https():
@@ -137,6 +146,64 @@ def test_the_api_origin_is_the_http_api_over_https():
     assert config["OriginProtocolPolicy"] == "https-only"
     assert config["OriginSSLProtocols"] == ["TLSv1.2"]
     assert "OriginPath" not in api[0]  # the $default stage: the routes at the root
+
+
+# --- the client's address behind the edge (domain.client_address) ---------------------
+
+
+def test_the_api_origin_vouches_for_its_requests_with_the_edge_secret():
+    (api,) = [origin for origin in origins().values() if origin_kind(origin["Id"]) == "api"]
+    (header,) = api["OriginCustomHeaders"]
+    assert header["HeaderName"].lower() == EDGE_HEADER
+    assert header["HeaderValue"] == EDGE_SECRET_REFERENCE
+    # The bucket is not told the secret.
+    (bucket,) = [origin for origin in origins().values() if origin_kind(origin["Id"]) == "bucket"]
+    assert "OriginCustomHeaders" not in bucket
+
+
+def test_the_edge_secret_is_generated_and_not_written_anywhere():
+    secret = resource("EdgeOriginSecret")
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    generated = secret["Properties"]["GenerateSecretString"]
+    assert generated["PasswordLength"] >= 48
+    # It travels in a header: letters and digits only.
+    assert generated["ExcludePunctuation"] is True
+    assert "SecretString" not in secret["Properties"]
+    # Kept or deleted with the stack like the other generated secrets.
+    for other in ("SigningKeySecret", "TotpKeySecret"):
+        assert secret.get("DeletionPolicy") == resource(other).get("DeletionPolicy")
+        assert secret.get("UpdateReplacePolicy") == resource(other).get("UpdateReplacePolicy")
+
+
+def test_every_function_knows_the_edge_secret_the_distribution_sends():
+    """The same secret on both sides, through Globals: the authorizer and every handler
+    that reads a client address."""
+    variables = template()["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables[EDGE_ORIGIN_SECRET] == EDGE_SECRET_REFERENCE
+
+
+def test_the_viewer_s_address_is_written_by_cloudfront_on_every_api_request():
+    function = resource("ViewerAddressFunction")["Properties"]
+    assert function["AutoPublish"] is True
+    assert function["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0"
+    code = " ".join(function["FunctionCode"].split())
+    # The address CloudFront saw the viewer connect from, set (not appended): any value
+    # a viewer sent under that name is gone.
+    assert f"request.headers['{VIEWER_ADDRESS_HEADER}'] = {{ value: event.viewer.ip }};" in code
+    assert code.count("request.headers[") == 1
+    for behaviour in distribution()["CacheBehaviors"]:
+        assert VIEWER_ADDRESS_ASSOCIATION in behaviour["FunctionAssociations"], behaviour["PathPattern"]
+    assert "FunctionAssociations" not in distribution()["DefaultCacheBehavior"]
+
+
+def test_host_stays_at_the_edge_while_the_viewer_s_headers_reach_the_api():
+    """AllViewerExceptHostHeader (headers: allExcept Host): every viewer header, the
+    function's included, but not Host, for which API Gateway would answer 403. No
+    policy of this template's own takes its place."""
+    for behaviour in distribution()["CacheBehaviors"]:
+        assert behaviour["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST_HEADER, behaviour["PathPattern"]
+    kinds = {r["Type"] for r in template()["Resources"].values()}
+    assert "AWS::CloudFront::OriginRequestPolicy" not in kinds
 
 
 def test_the_console_behaviour():

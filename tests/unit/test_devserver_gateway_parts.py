@@ -4,6 +4,7 @@ results read as API Gateway reads them, and the local environment."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 
 from devserver.authorizer_step import AuthorizerStep
 from devserver.embedded_aws import LOCAL_ENVIRONMENT
-from devserver.environment import NoLocalValue, local_environment, template_values
+from devserver.environment import NoLocalValue, local_environment, prepare_local_environment, template_values
 from devserver.events import build_event
 from devserver.responses import to_gateway_response
 from devserver.routing import RouteTable
@@ -221,3 +222,13 @@ def test_a_variable_without_a_local_value_stops_the_local_server():
     spec = ApiSpec(api.routes, api.authorizer, api.table, variables, api.parameters)
     with pytest.raises(NoLocalValue, match="NEW_QUEUE_URL"):
         local_environment(spec, "http://127.0.0.1:3000")
+
+
+def test_the_local_server_never_trusts_an_edge_secret_from_the_shell(monkeypatch):
+    """No CloudFront stands in front of it: the client is the TCP peer, whatever headers
+    a request carries (domain.client_address), even if the shell sets the secret."""
+    shell = {**os.environ, "EDGE_ORIGIN_SECRET": "from-the-shell"}
+    monkeypatch.setattr(os, "environ", shell)
+    effective = prepare_local_environment(api_spec(), 3999, "127.0.0.1")
+    assert effective["EDGE_ORIGIN_SECRET"] == ""
+    assert shell["EDGE_ORIGIN_SECRET"] == ""

@@ -71,6 +71,27 @@ function notFound(main) {
   replace(main, h("section", { class: "card narrow" }, h("h1", { tabindex: "-1" }, "Page not found"), h("p", {}, "There is no page at this address."), h("p", {}, h("a", { href: "#/" }, "Go to your organizations"))));
 }
 
+/** A page that could not be drawn: the problem's message, and the way out it calls for. */
+function failurePage(error) {
+  if (error.code === "two_factor_required") {
+    // An organization that requires 2FA refuses every page to an account without it.
+    return h(
+      "section",
+      { class: "card" },
+      h("h1", { tabindex: "-1" }, "Two-factor authentication required"),
+      h("p", { class: "form-error", role: "alert" }, error.message),
+      h("p", {}, h("a", { href: "#/account/security" }, "Set up two-factor authentication")),
+    );
+  }
+  return h(
+    "section",
+    { class: "card" },
+    h("h1", { tabindex: "-1" }, "Something went wrong"),
+    h("p", { class: "error", role: "alert" }, error.message || String(error)),
+    h("p", {}, h("a", { href: "#/" }, "Go to your organizations")),
+  );
+}
+
 let renderCount = 0;
 
 async function render() {
@@ -99,7 +120,10 @@ async function render() {
     navigate("/");
     return;
   }
-  const ctx = { main, params, query, path, navigate, org: null, role: null };
+  // Each render draws into a container of its own: a page still loading when the
+  // address changes again (a redirect, a quick click) fills a container no longer shown,
+  // instead of adding a second page to #main.
+  const ctx = { main: h("div", { class: "page" }), params, query, path, navigate, org: null, role: null };
   try {
     if (route.flags.area === "org") {
       ctx.role = (await me()).organizations.find((o) => o.id === params.org)?.role || null;
@@ -107,11 +131,11 @@ async function render() {
     await renderChrome({ area: route.flags.area || null, path, orgId: params.org || null, role: ctx.role });
     const module = await import(`../pages/${route.module}`);
     if (ticket !== renderCount) return;
-    replace(main);
+    replace(main, ctx.main);
     await module[route.name](ctx);
   } catch (error) {
     if (ticket !== renderCount) return;
-    replace(main, h("section", { class: "card" }, h("h1", { tabindex: "-1" }, "Something went wrong"), h("p", { class: "error", role: "alert" }, error.message || String(error)), h("p", {}, h("a", { href: "#/" }, "Go to your organizations"))));
+    replace(main, failurePage(error));
   }
   if (ticket !== renderCount) return;
   const heading = main.querySelector("h1");

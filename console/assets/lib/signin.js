@@ -12,6 +12,21 @@ export function safeNext(next) {
   return typeof next === "string" && /^\/[A-Za-z0-9/_\-.%]*$/.test(next) && !next.startsWith("//") ? next : "/";
 }
 
+const NEXT_KEY = "kuploy-next";
+
+/** Before leaving for a provider: where to land when the sign-in comes back. */
+export function rememberNext(next) {
+  if (next) window.sessionStorage.setItem(NEXT_KEY, safeNext(next));
+  else window.sessionStorage.removeItem(NEXT_KEY);
+}
+
+/** The remembered destination, once. */
+export function takeRememberedNext() {
+  const next = window.sessionStorage.getItem(NEXT_KEY);
+  window.sessionStorage.removeItem(NEXT_KEY);
+  return safeNext(next);
+}
+
 export function finishSignIn(answer, next) {
   if (answer.mfa_required) {
     pending.mfa = answer;

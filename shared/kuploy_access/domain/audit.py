@@ -76,3 +76,37 @@ def audit_event(
         user_agent=user_agent[:512],
         details={k: v for k, v in details.items() if v is not None},
     )
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which events of a log to read (`GET /orgs/{org_id}/audit-log?actor=&action=`).
+
+    `actor` is an actor's id (`usr_…`, `key_…`) or a member's email (any case);
+    `action` is an action (`api_key.created`) or the group before its dot (`api_key`,
+    every `api_key.…`). Empty: any."""
+
+    actor: str = ""
+    action: str = ""
+
+    def __post_init__(self) -> None:
+        # Emails are stored canonical (lower-cased); ids are lower case too.
+        object.__setattr__(self, "actor", self.actor.strip().lower())
+        object.__setattr__(self, "action", self.action.strip())
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.actor and not self.action
+
+    @property
+    def action_group(self) -> str:
+        """The prefix every action of the group starts with: "api_key." for "api_key"."""
+        return f"{self.action}."
+
+    def matches(self, event: AuditEvent) -> bool:
+        if self.actor and self.actor not in (event.actor.id, event.actor.email):
+            return False
+        return not self.action or event.action == self.action or event.action.startswith(self.action_group)
+
+
+ANY_EVENT = AuditFilter()

@@ -18,6 +18,8 @@ from urllib.parse import parse_qs
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.request import Request
 
+from kuploy_access.config import settings
+from kuploy_access.domain.client_address import client_address
 from kuploy_access.domain.errors import Unauthorized
 from kuploy_access.domain.permissions import rule_for
 from kuploy_access.domain.principal import Principal
@@ -28,10 +30,12 @@ from kuploy_access.wiring import access_service, session_service, sudo_service
 
 
 def _client(request: Request) -> ClientInfo:
-    """Who is on the other end: API Gateway's source IP, never a client-sent header."""
+    """Who is on the other end: API Gateway's source IP, or behind the console's
+    CloudFront the viewer's address it vouches for; never a header a client can forge
+    (`domain.client_address`)."""
     event: Any = request.resolved_event  # the HTTP API's event (payload 2.0)
-    http = event.request_context.http
-    return ClientInfo(ip=http.source_ip or "", user_agent=http.user_agent or "")
+    ip = client_address(event.raw_event, settings().edge_origin_secret)
+    return ClientInfo(ip=ip, user_agent=event.request_context.http.user_agent or "")
 
 
 def require_sudo(event: Any) -> Principal:

@@ -12,6 +12,8 @@ act on. A missing or refused credential becomes an anonymous principal with the 
   at most KEY_CACHE_SECONDS, which bounds how long a revoked key still passes.
 - Only the Authorization header counts: a request carrying a key in its query string
   is refused, so that keys do not end up in access logs and browser histories.
+- A key's last use records the client's address as `domain.client_address` decides it
+  (behind the console's CloudFront, the viewer's, not the edge server's).
 
 This runs in front of every protected request, and what it imports is the authorizer's
 cold start: no argon2, pyotp, pydantic or PynamoDB, and nothing from
@@ -29,6 +31,7 @@ from urllib.parse import unquote_plus
 
 from kuploy_access.domain.access_tokens import JwtCodec, JwtKind, TokenRejected
 from kuploy_access.domain.api_keys import PREFIX, KeyRecord, hash_key, is_well_formed
+from kuploy_access.domain.client_address import client_address
 from kuploy_access.domain.principal import API_KEY, USER, Principal
 
 MAX_TOKEN_LENGTH = 4096
@@ -78,10 +81,13 @@ class Authorizer:
         keys: Callable[[], KeyRecords],
         log: Log,
         monotonic: Callable[[], float] = time.monotonic,
+        edge_secret: Callable[[], str] = str,
     ) -> None:
         self._codec = codec
         self._keys = keys
         self._log = log
+        # The console's CloudFront secret, read when a request comes (empty: no edge).
+        self._edge_secret = edge_secret
         self.monotonic = monotonic  # the key cache's clock
         self._key_cache: dict[str, tuple[float, KeyRecord | None]] = {}
 
@@ -93,7 +99,8 @@ class Authorizer:
         if key_in_query(event):
             self._log.warning("API key sent in a query string refused; rotate that key")
             return Principal.anonymous("invalid_token")
-        ip = str(((event.get("requestContext") or {}).get("http") or {}).get("sourceIp") or "")
+        # Only the address leaves here: the edge's secret header goes nowhere.
+        ip = client_address(event, self._edge_secret())
         return self.authorize(bearer_token(event.get("headers")), now, ip)
 
     def authorize(self, token: str | None, now: datetime, ip: str = "") -> Principal:

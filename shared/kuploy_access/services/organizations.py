@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kuploy_access.domain.audit import Actor, AuditEvent, audit_event
+from kuploy_access.domain.audit import ANY_EVENT, Actor, AuditEvent, AuditFilter, audit_event
 from kuploy_access.domain.errors import EmailNotVerified, TwoFactorRequired, Unauthorized, ValidationFailed
 from kuploy_access.domain.ids import new_id
 from kuploy_access.domain.organizations import Member, Organization, Plan, resource_name
@@ -142,5 +142,7 @@ class OrganizationService:
             return None
         return self.orgs.members_without_two_factor(caller.org.id, LOCKOUT_LIST_LIMIT)
 
-    def audit_log(self, caller: OrgCaller, limit: int, cursor: str | None) -> Page[AuditEvent]:
-        return self.audit.page(caller.org.id, limit, cursor)
+    def audit_log(
+        self, caller: OrgCaller, limit: int, cursor: str | None, only: AuditFilter = ANY_EVENT
+    ) -> Page[AuditEvent]:
+        return self.audit.page(caller.org.id, limit, cursor, only)

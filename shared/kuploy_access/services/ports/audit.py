@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from kuploy_access.domain.audit import AuditEvent
+from kuploy_access.domain.audit import ANY_EVENT, AuditEvent, AuditFilter
 from kuploy_access.domain.paging import Page
 
 
@@ -32,5 +32,6 @@ class AuditReader(Protocol):  # OrganizationService, SecurityLogService
     """`org_id` is an organization's id, or a user id for the account's own trail.
     Raises ValidationFailed for a cursor this API did not give out."""
 
-    def page(self, org_id: str, limit: int, cursor: str | None) -> Page[AuditEvent]:
-        """Newest first."""
+    def page(self, org_id: str, limit: int, cursor: str | None, only: AuditFilter = ANY_EVENT) -> Page[AuditEvent]:
+        """Newest first; with `only`, the events it matches (a page is full whenever
+        enough of them match, however many others lie between)."""
