@@ -163,6 +163,8 @@ export async function api(method, path, options = {}) {
     }
     if (error.status === 403 && error.code === "reauthentication_required" && reauthenticate) {
       if (await reauthenticate()) return api(method, path, { ...options, retried: true });
+      // Cancelled: the problem's detail is written for API clients, not for people.
+      error.message = "Not done: this action needs you to confirm it is you first.";
     }
     throw error;
   }

@@ -86,7 +86,7 @@ export async function sudoPrompt() {
       content = [h("p", {}, "This is a sensitive action. Confirm it is you: sign-in stays fresh for 10 minutes."), sudoForm];
       window.setTimeout(() => password.input.focus(), 0);
     }
-    dialog.append(h("h2", { id: titleId }, "Confirm it's you"), content);
+    dialog.append(h("h2", { id: titleId }, "Confirm it's you"), ...content);
     document.body.append(dialog);
     dialog.showModal();
   });

@@ -122,3 +122,12 @@ def assert_accessible(page: Any) -> None:
     violations = [v for v in results.response["violations"] if v.get("impact") in FAILING_IMPACTS]
     summary = [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}" for v in violations]
     assert not violations, summary
+
+
+@pytest.fixture(scope="session")
+def console_signing_key(console_server: DevServer) -> str:
+    """The key the console's server signs access tokens with (its state file holds it), for
+    a test that hands the page a correctly signed token of an old sign-in (sudo mode)."""
+    assert console_server.state is not None
+    key: str = json.loads(console_server.state.read_text(encoding="utf-8"))["signing_key"]
+    return key
