@@ -489,8 +489,10 @@ def test_an_account_of_one_provider_cannot_unlink_it_and_has_no_password_to_chan
 ) -> None:
     page = open_console()
     login = f"octo-{uuid.uuid4().hex[:10]}"
-    # What the sign-in page's GitHub button does: start a flow that returns to the console.
-    page.goto(f"/auth/oauth/github/start?redirect_to={console_server.base_url}/")
+    # Through the sign-in page's button: the console exchanges a login code only in a
+    # tab that started the provider sign-in.
+    page.goto("/#/sign-in")
+    page.get_by_role("link", name="Continue with GitHub").click()
     authorize_at_fake_github(page, login)
     expect(page.get_by_role("button", name="Sign out", exact=True)).to_be_visible()
 
