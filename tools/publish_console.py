@@ -10,12 +10,19 @@ source no longer does; then invalidates the distribution (`/*`). The bucket and 
 distribution come from the stack's outputs (ConsoleBucketName, ConsoleDistributionId)
 or from the flags. Nothing outside the source directory is read: a symbolic link that
 leads out of it stops the publish before anything is uploaded.
+
+In a git work tree (the repository's console/), only the files git tracks go up, so a
+stray local file (a draft, a local config, a debug dump) never becomes public; and
+uncommitted changes under the source (`git status --porcelain`: edits, deletions,
+untracked files) stop the publish unless `--allow-dirty`, so what is live is what was
+committed. Outside a work tree (an unpacked release), every file goes up.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import time
 import uuid
@@ -96,16 +103,72 @@ def _walk(root: Path) -> Iterator[Path]:
                 yield Path(directory) / name
 
 
-def console_files(source: Path) -> list[ConsoleFile]:
-    """The files to publish, index.html last; refuses the whole source at the first problem."""
+def _git(directory: Path, *arguments: str) -> subprocess.CompletedProcess[bytes]:
+    # Untranslated messages: "not a git repository" is read below.
+    environment = {**os.environ, "LC_ALL": "C"}
+    return subprocess.run(["git", *arguments], cwd=directory, capture_output=True, check=False, env=environment)
+
+
+def _work_tree(root: Path) -> Path | None:
+    """The top of the git work tree holding `root`; None outside one (or without git).
+    Any other failure of git (a repository it refuses to read, say) refuses the publish:
+    taking it for "no repository" would publish every file."""
+    try:
+        answer = _git(root, "rev-parse", "--show-toplevel")
+    except FileNotFoundError:
+        return None
+    if answer.returncode != 0:
+        message = answer.stderr.decode(errors="replace").strip()
+        if "not a git repository (or any" in message:  # none here nor above
+            return None
+        raise PublishRefused(f"git rev-parse --show-toplevel: {message}")
+    return Path(os.fsdecode(answer.stdout.strip())).resolve()
+
+
+def _git_or_refuse(top: Path, *arguments: str) -> bytes:
+    answer = _git(top, *arguments)
+    if answer.returncode != 0:
+        raise PublishRefused(f"git {' '.join(arguments)}: {answer.stderr.decode(errors='replace').strip()}")
+    return answer.stdout
+
+
+def _tracked(root: Path, allow_dirty: bool) -> set[str] | None:
+    """The paths under `root` (relative to it) that git tracks, None outside a work tree.
+    Refuses uncommitted changes under `root` unless `allow_dirty`."""
+    top = _work_tree(root)
+    if top is None:
+        return None
+    pathspec = root.relative_to(top).as_posix()  # "." for the top itself
+    if not allow_dirty:
+        status = _git_or_refuse(top, "status", "--porcelain", "--untracked-files=all", "--", pathspec)
+        changes = os.fsdecode(status).splitlines()
+        if changes:
+            listed = "\n  ".join(changes[:20]) + ("\n  ..." if len(changes) > 20 else "")
+            raise PublishRefused(
+                f"{pathspec}/ has uncommitted changes (git status --porcelain):\n  {listed}\n"
+                "commit or remove them, or publish the tracked files as they are with --allow-dirty"
+            )
+    prefix = "" if pathspec == "." else f"{pathspec}/"
+    listed_files = _git_or_refuse(top, "ls-files", "-z", "--", pathspec).split(b"\0")
+    return {os.fsdecode(name)[len(prefix) :] for name in listed_files if name}
+
+
+def console_files(source: Path, allow_dirty: bool = False) -> list[ConsoleFile]:
+    """The files to publish, index.html last; refuses the whole source at the first problem.
+
+    In a git work tree, the tracked ones only, and none while the source has uncommitted
+    changes unless `allow_dirty` (module docstring)."""
     root = source.resolve()
     if not root.is_dir():
         raise PublishRefused(f"{source} is not a directory")
     if not (root / ENTRY_PAGE).is_file():
         # Publishing something else would delete the live console's files.
         raise PublishRefused(f"{source} has no {ENTRY_PAGE}: not the console")
+    tracked = _tracked(root, allow_dirty)
     found: list[ConsoleFile] = []
     for path in _walk(root):
+        if tracked is not None and path.relative_to(root).as_posix() not in tracked:
+            continue  # git ignores it, or nobody committed it: not the console's
         real = path.resolve()
         if not _inside(real, root):
             raise PublishRefused(f"{path} leads outside {source}")
@@ -132,9 +195,10 @@ def publish(
     s3: S3Client,
     cloudfront: CloudFrontClient,
     out: TextIO | None = None,
+    allow_dirty: bool = False,
 ) -> PublishReport:
     out = out or sys.stdout
-    files = console_files(source)
+    files = console_files(source, allow_dirty)
     report = PublishReport()
     for file in files:
         s3.put_object(
@@ -194,6 +258,11 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--bucket", help="the console bucket (with --distribution-id, instead of --stack-name)")
     parser.add_argument("--distribution-id", help="the CloudFront distribution to invalidate")
     parser.add_argument("--region", help="the stack's region (default: the AWS configuration's)")
+    parser.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="publish the tracked files as they are, uncommitted changes included (never an untracked file)",
+    )
     arguments = parser.parse_args(argv)
     explicit = arguments.bucket is not None or arguments.distribution_id is not None
     if explicit and (arguments.bucket is None or arguments.distribution_id is None):
@@ -210,12 +279,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     session = boto3.Session(region_name=arguments.region)
     try:
-        console_files(arguments.source)  # a wrong source stops here, before any AWS call
+        # A wrong source, or one with uncommitted changes, stops here, before any AWS call.
+        console_files(arguments.source, arguments.allow_dirty)
         if arguments.stack_name is not None:
             bucket, distribution_id = stack_targets(session.client("cloudformation"), arguments.stack_name)
         else:
             bucket, distribution_id = arguments.bucket, arguments.distribution_id
-        publish(arguments.source, bucket, distribution_id, session.client("s3"), session.client("cloudfront"))
+        publish(
+            arguments.source,
+            bucket,
+            distribution_id,
+            session.client("s3"),
+            session.client("cloudfront"),
+            allow_dirty=arguments.allow_dirty,
+        )
     except PublishRefused as refused:
         print(f"publish-console: {refused}", file=sys.stderr)
         return 2

@@ -8,10 +8,11 @@ from datetime import timedelta
 
 import pytest
 
-from kuploy_access.domain.audit import Actor, AuditEvent, AuditFilter, audit_event
+from kuploy_access.domain.audit import FILTER_READ_BUDGET, Actor, AuditEvent, AuditFilter, audit_event
 from kuploy_access.domain.errors import ValidationFailed
 from kuploy_access.domain.users import NOBODY
 from tests.contract.account_side import NOW, AccountSide, account_side, an_event
+from tests.contract.cursors import every_page
 
 
 @pytest.fixture(params=["fake", "dynamo"])
@@ -197,3 +198,47 @@ def test_a_filter_reads_only_its_own_log(side: AccountSide) -> None:
     side.audit.record(other)
 
     assert side.audit.page("org_other", 10, None, AuditFilter(actor="usr_ada")).items == [other]
+
+
+# --- a filter reads a bounded share of the log per request -----------------------------
+
+
+def a_long_log(side: AccountSide, size: int, needles: set[int]) -> list[AuditEvent]:
+    """`size` events of usr_ada, oldest first: `needle.found` at the indexes of
+    `needles`, `noise.made` everywhere else."""
+    events = [
+        an_event("usr_ada", "needle.found" if n in needles else "noise.made", NOW + timedelta(seconds=n))
+        for n in range(size)
+    ]
+    for event in events:
+        side.audit.record(event)
+    return events
+
+
+def test_a_filter_matching_nothing_answers_within_its_read_budget_and_pages_on(side: AccountSide) -> None:
+    """A filter that never matches must not read the whole log in one request (400
+    days of events: Query after Query until a Lambda's timeout): past its budget the
+    page ends short, here empty, with a cursor to page on from where it stopped."""
+    a_long_log(side, FILTER_READ_BUDGET + 40, needles=set())
+    never = AuditFilter(action="zz")
+
+    first = side.audit.page("usr_ada", 10, None, never)
+
+    assert first.items == [] and first.next_cursor is not None
+    assert every_page(lambda cursor: side.audit.page("usr_ada", 10, cursor, never)) == [[], []]
+    # The cursor is this log's, checked as any other: another list refuses it.
+    with pytest.raises(ValidationFailed):
+        side.sessions.live_page("usr_ada", NOW, 10, first.next_cursor)
+
+
+def test_paging_a_budgeted_filter_misses_no_match_and_repeats_none(side: AccountSide) -> None:
+    size = FILTER_READ_BUDGET + 30
+    # Newest first, the budget runs out on event 30: a match on its last read, one on
+    # the first read after it, and the log's two ends.
+    needles = {0, 29, 30, size - 1}
+    events = a_long_log(side, size, needles)
+    needle = AuditFilter(action="needle")
+
+    pages = every_page(lambda cursor: side.audit.page("usr_ada", 3, cursor, needle))
+
+    assert pages == [[events[size - 1], events[30]], [events[29], events[0]]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -301,3 +302,113 @@ def test_the_default_source_is_the_repository_s_console_directory():
 
     parsed = publish_console._arguments(["--stack-name", STACK])
     assert parsed.source == Path(os.path.dirname(publish_console.__file__)).parent / "console"
+
+
+# --- in a git work tree: what git tracks, and only when console/ is committed --------------
+
+
+def git(repository: Path, *arguments: str) -> str:
+    answer = subprocess.run(
+        ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", *arguments],
+        cwd=repository,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return answer.stdout
+
+
+@pytest.fixture
+def checkout(tmp_path: Path) -> Path:
+    """A repository holding the console at console/ (and more), everything committed."""
+    repository = tmp_path / "repo"
+    source = repository / "console"
+    for name, content in FILES.items():
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_bytes(content)
+    (repository / "README.md").write_text("# the project\n")
+    (repository / ".gitignore").write_text("*.log\n")
+    git(repository, "init", "--quiet")
+    git(repository, "add", "--all")
+    git(repository, "commit", "--quiet", "--message", "the console")
+    return source
+
+
+def test_in_a_clean_checkout_exactly_the_tracked_files_go_up(checkout: Path, aws: dict[str, Any]):
+    (checkout / "assets" / "debug.log").write_text("ignored by git: no type, yet no refusal")
+
+    report = run(checkout, aws)
+
+    assert sorted(report.uploaded) == sorted(FILES)
+    assert bucket_keys(aws["s3"]) == set(FILES)
+
+
+def test_a_stray_file_in_the_checkout_stops_the_publish(checkout: Path, aws: dict[str, Any]):
+    """A file nobody committed (a draft, a local config) must not become public."""
+    (checkout / "assets" / "scratch.js").write_text("const token = 'mine';")
+    aws["s3"].put_object(Bucket=BUCKET, Key="index.html", Body=b"live")
+
+    with pytest.raises(PublishRefused, match=r"(?s)uncommitted changes.*console/assets/scratch\.js.*--allow-dirty"):
+        run(checkout, aws)
+
+    assert bucket_keys(aws["s3"]) == {"index.html"}
+
+
+def test_an_uncommitted_edit_stops_the_publish(checkout: Path, aws: dict[str, Any]):
+    (checkout / "assets" / "app.js").write_text("// not reviewed yet\n")
+
+    with pytest.raises(PublishRefused, match=r"console/assets/app\.js"):
+        run(checkout, aws)
+
+    assert bucket_keys(aws["s3"]) == set()
+
+
+def test_allow_dirty_publishes_the_tracked_files_as_they_are_and_never_a_stray_one(checkout: Path, aws: dict[str, Any]):
+    (checkout / "assets" / "app.js").write_text("// edited\n")
+    (checkout / "assets" / "scratch.js").write_text("const token = 'mine';")
+
+    report = publish(
+        checkout, BUCKET, aws["distribution_id"], aws["s3"], aws["cloudfront"], out=io.StringIO(), allow_dirty=True
+    )
+
+    assert sorted(report.uploaded) == sorted(FILES)
+    assert aws["s3"].get_object(Bucket=BUCKET, Key="assets/app.js")["Body"].read() == b"// edited\n"
+
+
+def test_changes_outside_the_console_do_not_matter(checkout: Path, aws: dict[str, Any]):
+    (checkout.parent / "README.md").write_text("# edited\n")
+    (checkout.parent / "notes.txt").write_text("untracked, outside console/")
+
+    assert sorted(run(checkout, aws).uploaded) == sorted(FILES)
+
+
+def test_a_deleted_tracked_file_stops_the_publish(checkout: Path, aws: dict[str, Any]):
+    (checkout / "assets" / "logo.svg").unlink()
+
+    with pytest.raises(PublishRefused, match=r"console/assets/logo\.svg"):
+        run(checkout, aws)
+
+
+def test_main_refuses_a_dirty_console_with_exit_2_unless_allowed(
+    checkout: Path, aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+):
+    (checkout / "assets" / "scratch.js").write_text("const token = 'mine';")
+    argv = ["--bucket", BUCKET, "--distribution-id", aws["distribution_id"], "--source", str(checkout)]
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "uncommitted changes" in err and "console/assets/scratch.js" in err and "--allow-dirty" in err
+    assert bucket_keys(aws["s3"]) == set()
+
+    assert main([*argv, "--allow-dirty"]) == 0
+    assert bucket_keys(aws["s3"]) == set(FILES)
+
+
+def test_a_repository_git_cannot_read_stops_the_publish(console: Path, aws: dict[str, Any]):
+    """Taking a git failure for "no repository" would publish every file: refused."""
+    (console / ".git").write_text("gitdir: /nonexistent/worktree\n")
+
+    with pytest.raises(PublishRefused, match="git rev-parse"):
+        run(console, aws)
+
+    assert bucket_keys(aws["s3"]) == set()

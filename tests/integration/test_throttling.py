@@ -138,6 +138,16 @@ def test_failures_spread_over_addresses_do_not_trip_the_pair_limit(client):
     assert log_in(client, "ada@example.com", source_ip="198.51.100.1").status == 200
 
 
+def test_an_ipv6_client_is_counted_by_its_64(client):
+    """Whoever holds a /64 may send from any of its addresses: one budget for all of them."""
+    client.sign_up_and_verify("ada@example.com")
+    for interface in range(1, ACCOUNT_LIMIT + 1):
+        fail(client, "ada@example.com", 1, source_ip=f"2001:db8:4:2::{interface:x}")
+
+    assert_rate_limited(log_in(client, "ada@example.com", source_ip="2001:db8:4:2:ffff:ffff:ffff:ffff"))
+    assert log_in(client, "ada@example.com", source_ip="2001:db8:4:3::1").status == 200
+
+
 # --- the account's ceiling and its unlock link ---------------------------------------------
 
 

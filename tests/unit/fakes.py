@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from kuploy_access.domain.api_keys import ApiKey, KeyRecord, hash_key
-from kuploy_access.domain.audit import ANY_EVENT, AuditEvent, AuditFilter
+from kuploy_access.domain.audit import ANY_EVENT, FILTER_READ_BUDGET, AuditEvent, AuditFilter
 from kuploy_access.domain.email_messages import OutgoingEmail
 from kuploy_access.domain.emails import email_skeleton
 from kuploy_access.domain.errors import ValidationFailed
@@ -519,14 +519,20 @@ class FakeAccountTrail:
 
     def page(self, org_id: str, limit: int, cursor: str | None, only: AuditFilter = ANY_EVENT) -> Page[AuditEvent]:
         """By event id, newest first (ids sort by time), as the adapter's Query reads them;
-        the cursor is the last id of the page before."""
-        mine = (e for e in self.events if e.org_id == org_id and only.matches(e))
-        events = sorted(mine, key=lambda e: e.id, reverse=True)
+        the cursor is the last id of the page before, or with a filter the last id read
+        when the page's FILTER_READ_BUDGET ran out first."""
+        events = sorted((e for e in self.events if e.org_id == org_id), key=lambda e: e.id, reverse=True)
         if cursor:
             if not cursor.startswith(self.CURSOR_PREFIX):
                 raise ValidationFailed("The cursor is not one this API gave out")
             after = cursor[len(self.CURSOR_PREFIX) :]
             events = [e for e in events if e.id < after]
+        if not only.is_empty:
+            read = events[:FILTER_READ_BUDGET]
+            matches = [e for e in read if only.matches(e)]
+            if len(matches) <= limit and len(events) > len(read):
+                return Page(matches, self.CURSOR_PREFIX + read[-1].id)
+            events = [e for e in events if only.matches(e)]
         if len(events) > limit:
             return Page(events[:limit], self.CURSOR_PREFIX + events[limit - 1].id)
         return Page(events, None)

@@ -27,6 +27,7 @@ from kuploy_access.domain.identities import (
     ProviderAccount,
 )
 from kuploy_access.domain.one_time_tokens import OneTimeToken, TokenKind, hash_secret
+from kuploy_access.domain.rate_limits import OAUTH_FLOWS_PER_ADDRESS, RateLimited
 from kuploy_access.domain.sessions import TokenPair
 from kuploy_access.domain.two_factor import MfaChallenge
 from kuploy_access.services.oauth import OAuthService
@@ -190,6 +191,17 @@ def test_a_provider_whose_metadata_cannot_be_read_sends_the_browser_back_with_an
     assert started.location == f"{CONSOLE}?error=provider_error"
     assert started.browser_secret is None
     assert world.flows.items == {}
+
+
+def test_flows_started_from_one_ipv6_64_share_the_address_budget(world):
+    """Each address of a /64 is its holder's to use: the budget is the network's."""
+    for interface in range(1, OAUTH_FLOWS_PER_ADDRESS.limit + 1):
+        world.oauth().start_sign_in("google", CONSOLE, ClientInfo(f"2001:db8:4:2::{interface:x}", "bot"))
+
+    with pytest.raises(RateLimited):
+        world.oauth().start_sign_in("google", CONSOLE, ClientInfo("2001:db8:4:2::ffff", "bot"))
+    world.oauth().start_sign_in("google", CONSOLE, ClientInfo("2001:db8:4:3::1", "Firefox"))
+    assert len(world.flows.items) == OAUTH_FLOWS_PER_ADDRESS.limit + 1
 
 
 # --- first sign-in -----------------------------------------------------------------------

@@ -110,3 +110,10 @@ class AuditFilter:
 
 
 ANY_EVENT = AuditFilter()
+
+# The events one filtered page reads at most. A filter is checked after the events are
+# read, and a log keeps 400 days of them: without a bound, a filter that matches nothing
+# (`?action=zz`) would read the whole log in one request, Query after Query, costing
+# reads at will and running into the Lambda's timeout (a 5xx). Past it the page ends
+# with the matches so far, even none, and a cursor from where the reading stopped.
+FILTER_READ_BUDGET = 1_000

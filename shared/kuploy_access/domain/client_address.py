@@ -1,5 +1,5 @@
-"""Whose address a request comes from: the client IP that per-address limits count, and
-that sessions, audit events and API keys' last use record.
+"""Whose address a request comes from: the client IP that sessions, audit events and API
+keys' last use record, and the key per-address limits count it under (`limit_key`).
 
 Deployed, the HTTP API is reached two ways, and both must give the caller's own address:
 
@@ -19,6 +19,11 @@ So the viewer's address counts only on a request that carries the secret, compar
 constant time; anything else (no secret, a wrong one, a missing or malformed address)
 is `sourceIp`, which API Gateway takes from the connection. Where no secret is
 configured (the local server, the tests), it is always `sourceIp`.
+
+Per-address limits count an IPv6 client by its /64, not its full address: a /64 is
+the smallest network a provider hands one customer (RFC 6177), and its holder may
+send from any of its 2^64 addresses, so a budget per address would be a new budget
+per request. Sessions, audit events and keys' last use keep the full address.
 
 The authorizer imports this: standard library only (README, "Cold starts").
 """
@@ -69,3 +74,23 @@ def _ip(value: object) -> str | None:
         if parsed.ipv4_mapped:
             return str(parsed.ipv4_mapped)  # the IPv4 viewer it is
     return str(parsed)
+
+
+# An IPv6 client is counted by its network of this many bits (module docstring).
+IPV6_LIMIT_PREFIX = 64
+
+
+def limit_key(ip: str) -> str:
+    """The key a per-address limit counts `ip` under: an IPv4 address as it is, an
+    IPv4-mapped IPv6 address as the IPv4 address it is, any other IPv6 address as its
+    /64 (`2001:db8:4:2::/64`). A string that is no address is its own key."""
+    try:
+        parsed = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(parsed, ipaddress.IPv4Address):
+        return ip
+    if parsed.ipv4_mapped:
+        return str(parsed.ipv4_mapped)
+    # From the integer: a zone (`fe80::1%eth0`) names the interface, not the network.
+    return str(ipaddress.IPv6Network((int(parsed), IPV6_LIMIT_PREFIX), strict=False))

@@ -15,6 +15,9 @@ budget's worth of password checks:
   answer stays `invalid_credentials`, so the ceiling tells a guesser nothing; a correct
   sign-in, the unlock link or a password reset start the count again.
 
+A client address is counted by its limit key (client_address.py): an IPv6 client by
+its /64, whose holder may send from any address in it.
+
 A success gives back the attempt it took from the address's budget and clears the
 pair's and the account's counts: only failures use the budgets up.
 """
@@ -56,7 +59,8 @@ class AttemptRefused(Exception):
 
 
 def pair_key(address: str, ip: str) -> str:
-    """The per-(account, address) counter's key: the canonical email and the client IP."""
+    """The per-(account, address) counter's key: the canonical email and the client's
+    limit key."""
     return f"{address}\n{ip}"
 
 
@@ -65,7 +69,7 @@ class LoginAttempt:
     """One attempt, taken before the password is checked."""
 
     address: str
-    ip: str
+    ip: str  # the client's limit key (client_address.limit_key), not its full address
     at: datetime  # counters are keyed by the window of this moment; settle in the same one
     user_id: str | None  # the account behind the address, if any
     consecutive_failures: int  # the account's count before this attempt

@@ -8,6 +8,9 @@ so an attacker cannot lock a victim out for longer than that by failing on purpo
   account's consecutive failures).
 - emails per address: 3 an hour for each kind (verification, reset), so the service
   cannot be used to flood someone's inbox; the answer stays 202 either way.
+
+A limit per client address counts the client's `limit_key` (domain/client_address.py):
+an IPv6 client by its /64, whose holder may send from any address in it.
 """
 
 from __future__ import annotations

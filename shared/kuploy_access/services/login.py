@@ -15,6 +15,7 @@ from typing import NoReturn
 from kuploy_access.domain import email_messages
 from kuploy_access.domain.access_tokens import JwtKind, TokenRejected
 from kuploy_access.domain.audit import Actor, AuditEvent, account_event, audit_event
+from kuploy_access.domain.client_address import limit_key
 from kuploy_access.domain.emails import canonical_email
 from kuploy_access.domain.errors import (
     EmailNotVerified,
@@ -113,7 +114,7 @@ class LoginService:
         address = self._address(email)
         normalized = normalize_password(password)
         try:
-            attempt = self.throttle.take(address, client.ip, now)
+            attempt = self.throttle.take(address, limit_key(client.ip), now)
         except AttemptRefused as refused:
             self._refuse(refused, address, normalized, client, now)
         user = self.users.get(attempt.user_id or NOBODY)

@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from kuploy_access.domain import email_messages
 from kuploy_access.domain.audit import AuditEvent, account_event
+from kuploy_access.domain.client_address import limit_key
 from kuploy_access.domain.errors import (
     IdentityNotLinked,
     InvalidToken,
@@ -138,7 +139,7 @@ class OAuthService:
         if not redirect_allowed(redirect_to, self.redirect_allow_list):
             raise ValidationFailed("redirect_to must be one of the addresses the platform allows, exactly")
         now = self.clock.now()
-        if not self.limiter.consume(OAUTH_FLOWS_PER_ADDRESS, client.ip, now):
+        if not self.limiter.consume(OAUTH_FLOWS_PER_ADDRESS, limit_key(client.ip), now):
             raise RateLimited(OAUTH_FLOWS_PER_ADDRESS.retry_after(now))
         state, browser_secret = new_secret(), new_secret()
         try:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from kuploy_access.domain import email_messages
 from kuploy_access.domain.audit import Actor, audit_event
+from kuploy_access.domain.client_address import limit_key
 from kuploy_access.domain.emails import LOOK_ALIKE_REFUSAL, canonical_email
 from kuploy_access.domain.errors import Conflict, InvalidToken, TokenExpired, Unauthorized, WrongPassword
 from kuploy_access.domain.login_throttle import AttemptRefused, Refusal, retry_after
@@ -105,7 +106,7 @@ class PasswordService:
             # even the password: the account could not sign in with it anyway).
             raise InvalidToken(LOOK_ALIKE_REFUSAL) from None
         self.sessions.revoke_all(token.user_id)
-        self.throttle.clear_lock(user.email, client_ip, self.clock.now())
+        self.throttle.clear_lock(user.email, limit_key(client_ip), self.clock.now())
         self._record(user, "password.reset", client_ip)
         self._send(email_messages.password_changed_email(user.email, self.public_base_url, self.clock.now()))
 
@@ -124,7 +125,7 @@ class PasswordService:
             raise Conflict("This account has no password yet; set one with 'Forgot password'")
         now = self.clock.now()
         try:
-            attempt = self.throttle.take(user.email, client_ip, now)
+            attempt = self.throttle.take(user.email, limit_key(client_ip), now)
         except AttemptRefused as refused:
             if refused.refusal is Refusal.ACCOUNT_LOCKED:
                 raise WrongPassword() from None

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from kuploy_access.domain import email_messages
 from kuploy_access.domain.audit import account_event
+from kuploy_access.domain.client_address import limit_key
 from kuploy_access.domain.errors import Conflict, InvalidCode, Unauthorized, WrongCode, WrongPassword
 from kuploy_access.domain.login_throttle import AttemptRefused, Refusal
 from kuploy_access.domain.login_throttle import retry_after as login_retry_after
@@ -131,7 +132,7 @@ class TwoFactorService:
         is no unthrottled password oracle."""
         now = self.clock.now()
         try:
-            attempt = self.throttle.take(user.email, client.ip, now)
+            attempt = self.throttle.take(user.email, limit_key(client.ip), now)
         except AttemptRefused as refused:
             if refused.refusal is Refusal.ACCOUNT_LOCKED:
                 raise WrongPassword("The password is wrong") from None

@@ -12,7 +12,7 @@ from kuploy_access.adapters.dynamodb.keys import EVENT_SK_PREFIX, audit_pk, even
 from kuploy_access.adapters.dynamodb.models import AuditEventItem
 from kuploy_access.adapters.dynamodb.query_pages import query_page
 from kuploy_access.config import settings
-from kuploy_access.domain.audit import ANY_EVENT, Actor, AuditEvent, AuditFilter
+from kuploy_access.domain.audit import ANY_EVENT, FILTER_READ_BUDGET, Actor, AuditEvent, AuditFilter
 from kuploy_access.domain.paging import Page
 
 
@@ -62,8 +62,9 @@ class DynamoAuditLog:
                 raise
 
     def page(self, org_id: str, limit: int, cursor: str | None, only: AuditFilter = ANY_EVENT) -> Page[AuditEvent]:
-        # A filter reads the partition from the cursor on until the page is full: the log
-        # keeps 400 days, so a rare match costs more reads, never a wrong page.
+        # A filter reads the partition from the cursor on until the page is full or its
+        # budget of reads is spent (domain/audit.py): a rare match costs more pages,
+        # never a wrong one, and no request reads the whole 400 days.
         page = query_page(
             AuditEventItem,
             audit_pk(org_id),
@@ -72,6 +73,7 @@ class DynamoAuditLog:
             cursor,
             newest_first=True,
             filter_condition=_matching(only),
+            read_budget=FILTER_READ_BUDGET,
         )
         return Page([_event(item) for item in page.items], page.next_cursor)
 

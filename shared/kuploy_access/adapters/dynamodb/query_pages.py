@@ -87,6 +87,7 @@ def query_page(
     newest_first: bool = False,
     filter_condition: Condition | None = None,
     by_index: ByIndex | None = None,
+    read_budget: int | None = None,
 ) -> ItemPage[M]:
     """One Query for `limit` + 1 items: the extra one only tells whether a next page exists.
 
@@ -95,12 +96,25 @@ def query_page(
     match after reading them, and PynamoDB asks again from where it stopped until it holds
     `limit` + 1 matches or the partition ends: a page is full whenever enough items match,
     and reads past every item that does not (more than one request when there are many).
+
+    With a `read_budget` too (table queries only), the reading also stops once that many
+    items were read: the page then holds the matches so far, however few, and its cursor
+    is the last key read, so the next page goes on from there (see `_read_within_budget`).
     """
     # An index's cursor also names the index, so that a table list's cursor with the same
     # sort key prefix (an organization's invitations; an invitee's) is refused by the other.
     names = {_SORT_KEY: sk_prefix} if by_index is None else {_SORT_KEY: sk_prefix, _INDEX: _INDEX_NAME}
     after: str | None = decode_cursor(cursor, names)[_SORT_KEY] if cursor else None
-    if by_index is None:
+    if read_budget is not None and by_index is not None:
+        raise ValueError("a read budget bounds table queries only")
+    items: list[M]
+    if filter_condition is not None and read_budget is not None:
+        items, stopped_at = _read_within_budget(
+            model, partition, sk_prefix, limit, after, newest_first, filter_condition, read_budget
+        )
+        if len(items) <= limit and stopped_at is not None:
+            return ItemPage(items, encode_cursor({_SORT_KEY: stopped_at}))
+    elif by_index is None:
         start = {"pk": {"S": partition}, "sk": {"S": after}} if after is not None else None
         results = model.query(
             partition,
@@ -110,7 +124,7 @@ def query_page(
             last_evaluated_key=start,
             scan_index_forward=not newest_first,
         )
-        items: list[M] = list(results)
+        items = list(results)
     else:
         sort_condition: Condition = Gsi1.gsi1sk.startswith(sk_prefix)
         if after is not None:
@@ -135,3 +149,43 @@ def query_page(
     if by_index is None:
         return ItemPage(items[:limit], encode_cursor({_SORT_KEY: last.sk}))
     return ItemPage(items[:limit], encode_cursor({_SORT_KEY: last.gsi1sk, _INDEX: _INDEX_NAME}))
+
+
+def _read_within_budget(
+    model: type[M],
+    partition: str,
+    sk_prefix: str,
+    limit: int,
+    after: str | None,
+    newest_first: bool,
+    filter_condition: Condition,
+    read_budget: int,
+) -> tuple[list[M], str | None]:
+    """The matches of a filtered table Query from `after` on, until `limit` + 1 match,
+    the partition ends or `read_budget` items were read; and the sort key of the last
+    item read when the budget stopped it with the partition not (known to be) over.
+
+    DynamoDB's Limit counts the items a request reads, before the filter. The first
+    request reads `limit` + 1, what a page needs when everything matches; each next one
+    twice as many, within what is left of the budget: a dense filter costs what an
+    unfiltered page does, a sparse one a few requests, a never-matching one the budget."""
+    start = {"pk": {"S": partition}, "sk": {"S": after}} if after is not None else None
+    pages = model.query(
+        partition,
+        TableItem.sk.startswith(sk_prefix),
+        filter_condition=filter_condition,
+        page_size=min(limit + 1, read_budget),
+        last_evaluated_key=start,
+        scan_index_forward=not newest_first,
+    ).page_iter
+    items: list[M] = []
+    for page in pages:  # one Query each
+        items.extend(model.from_raw_data(raw) for raw in page.get("Items", []))
+        last_read = pages.last_evaluated_key
+        if len(items) > limit or last_read is None:
+            return items, None
+        left = read_budget - pages.total_scanned_count
+        if left <= 0:
+            return items, str(last_read["sk"]["S"])
+        pages.page_size = min(2 * (pages.page_size or 1), left)
+    return items, None

@@ -33,5 +33,6 @@ class AuditReader(Protocol):  # OrganizationService, SecurityLogService
     Raises ValidationFailed for a cursor this API did not give out."""
 
     def page(self, org_id: str, limit: int, cursor: str | None, only: AuditFilter = ANY_EVENT) -> Page[AuditEvent]:
-        """Newest first; with `only`, the events it matches (a page is full whenever
-        enough of them match, however many others lie between)."""
+        """Newest first; with `only`, the events it matches among at most
+        FILTER_READ_BUDGET read (domain/audit.py): the page is full when enough of them
+        match, and otherwise ends short, even empty, with a cursor to read on from."""

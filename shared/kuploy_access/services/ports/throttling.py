@@ -29,7 +29,10 @@ class LoginThrottle(Protocol):
     TwoFactorService (`take` and `succeeded` around every password check).
 
     Raises AttemptRefused (domain/login_throttle.py) from `take` and TokenNotUsable
-    (ports/tokens.py) from `unlock`; nothing else."""
+    (ports/tokens.py) from `unlock`; nothing else.
+
+    `ip` is the client's limit key (domain/client_address.py, `limit_key`: an IPv6
+    client's /64), which the services pass; the adapters count it as they get it."""
 
     def take(self, address: str, ip: str, now: datetime) -> LoginAttempt:
         """Take one attempt from every budget before a password is checked, atomically.
