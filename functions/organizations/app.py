@@ -173,7 +173,10 @@ def set_billing(org_id: Id, body: SetPlanRequest, caller: OrgMember) -> Billing:
         "audit",
         "What changed in the organization, newest first",
         (200, "Events, one page"),
-        description="`actor` and `action` narrow the log; a cursor pages within the same filter. A filtered page reads at most 1,000 events, so it may be short, even empty, with a `next_cursor`.",
+        description=(
+            "`actor` and `action` narrow the log; a cursor pages within the same filter. A filtered page "
+            "reads at most 1,000 events, so it may be short, even empty, with a `next_cursor`."
+        ),
         **ORG_PROBLEMS,
     ),
 )
