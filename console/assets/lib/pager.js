@@ -35,7 +35,10 @@ export function pagedTable({ caption, columns, load, row, empty = "Nothing here 
       nextCursor = page.next_cursor || null;
       replace(body, page.items.map((item) => row(item, reload)));
       if (page.items.length === 0) {
-        replace(body, h("tr", {}, h("td", { colspan: columns.length, class: "empty" }, index === 0 ? empty : "No more items.")));
+        // A filtered list reads a bounded number of items per page, so an empty page
+        // may still have a next one.
+        const text = nextCursor ? "Nothing matched in this stretch; Next page reads on." : index === 0 ? empty : "No more items.";
+        replace(body, h("tr", {}, h("td", { colspan: columns.length, class: "empty" }, text)));
       }
       replace(status);
     } catch (error) {
