@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from devserver.responses import GatewayResponse, gateway_answer
 from devserver.template import PROJECT_ROOT
@@ -80,6 +80,11 @@ class ConsoleFiles:
     """The console served from `directory` (the repository's `console/`; tests pass their own)."""
 
     directory: Path = CONSOLE_DIR
+    # The server's public address (PUBLIC_BASE_URL). The console reached under another
+    # name (`localhost` for `127.0.0.1`) is sent there: provider sign-ins return to the
+    # allow-listed public address, and their flow cookie belongs to the host that
+    # started them, so a console on another name could never finish one.
+    public_base_url: str | None = None
 
     def answer(self, method: str, raw_path: str, headers: Iterable[tuple[str, str]] = ()) -> GatewayResponse | None:
         """The answer for a console path, or None for a request the gateway answers."""
@@ -87,6 +92,13 @@ class ConsoleFiles:
             return None
         if method not in ALLOWED_METHODS:
             return _method_not_allowed()
+        if raw_path in INDEX_PATHS and self.public_base_url:
+            public = urlsplit(self.public_base_url)
+            host = _header(headers, "Host")
+            if host is not None and host.lower() != public.netloc.lower():
+                return GatewayResponse(
+                    302, [("Location", console_root(self.public_base_url)), ("Cache-Control", "no-store")], b""
+                )
         found = self._file(raw_path)
         if found is None:
             return gateway_answer(404, "Not Found")

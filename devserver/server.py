@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(PROJECT_ROOT / "shared"))
     providers = start_local_providers_for(environment["PUBLIC_BASE_URL"])
 
-    from devserver.console_files import console_root
+    from devserver.console_files import ConsoleFiles, console_root
     from devserver.dev_routes import DEV_EMAILS_PATH
     from devserver.dev_sign_in import DEV_SIGN_IN_PATH
     from devserver.embedded_aws import create_client_secrets, embedded_aws, restore_state, save_state
@@ -123,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         gateway = LocalGateway(api)
         gateway.load_all()
         ThreadingHTTPServer.request_queue_size = 128  # bursts of parallel clients
-        server = ThreadingHTTPServer((args.host, args.port), make_handler(gateway, outbox))
+        console = ConsoleFiles(public_base_url=environment["PUBLIC_BASE_URL"])
+        server = ThreadingHTTPServer((args.host, args.port), make_handler(gateway, outbox, console))
         server.daemon_threads = True
         stopping = threading.Event()
 

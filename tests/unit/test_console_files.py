@@ -233,3 +233,21 @@ def test_no_api_route_is_a_console_path() -> None:
     from devserver.template import api_spec
 
     assert [route.path for route in api_spec().routes if is_console_path(route.path)] == []
+
+
+def test_the_console_under_another_host_name_is_sent_to_the_public_address(tmp_path: Path) -> None:
+    """`localhost:3000` for `127.0.0.1:3000`: a provider sign-in started there could not
+    finish (it returns to the public address, without the flow's cookie)."""
+    (tmp_path / "index.html").write_text("<!doctype html>", encoding="utf-8")
+    console = ConsoleFiles(directory=tmp_path, public_base_url="http://127.0.0.1:3000")
+
+    moved = console.answer("GET", "/", [("Host", "localhost:3000")])
+    assert moved is not None
+    assert moved.status == 302
+    assert dict(moved.headers)["Location"] == "http://127.0.0.1:3000/"
+
+    same = console.answer("GET", "/", [("Host", "127.0.0.1:3000")])
+    assert same is not None
+    assert same.status == 200
+    # Without a configured address (tests, tools) nothing moves.
+    assert ConsoleFiles(directory=tmp_path).answer("GET", "/", [("Host", "localhost:3000")]).status == 200  # type: ignore[union-attr]
