@@ -150,6 +150,11 @@ async function render() {
   }
 }
 
+/** Draw the page at the current address again (the address did not change). */
+export function redraw() {
+  return render();
+}
+
 export function startRouter() {
   window.addEventListener("hashchange", render);
   return render();

@@ -5,6 +5,7 @@
 import { ApiError, api } from "../lib/api.js";
 import { h } from "../lib/dom.js";
 import { actionButton } from "../lib/forms.js";
+import { redraw as redrawPage } from "../lib/router.js";
 import { forgetMe, me } from "../lib/session.js";
 
 export function orgPath(orgId, rest = "") {
@@ -53,11 +54,10 @@ export async function loadOrg(ctx) {
 /**
  * Draw the current page again, chrome included (side navigation and switcher read
  * GET /me): after a rename, a transfer of ownership, anything that changes a role.
- * The router draws on hashchange; the address stays the same, so say it changed.
  */
 export function redraw() {
   forgetMe();
-  window.dispatchEvent(new HashChangeEvent("hashchange"));
+  return redrawPage();
 }
 
 /** "Leave organization" for a member who is not the owner: DELETE their own membership. */

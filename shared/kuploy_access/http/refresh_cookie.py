@@ -164,29 +164,25 @@ def clearing_cookies() -> list[Cookie]:
     return [_refresh_cookie("", 0), _csrf_cookie("", 0)]
 
 
-def _refresh_cookie(value: str, max_age: int) -> Cookie:
+def _strict_cookie(name: str, path: str, value: str, max_age: int, http_only: bool) -> Cookie:
     return Cookie(
-        name=REFRESH_COOKIE,
+        name=name,
         value=value,
-        path=REFRESH_COOKIE_PATH,
+        path=path,
         secure=True,
-        http_only=True,
+        http_only=http_only,
         same_site=SameSite.STRICT_MODE,
         max_age=max_age,
     )
+
+
+def _refresh_cookie(value: str, max_age: int) -> Cookie:
+    return _strict_cookie(REFRESH_COOKIE, REFRESH_COOKIE_PATH, value, max_age, http_only=True)
 
 
 def _csrf_cookie(value: str, max_age: int) -> Cookie:
     # Not HttpOnly: the page's script reads it to echo it in X-CSRF-Token.
-    return Cookie(
-        name=CSRF_COOKIE,
-        value=value,
-        path=CSRF_COOKIE_PATH,
-        secure=True,
-        http_only=False,
-        same_site=SameSite.STRICT_MODE,
-        max_age=max_age,
-    )
+    return _strict_cookie(CSRF_COOKIE, CSRF_COOKIE_PATH, value, max_age, http_only=False)
 
 
 def tokens_answer(pair: TokenPair, in_cookie: bool) -> Response[Any]:

@@ -344,6 +344,18 @@ def test_the_two_factor_step_with_a_code_with_a_recovery_code_and_when_it_is_ove
 # --- a provider ------------------------------------------------------------------------------
 
 
+def answer_empty_css(route: Any) -> None:
+    """The local Google's page links a stylesheet on a CDN this closed machine cannot reach."""
+    route.fulfill(status=200, content_type="text/css", body="")
+
+
+def at_google_as(page: Any, google: str, subject: str) -> None:
+    """From the sign-in page to the local Google's consent form, filled in as `subject`."""
+    page.get_by_role("link", name="Continue with Google").click()
+    page.wait_for_url(f"{google}/**")
+    page.fill("input[name=sub]", subject)
+
+
 def test_continue_with_google_signs_in_and_clears_the_login_code(
     open_console: OpenConsole, console_api: httpx.Client
 ) -> None:
@@ -356,7 +368,7 @@ def test_continue_with_google_signs_in_and_clears_the_login_code(
     page = open_console("/#/sign-in")
     # The local Google's page (oidc-provider-mock) links a stylesheet on a CDN this
     # closed machine cannot reach: answer it empty rather than log a failed load.
-    page.route("https://cdn.jsdelivr.net/**", lambda route: route.fulfill(status=200, content_type="text/css", body=""))
+    page.route("https://cdn.jsdelivr.net/**", answer_empty_css)
     for name in ("GitHub", "Google", "GitLab"):
         expect(page.get_by_role("link", name=f"Continue with {name}")).to_be_visible()
 
@@ -369,9 +381,7 @@ def test_continue_with_google_signs_in_and_clears_the_login_code(
     # Said once: the code leaves the address bar, so a reload does not repeat it.
     expect(page).to_have_url(re.compile(r"/#/sign-in$"))
 
-    page.get_by_role("link", name="Continue with Google").click()
-    page.wait_for_url(f"{google}/**")
-    page.fill("input[name=sub]", subject)
+    at_google_as(page, google, subject)
     page.get_by_role("button", name="Authorize").click()
     signed_in_as(page, email)
     expect(page.get_by_role("heading", level=1, name="Your organizations")).to_be_visible()
@@ -508,11 +518,6 @@ def test_the_invitation_page_for_another_account_offers_to_switch(
     assert organizations_of(console_api, owner)[org_id] == "owner"
 
 
-def answer_empty_css(route: Any) -> None:
-    """The local Google's page links a stylesheet on a CDN this closed machine cannot reach."""
-    route.fulfill(status=200, content_type="text/css", body="")
-
-
 def test_a_login_code_this_tab_did_not_ask_for_is_not_exchanged(
     open_console: OpenConsole, console_api: httpx.Client
 ) -> None:
@@ -526,9 +531,7 @@ def test_a_login_code_this_tab_did_not_ask_for_is_not_exchanged(
 
     attacker = open_console("/#/sign-in")
     attacker.route("https://cdn.jsdelivr.net/**", answer_empty_css)
-    attacker.get_by_role("link", name="Continue with Google").click()
-    attacker.wait_for_url(f"{google}/**")
-    attacker.fill("input[name=sub]", subject)
+    at_google_as(attacker, google, subject)
     with attacker.expect_request(re.compile(r".*/\?login_code=.*")) as landing:
         attacker.get_by_role("button", name="Authorize").click()
     address = landing.value.url
@@ -555,9 +558,7 @@ def test_a_provider_sign_in_lands_where_the_person_was_heading(
     page = open_console("/#/orgs/new")
     on_sign_in_page(page)
     page.route("https://cdn.jsdelivr.net/**", answer_empty_css)
-    page.get_by_role("link", name="Continue with Google").click()
-    page.wait_for_url(f"{google}/**")
-    page.fill("input[name=sub]", subject)
+    at_google_as(page, google, subject)
     page.get_by_role("button", name="Authorize").click()
     signed_in_as(page, email)
     expect(page).to_have_url(re.compile(r"/#/orgs/new$"))
