@@ -286,11 +286,15 @@ class FakeInvitations:
             self._put(invitation)
             self.s.record(event)
 
+    def _of_live_org(self, invitation: Invitation | None) -> Invitation | None:
+        """The adapter's reads pass over a deleted organization's invitations."""
+        return invitation if invitation is not None and self.s.live(invitation.org_id) is not None else None
+
     def by_token(self, token_hash: str) -> Invitation | None:
-        return self.s.tokens.get(token_hash)
+        return self._of_live_org(self.s.tokens.get(token_hash))
 
     def by_token_for(self, token_hash: str, user_id: str) -> tuple[Invitation | None, User | None]:
-        return self.s.tokens.get(token_hash), self.users.get(user_id)
+        return self._of_live_org(self.s.tokens.get(token_hash)), self.users.get(user_id)
 
     def get(self, org_id: str, invitation_id: str) -> Invitation | None:
         return self.s.invitations.get((org_id, invitation_id))
@@ -304,11 +308,16 @@ class FakeInvitations:
 
     def pending_to_page(self, email: str, now: datetime, limit: int, cursor: str | None) -> Page[Invitation]:
         """In invitation id order across organizations, as the invitee index sorts them."""
-        keyed = [(f"to:{i.id}", i) for i in self.s.invitations.values() if i.email == email and i.is_pending(now)]
+        keyed = [
+            (f"to:{i.id}", i)
+            for i in self.s.invitations.values()
+            if i.email == email and i.is_pending(now) and self._of_live_org(i)
+        ]
         return keyset_page(keyed, "to:", limit, cursor)
 
     def sent_to(self, email: str, invitation_id: str) -> Invitation | None:
-        return next((i for i in self.s.invitations.values() if i.email == email and i.id == invitation_id), None)
+        found = (i for i in self.s.invitations.values() if i.email == email and i.id == invitation_id)
+        return self._of_live_org(next(found, None))
 
     def pending_from(self, org_id: str, inviter_id: str) -> list[Invitation]:
         return [i for i in self.of_org(org_id) if i.invited_by == inviter_id and i.status == InvitationStatus.PENDING]

@@ -17,6 +17,7 @@ from kuploy_access.adapters.dynamodb.conditions import absent, live_org
 from kuploy_access.adapters.dynamodb.keys import (
     INVITATION_LINK_SK,
     INVITATION_SK_PREFIX,
+    ORG_SK,
     PROFILE_SK,
     invitation_link_pk,
     invitation_sk,
@@ -138,6 +139,20 @@ def _guard_held_by(invitation: Invitation) -> Condition:
 _BY_INVITEE = ByIndex(InvitationItem.by_invitee)
 
 
+def _of_live_orgs(items: list[InvitationItem]) -> list[InvitationItem]:
+    """Those whose organization is live. A deleted organization's invitations stay until
+    its purge (running in the background) reaches them, and answer nothing meanwhile.
+    One strongly consistent BatchGetItem of the organizations, none for no invitation."""
+    org_ids = {item.org_id for item in items}
+    live: set[str] = set()
+    keys = [(org_pk(org_id), ORG_SK) for org_id in sorted(org_ids)]
+    for start in range(0, len(keys), 100):
+        for org in OrganizationItem.batch_get(keys[start : start + 100], consistent_read=True):
+            if org.deleted_at is None:
+                live.add(org.org_id)
+    return [item for item in items if item.org_id in live]
+
+
 def _answerable(now: datetime) -> Condition:
     """Single use: of two answers at the same instant, one finds it pending."""
     condition: Condition = (InvitationItem.status == InvitationStatus.PENDING.value) & (InvitationItem.expires_at > now)
@@ -185,9 +200,10 @@ class DynamoInvitationRepository:
 
     def by_token(self, token_hash: str) -> Invitation | None:
         try:
-            return _invitation(InvitationItem.get(invitation_link_pk(token_hash), INVITATION_LINK_SK))
+            token = InvitationItem.get(invitation_link_pk(token_hash), INVITATION_LINK_SK)
         except InvitationItem.DoesNotExist:
             return None
+        return next((_invitation(live) for live in _of_live_orgs([token])), None)
 
     def by_token_for(self, token_hash: str, user_id: str) -> tuple[Invitation | None, User | None]:
         """The invitation behind a link and the account answering it, in one BatchGetItem."""
@@ -195,8 +211,9 @@ class DynamoInvitationRepository:
         found = batch_get({token_at: InvitationItem, user_at: UserItem})
         token = typed(found, token_at, InvitationItem)
         account = typed(found, user_at, UserItem)
+        live = _of_live_orgs([token]) if token is not None else []
         return (
-            _invitation(token) if token is not None else None,
+            _invitation(live[0]) if live else None,
             user_of(account) if account is not None else None,
         )
 
@@ -250,14 +267,13 @@ class DynamoInvitationRepository:
             filter_condition=_answerable(now),
             by_index=_BY_INVITEE,
         )
-        return Page([_invitation(item) for item in page.items], page.next_cursor)
+        return Page([_invitation(item) for item in _of_live_orgs(page.items)], page.next_cursor)
 
     def sent_to(self, email: str, invitation_id: str) -> Invitation | None:
-        for item in InvitationItem.by_invitee.query(
+        found = InvitationItem.by_invitee.query(
             invitee_gsi1pk(email), InvitationItem.gsi1sk == invitation_sk(invitation_id)
-        ):
-            return _invitation(item)
-        return None
+        )
+        return next((_invitation(item) for item in _of_live_orgs(list(found))), None)
 
     def accept(self, invitation: Invitation, member: Member, now: datetime, event: AuditEvent) -> None:
         accepted = InvitationItem.status.set(InvitationStatus.ACCEPTED.value)
