@@ -294,7 +294,7 @@ class FakeInvitations:
         return self._of_live_org(self.s.tokens.get(token_hash))
 
     def by_token_for(self, token_hash: str, user_id: str) -> tuple[Invitation | None, User | None]:
-        return self._of_live_org(self.s.tokens.get(token_hash)), self.users.get(user_id)
+        return self.s.tokens.get(token_hash), self.users.get(user_id)
 
     def get(self, org_id: str, invitation_id: str) -> Invitation | None:
         return self.s.invitations.get((org_id, invitation_id))
@@ -316,18 +316,15 @@ class FakeInvitations:
         return keyset_page(keyed, "to:", limit, cursor)
 
     def sent_to(self, email: str, invitation_id: str) -> Invitation | None:
-        found = (i for i in self.s.invitations.values() if i.email == email and i.id == invitation_id)
-        return self._of_live_org(next(found, None))
+        return next((i for i in self.s.invitations.values() if i.email == email and i.id == invitation_id), None)
 
     def pending_from(self, org_id: str, inviter_id: str) -> list[Invitation]:
         return [i for i in self.of_org(org_id) if i.invited_by == inviter_id and i.status == InvitationStatus.PENDING]
 
     def _answer(self, invitation: Invitation, now: datetime, status: InvitationStatus, joining: str = "") -> None:
         """The conditions shared by accept and decline, in the order of the adapter's `_explain`:
-        org (accepting only: a decline writes nothing in the organization), token
-        (pending, unexpired), membership, invitee guard."""
-        if joining:
-            self.s.require_live(invitation.org_id)
+        org, token (pending, unexpired), membership, invitee guard."""
+        self.s.require_live(invitation.org_id)
         token = self.s.tokens.get(invitation.token_hash)
         if token is None or token.status != InvitationStatus.PENDING or token.expires_at <= now:
             raise InvitationUsed()

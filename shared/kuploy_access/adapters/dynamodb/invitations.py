@@ -199,6 +199,8 @@ class DynamoInvitationRepository:
             raise AlreadyInvited() from None
 
     def by_token(self, token_hash: str) -> Invitation | None:
+        """The link's invitation, while its organization is live (the invitation page
+        shows the organization; answering is guarded by the transactions instead)."""
         try:
             token = InvitationItem.get(invitation_link_pk(token_hash), INVITATION_LINK_SK)
         except InvitationItem.DoesNotExist:
@@ -211,9 +213,8 @@ class DynamoInvitationRepository:
         found = batch_get({token_at: InvitationItem, user_at: UserItem})
         token = typed(found, token_at, InvitationItem)
         account = typed(found, user_at, UserItem)
-        live = _of_live_orgs([token]) if token is not None else []
         return (
-            _invitation(live[0]) if live else None,
+            _invitation(token) if token is not None else None,
             user_of(account) if account is not None else None,
         )
 
@@ -270,10 +271,11 @@ class DynamoInvitationRepository:
         return Page([_invitation(item) for item in _of_live_orgs(page.items)], page.next_cursor)
 
     def sent_to(self, email: str, invitation_id: str) -> Invitation | None:
-        found = InvitationItem.by_invitee.query(
+        for item in InvitationItem.by_invitee.query(
             invitee_gsi1pk(email), InvitationItem.gsi1sk == invitation_sk(invitation_id)
-        )
-        return next((_invitation(item) for item in _of_live_orgs(list(found))), None)
+        ):
+            return _invitation(item)
+        return None
 
     def accept(self, invitation: Invitation, member: Member, now: datetime, event: AuditEvent) -> None:
         accepted = InvitationItem.status.set(InvitationStatus.ACCEPTED.value)
@@ -299,6 +301,9 @@ class DynamoInvitationRepository:
                 .update("token", _token_ref(invitation.token_hash), [declined], _answerable(now))
                 .update("record", _record_ref(invitation), [declined])
                 .delete("guard", _guard_ref(invitation), condition=_guard_held_by(invitation))
+                # A deleted organization's invitations are not answered, also while its
+                # purge (in the background) has not reached them.
+                .check("org", org_ref(invitation.org_id), live_org())
                 .put("audit", audit_item(event))
                 .commit()
             )
