@@ -34,6 +34,10 @@ from kuploy_access.adapters.dynamodb.models import (
 from kuploy_access.domain.org_purge import OrganizationNotDeleted, PurgeStep
 
 
+# What a step reads of the items it removes: their keys (and an invitation's link).
+_KEYS = ["pk", "sk"]
+
+
 def _delete_all(items: Iterable[TableItem]) -> int:
     """BatchWriteItem, 25 at a time (PynamoDB sends what DynamoDB left unprocessed again)."""
     removed = 0
@@ -71,7 +75,10 @@ class DynamoOrgPurge:
         # First: from then on the authorizer no longer finds them (401 rather than 404).
         return _delete_all(
             ApiKeyItem.by_org.query(
-                org_api_keys_gsi1pk(org_id), ApiKeyItem.gsi1sk.startswith(API_KEY_GSI1SK_PREFIX), limit=limit
+                org_api_keys_gsi1pk(org_id),
+                ApiKeyItem.gsi1sk.startswith(API_KEY_GSI1SK_PREFIX),
+                limit=limit,
+                attributes_to_get=_KEYS,
             )
         )
 
@@ -82,6 +89,7 @@ class DynamoOrgPurge:
                 InvitationItem.sk.startswith(INVITATION_SK_PREFIX),
                 consistent_read=True,
                 limit=max(1, limit // 2),
+                attributes_to_get=[*_KEYS, "token_hash"],
             )
         )
         # The links first, in a write of their own: only the invitation knows where its
@@ -92,7 +100,7 @@ class DynamoOrgPurge:
         return links + _delete_all(invitations)
 
     def _partition(self, org_id: str, limit: int) -> int:
-        page = TableItem.query(org_pk(org_id), consistent_read=True, limit=limit + 1)
+        page = TableItem.query(org_pk(org_id), consistent_read=True, limit=limit + 1, attributes_to_get=_KEYS)
         return _delete_all([item for item in page if item.sk != ORG_SK][:limit])
 
     def _profile(self, org_id: str) -> int:
