@@ -148,7 +148,8 @@ def _of_live_orgs(items: list[InvitationItem]) -> list[InvitationItem]:
     keys = [(org_pk(org_id), ORG_SK) for org_id in sorted(org_ids)]
     for start in range(0, len(keys), 100):
         for org in OrganizationItem.batch_get(keys[start : start + 100], consistent_read=True):
-            if org.deleted_at is None:
+            deleted_at: datetime | None = org.deleted_at
+            if deleted_at is None:
                 live.add(org.org_id)
     return [item for item in items if item.org_id in live]
 

@@ -11,6 +11,7 @@ grant nothing (every organization route reads the organization first).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from pynamodb.exceptions import DeleteError
 
@@ -33,7 +34,6 @@ from kuploy_access.adapters.dynamodb.models import (
 )
 from kuploy_access.domain.org_purge import OrganizationNotDeleted, PurgeStep
 
-
 # What a step reads of the items it removes: their keys (and an invitation's link).
 _KEYS = ["pk", "sk"]
 
@@ -54,7 +54,8 @@ class DynamoOrgPurge:
             profile = OrganizationItem.get(org_pk(org_id), ORG_SK, consistent_read=True)
         except OrganizationItem.DoesNotExist:
             return PurgeStep(0, finished=True)
-        if profile.deleted_at is None:
+        deleted_at: datetime | None = profile.deleted_at
+        if deleted_at is None:
             raise OrganizationNotDeleted(org_id)
         for phase in (self._api_keys, self._invitations, self._partition):
             removed = phase(org_id, limit)
