@@ -457,11 +457,9 @@ def test_the_alarms_watch_what_the_operator_is_paged_for():
     assert _alarms_on("AWS/SES", "Reputation.BounceRate") == [{}]
     assert _alarms_on("AWS/SES", "Reputation.ComplaintRate") == [{}]
     queries = [q["Fn::Sub"] for q in _queries()]
-    assert (
-        "SELECT SUM(SystemErrors) FROM SCHEMA(\"AWS/DynamoDB\", Operation, TableName) WHERE TableName = '${Table}'"
-        in queries
-    )
+    assert "SELECT SUM(SystemErrors) FROM \"AWS/DynamoDB\" WHERE TableName = '${Table}'" in queries
     assert "SELECT SUM(EmailsFailed) FROM \"Kuploy/Access\" WHERE service = '${AWS::StackName}'" in queries
+    assert "SELECT SUM(OrgPurgeFailures) FROM \"Kuploy/Access\" WHERE service = '${AWS::StackName}'" in queries
 
 
 def test_the_code_s_metrics_carry_the_stack_as_the_service_the_alarm_reads():
@@ -483,3 +481,29 @@ def test_every_alarm_is_named_after_the_stack_and_says_what_to_check():
         assert props["TreatMissingData"] == "notBreaching", logical_id
         names.append(props["AlarmName"]["Fn::Sub"])
     assert len(names) == len(set(names)), names
+
+
+# The metric names issue 15 fixes for the code and the alarms alike (namespace Kuploy/Access).
+CODE_METRICS = {
+    "Logins",
+    "LoginFailures",
+    "SecondStepFailures",
+    "Lockouts",
+    "RateLimited",
+    "RefreshTokenReuse",
+    "AuthorizerRefusals",
+    "ApiKeyUses",
+    "EmailsSent",
+    "EmailsFailed",
+    "OrgPurgeItems",
+    "OrgPurgeFailures",
+    "IdempotentReplays",
+}
+
+
+def test_the_alarms_read_only_metrics_the_code_publishes():
+    named = {
+        found for query in _queries() for found in re.findall(r'SUM\((\w+)\) FROM "Kuploy/Access"', query["Fn::Sub"])
+    }
+    assert named == {"EmailsFailed", "OrgPurgeFailures"}
+    assert named <= CODE_METRICS
