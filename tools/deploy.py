@@ -159,6 +159,11 @@ def problems(stage: Stage, template: Mapping[str, Any]) -> list[str]:
     if "CAPABILITY_IAM" not in str(stage.settings.get("capabilities", "")):
         found.append("capabilities lacks CAPABILITY_IAM (the stack creates the functions' roles)")
     specs: dict[str, Any] = template.get("Parameters") or {}
+    found += [
+        f"{name} has no default: set it in parameter_overrides"
+        for name, spec in specs.items()
+        if spec.get("Default") is None and name not in stage.overrides
+    ]
     for name, value in stage.overrides.items():
         if name not in specs:
             found.append(f"{name} is not a parameter of template.yaml")

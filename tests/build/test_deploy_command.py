@@ -172,6 +172,13 @@ def test_what_cannot_deploy_is_named(changes: dict[str, Any], reason: str):
 # --- every stage of samconfig.toml ------------------------------------------------------------
 
 
+def test_a_parameter_without_a_default_must_be_given():
+    template = load_template()
+    template["Parameters"] = {**template["Parameters"], "NewSetting": {"Type": "String"}}
+    assert "NewSetting has no default: set it in parameter_overrides" in deploy.problems(stage_with(), template)
+    assert deploy.problems(stage_with(overrides={"NewSetting": "x"}), template) == []
+
+
 def test_every_stage_has_what_a_deploy_needs():
     config = samconfig()
     assert set(STAGES) <= set(deploy.environments(config))
