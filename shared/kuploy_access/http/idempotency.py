@@ -35,11 +35,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.event_handler.request import Request
 from pydantic import BaseModel
 
+from kuploy_access import wiring
 from kuploy_access.domain.idempotency import KEY_PATTERN, MAX_KEY_LENGTH, Attempt, FirstAnswer, scope_of
 from kuploy_access.http.api import count
 from kuploy_access.http.guard import principal_of
 from kuploy_access.http.openapi_docs import Codes, Problems
-from kuploy_access.wiring import answer_ledger
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -113,7 +113,7 @@ def idempotent(route: Callable[P, R]) -> Callable[P, R]:
             created = cast(BaseModel, route(*args, **kwargs))
             return FirstAnswer(_success_status(idempotency_request), created.model_dump(mode="json", by_alias=True))
 
-        answered = answer_ledger().answer_once(_attempt(idempotency_request, idempotency_key), create)
+        answered = wiring.answer_ledger().answer_once(_attempt(idempotency_request, idempotency_key), create)
         headers: dict[str, str] = {}
         if answered.replayed:
             count(REPLAY_METRIC)
