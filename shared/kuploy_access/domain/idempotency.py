@@ -50,10 +50,7 @@ class IdempotencyKeyInUse(DomainError):
     status = 409
     code = "idempotency_key_in_use"
     title = "A request with this Idempotency-Key is still in progress; retry shortly"
-
-    def __init__(self, detail: str | None = None) -> None:
-        super().__init__(detail)
-        self.retry_after = IN_USE_RETRY_AFTER_SECONDS
+    retry_after = IN_USE_RETRY_AFTER_SECONDS  # seconds, sent as Retry-After
 
 
 def is_valid_key(key: str) -> bool:
