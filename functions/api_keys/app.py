@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.deps import OrgMember, OrgMemberInSudoMode
+from kuploy_access.http.idempotency import idempotent, idempotent_problems
 from kuploy_access.http.openapi_docs import Problems, route
 from kuploy_access.http.params import Cursor, Id, Limit
 from kuploy_access.http.schemas.api_keys import AccessReviewView, CreatedKey, CreateKeyRequest, KeyList, RotateRequest
@@ -32,10 +33,11 @@ SUDO_PROBLEMS: Problems = {
         "api-keys",
         "Create an API key (the secret is in this answer only)",
         (201, "The key"),
-        description="Sudo mode.",
-        **(SUDO_PROBLEMS | Problems(s422="validation_error")),
+        description="Sudo mode. A replay (Idempotency-Key) answers the same key again, to the same caller only.",
+        **idempotent_problems(SUDO_PROBLEMS | Problems(s422="validation_error")),
     ),
 )
+@idempotent
 def create_key(org_id: Id, body: CreateKeyRequest, caller: OrgMemberInSudoMode) -> CreatedKey:
     issued = api_key_service().create(caller, body.description, body.scopes, body.preset, body.expires_in_days)
     return CreatedKey.model_validate(issued)

@@ -14,6 +14,7 @@ from kuploy_access.domain.errors import DomainError
 from kuploy_access.http import invitation_html
 from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.deps import Client, FormFields, OrgMember, SignedInUser, WantsJson
+from kuploy_access.http.idempotency import idempotent, idempotent_problems
 from kuploy_access.http.openapi_docs import Problems, route
 from kuploy_access.http.params import Cursor, Id, Limit
 from kuploy_access.http.schemas.invitations import (
@@ -51,9 +52,10 @@ ANSWER_PROBLEMS: Problems = {
         (201, "Invited"),
         description="The invitation exists even when the email could not be sent (`email_delivery: failed`); "
         "resend it.",
-        **(ORG_PROBLEMS | INVITE_PROBLEMS),
+        **idempotent_problems(ORG_PROBLEMS | INVITE_PROBLEMS),
     ),
 )
+@idempotent
 def invite(org_id: Id, body: InviteRequest, caller: OrgMember) -> SentInvitationView:
     return SentInvitationView.model_validate(invitation_service().invite(caller, body.email, body.role))
 

@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from kuploy_access.domain.audit import AuditFilter
 from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.deps import Client, OrgMember, OrgMemberInSudoMode, OrgMemberOrSelf, SignedInUser, SudoProof
+from kuploy_access.http.idempotency import idempotent, idempotent_problems
 from kuploy_access.http.openapi_docs import Problems, route
 from kuploy_access.http.params import Cursor, Id, Limit
 from kuploy_access.http.schemas.audit import AuditEventList
@@ -49,10 +50,10 @@ SUDO_ORG_PROBLEMS: Problems = {
         "organizations",
         "Create an organization; you become its owner",
         (201, "Created"),
-        s403=("api_key_not_allowed", "email_not_verified"),
-        s422="validation_error",
+        **idempotent_problems(Problems(s403=("api_key_not_allowed", "email_not_verified"), s422="validation_error")),
     ),
 )
+@idempotent
 def create_org(body: CreateOrgRequest, user: SignedInUser, client: Client) -> CreatedOrg:
     org, _ = organization_service().create(user, body.name, client)
     return CreatedOrg.model_validate(org)

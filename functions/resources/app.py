@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.deps import OrgMember
+from kuploy_access.http.idempotency import idempotent, idempotent_problems
 from kuploy_access.http.openapi_docs import Problems, route
 from kuploy_access.http.params import Cursor, Id, Limit
 from kuploy_access.http.schemas.resources import (
@@ -31,6 +32,7 @@ app = create_app()
 
 PROBLEMS: Problems = {"s403": "forbidden", "s404": "not_found"}
 WRITE_PROBLEMS: Problems = {**PROBLEMS, "s422": "validation_error"}
+CREATE_PROBLEMS = idempotent_problems(WRITE_PROBLEMS)
 
 
 # --- projects ---------------------------------------------------------------------------------
@@ -44,8 +46,9 @@ def list_projects(org_id: Id, caller: OrgMember, limit: Limit = 50, cursor: Curs
 @app.post(
     "/orgs/<org_id>/projects",
     status_code=201,
-    **route("projects", "Create a project", (201, "Created"), **WRITE_PROBLEMS),
+    **route("projects", "Create a project", (201, "Created"), **CREATE_PROBLEMS),
 )
+@idempotent
 def create_project(org_id: Id, body: NameRequest, caller: OrgMember) -> ProjectView:
     return ProjectView.model_validate(resource_service().create_project(caller, body.name))
 
@@ -88,8 +91,9 @@ def list_applications(
 @app.post(
     "/orgs/<org_id>/projects/<project_id>/applications",
     status_code=201,
-    **route("applications", "Create an application in a project", (201, "Created"), **WRITE_PROBLEMS),
+    **route("applications", "Create an application in a project", (201, "Created"), **CREATE_PROBLEMS),
 )
+@idempotent
 def create_application(org_id: Id, project_id: Id, body: NameRequest, caller: OrgMember) -> ApplicationView:
     return ApplicationView.model_validate(resource_service().create_application(caller, project_id, body.name))
 
@@ -116,8 +120,9 @@ def list_deployments(
 @app.post(
     "/orgs/<org_id>/projects/<project_id>/applications/<app_id>/deployments",
     status_code=202,
-    **route("applications", "Deploy an application (queued)", (202, "Queued"), **WRITE_PROBLEMS),
+    **route("applications", "Deploy an application (queued)", (202, "Queued"), **CREATE_PROBLEMS),
 )
+@idempotent
 def deploy(
     org_id: Id, project_id: Id, app_id: Id, caller: OrgMember, body: DeployRequest | None = None
 ) -> DeploymentView:
@@ -136,8 +141,9 @@ def list_databases(org_id: Id, caller: OrgMember, limit: Limit = 50, cursor: Cur
 @app.post(
     "/orgs/<org_id>/databases",
     status_code=201,
-    **route("databases", "Create a database", (201, "Created"), **WRITE_PROBLEMS),
+    **route("databases", "Create a database", (201, "Created"), **CREATE_PROBLEMS),
 )
+@idempotent
 def create_database(org_id: Id, body: DatabaseRequest, caller: OrgMember) -> DatabaseView:
     return DatabaseView.model_validate(resource_service().create_database(caller, body.name, body.engine))
 
@@ -159,8 +165,9 @@ def list_channels(org_id: Id, caller: OrgMember, limit: Limit = 50, cursor: Curs
 @app.post(
     "/orgs/<org_id>/notification-channels",
     status_code=201,
-    **route("notifications", "Create a notification channel", (201, "Created"), **WRITE_PROBLEMS),
+    **route("notifications", "Create a notification channel", (201, "Created"), **CREATE_PROBLEMS),
 )
+@idempotent
 def create_channel(org_id: Id, body: ChannelRequest, caller: OrgMember) -> ChannelView:
     return ChannelView.model_validate(resource_service().create_channel(caller, body.name, body.kind, body.target))
 

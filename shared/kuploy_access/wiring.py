@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from kuploy_access.adapters.clock import SystemClock
     from kuploy_access.adapters.dynamodb.api_keys import DynamoApiKeyRepository
     from kuploy_access.adapters.dynamodb.audit import DynamoAuditLog
+    from kuploy_access.adapters.dynamodb.idempotency import DynamoAnswerLedger
     from kuploy_access.adapters.dynamodb.identities import DynamoIdentityStore
     from kuploy_access.adapters.dynamodb.invitations import DynamoInvitationRepository
     from kuploy_access.adapters.dynamodb.login_throttle import DynamoLoginThrottle
@@ -188,6 +189,16 @@ def resource_repository() -> DynamoResourceRepository:
     from kuploy_access.adapters.dynamodb.resources import DynamoResourceRepository
 
     return DynamoResourceRepository()
+
+
+@lru_cache(maxsize=1)
+def answer_ledger() -> DynamoAnswerLedger:
+    # Powertools' idempotency utility (and boto3 with it) loads on the first request
+    # that carries an Idempotency-Key, not on a cold start.
+    from kuploy_access.adapters.dynamodb.idempotency import DynamoAnswerLedger
+
+    config = settings()
+    return DynamoAnswerLedger(config.table_name, config.region, config.totp_key_secret_id)
 
 
 # --- services ---------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from kuploy_access.domain.errors import DomainError
+from kuploy_access.domain.idempotency import IdempotencyKeyInUse
 from kuploy_access.domain.principal import ANONYMOUS
 from kuploy_access.domain.rate_limits import RateLimited
 from kuploy_access.http.guard import principal_of, unauthorized_problem
@@ -111,7 +112,7 @@ def create_app() -> APIGatewayHttpResolver:
     @app.exception_handler(DomainError)
     def _domain_error(error: DomainError) -> Response[Any]:
         response = problem_answer(error.status, error.code, error.title, error.detail)
-        if isinstance(error, RateLimited):
+        if isinstance(error, RateLimited | IdempotencyKeyInUse):
             response.headers["Retry-After"] = str(error.retry_after)
         return response
 
