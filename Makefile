@@ -83,6 +83,14 @@ STACK ?= kuploy-access
 publish-console: $(VENV)/.installed
 	$(PY) -m tools.publish_console --stack-name $(STACK) $(if $(REGION),--region $(REGION),)
 
+# make deploy ENV=dev (or prod): sam build, then sam deploy, with samconfig.toml's [ENV]
+# settings. tools/deploy.py checks them against the template first, and refuses a missing
+# or unknown ENV and any placeholder left in them. DRY_RUN=1 checks and prints the
+# commands only. Needs AWS credentials for the stage's account.
+.PHONY: deploy
+deploy: $(VENV)/.installed $(SAM_VENV)/.installed
+	PATH="$(SAM_PATH)" $(PY) -m tools.deploy --sam $(SAM_VENV)/bin/sam $(if $(DRY_RUN),--dry-run,) $(ENV)
+
 bench: $(VENV)/.installed
 	$(PY) -m bench
 

@@ -89,7 +89,7 @@ def mailer() -> SesMailer:
     from kuploy_access.adapters.ses_mailer import SesMailer
 
     config = settings()
-    return SesMailer(config.sender_email, config.region)
+    return SesMailer(config.sender_email, config.region, config.ses_configuration_set)
 
 
 @lru_cache(maxsize=1)

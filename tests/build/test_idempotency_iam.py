@@ -49,8 +49,10 @@ def test_a_create_function_may_keep_answers_in_the_table(function_id: str):
 
 @pytest.mark.parametrize("function_id", sorted(create_functions()))
 def test_a_create_function_may_read_the_secret_that_seals_answers(function_id: str):
-    # SAM's AWSSecretsManagerGetSecretValuePolicy, as the transform writes it.
-    totp_key = {"Fn::Sub": ["${secretArn}", {"secretArn": {"Ref": "TotpKeySecret"}}]}
+    # SAM's AWSSecretsManagerGetSecretValuePolicy, as the transform writes it: the stack's
+    # own TOTP key, or the one ExistingTotpKeySecretArn names (test_deploy_template.py).
+    in_use = {"Fn::If": ["CreatesTotpKeySecret", {"Ref": "TotpKeySecret"}, {"Ref": "ExistingTotpKeySecretArn"}]}
+    totp_key = {"Fn::Sub": ["${secretArn}", {"secretArn": in_use}]}
     assert allowed(function_id, "secretsmanager:GetSecretValue", totp_key), function_id
 
 
