@@ -108,6 +108,7 @@ def _entry_point_answers(method: str, operation: dict[str, Any]) -> None:
         answers["415"]["description"] += " (a body that is neither JSON nor a form)"
     if operation.get("security"):
         answer("401", "unauthorized", "invalid_token", "token_expired")
+    if "401" in answers:
         answers["401"].setdefault("headers", {})["WWW-Authenticate"] = WWW_AUTHENTICATE
     if "429" in answers:
         answers["429"].setdefault("headers", {})["Retry-After"] = RETRY_AFTER

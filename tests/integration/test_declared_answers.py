@@ -206,7 +206,9 @@ def example_body(op: dict[str, Any]) -> dict[str, Any] | None:
 
 
 @pytest.mark.parametrize(("method", "template"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
-def test_every_answer_of_every_operation_is_declared(checked, team: Team, method: str, template: str) -> None:
+def test_every_answer_of_every_operation_is_declared(
+    checked: tuple[GatewayClient, DeclaredAnswers], team: Team, method: str, template: str
+) -> None:
     client, declared = checked
     op = operation(method, template)
     path = concrete(template, team.ids)
@@ -269,7 +271,9 @@ def test_the_sweep_covers_the_document() -> None:
     assert ("POST", "/orgs/{org_id}/api-keys") in OPERATIONS
 
 
-def test_pages_answer_html_and_their_json_twin_a_problem(checked, team: Team) -> None:
+def test_pages_answer_html_and_their_json_twin_a_problem(
+    checked: tuple[GatewayClient, DeclaredAnswers], team: Team
+) -> None:
     client, _ = checked
     page = client.request("GET", "/invitations/not-a-link", headers={"Accept": "text/html"})
     assert page.status == 404 and page.headers["content-type"].startswith("text/html")
