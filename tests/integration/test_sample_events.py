@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from devserver.embedded_aws import LOCAL_ENVIRONMENT
+from devserver.environment import template_values
 from devserver.events import LambdaContext
 from devserver.gateway import load_handler
 from devserver.template import PROJECT_ROOT, FunctionSpec, api_spec, load_template
@@ -130,23 +131,44 @@ def test_route_events_are_routes_of_their_function_with_the_authorizers_context(
             assert authorizer is None, f"{logical_id}: a public route has no authorizer context"
 
 
-def test_env_json_gives_every_function_every_variable_of_the_template_with_local_values() -> None:
-    environments: dict[str, dict[str, str]] = json.loads(ENV_JSON.read_text(encoding="utf-8"))
+def local_environments() -> dict[str, dict[str, str]]:
+    """What env.json must hold: for each function, every variable the template gives it
+    (`sam local` sets no other), with the local server's value (the embedded AWS's names,
+    the template's literals and parameter defaults) or, for the few below, a local one."""
     document = load_template()
     shared = document["Globals"]["Function"]["Environment"]["Variables"]
-    assert set(environments) == set(FUNCTIONS), "one entry per function of template.yaml"
-    for logical_id, values in environments.items():
+    local = {
+        **LOCAL_ENVIRONMENT,
+        "PUBLIC_BASE_URL": "http://127.0.0.1:3000",
+        "OAUTH_REDIRECT_ALLOWLIST": "http://127.0.0.1:3000/",
+        "AWS_ENDPOINT_URL": LOCAL_AWS,
+    }
+    environments: dict[str, dict[str, str]] = {}
+    for logical_id in FUNCTIONS:
         own = (document["Resources"][logical_id]["Properties"].get("Environment") or {}).get("Variables") or {}
-        assert set(values) == set(shared) | set(own), f"{logical_id}: sam local sets only what the template declares"
-        assert all(isinstance(value, str) for value in values.values()), logical_id
-        for name, value in values.items():
-            if name in LOCAL_ENVIRONMENT:
-                assert value == LOCAL_ENVIRONMENT[name], f"{logical_id}.{name}: the local server's value"
-        assert values["AWS_ENDPOINT_URL"] == LOCAL_AWS, logical_id
-        assert values["PUBLIC_BASE_URL"].startswith("http://127.0.0.1:"), logical_id
-        # No secret: secrets are referred to by their ids, and the edge's shared secret is empty locally.
+        declared = {**shared, **own}
+        values = {**template_values(declared, document.get("Parameters") or {}), **local}
+        missing = sorted(set(declared) - set(values))
+        assert not missing, f"{logical_id}: no local value for {missing}: add one to local_environments()"
+        environments[logical_id] = {name: values[name] for name in declared}
+    return environments
+
+
+def test_env_json_gives_every_function_every_variable_of_the_template_with_local_values() -> None:
+    written: dict[str, dict[str, str]] = json.loads(ENV_JSON.read_text(encoding="utf-8"))
+    expected = local_environments()
+    differing = {name: values for name, values in expected.items() if written.get(name) != values}
+    assert set(written) == set(expected) and not differing, (
+        "env.json differs from the template's variables with local values; these entries should read:\n"
+        + json.dumps(differing, indent=2)
+    )
+
+
+def test_env_json_holds_no_secret() -> None:
+    """Secrets are referred to by their ids; the edge's shared secret is empty locally."""
+    for logical_id, values in json.loads(ENV_JSON.read_text(encoding="utf-8")).items():
         assert values["EDGE_ORIGIN_SECRET"] == "", logical_id
-        assert not [v for v in values.values() if "kpy_" in v or len(v) > 64], logical_id
+        assert not [value for value in values.values() if "kpy_" in value or len(value) > 64], logical_id
 
 
 @pytest.fixture(scope="module")
