@@ -146,7 +146,8 @@ def view_invitation(token: Token, wants_json: WantsJson) -> Any:
         "The invitation page's forms: sign in and accept or decline, or create an account",
         (200, "Accepted, declined, or signed up (the confirmation email leads back to the page)"),
         description="`action`: `accept` or `decline` (with the account's `password`, and `code` when it has 2FA), "
-        "or `signup` (with a `password` and an optional `name`; the invited address is used).",
+        "or `signup` (with a `password` and an optional `name`). The invited address is used whatever `email` says "
+        "(the page shows it read-only).",
         signed_in=False,
         html=True,
         html_errors={
@@ -154,7 +155,7 @@ def view_invitation(token: Token, wants_json: WantsJson) -> Any:
             404: "the link is unknown or revoked",
             410: "the invitation expired or was used",
         },
-        form=form_body("action", "password", "code", "name", required=("action",)),
+        form=form_body("action", "email", "password", "code", "name", required=("action",)),
     ),
 )
 def invitation_form(token: Token, fields: FormFields, client: Client) -> Response[Any]:

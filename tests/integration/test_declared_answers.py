@@ -18,6 +18,7 @@ answers against the document the same way.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -284,6 +285,31 @@ def test_pages_answer_html_and_their_json_twin_a_problem(
     assert shown.status == 200 and shown.headers["content-type"].startswith("text/html")
     as_json = client.request("GET", f"/invitations/{team.link}", headers={"Accept": "application/json"})
     assert as_json.status == 200 and as_json.json()["email"] == "invitee@example.com"
+
+
+def test_the_documented_form_fields_are_what_the_pages_post(
+    checked: tuple[GatewayClient, DeclaredAnswers], team: Team
+) -> None:
+    client, _ = checked
+    pages = {
+        "/verify-email": f"/verify-email?token=x&next=/invitations/{team.link}",
+        "/reset-password": "/reset-password?token=x",
+        "/unlock": "/unlock?token=x",
+        f"/invitations/{team.link}": f"/invitations/{team.link}",
+    }
+    for action, page in pages.items():
+        shown = client.request("GET", page, headers={"Accept": "text/html"})
+        assert shown.status == 200, shown.text
+        posted = {
+            name
+            for form in re.finditer(r'<form[^>]*action="([^"]*)"[^>]*>(.*?)</form>', shown.text, re.S)
+            if form.group(1) == action
+            for name in re.findall(r'name="([^"]+)"', form.group(2))
+        }
+        template = "/invitations/{token}" if action.startswith("/invitations/") else action
+        body = operation("POST", template)["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+        assert set(body["properties"]) == posted, (template, posted)
+        assert set(body.get("required", [])) <= posted
 
 
 def test_an_undeclared_answer_fails_the_check() -> None:
