@@ -14,15 +14,17 @@ export SAM_CLI_TELEMETRY := 0
 
 .PHONY: lock browser dev test test-unit test-contract test-integration test-e2e test-build lint typecheck openapi openapi-check bench build validate publish-console clean
 
-# Every install checks each file against the lock's hashes (--require-hashes).
+# Every install checks each file against the lock's hashes (--require-hashes), and installs
+# the lock as it is (--no-deps: it is complete; pip would otherwise ask for a pin of each
+# extras form, boto3 beside boto3[crt], which no lock writes).
 $(VENV)/.installed: requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/dev.txt
 	touch $@
 
 $(SAM_VENV)/.installed: requirements/sam.txt
 	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/sam.txt
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/sam.txt
 	touch $@
 
 # The locks, refreshed from the .in files with uv (pinned in dev.in), every file hashed.
