@@ -32,6 +32,8 @@ $(SAM_VENV)/.installed: requirements/sam.txt
 # glibc 2.34), whatever this machine is; the development and SAM ones for any platform
 # from Python 3.11 up. dev.txt is resolved last: it takes the Lambda locks as constraints.
 # An existing lock's pins are kept unless an .in asks otherwise; UPGRADE=1 takes newer ones.
+# shared/requirements.txt is the layer's lock again, inside the layer's CodeUri: SAM's build
+# cache keys a layer on its CodeUri alone, so a new lock must change that directory.
 UV := $(VENV)/bin/uv
 LOCK := $(UV) pip compile --quiet --generate-hashes --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade,)
 LAMBDA_LOCK := --python-version 3.13 --python-platform aarch64-manylinux_2_34
@@ -39,6 +41,7 @@ LOCAL_LOCK := --universal --python-version 3.11
 
 lock: $(VENV)/.installed
 	$(LOCK) $(LAMBDA_LOCK) requirements/layer.in -o requirements/layer.txt
+	cp requirements/layer.txt shared/requirements.txt
 	$(LOCK) $(LAMBDA_LOCK) requirements/oauth.in -o functions/oauth/requirements.txt
 	$(LOCK) $(LOCAL_LOCK) requirements/sam.in -o requirements/sam.txt
 	$(LOCK) $(LOCAL_LOCK) requirements/dev.in -o requirements/dev.txt
@@ -92,9 +95,11 @@ test: $(VENV)/.installed $(SAM_VENV)/.installed browser lint typecheck openapi-c
 validate: $(SAM_VENV)/.installed
 	$(SAM_VENV)/bin/sam validate --lint
 
-# The layer and each function through packaging/Makefile (BuildMethod: makefile).
+# The layer and each function through packaging/Makefile (BuildMethod: makefile). Not from
+# SAM's cache (samconfig's `cached`): it keys each artifact on its CodeUri alone and would
+# keep one built by an older packaging/Makefile.
 build: $(SAM_VENV)/.installed
-	PATH="$(SAM_PATH)" $(SAM_VENV)/bin/sam build
+	PATH="$(SAM_PATH)" $(SAM_VENV)/bin/sam build --no-cached
 
 # After `sam deploy`: the console's files to the stack's bucket, then a CloudFront
 # invalidation (tools/publish_console.py). Needs AWS credentials for the stack;

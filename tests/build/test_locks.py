@@ -1,8 +1,9 @@
 """The pins: every dependency locked with its hashes (`make lock`, uv), one lock for the
 layer and one for development, and the two agreeing on every version they share.
 
-- requirements/layer.in -> requirements/layer.txt: the layer (packaging/Makefile installs it
-  with --require-hashes), resolved for Lambda's python3.13 on Linux aarch64.
+- requirements/layer.in -> requirements/layer.txt: the layer, resolved for Lambda's python3.13
+  on Linux aarch64; copied to shared/requirements.txt, which packaging/Makefile installs with
+  --require-hashes.
 - requirements/oauth.in -> functions/oauth/requirements.txt: OAuthFunction's own, likewise.
 - requirements/dev.in -> requirements/dev.txt and requirements/sam.in -> requirements/sam.txt:
   the two virtual environments of `make`, for any platform.
@@ -71,7 +72,14 @@ def test_the_layer_ships_no_boto3():
     assert "botocore" in pins
     assert "boto3" not in pins
     assert "s3transfer" not in pins
-    assert not (ROOT / "shared" / "requirements.txt").exists(), "the layer's requirements are requirements/layer.txt"
+
+
+def test_the_layer_builds_from_its_lock():
+    """shared/requirements.txt is what packaging/Makefile installs into the layer: the lock
+    itself, copied by `make lock` into the layer's CodeUri (SAM's build cache looks at
+    nothing else, so a new lock rebuilds the layer)."""
+    copy = (ROOT / "shared" / "requirements.txt").read_bytes()
+    assert copy == (REQUIREMENTS / "layer.txt").read_bytes(), "run `make lock`"
 
 
 def _imported_top_level_modules(path: Path) -> set[str]:
@@ -101,4 +109,4 @@ def test_every_install_checks_the_hashes():
         assert f"--require-hashes --no-deps -r {lock}" in makefile, lock
     packaging = (ROOT / "packaging" / "Makefile").read_text(encoding="utf-8")
     assert "--require-hashes" in packaging
-    assert "requirements/layer.txt" in packaging
+    assert "-r requirements.txt" in packaging

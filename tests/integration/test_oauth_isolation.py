@@ -52,5 +52,5 @@ def test_only_the_oauth_function_ships_them():
     assert own == ["oauth"]
     wanted = (ROOT / "functions" / "oauth" / "requirements.txt").read_text()
     assert all(f"{library}==" in wanted for library in OAUTH_LIBRARIES)
-    layer = (ROOT / "requirements" / "layer.txt").read_text().lower()
+    layer = (ROOT / "shared" / "requirements.txt").read_text().lower()
     assert not any(f"{library}==" in layer for library in OAUTH_LIBRARIES)
