@@ -15,6 +15,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from kuploy_access import snapstart
 from kuploy_access.adapters.api_key_lookup import KeyLookup
 from kuploy_access.config import settings
 from kuploy_access.services.authorizer import Authorizer
@@ -34,6 +35,9 @@ def edge_secret() -> str:
 
 
 authorizer = Authorizer(codec=jwt_codec, keys=key_lookup, log=logger, edge_secret=edge_secret)
+# SnapStart (when the template turns it on): no secret, client or key record outlives a
+# snapshot; a revoked key is never accepted from a record read before it.
+snapstart.register(authorizer.forget_keys, key_lookup.cache_clear)
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
+from kuploy_access import snapstart
 from kuploy_access.domain.errors import DomainError, ValidationFailed
 from kuploy_access.domain.two_factor import MfaChallenge
 from kuploy_access.http import account_pages
@@ -35,6 +36,8 @@ from kuploy_access.http.schemas.sessions import Tokens
 from kuploy_access.wiring import login_service, reauthentication_service
 
 app = create_app()
+# SnapStart (when the template turns it on): no secret, client or seed outlives a snapshot.
+snapstart.register()
 
 
 @app.post(
