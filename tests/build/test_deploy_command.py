@@ -246,3 +246,12 @@ def test_the_sam_cli_reads_each_stage_as_the_tool_checks_it():
         assert read[name]["overrides"] == ours.overrides, name
         for setting in ("stack_name", "region", "capabilities", "resolve_s3", "confirm_changeset"):
             assert read[name]["settings"].get(setting) == ours.settings.get(setting), (name, setting)
+
+
+def test_no_stage_builds_from_sams_cache():
+    """SAM's cache keys an artifact on its CodeUri alone: a packaging/Makefile change would
+    ship an artifact built by the old one."""
+    config = tomllib.loads(deploy.SAMCONFIG.read_text(encoding="utf-8"))
+    for name, sections in config.items():
+        if isinstance(sections, dict) and "build" in sections:
+            assert sections["build"]["parameters"].get("cached") is False, name
