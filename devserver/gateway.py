@@ -20,6 +20,7 @@ from typing import Any
 from devserver.authorizer_step import AuthorizerStep
 from devserver.containers import Fleet, load_handler
 from devserver.events import build_event
+from devserver.function_output import running_function
 from devserver.responses import GatewayResponse, gateway_answer, to_gateway_response
 from devserver.routing import RouteTable
 from devserver.template import ApiSpec, FunctionSpec
@@ -73,6 +74,7 @@ class LocalGateway:
         try:
             result = self.invoke(route.function, event)
         except Exception:  # the function crashed: API Gateway answers 500 by itself
-            traceback.print_exc()
+            with running_function():  # Lambda reports the crash in the function's log
+                traceback.print_exc()
             return gateway_answer(500, "Internal Server Error")
         return to_gateway_response(result)
