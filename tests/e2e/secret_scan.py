@@ -226,6 +226,7 @@ def _fields(document: Any, fields: dict[str, str]) -> Iterator[tuple[str, str]]:
 
 
 _WORD = re.compile(r"[0-9A-Za-z_]+")
+_TOKEN_RUN = re.compile(rf"[{_TOKEN_CHARS}]{{{WHOLE_WORD_BELOW},}}")
 
 
 def _word_character(character: str) -> bool:
@@ -245,22 +246,48 @@ def _standing_alone(text: str, value: str) -> int:
     return -1
 
 
+class _Text:
+    """A log's text, with what makes looking for thousands of values in it cheap."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._words: set[str] | None = None
+        self._runs: str | None = None
+
+    @property
+    def words(self) -> set[str]:
+        if self._words is None:
+            self._words = set(_WORD.findall(self.text))
+        return self._words
+
+    @property
+    def runs(self) -> str:
+        """Each distinct run of base64url characters once: a log repeats most of its
+        text (keys, names, ARNs), so a token looked for in here is found as surely as in
+        the whole text, in a fraction of the time."""
+        if self._runs is None:
+            self._runs = "\n".join(set(_TOKEN_RUN.findall(self.text)))
+        return self._runs
+
+    def position(self, value: str) -> int:
+        """Where `value` first occurs (a short one standing alone); -1 if nowhere."""
+        if len(value) < WHOLE_WORD_BELOW:
+            if _WORD.fullmatch(value) and value not in self.words:
+                return -1  # most short values are codes: one pass collected every word
+            return _standing_alone(self.text, value)
+        if _TOKEN_RUN.fullmatch(value) and value not in self.runs:
+            return -1
+        return self.text.find(value)
+
+
 def scan_text(path: Path, text: str, registry: SecretRegistry) -> list[Finding]:
     def line_of(position: int) -> int:
         return text.count("\n", 0, position) + 1
 
     findings: list[Finding] = []
-    known = registry.values()
-    words: set[str] | None = None
-    for value, kind in known.items():
-        if len(value) >= WHOLE_WORD_BELOW:
-            position = text.find(value)
-        elif _WORD.fullmatch(value):
-            # Most short values are codes: one pass collects every word of the text.
-            words = set(_WORD.findall(text)) if words is None else words
-            position = _standing_alone(text, value) if value in words else -1
-        else:
-            position = _standing_alone(text, value)
+    indexed = _Text(text)
+    for value, kind in registry.values().items():
+        position = indexed.position(value)
         if position >= 0:
             findings.append(Finding(path, line_of(position), f"{kind} (seen by a test)", preview(value)))
     for kind, pattern in PATTERNS:
