@@ -14,11 +14,17 @@ from devserver.template import api_spec
 SOURCE_IP = "203.0.113.7"  # requestContext.http.sourceIp: the address API Gateway saw
 
 
+# API Gateway's id of each request (the logs' correlation_id), kept apart from the
+# headers: tests compare answers header for header, and this one always differs.
+REQUEST_ID_HEADER = "apigw-requestid"
+
+
 @dataclass
 class Answer:
     status: int
     headers: dict[str, str]
     body: bytes
+    request_id: str = ""
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -50,7 +56,8 @@ class GatewayClient:
             sent["Authorization"] = f"Bearer {token}"
         payload = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
         answer = self.gateway.handle(method, raw_path, query, list(sent.items()), payload, source_ip)
-        return Answer(answer.status, {k.lower(): v for k, v in answer.headers}, answer.body)
+        headers = {k.lower(): v for k, v in answer.headers}
+        return Answer(answer.status, headers, answer.body, headers.pop(REQUEST_ID_HEADER, ""))
 
     def last_link(self, to: str, path: str) -> str:
         """The token of the newest emailed link to `path` for `to`."""
