@@ -38,13 +38,14 @@ if TYPE_CHECKING:
     from kuploy_access.adapters.dynamodb.users import DynamoUserRepository
     from kuploy_access.adapters.password_hasher import Argon2PasswordHasher
     from kuploy_access.adapters.secret_box import AesGcmSecretBox
-    from kuploy_access.adapters.ses_mailer import SesMailer
     from kuploy_access.domain.access_tokens import JwtCodec
+    from kuploy_access.observability import EmfCounter
     from kuploy_access.services.access import AccessService
     from kuploy_access.services.access_review import AccessReviewService
     from kuploy_access.services.account import AccountService
     from kuploy_access.services.admin import AdminService
     from kuploy_access.services.api_keys import ApiKeyService
+    from kuploy_access.services.delivery import CountedMailer
     from kuploy_access.services.invitation_page import InvitationPageService
     from kuploy_access.services.invitations import InvitationService
     from kuploy_access.services.login import LoginService
@@ -85,11 +86,19 @@ def audit_log() -> DynamoAuditLog:
 
 
 @lru_cache(maxsize=1)
-def mailer() -> SesMailer:
+def event_counter() -> EmfCounter:
+    from kuploy_access.observability import EmfCounter
+
+    return EmfCounter()
+
+
+@lru_cache(maxsize=1)
+def mailer() -> CountedMailer:
     from kuploy_access.adapters.ses_mailer import SesMailer
+    from kuploy_access.services.delivery import CountedMailer
 
     config = settings()
-    return SesMailer(config.sender_email, config.region, config.ses_configuration_set)
+    return CountedMailer(SesMailer(config.sender_email, config.region, config.ses_configuration_set), event_counter())
 
 
 @lru_cache(maxsize=1)
@@ -214,6 +223,7 @@ def session_service() -> SessionService:
         # The factory, not the codec: a service that only lists and revokes sessions
         # never fetches the signing key.
         access_tokens=jwt_codec,
+        counter=event_counter(),
         lifetimes=settings().session_lifetimes,
         audit=audit_log(),
     )
@@ -271,6 +281,7 @@ def login_service() -> LoginService:
         audit=audit_log(),
         mailer=mailer(),
         public_base_url=settings().public_base_url,
+        counter=event_counter(),
         two_factor=two_factor_service,
     )
 

@@ -32,10 +32,10 @@ class SentRequests:
 
 @pytest.fixture
 def sent(aws) -> Iterator[SentRequests]:
-    """What the mailer of the wiring (the one every handler uses) asks SES."""
+    """What the mailer of the wiring (the one every handler uses, around SesMailer) asks SES."""
     from kuploy_access import wiring
 
-    yield SentRequests(wiring.mailer()._client)
+    yield SentRequests(wiring.mailer().mailer._client)
 
 
 def test_the_local_ses_holds_the_configuration_set(aws):

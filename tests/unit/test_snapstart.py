@@ -24,6 +24,7 @@ from kuploy_access.domain.api_keys import new_key
 from kuploy_access.domain.principal import ANONYMOUS, API_KEY
 from kuploy_access.services.authorizer import Authorizer
 from tests.unit.fakes import FakeKeys
+from tests.unit.metric_fakes import CountedEvents
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -83,7 +84,9 @@ def test_a_revoked_key_is_not_accepted_from_a_record_read_before_the_snapshot(re
     keys = FakeKeys()
     key = new_key()
     keys.add(key)
-    authorizer = Authorizer(codec=wiring.jwt_codec, keys=lambda: keys, log=_Quiet(), monotonic=FrozenMonotonic())
+    authorizer = Authorizer(
+        codec=wiring.jwt_codec, keys=lambda: keys, log=_Quiet(), counter=CountedEvents(), monotonic=FrozenMonotonic()
+    )
     snapstart.register(authorizer.forget_keys, registry=registry)
     assert authorizer.authorize(key, NOW).type == API_KEY  # read into the container's cache
 
@@ -102,7 +105,9 @@ def test_without_the_hook_the_cached_record_would_still_pass():
     keys = FakeKeys()
     key = new_key()
     keys.add(key)
-    authorizer = Authorizer(codec=wiring.jwt_codec, keys=lambda: keys, log=_Quiet(), monotonic=FrozenMonotonic())
+    authorizer = Authorizer(
+        codec=wiring.jwt_codec, keys=lambda: keys, log=_Quiet(), counter=CountedEvents(), monotonic=FrozenMonotonic()
+    )
     authorizer.authorize(key, NOW)
     keys.add(key, revoked_at=NOW)
     assert authorizer.authorize(key, NOW).type == API_KEY
