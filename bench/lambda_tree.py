@@ -6,8 +6,9 @@ same tree: the locked dependencies, kuploy_access and each function, compiled fo
 python3.13 as they ship. Built once per bench run, into a temporary directory.
 
 Beside them, `runtime/` stands in for the Lambda runtime's own directory (/var/runtime),
-which provides boto3 and s3transfer to anyone who imports them (the layer ships neither):
-the development lock's versions, compiled the same way. A function's path is Lambda's
+which provides boto3 and s3transfer (the baseline `import boto3` runs on it alone; a
+function finds the layer's pinned pair first): the development lock's versions, compiled
+the same way. A function's path is Lambda's
 order: its own code, then the layer, then the runtime.
 """
 
