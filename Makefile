@@ -12,17 +12,39 @@ PY313 := $(or $(shell ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/n
 SAM_PATH := $(if $(PY313),$(patsubst %/,%,$(dir $(PY313))):,)$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: browser dev test test-unit test-contract test-integration test-e2e test-build lint typecheck openapi openapi-check bench build validate publish-console clean
+.PHONY: lock browser dev test test-unit test-contract test-integration test-e2e test-build lint typecheck openapi openapi-check bench build validate publish-console clean
 
+# Every install checks each file against the lock's hashes (--require-hashes), and installs
+# the lock as it is (--no-deps: it is complete; pip would otherwise ask for a pin of each
+# extras form, boto3 beside boto3[crt], which no lock writes).
 $(VENV)/.installed: requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/dev.txt
 	touch $@
 
 $(SAM_VENV)/.installed: requirements/sam.txt
 	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/sam.txt
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/sam.txt
 	touch $@
+
+# The locks, refreshed from the .in files with uv (pinned in dev.in), every file hashed.
+# The layer's and the OAuth function's are resolved for Lambda (python3.13, Linux aarch64,
+# glibc 2.34), whatever this machine is; the development and SAM ones for any platform
+# from Python 3.11 up. dev.txt is resolved last: it takes the Lambda locks as constraints.
+# An existing lock's pins are kept unless an .in asks otherwise; UPGRADE=1 takes newer ones.
+# shared/requirements.txt is the layer's lock again, inside the layer's CodeUri: SAM's build
+# cache keys a layer on its CodeUri alone, so a new lock must change that directory.
+UV := $(VENV)/bin/uv
+LOCK := $(UV) pip compile --quiet --generate-hashes --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade,)
+LAMBDA_LOCK := --python-version 3.13 --python-platform aarch64-manylinux_2_34
+LOCAL_LOCK := --universal --python-version 3.11
+
+lock: $(VENV)/.installed
+	$(LOCK) $(LAMBDA_LOCK) requirements/layer.in -o requirements/layer.txt
+	cp requirements/layer.txt shared/requirements.txt
+	$(LOCK) $(LAMBDA_LOCK) requirements/oauth.in -o functions/oauth/requirements.txt
+	$(LOCK) $(LOCAL_LOCK) requirements/sam.in -o requirements/sam.txt
+	$(LOCK) $(LOCAL_LOCK) requirements/dev.in -o requirements/dev.txt
 
 # The browser test drives Debian's Chromium (test tools cannot download browsers here).
 browser:
@@ -73,8 +95,11 @@ test: $(VENV)/.installed $(SAM_VENV)/.installed browser lint typecheck openapi-c
 validate: $(SAM_VENV)/.installed
 	$(SAM_VENV)/bin/sam validate --lint
 
+# The layer and each function through packaging/Makefile (BuildMethod: makefile). Not from
+# SAM's cache (samconfig's `cached`): it keys each artifact on its CodeUri alone and would
+# keep one built by an older packaging/Makefile.
 build: $(SAM_VENV)/.installed
-	PATH="$(SAM_PATH)" $(SAM_VENV)/bin/sam build
+	PATH="$(SAM_PATH)" $(SAM_VENV)/bin/sam build --no-cached
 
 # After `sam deploy`: the console's files to the stack's bucket, then a CloudFront
 # invalidation (tools/publish_console.py). Needs AWS credentials for the stack;
@@ -82,6 +107,14 @@ build: $(SAM_VENV)/.installed
 STACK ?= kuploy-access
 publish-console: $(VENV)/.installed
 	$(PY) -m tools.publish_console --stack-name $(STACK) $(if $(REGION),--region $(REGION),)
+
+# make deploy ENV=dev (or prod): sam build, then sam deploy, with samconfig.toml's [ENV]
+# settings. tools/deploy.py checks them against the template first, and refuses a missing
+# or unknown ENV and any placeholder left in them. DRY_RUN=1 checks and prints the
+# commands only. Needs AWS credentials for the stage's account.
+.PHONY: deploy
+deploy: $(VENV)/.installed $(SAM_VENV)/.installed
+	PATH="$(SAM_PATH)" $(PY) -m tools.deploy --sam $(SAM_VENV)/bin/sam $(if $(DRY_RUN),--dry-run,) $(ENV)
 
 bench: $(VENV)/.installed
 	$(PY) -m bench

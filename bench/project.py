@@ -10,7 +10,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT / "shared"
 FUNCTIONS = ROOT / "functions"
-REQUIREMENTS = SHARED / "requirements.txt"
 PUBLIC_BASE_URL = "https://access.bench.local"
 
 _PROBE = "import sys; print(sys.executable); print(sys.version_info[:2] == (3, 13))"

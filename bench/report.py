@@ -13,6 +13,11 @@ from bench import argon2_cost, authorizer_cost, flows, imports, org_flows
 
 AUTHORIZER_MAX_RATIO = 1.25
 HANDLER_MAX_RATIO = 1.6
+# Issue 15: each function's import with the build's byte code <= half of the same import without
+# (CPU time). An import that costs less than this without byte code has next to nothing to
+# compile (the OpenAPI function: json and pathlib, already compiled in the runtime).
+BYTE_CODE_MAX_RATIO = 0.5
+BYTE_CODE_MIN_JUDGED_MS = 30.0
 # 3 before the attempt was taken ahead of the password check (issue 11): that take and
 # the settlement of a right password (with the sign-in's audit event) are two writes.
 LOGIN_MAX_REQUESTS = 5
@@ -195,16 +200,19 @@ def imports_section(results: imports.ImportResults) -> str:
                 f"{results.ratio(target):.2f}",
                 f"{samples.wall_median_ms:.1f}",
                 f"{results.wall_ratio(target):.2f}",
-                f"{samples.source_median_ms:.1f}",
-                f"{results.source_ratio(target):.2f}",
+                f"{samples.cpu_median_ms:.1f}",
+                f"{samples.source_cpu_median_ms:.1f}",
+                f"{results.source_cpu_ratio(target):.2f}",
+                f"{samples.byte_code_ratio:.2f}",
                 str(samples.module_count),
                 ", ".join(samples.loaded) or "none",
             ]
         )
     return "\n".join(
         [
-            f"3. Cold import in a fresh Python {results.environment.version} with only the layer's requirements"
-            f" (medians of {results.repeats} interleaved runs; no-.pyc: {results.source_repeats})",
+            f"3. Cold import in a fresh Python {results.environment.version} of what sam build ships"
+            f" (packaging/Makefile, built for {platform.machine()}; medians of {results.repeats} interleaved runs,"
+            f" without byte code: {results.source_repeats})",
             "",
             table(
                 [
@@ -213,18 +221,27 @@ def imports_section(results: imports.ImportResults) -> str:
                     "ratio",
                     "process ms",
                     "ratio",
-                    "no-.pyc ms",
+                    "CPU ms",
+                    "no-.pyc CPU ms",
                     "ratio",
+                    ".pyc/no-.pyc",
                     "modules",
                     f"loaded of {', '.join(imports.WATCHED)}",
                 ],
                 rows,
-                [False, True, True, True, True, True, True, True, False],
+                [False, True, True, True, True, True, True, True, True, True, False],
             ),
             "",
-            "   ratio = median / median of `import boto3` in the same run. Judged: 'import ms' (the import",
-            "   statement alone, .pyc present). 'process ms' is the whole `python -c` wall time; 'no-.pyc' is the",
-            "   import from sources only, as sam build ships the layer (informational).",
+            "   ratio = median / median of `import boto3` in the same run and situation. 'import ms' is the import",
+            "   statement alone with the byte code the build ships (judged against boto3); 'process ms' is the",
+            "   whole `python -c` wall time. 'CPU ms' is the import's CPU time with that byte code, 'no-.pyc CPU ms'",
+            "   the same tree imported with every __pycache__ left out, as every cold start compiled it before the",
+            "   build did (Lambda's /opt and /var/task are read-only); '.pyc/no-.pyc' divides the two (judged; CPU",
+            "   time, as a process on this shared machine also waits for a core). The standard library is",
+            "   compiled in both situations, as in Lambda's runtime, and so are loading C extensions and the code",
+            "   some modules generate as they run (dataclasses): an import with little of its own to compile keeps",
+            f"   most of its time either way; one under {BYTE_CODE_MIN_JUDGED_MS:.0f} ms of CPU without byte code"
+            " is not judged.",
         ]
     )
 
@@ -322,6 +339,13 @@ def judge(
     authorizer_ratio = import_results.ratio("authorizer")
     handler_ratios = {name: import_results.ratio(name) for name in imports.FUNCTION_NAMES}
     worst = max(handler_ratios, key=lambda name: handler_ratios[name])
+    byte_code = {
+        name: import_results.samples[name].byte_code_ratio
+        for name in imports.FUNCTION_NAMES
+        if import_results.samples[name].source_cpu_median_ms >= BYTE_CODE_MIN_JUDGED_MS
+    }
+    over = sorted((name for name in byte_code if byte_code[name] > BYTE_CODE_MAX_RATIO), key=byte_code.__getitem__)
+    under = [name for name in byte_code if name not in over]
     login = next(result for result in flow_results if result.operation == "login")
     refresh = next(result for result in flow_results if result.operation == "refresh")
     return [
@@ -339,6 +363,13 @@ def judge(
             f"no handler's import ratio > {HANDLER_MAX_RATIO}",
             handler_ratios[worst] <= HANDLER_MAX_RATIO,
             f"highest {handler_ratios[worst]:.2f} ({worst})",
+        ),
+        Target(
+            f"each function's import with byte code <= {BYTE_CODE_MAX_RATIO}x without (CPU)",
+            not over,
+            f"{len(under)} of {len(byte_code)} at most "
+            f"{max((byte_code[name] for name in under), default=0.0):.2f}"
+            + (f"; over: {', '.join(f'{name} {byte_code[name]:.2f}' for name in over)}" if over else ""),
         ),
         Target(
             f"login makes <= {LOGIN_MAX_REQUESTS} DynamoDB requests",

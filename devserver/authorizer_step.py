@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from devserver.events import authorizer_event
+from devserver.function_output import running_function
 from devserver.responses import GatewayResponse, gateway_answer
 from devserver.template import AuthorizerSpec, FunctionSpec
 
@@ -43,7 +44,8 @@ class AuthorizerStep:
         try:
             answer = self._invoke(self.spec.function, authorizer_event(event, present))
         except Exception:  # the authorizer crashed: API Gateway answers 500 by itself
-            traceback.print_exc()
+            with running_function():  # Lambda reports the crash in the function's log
+                traceback.print_exc()
             return gateway_answer(500, "Internal Server Error")
         if not isinstance(answer, dict) or answer.get("isAuthorized") is not True:
             return gateway_answer(403, "Forbidden")

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from devserver.events import LambdaContext
+from devserver.function_output import running_function
 from devserver.resolver_isolation import isolate_concurrent_invocations
 from devserver.template import FunctionSpec
 
@@ -37,7 +38,8 @@ def load_handler(function: FunctionSpec, instance: int = 0) -> Handler:
             raise ImportError(f"cannot load {path}")
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
-        spec.loader.exec_module(module)
+        with running_function():  # the init phase's output is the function's
+            spec.loader.exec_module(module)
     handler: Handler = getattr(module, function.handler)
     return handler
 
@@ -89,5 +91,5 @@ class Fleet:
 
     def invoke(self, function: FunctionSpec, event: dict[str, Any]) -> Any:
         """One invocation on an idle container (a new one if all are busy); exceptions propagate."""
-        with self._of(function).container() as handler:
+        with self._of(function).container() as handler, running_function():
             return handler(event, LambdaContext(function.logical_id, timeout_seconds=function.timeout_seconds))

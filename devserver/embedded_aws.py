@@ -30,6 +30,7 @@ LOCAL_ENVIRONMENT = {
     "SIGNING_KEY_SECRET_ID": "kuploy-access/local/signing-key",
     "TOTP_KEY_SECRET_ID": "kuploy-access/local/totp-key",
     "SENDER_EMAIL": "no-reply@kuploy.local",
+    "SES_CONFIGURATION_SET": "kuploy-access-local-email",
     # No CloudFront in front: the client is always the source IP (domain.client_address).
     "EDGE_ORIGIN_SECRET": "",
     "POWERTOOLS_SERVICE_NAME": "kuploy-access",
@@ -146,6 +147,12 @@ def verify_sender(address: str) -> None:
     boto3.client("sesv2", region_name=REGION).create_email_identity(EmailIdentity=address)
 
 
+def create_configuration_set(name: str) -> None:
+    """The set emails are sent with, as template.yaml's EmailConfigurationSet: SES refuses
+    a send naming a set it does not hold (moto does not check, but it is there anyway)."""
+    boto3.client("sesv2", region_name=REGION).create_configuration_set(ConfigurationSetName=name)
+
+
 def capture_emails(outbox: Outbox) -> None:
     """Every SES v2 client created from now on, by boto3 or plain botocore, reports its
     SendEmail calls to the outbox (botocore copies its built-in handlers into each new
@@ -189,8 +196,8 @@ def count_dynamodb_calls() -> None:
 def embedded_aws(
     table: dict[str, Any], environment: dict[str, str], state_file: str | None = None, streams: bool = False
 ) -> Iterator[Outbox]:
-    """Start moto with the table (with its stream if `streams`), the signing key and the
-    SES sender in place."""
+    """Start moto with the table (with its stream if `streams`), the signing key, the SES
+    sender and its configuration set in place."""
     from moto import mock_aws
 
     with mock_aws():
@@ -203,6 +210,8 @@ def embedded_aws(
         create_signing_key(environment["SIGNING_KEY_SECRET_ID"], _saved_secret(state_file, "signing_key"))
         create_signing_key(environment["TOTP_KEY_SECRET_ID"], _saved_secret(state_file, "totp_key"))
         verify_sender(environment["SENDER_EMAIL"])
+        if environment.get("SES_CONFIGURATION_SET"):
+            create_configuration_set(environment["SES_CONFIGURATION_SET"])
         yield outbox
 
 

@@ -20,9 +20,10 @@ from typing import Any
 from devserver.authorizer_step import AuthorizerStep
 from devserver.containers import Fleet, load_handler
 from devserver.events import build_event
+from devserver.function_output import running_function
 from devserver.responses import GatewayResponse, gateway_answer, to_gateway_response
 from devserver.routing import RouteTable
-from devserver.template import ApiSpec, FunctionSpec
+from devserver.template import ApiSpec, FunctionSpec, RouteSpec
 
 __all__ = ["GatewayResponse", "LocalGateway", "load_handler"]
 
@@ -64,7 +65,13 @@ class LocalGateway:
             return gateway_answer(404, "Not Found")
         route = matched.route
         event = build_event(route, method, path, raw_query, headers, body, source_ip, matched.path_parameters)
+        response = self._pass_on(route, event)
+        # As API Gateway does: the id a client can quote, which every log line of the
+        # request carries as its correlation_id.
+        response.headers.append(("apigw-requestid", event["requestContext"]["requestId"]))
+        return response
 
+    def _pass_on(self, route: RouteSpec, event: dict[str, Any]) -> GatewayResponse:
         if route.protected and self._authorizer is not None:
             refusal = self._authorizer.admit(event)
             if refusal is not None:
@@ -73,6 +80,7 @@ class LocalGateway:
         try:
             result = self.invoke(route.function, event)
         except Exception:  # the function crashed: API Gateway answers 500 by itself
-            traceback.print_exc()
+            with running_function():  # Lambda reports the crash in the function's log
+                traceback.print_exc()
             return gateway_answer(500, "Internal Server Error")
         return to_gateway_response(result)

@@ -1,10 +1,12 @@
 """`make dev`: the whole API on http://127.0.0.1:3000, AWS embedded.
 
-    python -m devserver [--port 3000] [--host 127.0.0.1] [--state FILE]
+    python -m devserver [--port 3000] [--host 127.0.0.1] [--state FILE] [--function-log FILE]
 
 Routes come from template.yaml. Sent emails are printed here with their links and
 listed at GET /_dev/emails. With --state, the table's items and the signing key are
-written to FILE on shutdown and read back at start.
+written to FILE on shutdown and read back at start. With --function-log, what the
+functions write (their JSON logs, EMF metrics, tracebacks: CloudWatch's share on AWS)
+goes to FILE instead of the terminal (devserver.function_output).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import signal
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from devserver.environment import prepare_local_environment
@@ -29,8 +32,13 @@ if TYPE_CHECKING:
 
 
 def _print_email(email: Any) -> None:
+    from devserver.function_output import terminal
+
     rule = "-" * 72
-    print(f"\n{rule}\n  email to {email.to}: {email.subject}\n{rule}\n{email.text}\n{rule}\n", flush=True)
+    text = f"\n{rule}\n  email to {email.to}: {email.subject}\n{rule}\n{email.text}\n{rule}\n"
+    # The terminal's, even though the function that sends it is running: the inbox
+    # stand-in, never part of a function's log.
+    print(text, file=terminal(), flush=True)
 
 
 def start_local_providers_for(public_base_url: str) -> LocalProviders:
@@ -101,7 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--state", help="keep the table's items in FILE across restarts")
+    parser.add_argument("--function-log", help="write the functions' output (their logs) to FILE")
     args = parser.parse_args(argv)
+    if args.function_log:
+        from devserver.function_output import send_function_output_to
+
+        send_function_output_to(Path(args.function_log))
 
     api = api_spec()
     environment = prepare_local_environment(api, args.port, args.host)

@@ -109,6 +109,15 @@ def _function(logical_id: str, resource: dict[str, Any], globals_: dict[str, Any
     )
 
 
+def _function_of(arn: Any) -> str:
+    """The function an ARN names: `!GetAtt Fn.Arn`, or `!Ref Fn.Alias` (its AutoPublishAlias)."""
+    if isinstance(arn, dict) and "Fn::GetAtt" in arn:
+        return str(arn["Fn::GetAtt"][0])
+    if isinstance(arn, dict) and str(arn.get("Ref", "")).endswith(".Alias"):
+        return str(arn["Ref"]).removesuffix(".Alias")
+    raise ValueError(f"the local server cannot tell which function {arn!r} is")
+
+
 def _stream_sources(
     resources: dict[str, Any], functions: dict[str, FunctionSpec], table_id: str
 ) -> list[StreamSourceSpec]:
@@ -154,7 +163,7 @@ def api_spec(document: dict[str, Any] | None = None) -> ApiSpec:
     authorizer = None
     if default_authorizer:
         config = api_auth["Authorizers"][default_authorizer]
-        function_id = config["FunctionArn"]["Fn::GetAtt"][0]
+        function_id = _function_of(config["FunctionArn"])
         authorizer = AuthorizerSpec(
             function=functions[function_id],
             identity_headers=tuple(h.lower() for h in config.get("Identity", {}).get("Headers", [])),

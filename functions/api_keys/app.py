@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.deps import OrgMember, OrgMemberInSudoMode
+from kuploy_access.http.idempotency import idempotent, idempotent_problems
 from kuploy_access.http.openapi_docs import Problems, route
 from kuploy_access.http.params import Cursor, Id, Limit
 from kuploy_access.http.schemas.api_keys import AccessReviewView, CreatedKey, CreateKeyRequest, KeyList, RotateRequest
@@ -28,14 +29,16 @@ SUDO_PROBLEMS: Problems = {
 @app.post(
     "/orgs/<org_id>/api-keys",
     status_code=201,
+    operation_id="createApiKey",
     **route(
         "api-keys",
         "Create an API key (the secret is in this answer only)",
         (201, "The key"),
-        description="Sudo mode.",
-        **(SUDO_PROBLEMS | Problems(s422="validation_error")),
+        description="Sudo mode. A replay (Idempotency-Key) answers the same key again, to the same caller only.",
+        **idempotent_problems(SUDO_PROBLEMS | Problems(s422="validation_error")),
     ),
 )
+@idempotent
 def create_key(org_id: Id, body: CreateKeyRequest, caller: OrgMemberInSudoMode) -> CreatedKey:
     issued = api_key_service().create(caller, body.description, body.scopes, body.preset, body.expires_in_days)
     return CreatedKey.model_validate(issued)
@@ -43,6 +46,7 @@ def create_key(org_id: Id, body: CreateKeyRequest, caller: OrgMemberInSudoMode) 
 
 @app.get(
     "/orgs/<org_id>/api-keys",
+    operation_id="listApiKeys",
     **route("api-keys", "The organization's API keys, without secrets", (200, "Keys, newest first"), **PROBLEMS),
 )
 def list_keys(org_id: Id, caller: OrgMember, limit: Limit = 50, cursor: Cursor = None) -> KeyList:
@@ -51,6 +55,7 @@ def list_keys(org_id: Id, caller: OrgMember, limit: Limit = 50, cursor: Cursor =
 
 @app.delete(
     "/orgs/<org_id>/api-keys/<key_id>",
+    operation_id="revokeApiKey",
     **route(
         "api-keys",
         "Revoke an API key; it is refused from then on (README: revocation bound)",
@@ -66,6 +71,7 @@ def revoke_key(org_id: Id, key_id: Id, caller: OrgMember) -> Response[None]:
 @app.post(
     "/orgs/<org_id>/api-keys/<key_id>/rotate",
     status_code=201,
+    operation_id="rotateApiKey",
     **route(
         "api-keys",
         "Replace a key with a new one (same description and scopes)",
@@ -81,7 +87,8 @@ def rotate_key(org_id: Id, key_id: Id, caller: OrgMemberInSudoMode, body: Rotate
 
 @app.get(
     "/orgs/<org_id>/access-review",
-    **route("api-keys", "Who and what can act in the organization, and what to fix", (200, "The review"), **PROBLEMS),
+    operation_id="getAccessReview",
+    **route("audit", "Who and what can act in the organization, and what to fix", (200, "The review"), **PROBLEMS),
 )
 def access_review(org_id: Id, caller: OrgMember) -> AccessReviewView:
     return AccessReviewView.model_validate(access_review_service().review(caller))

@@ -13,14 +13,12 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
+from kuploy_access import snapstart
 from kuploy_access.adapters.api_key_lookup import KeyLookup
 from kuploy_access.config import settings
+from kuploy_access.observability import instrumented, logger
 from kuploy_access.services.authorizer import Authorizer
-from kuploy_access.wiring import jwt_codec
-
-logger = Logger()
+from kuploy_access.wiring import event_counter, jwt_codec
 
 
 @lru_cache(maxsize=1)
@@ -33,8 +31,12 @@ def edge_secret() -> str:
     return settings().edge_origin_secret
 
 
-authorizer = Authorizer(codec=jwt_codec, keys=key_lookup, log=logger, edge_secret=edge_secret)
+authorizer = Authorizer(codec=jwt_codec, keys=key_lookup, log=logger, counter=event_counter(), edge_secret=edge_secret)
+# SnapStart (when the template turns it on): no secret, client or key record outlives a
+# snapshot; a revoked key is never accepted from a record read before it.
+snapstart.register(authorizer.forget_keys, key_lookup.cache_clear)
 
 
+@instrumented
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return authorizer.answer(event, datetime.now(UTC))

@@ -14,7 +14,8 @@ from kuploy_access.domain.errors import DomainError
 from kuploy_access.http import invitation_html
 from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.deps import Client, FormFields, OrgMember, SignedInUser, WantsJson
-from kuploy_access.http.openapi_docs import Problems, route
+from kuploy_access.http.idempotency import idempotent, idempotent_problems
+from kuploy_access.http.openapi_docs import Problems, form_body, route
 from kuploy_access.http.params import Cursor, Id, Limit
 from kuploy_access.http.schemas.invitations import (
     InviteRequest,
@@ -30,7 +31,9 @@ app = create_app()
 
 Token = Annotated[str, Path(max_length=512)]
 ORG_PROBLEMS: Problems = {"s403": ("forbidden", "api_key_not_allowed"), "s404": "not_found"}
-INVITE_PROBLEMS = Problems(s409=("already_member", "already_invited"), s422=("validation_error", "invalid_email"))
+INVITE_PROBLEMS = Problems(
+    s409=("already_member", "already_invited"), s422=("validation_error", "invalid_email"), s429="rate_limited"
+)
 ANSWER_PROBLEMS: Problems = {
     "s403": ("invitation_email_mismatch", "api_key_not_allowed", "email_not_verified"),
     "s404": "not_found",
@@ -45,21 +48,24 @@ ANSWER_PROBLEMS: Problems = {
 @app.post(
     "/orgs/<org_id>/invitations",
     status_code=201,
+    operation_id="createInvitation",
     **route(
         "invitations",
         "Invite someone by email as admin or member",
         (201, "Invited"),
         description="The invitation exists even when the email could not be sent (`email_delivery: failed`); "
         "resend it.",
-        **(ORG_PROBLEMS | INVITE_PROBLEMS),
+        **idempotent_problems(ORG_PROBLEMS | INVITE_PROBLEMS),
     ),
 )
+@idempotent
 def invite(org_id: Id, body: InviteRequest, caller: OrgMember) -> SentInvitationView:
     return SentInvitationView.model_validate(invitation_service().invite(caller, body.email, body.role))
 
 
 @app.get(
     "/orgs/<org_id>/invitations",
+    operation_id="listInvitations",
     **route(
         "invitations",
         "Pending invitations of the organization",
@@ -73,6 +79,7 @@ def list_org_invitations(org_id: Id, caller: OrgMember, limit: Limit = 50, curso
 
 @app.delete(
     "/orgs/<org_id>/invitations/<invitation_id>",
+    operation_id="revokeInvitation",
     **route(
         "invitations",
         "Revoke a pending invitation; its link stops working",
@@ -88,11 +95,13 @@ def revoke(org_id: Id, invitation_id: Id, caller: OrgMember) -> Response[None]:
 @app.post(
     "/orgs/<org_id>/invitations/<invitation_id>/resend",
     status_code=202,
+    operation_id="resendInvitation",
     **route(
         "invitations",
         "Send a new link; the old one stops working and the expiry starts again",
         (202, "Sent again"),
-        **ORG_PROBLEMS,
+        description="409 `already_invited` when a newer invitation to the address is pending.",
+        **(ORG_PROBLEMS | Problems(s409="already_invited")),
     ),
 )
 def resend(org_id: Id, invitation_id: Id, caller: OrgMember) -> SentInvitationView:
@@ -104,12 +113,17 @@ def resend(org_id: Id, invitation_id: Id, caller: OrgMember) -> SentInvitationVi
 
 @app.get(
     "/invitations/<token>",
+    operation_id="getInvitation",
     **route(
         "invitations",
         "What an invitation link shows (changes nothing)",
         (200, "The invitation"),
-        description="JSON with `Accept: application/json`, otherwise an HTML page.",
+        description="JSON with `Accept: application/json` (and not `text/html`), otherwise an HTML page with the "
+        "forms of `POST /invitations/{token}`; a link that is no good answers a problem document or a page.",
         signed_in=False,
+        html=True,
+        json_model=PublicInvitation,
+        html_errors={404: "the link is unknown or revoked", 410: "the invitation expired or was used"},
         s404="not_found",
         s410=("invitation_expired", "invitation_used"),
     ),
@@ -126,7 +140,26 @@ def view_invitation(token: Token, wants_json: WantsJson) -> Any:
     return invitation_html.invitation_page(token, invitation)
 
 
-@app.post("/invitations/<token>", tags=["pages"], summary="The invitation page's forms (sign in or sign up)")
+@app.post(
+    "/invitations/<token>",
+    operation_id="answerInvitationPage",
+    **route(
+        "invitations",
+        "The invitation page's forms: sign in and accept or decline, or create an account",
+        (200, "Accepted, declined, or signed up (the confirmation email leads back to the page)"),
+        description="`action`: `accept` or `decline` (with the account's `password`, and `code` when it has 2FA), "
+        "or `signup` (with a `password` and an optional `name`). The invited address is used whatever `email` says "
+        "(the page shows it read-only).",
+        signed_in=False,
+        html=True,
+        html_errors={
+            400: "nothing changed (a wrong password or code, a refused sign-up; the page is shown again)",
+            404: "the link is unknown or revoked",
+            410: "the invitation expired or was used",
+        },
+        form=form_body("action", "email", "password", "code", "name", required=("action",)),
+    ),
+)
 def invitation_form(token: Token, fields: FormFields, client: Client) -> Response[Any]:
     try:
         answer = invitation_page_service().answer(token, invitation_html.form_of(fields), client)
@@ -140,6 +173,7 @@ def invitation_form(token: Token, fields: FormFields, client: Client) -> Respons
 
 @app.post(
     "/invitations/<token>/accept",
+    operation_id="acceptInvitation",
     **route("invitations", "Accept an invitation by its link's token", (200, "Joined"), **ANSWER_PROBLEMS),
 )
 def accept(token: Token, user: SignedInUser, client: Client) -> Joined:
@@ -148,6 +182,7 @@ def accept(token: Token, user: SignedInUser, client: Client) -> Joined:
 
 @app.post(
     "/invitations/<token>/decline",
+    operation_id="declineInvitation",
     **route("invitations", "Decline an invitation by its link's token", (204, "Declined"), **ANSWER_PROBLEMS),
 )
 def decline(token: Token, user: SignedInUser, client: Client) -> Response[None]:
@@ -157,6 +192,7 @@ def decline(token: Token, user: SignedInUser, client: Client) -> Response[None]:
 
 @app.get(
     "/me/invitations",
+    operation_id="listMyInvitations",
     **route(
         "invitations",
         "Pending invitations for my verified email",
@@ -170,6 +206,7 @@ def my_invitations(user: SignedInUser, limit: Limit = 50, cursor: Cursor = None)
 
 @app.post(
     "/me/invitations/<invitation_id>/accept",
+    operation_id="acceptMyInvitation",
     **route("invitations", "Accept one of my invitations", (200, "Joined"), **ANSWER_PROBLEMS),
 )
 def accept_mine(invitation_id: Id, user: SignedInUser, client: Client) -> Joined:
@@ -178,6 +215,7 @@ def accept_mine(invitation_id: Id, user: SignedInUser, client: Client) -> Joined
 
 @app.post(
     "/me/invitations/<invitation_id>/decline",
+    operation_id="declineMyInvitation",
     **route("invitations", "Decline one of my invitations", (204, "Declined"), **ANSWER_PROBLEMS),
 )
 def decline_mine(invitation_id: Id, user: SignedInUser, client: Client) -> Response[None]:

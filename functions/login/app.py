@@ -10,12 +10,13 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
+from kuploy_access import snapstart
 from kuploy_access.domain.errors import DomainError, ValidationFailed
 from kuploy_access.domain.two_factor import MfaChallenge
 from kuploy_access.http import account_pages
 from kuploy_access.http.api import count, counting_failures, create_app, lambda_entry
 from kuploy_access.http.deps import Client, FormFields, SignedInUser
-from kuploy_access.http.openapi_docs import route
+from kuploy_access.http.openapi_docs import form_body, route
 from kuploy_access.http.refresh_cookie import (
     COOKIE_DELIVERY_NOTE,
     TokenDelivery,
@@ -35,10 +36,13 @@ from kuploy_access.http.schemas.sessions import Tokens
 from kuploy_access.wiring import login_service, reauthentication_service
 
 app = create_app()
+# SnapStart (when the template turns it on): no secret, client or seed outlives a snapshot.
+snapstart.register()
 
 
 @app.post(
     "/auth/login",
+    operation_id="logIn",
     **route(
         "sessions",
         "Sign in with email and password",
@@ -62,6 +66,7 @@ def log_in(body: LoginRequest, client: Client, delivery: TokenDelivery = None) -
 
 @app.post(
     "/auth/login/2fa",
+    operation_id="logInSecondStep",
     **route(
         "sessions",
         "Second step of a sign-in: a TOTP code or a recovery code",
@@ -85,6 +90,7 @@ def second_step(body: SecondStepRequest, client: Client, delivery: TokenDelivery
 
 @app.post(
     "/auth/unlock",
+    operation_id="unlockPasswordSignIn",
     **route(
         "sessions",
         "Unlock password sign-in with the emailed link's token",
@@ -100,12 +106,35 @@ def unlock(body: UnlockRequest, client: Client) -> Unlocked:
     return Unlocked()
 
 
-@app.get("/unlock", tags=["pages"], summary="The page behind the emailed unlock link (changes nothing)")
+@app.get(
+    "/unlock",
+    operation_id="unlockPage",
+    **route(
+        "sessions",
+        "The page behind the emailed unlock link (changes nothing)",
+        (200, "The page with its unlock button"),
+        signed_in=False,
+        html=True,
+        html_errors={400: "the link is incomplete"},
+    ),
+)
 def unlock_page(token: Annotated[str, Query(max_length=512)] = "") -> Response[Any]:
     return account_pages.unlock(token)
 
 
-@app.post("/unlock", tags=["pages"], summary="The unlock page's button (form post)")
+@app.post(
+    "/unlock",
+    operation_id="unlockForm",
+    **route(
+        "sessions",
+        "The unlock page's button: password sign-in works again",
+        (200, "Password sign-in works again"),
+        signed_in=False,
+        html=True,
+        html_errors={400: "the link is unknown, used or expired"},
+        form=form_body("token", required=("token",)),
+    ),
+)
 def unlock_form(form: FormFields, client: Client) -> Response[Any]:
     try:
         login_service().unlock(form.get("token", ""), client)
@@ -116,6 +145,7 @@ def unlock_form(form: FormFields, client: Client) -> Response[Any]:
 
 @app.post(
     "/auth/reauthenticate",
+    operation_id="reauthenticate",
     **route(
         "sessions",
         "Confirm it is you (sudo mode): a fresh token pair for the same session",

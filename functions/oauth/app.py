@@ -81,6 +81,7 @@ def _started(flow: StartedFlow) -> Cookie:
 
 @app.get(
     "/auth/providers",
+    operation_id="listSignInProviders",
     **route("sign-in providers", "The sign-in providers of this platform", (200, "Configured only"), signed_in=False),
 )
 def list_providers() -> ProviderList:
@@ -90,6 +91,7 @@ def list_providers() -> ProviderList:
 
 @app.get(
     "/auth/oauth/<provider>/start",
+    operation_id="startProviderSignIn",
     **route(
         "sign-in providers",
         "Start signing in with a provider",
@@ -110,6 +112,7 @@ def start(provider: ProviderId, redirect_to: Annotated[str, Query(max_length=204
 
 @app.get(
     "/auth/oauth/<provider>/callback",
+    operation_id="finishProviderFlow",
     **route(
         "sign-in providers",
         "The provider's redirect back",
@@ -141,6 +144,7 @@ def callback(
 
 @app.post(
     "/auth/oauth/exchange",
+    operation_id="exchangeLoginCode",
     **route(
         "sign-in providers",
         "Exchange a provider sign-in's login code",
@@ -163,8 +167,9 @@ def exchange(body: ExchangeRequest, client: Client, delivery: TokenDelivery = No
 
 @app.post(
     "/me/identities/<provider>/link",
+    operation_id="linkProvider",
     **route(
-        "account",
+        "sign-in providers",
         "Link a provider to my account (sudo mode)",
         (200, "Where to send the browser"),
         description="Starts the provider's flow in link mode and sets its cookie; the callback links the provider "
@@ -189,8 +194,9 @@ def link(provider: ProviderId, body: LinkRequest, caller: SudoUser, client: Clie
 
 @app.delete(
     "/me/identities/<provider>",
+    operation_id="unlinkProvider",
     **route(
-        "account",
+        "sign-in providers",
         "Unlink a provider from my account",
         (204, "Unlinked"),
         s401=("unauthorized", "invalid_token"),

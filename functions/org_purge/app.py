@@ -12,17 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from kuploy_access.observability import count, instrumented, logger, metrics
 from kuploy_access.wiring import org_purge_service
 
-logger = Logger()
-metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
@@ -35,18 +32,23 @@ def deleted_org_id(record: DynamoDBRecord) -> str:
 
 def purge_deleted_org(record: DynamoDBRecord, lambda_context: LambdaContext) -> None:
     org_id = deleted_org_id(record)
+    logger.append_keys(org_id=org_id)  # on this record's lines only
     try:
         outcome = org_purge_service().purge(org_id, lambda_context.get_remaining_time_in_millis)
     except Exception:
-        metrics.add_metric(name="OrgPurgeFailures", unit=MetricUnit.Count, value=1)
-        logger.exception("organization purge failed", extra={"org_id": org_id})
+        count("OrgPurgeFailures")
+        logger.exception("organization purge failed")
         raise
-    metrics.add_metric(name="OrgPurgeItems", unit=MetricUnit.Count, value=outcome.removed)
-    message = "organization purged" if outcome.finished else "organization purge handed over to a new run"
-    logger.info(message, extra={"org_id": org_id, "items_removed": outcome.removed})
+    else:
+        metrics.add_metric(name="OrgPurgeItems", unit=MetricUnit.Count, value=outcome.removed)
+        done = "organization purged" if outcome.finished else "organization purge handed over to a new run"
+        logger.info(done, extra={"items_removed": outcome.removed})
+    finally:
+        logger.remove_keys(["org_id"])
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(event=event, record_handler=purge_deleted_org, processor=processor, context=context)
+@instrumented
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return dict(
+        process_partial_response(event=event, record_handler=purge_deleted_org, processor=processor, context=context)
+    )

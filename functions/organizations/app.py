@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from kuploy_access.domain.audit import AuditFilter
 from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.deps import Client, OrgMember, OrgMemberInSudoMode, OrgMemberOrSelf, SignedInUser, SudoProof
+from kuploy_access.http.idempotency import idempotent, idempotent_problems
 from kuploy_access.http.openapi_docs import Problems, route
 from kuploy_access.http.params import Cursor, Id, Limit
 from kuploy_access.http.schemas.audit import AuditEventList
@@ -31,8 +32,10 @@ from kuploy_access.wiring import member_service, organization_service
 
 app = create_app()
 
+# Also answered, by the routes' permission table (tools/generate_openapi.py): 403
+# `api_key_not_allowed` on the routes for users only.
 ORG_PROBLEMS: Problems = {
-    "s403": ("forbidden", "api_key_not_allowed", "two_factor_required"),
+    "s403": ("forbidden", "two_factor_required"),
     "s404": "not_found",
 }
 # Sensitive routes (sudo mode) may also ask for a recent sign-in.
@@ -45,14 +48,17 @@ SUDO_ORG_PROBLEMS: Problems = {
 @app.post(
     "/orgs",
     status_code=201,
+    operation_id="createOrganization",
     **route(
         "organizations",
         "Create an organization; you become its owner",
         (201, "Created"),
-        s403=("api_key_not_allowed", "email_not_verified"),
-        s422="validation_error",
+        **idempotent_problems(
+            Problems(s403=("api_key_not_allowed", "email_not_verified"), s422="validation_error", s429="rate_limited")
+        ),
     ),
 )
+@idempotent
 def create_org(body: CreateOrgRequest, user: SignedInUser, client: Client) -> CreatedOrg:
     org, _ = organization_service().create(user, body.name, client)
     return CreatedOrg.model_validate(org)
@@ -60,6 +66,7 @@ def create_org(body: CreateOrgRequest, user: SignedInUser, client: Client) -> Cr
 
 @app.get(
     "/orgs",
+    operation_id="listMyOrganizations",
     **route(
         "organizations", "My organizations, with my role in each", (200, "My organizations"), s403="api_key_not_allowed"
     ),
@@ -68,13 +75,18 @@ def list_my_orgs(user: SignedInUser, limit: Limit = 50, cursor: Cursor = None) -
     return MyOrgList.model_validate(organization_service().mine(user.id, limit, cursor))
 
 
-@app.get("/orgs/<org_id>", **route("organizations", "An organization", (200, "The organization"), **ORG_PROBLEMS))
+@app.get(
+    "/orgs/<org_id>",
+    operation_id="getOrganization",
+    **route("organizations", "An organization", (200, "The organization"), **ORG_PROBLEMS),
+)
 def get_org(org_id: Id, caller: OrgMember) -> OrgView:
     return OrgView.of(caller.org, organization_service().members_without_two_factor(caller))
 
 
 @app.patch(
     "/orgs/<org_id>",
+    operation_id="updateOrganization",
     **route(
         "organizations",
         "Rename an organization or change its policies",
@@ -90,6 +102,7 @@ def update_org(org_id: Id, body: UpdateOrgRequest, caller: OrgMember, prove_sudo
 
 @app.delete(
     "/orgs/<org_id>",
+    operation_id="deleteOrganization",
     **route(
         "organizations",
         "Delete an organization with its members, invitations, keys and resources",
@@ -105,6 +118,7 @@ def delete_org(org_id: Id, caller: OrgMemberInSudoMode) -> Response[None]:
 
 @app.get(
     "/orgs/<org_id>/members",
+    operation_id="listMembers",
     **route("members", "Members of an organization", (200, "Members, one page"), **ORG_PROBLEMS),
 )
 def list_members(org_id: Id, caller: OrgMember, limit: Limit = 50, cursor: Cursor = None) -> MemberList:
@@ -113,11 +127,12 @@ def list_members(org_id: Id, caller: OrgMember, limit: Limit = 50, cursor: Curso
 
 @app.patch(
     "/orgs/<org_id>/members/<user_id>",
+    operation_id="changeMemberRole",
     **route(
         "members",
         "Change a member's role (admin or member)",
         (200, "The member"),
-        s403=("forbidden", "api_key_not_allowed", "owner_protected"),
+        s403=("forbidden", "api_key_not_allowed", "owner_protected", "two_factor_required"),
         s404="not_found",
         s409="conflict",
     ),
@@ -128,11 +143,12 @@ def change_role(org_id: Id, user_id: Id, body: ChangeRoleRequest, caller: OrgMem
 
 @app.delete(
     "/orgs/<org_id>/members/<user_id>",
+    operation_id="removeMember",
     **route(
         "members",
         "Remove a member, or leave (your own user id)",
         (204, "Removed"),
-        s403=("forbidden", "api_key_not_allowed", "owner_protected"),
+        s403=("forbidden", "api_key_not_allowed", "owner_protected", "two_factor_required"),
         s404="not_found",
     ),
 )
@@ -143,25 +159,39 @@ def remove_member(org_id: Id, user_id: Id, caller: OrgMemberOrSelf) -> Response[
 
 @app.post(
     "/orgs/<org_id>/transfer-ownership",
+    operation_id="transferOwnership",
     **route(
         "members",
         "Make another member the owner; you become an admin",
         (200, "The new owner"),
-        description="Sudo mode.",
-        **SUDO_ORG_PROBLEMS,
+        description="Sudo mode. 403 `owner_protected` when the ownership moved meanwhile.",
+        s403=(
+            "forbidden",
+            "api_key_not_allowed",
+            "two_factor_required",
+            "reauthentication_required",
+            "owner_protected",
+        ),
+        s404="not_found",
     ),
 )
 def transfer_ownership(org_id: Id, body: TransferRequest, caller: OrgMemberInSudoMode) -> MemberView:
     return MemberView.model_validate(member_service().transfer_ownership(caller, body.user_id))
 
 
-@app.get("/orgs/<org_id>/billing", **route("billing", "The organization's plan", (200, "The plan"), **ORG_PROBLEMS))
+@app.get(
+    "/orgs/<org_id>/billing",
+    operation_id="getBilling",
+    **route("billing", "The organization's plan", (200, "The plan"), **ORG_PROBLEMS),
+)
 def get_billing(org_id: Id, caller: OrgMember) -> Billing:
     return Billing.model_validate(caller.org)
 
 
 @app.put(
-    "/orgs/<org_id>/billing", **route("billing", "Change the organization's plan", (200, "The plan"), **ORG_PROBLEMS)
+    "/orgs/<org_id>/billing",
+    operation_id="setBillingPlan",
+    **route("billing", "Change the organization's plan", (200, "The plan"), **ORG_PROBLEMS),
 )
 def set_billing(org_id: Id, body: SetPlanRequest, caller: OrgMember) -> Billing:
     return Billing.model_validate(organization_service().set_plan(caller, body.plan))
@@ -169,6 +199,7 @@ def set_billing(org_id: Id, body: SetPlanRequest, caller: OrgMember) -> Billing:
 
 @app.get(
     "/orgs/<org_id>/audit-log",
+    operation_id="listAuditLog",
     **route(
         "audit",
         "What changed in the organization, newest first",

@@ -12,7 +12,7 @@ from kuploy_access.domain.errors import DomainError
 from kuploy_access.http import account_pages
 from kuploy_access.http.api import create_app, lambda_entry
 from kuploy_access.http.deps import Client, FormFields, SudoUser
-from kuploy_access.http.openapi_docs import route
+from kuploy_access.http.openapi_docs import form_body, route
 from kuploy_access.http.schemas.common import Accepted
 from kuploy_access.http.schemas.passwords import ChangeRequest, ForgotRequest, ResetRequest
 from kuploy_access.wiring import password_service
@@ -25,6 +25,7 @@ PASSWORD_CODES = ("validation_error", "password_too_short", "password_too_common
 @app.post(
     "/auth/password/forgot",
     status_code=202,
+    operation_id="forgotPassword",
     **route(
         "passwords",
         "Email a password reset link",
@@ -41,6 +42,7 @@ def forgot_password(body: ForgotRequest) -> Accepted:
 
 @app.post(
     "/auth/password/reset",
+    operation_id="resetPassword",
     **route(
         "passwords",
         "Set a new password with the emailed token",
@@ -58,6 +60,7 @@ def reset_password(body: ResetRequest, client: Client) -> Response[None]:
 
 @app.post(
     "/me/password",
+    operation_id="changePassword",
     **route(
         "passwords",
         "Change my password",
@@ -77,12 +80,38 @@ def change_password(body: ChangeRequest, caller: SudoUser, client: Client) -> Re
     return Response(status_code=204)
 
 
-@app.get("/reset-password", tags=["pages"], summary="The page behind the emailed link (changes nothing)")
+@app.get(
+    "/reset-password",
+    operation_id="resetPasswordPage",
+    **route(
+        "passwords",
+        "The page behind the emailed reset link (changes nothing)",
+        (200, "The page with its new-password form"),
+        signed_in=False,
+        html=True,
+        html_errors={400: "the link is incomplete"},
+    ),
+)
 def reset_password_page(token: Annotated[str, Query(max_length=512)] = "") -> Response[Any]:
     return account_pages.choose_password(token)
 
 
-@app.post("/reset-password", tags=["pages"], summary="The page's form (form post)")
+@app.post(
+    "/reset-password",
+    operation_id="resetPasswordForm",
+    **route(
+        "passwords",
+        "The reset page's form: sets the new password",
+        (200, "The password is changed; every session is signed out"),
+        signed_in=False,
+        html=True,
+        html_errors={
+            400: "the link is unknown, used or expired",
+            422: "the password is too short, too long or too common (the form is shown again)",
+        },
+        form=form_body("token", "password", required=("token", "password")),
+    ),
+)
 def reset_password_form(form: FormFields, client: Client) -> Response[Any]:
     token = form.get("token", "")
     try:

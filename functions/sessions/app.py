@@ -30,6 +30,7 @@ answer_refusals_clearing_cookies(app)
 
 @app.post(
     "/auth/refresh",
+    operation_id="refreshTokens",
     **route(
         "sessions",
         "Exchange a refresh token for a new token pair",
@@ -64,6 +65,7 @@ def refresh(
 
 @app.post(
     "/auth/logout",
+    operation_id="logOut",
     **route(
         "sessions",
         "Sign out the session of a refresh token",
@@ -100,6 +102,7 @@ def log_out(
 
 @app.get(
     "/me/sessions",
+    operation_id="listMySessions",
     **route("sessions", "My live sessions", (200, "Sessions, most recently used first"), s403="api_key_not_allowed"),
 )
 def list_sessions(
@@ -112,6 +115,7 @@ def list_sessions(
 
 @app.delete(
     "/me/sessions/<session_id>",
+    operation_id="revokeMySession",
     **route(
         "sessions", "Sign out one of my sessions", (204, "Signed out"), s403="api_key_not_allowed", s404="not_found"
     ),

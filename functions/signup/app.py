@@ -12,7 +12,7 @@ from kuploy_access.domain.errors import DomainError
 from kuploy_access.http import account_pages
 from kuploy_access.http.api import count, create_app, lambda_entry
 from kuploy_access.http.deps import Client, FormFields
-from kuploy_access.http.openapi_docs import route
+from kuploy_access.http.openapi_docs import form_body, route
 from kuploy_access.http.schemas.common import Accepted
 from kuploy_access.http.schemas.signup import (
     EmailRequest,
@@ -29,6 +29,7 @@ app = create_app()
 @app.post(
     "/auth/signup",
     status_code=202,
+    operation_id="signUp",
     **route(
         "accounts",
         "Create an account",
@@ -48,6 +49,7 @@ def sign_up(body: SignUpRequest, client: Client) -> VerificationSent:
 
 @app.post(
     "/auth/verify-email",
+    operation_id="verifyEmail",
     **route(
         "accounts",
         "Confirm an email address with its token",
@@ -63,17 +65,34 @@ def verify_email(body: VerifyEmailRequest) -> Verified:
 @app.post(
     "/auth/resend-verification",
     status_code=202,
-    tags=["accounts"],
-    summary="Send the verification email again",
-    description="Always 202. The new link sets no password: verifying with it leaves the account without one, "
-    "to be chosen with POST /auth/password/forgot.",
+    operation_id="resendVerification",
+    **route(
+        "accounts",
+        "Send the verification email again",
+        (202, "Accepted"),
+        description="Always 202 for a well-formed request. The new link sets no password: verifying with it leaves "
+        "the account without one, to be chosen with POST /auth/password/forgot.",
+        signed_in=False,
+        s422=("validation_error", "invalid_email"),
+    ),
 )
 def resend_verification(body: EmailRequest, client: Client) -> Accepted:
     signup_service().resend_verification(body.email, client)
     return Accepted()
 
 
-@app.get("/verify-email", tags=["pages"], summary="The page behind the emailed link (changes nothing)")
+@app.get(
+    "/verify-email",
+    operation_id="verifyEmailPage",
+    **route(
+        "accounts",
+        "The page behind the emailed verification link (changes nothing)",
+        (200, "The page with its confirm button"),
+        signed_in=False,
+        html=True,
+        html_errors={400: "the link is incomplete"},
+    ),
+)
 def verify_email_page(
     token: Annotated[str, Query(max_length=512)] = "",
     continue_to: Annotated[
@@ -83,7 +102,19 @@ def verify_email_page(
     return account_pages.confirm_email(token, continue_to)
 
 
-@app.post("/verify-email", tags=["pages"], summary="The page's confirm button (form post)")
+@app.post(
+    "/verify-email",
+    operation_id="verifyEmailForm",
+    **route(
+        "accounts",
+        "The verification page's confirm button: verifies the address",
+        (200, "The address is confirmed"),
+        signed_in=False,
+        html=True,
+        html_errors={400: "the link is unknown, used or expired"},
+        form=form_body("token", "next", required=("token",)),
+    ),
+)
 def verify_email_form(form: FormFields) -> Response[Any]:
     try:
         password_set = signup_service().verify_email(form.get("token", ""))

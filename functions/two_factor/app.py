@@ -20,6 +20,7 @@ SUDO_CODE_PROBLEMS = ("invalid_code", "api_key_not_allowed", "reauthentication_r
 
 @app.post(
     "/me/2fa/setup",
+    operation_id="startTwoFactorSetup",
     **route(
         "two-factor",
         "Start enrolling an authenticator (nothing is active yet)",
@@ -36,6 +37,7 @@ def setup(user: SudoUser) -> Setup:
 
 @app.post(
     "/me/2fa/enable",
+    operation_id="enableTwoFactor",
     **route(
         "two-factor",
         "Turn two-factor authentication on with a code of the new authenticator",
@@ -54,6 +56,7 @@ def enable(body: CodeRequest, user: SudoUser, client: Client) -> RecoveryCodes:
 
 @app.post(
     "/me/2fa/disable",
+    operation_id="disableTwoFactor",
     **route(
         "two-factor",
         "Turn two-factor authentication off (password and a code)",
@@ -71,6 +74,7 @@ def disable(body: DisableRequest, user: SudoUser, client: Client) -> Response[No
 
 @app.post(
     "/me/2fa/recovery-codes",
+    operation_id="replaceRecoveryCodes",
     **route(
         "two-factor",
         "Replace the recovery codes (the old ones stop working)",
@@ -88,8 +92,9 @@ def replace_recovery_codes(body: CodeRequest, user: SudoUser, client: Client) ->
 
 @app.get(
     "/me/audit-log",
+    operation_id="listMyAuditLog",
     **route(
-        "two-factor",
+        "accounts",
         "My account's own audit trail",
         (200, "Events, newest first"),
         description="Sign-ins and their failures, lockouts and unlocks, password resets and changes, refresh-token "
@@ -104,8 +109,9 @@ def audit_log(user: SignedInUser, limit: Limit = 50, cursor: Cursor = None) -> A
 
 @app.get(
     "/me/security-log",
+    operation_id="listMySecurityLog",
     **route(
-        "two-factor",
+        "accounts",
         "The same trail as GET /me/audit-log (its first name, kept for existing clients)",
         (200, "Events, newest first"),
         s403="api_key_not_allowed",

@@ -39,6 +39,9 @@ SIGNING_KEY_SECRET_ID = "SIGNING_KEY_SECRET_ID"
 TOTP_KEY_SECRET_ID = "TOTP_KEY_SECRET_ID"
 SECRET_ID_VARIABLES = (SIGNING_KEY_SECRET_ID, TOTP_KEY_SECRET_ID)
 EDGE_ORIGIN_SECRET = "EDGE_ORIGIN_SECRET"
+# The SES configuration set emails are sent with (template.yaml's EmailConfigurationSet);
+# optional: without it (the operator's command line), SES counts nothing per set.
+SES_CONFIGURATION_SET = "SES_CONFIGURATION_SET"
 # Every variable template.yaml must give every function (tests/build checks it does).
 REQUIRED_VARIABLES = (TABLE_NAME, PUBLIC_BASE_URL, SENDER_EMAIL, *SECRET_ID_VARIABLES)
 # Lambda sets AWS_REGION in every function; a shell may set either.
@@ -79,6 +82,8 @@ class Settings:
     # The edge's secret (EDGE_ORIGIN_SECRET); empty: no edge, the source IP is the client.
     # Out of the repr, so that printing the settings does not print it.
     edge_origin_secret: str = field(default="", repr=False)
+    # SES_CONFIGURATION_SET; empty: emails go out without a configuration set.
+    ses_configuration_set: str = ""
 
     @property
     def signing_key_secret_id(self) -> str:
@@ -125,6 +130,7 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         sudo_mode_window=timedelta(minutes=tunable("SUDO_MODE_MINUTES", "10")),
         secret_ids=tuple((name, value) for name in SECRET_ID_VARIABLES if (value := _set(environ, name))),
         edge_origin_secret=(_set(environ, EDGE_ORIGIN_SECRET) or "").strip(),
+        ses_configuration_set=(_set(environ, SES_CONFIGURATION_SET) or "").strip(),
     )
 
 

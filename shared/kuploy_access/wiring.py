@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from kuploy_access.adapters.clock import SystemClock
     from kuploy_access.adapters.dynamodb.api_keys import DynamoApiKeyRepository
     from kuploy_access.adapters.dynamodb.audit import DynamoAuditLog
+    from kuploy_access.adapters.dynamodb.idempotency import DynamoAnswerLedger
     from kuploy_access.adapters.dynamodb.identities import DynamoIdentityStore
     from kuploy_access.adapters.dynamodb.invitations import DynamoInvitationRepository
     from kuploy_access.adapters.dynamodb.login_throttle import DynamoLoginThrottle
@@ -38,13 +39,14 @@ if TYPE_CHECKING:
     from kuploy_access.adapters.dynamodb.users import DynamoUserRepository
     from kuploy_access.adapters.password_hasher import Argon2PasswordHasher
     from kuploy_access.adapters.secret_box import AesGcmSecretBox
-    from kuploy_access.adapters.ses_mailer import SesMailer
     from kuploy_access.domain.access_tokens import JwtCodec
+    from kuploy_access.observability import EmfCounter
     from kuploy_access.services.access import AccessService
     from kuploy_access.services.access_review import AccessReviewService
     from kuploy_access.services.account import AccountService
     from kuploy_access.services.admin import AdminService
     from kuploy_access.services.api_keys import ApiKeyService
+    from kuploy_access.services.delivery import CountedMailer
     from kuploy_access.services.invitation_page import InvitationPageService
     from kuploy_access.services.invitations import InvitationService
     from kuploy_access.services.login import LoginService
@@ -86,11 +88,19 @@ def audit_log() -> DynamoAuditLog:
 
 
 @lru_cache(maxsize=1)
-def mailer() -> SesMailer:
+def event_counter() -> EmfCounter:
+    from kuploy_access.observability import EmfCounter
+
+    return EmfCounter()
+
+
+@lru_cache(maxsize=1)
+def mailer() -> CountedMailer:
     from kuploy_access.adapters.ses_mailer import SesMailer
+    from kuploy_access.services.delivery import CountedMailer
 
     config = settings()
-    return SesMailer(config.sender_email, config.region)
+    return CountedMailer(SesMailer(config.sender_email, config.region, config.ses_configuration_set), event_counter())
 
 
 @lru_cache(maxsize=1)
@@ -192,6 +202,16 @@ def resource_repository() -> DynamoResourceRepository:
     return DynamoResourceRepository()
 
 
+@lru_cache(maxsize=1)
+def answer_ledger() -> DynamoAnswerLedger:
+    # Powertools' idempotency utility (and boto3 with it) loads on the first request
+    # that carries an Idempotency-Key, not on a cold start.
+    from kuploy_access.adapters.dynamodb.idempotency import DynamoAnswerLedger
+
+    config = settings()
+    return DynamoAnswerLedger(config.table_name, config.region, config.totp_key_secret_id)
+
+
 # --- services ---------------------------------------------------------------------------
 
 
@@ -205,6 +225,7 @@ def session_service() -> SessionService:
         # The factory, not the codec: a service that only lists and revokes sessions
         # never fetches the signing key.
         access_tokens=jwt_codec,
+        counter=event_counter(),
         lifetimes=settings().session_lifetimes,
         audit=audit_log(),
     )
@@ -262,6 +283,7 @@ def login_service() -> LoginService:
         audit=audit_log(),
         mailer=mailer(),
         public_base_url=settings().public_base_url,
+        counter=event_counter(),
         two_factor=two_factor_service,
     )
 

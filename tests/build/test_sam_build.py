@@ -1,26 +1,24 @@
 """`sam build` makes a layer whose native modules run on Lambda's arm64 (aarch64).
 
-Without Docker, SAM's python builder asks pip for wheels of the target platform
-(manylinux aarch64, cp313), so a python3.13 must be on PATH; the build goes to a
-temporary directory and never touches the project's .aws-sam/.
+Without Docker, packaging/Makefile (BuildMethod: makefile) asks pip for wheels of the
+target platform (manylinux aarch64, cp313) and compiles with python3.13, so one must be
+found; the build goes to a temporary directory and never touches the project's .aws-sam/
+(tests/build/conftest.py: one build for every module that reads it).
 """
 
 from __future__ import annotations
 
 import struct
-import subprocess
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from devserver.template import load_template
-from tests.build.helpers import ROOT, SAM, TEMPLATE, find_python313, python313_candidates, sam_environment
+from tests.build.sam_builds import Build
+from tests.build.sam_builds import layer_logical_id as _layer_logical_id
 
 pytestmark = [pytest.mark.build, pytest.mark.timeout(900)]
 
-BUILD_TIMEOUT_SECONDS = 600
 # "A few minutes": a fresh machine downloads ~15 MB of wheels; a warm pip cache takes ~30 s.
 BUILD_BUDGET_SECONDS = 300
 
@@ -33,54 +31,6 @@ REQUIRED_NATIVE = {
     "argon2 bindings": "_argon2_cffi_bindings/_ffi*.so",
     "pydantic-core": "pydantic_core/_pydantic_core*.so",
 }
-
-
-@dataclass(frozen=True)
-class Build:
-    directory: Path
-    seconds: float
-    output: str
-
-
-def _layer_logical_id() -> str:
-    resources = load_template()["Resources"]
-    layers = [lid for lid, r in resources.items() if r["Type"] == "AWS::Serverless::LayerVersion"]
-    assert len(layers) == 1, layers
-    return str(layers[0])
-
-
-@pytest.fixture(scope="module")
-def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    python313 = find_python313()
-    if python313 is None:
-        looked = ", ".join(str(p) for p in python313_candidates())
-        pytest.skip(f"no python3.13 interpreter found (looked at: {looked}); sam build for python3.13 needs one")
-    target = tmp_path_factory.mktemp("sam-build")
-    started = time.monotonic()
-    result = subprocess.run(
-        [
-            str(SAM),
-            "build",
-            "--template-file",
-            str(TEMPLATE),
-            "--build-dir",
-            str(target / "build"),
-            "--cache-dir",
-            str(target / "cache"),
-            "--no-cached",
-        ],
-        cwd=ROOT,
-        env=sam_environment(python313.parent),
-        capture_output=True,
-        text=True,
-        timeout=BUILD_TIMEOUT_SECONDS,
-        check=False,
-    )
-    seconds = time.monotonic() - started
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-6000:]
-    print(f"sam build took {seconds:.1f} s with {python313}")
-    return Build(target / "build", seconds, output)
 
 
 def elf_machine(path: Path) -> int:
@@ -132,7 +82,7 @@ def test_functions_are_built_with_their_handlers(build: Build):
 
 
 def test_only_the_oauth_function_carries_the_oauth_libraries(build: Build):
-    """functions/oauth/requirements.txt is built into OAuthFunction alone, for aarch64."""
+    """functions/oauth/requirements.txt (its lock) is built into OAuthFunction alone, for aarch64."""
     resources = load_template()["Resources"]
     functions = [lid for lid, r in resources.items() if r["Type"] == "AWS::Serverless::Function"]
     oauth = build.directory / "OAuthFunction"

@@ -17,7 +17,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from tests.e2e.secret_scan import REGISTRY
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# Every server's output (git-ignored), for a reader and for the session's secret scan.
+E2E_LOGS = PROJECT_ROOT / "test-artifacts" / "e2e-logs"
+# The functions log at DEBUG here: the scan proves that even DEBUG lines hold no secret.
+FUNCTION_LOG_LEVEL = "DEBUG"
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
 BANNER = re.compile(r"Kuploy Access on (\S+)")
@@ -38,7 +44,9 @@ def free_port() -> int:
 
 @dataclass
 class DevServer:
-    """`python -m devserver` in a subprocess, its stdout and stderr in `log_path`."""
+    """`python -m devserver` in a subprocess: what its functions write (their logs) in
+    `function_log_path`, the server's own lines (banner, requests, printed emails) in
+    `log_path`."""
 
     log_path: Path
     state: Path | None = None
@@ -51,14 +59,21 @@ class DevServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def function_log_path(self) -> Path:
+        return self.log_path.with_suffix(".functions.log")
+
     def start(self) -> DevServer:
         command = [sys.executable, "-m", "devserver", "--port", str(self.port)]
+        command += ["--function-log", str(self.function_log_path)]
         if self.state is not None:
             command += ["--state", str(self.state)]
         environment = dict(os.environ)
         # The unit tests' conftest sets a fake public URL; this server must use its own.
         environment.pop("PUBLIC_BASE_URL", None)
         environment["PYTHONUNBUFFERED"] = "1"
+        environment["POWERTOOLS_LOG_LEVEL"] = FUNCTION_LOG_LEVEL
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             command, cwd=PROJECT_ROOT, stdout=self._log, stderr=subprocess.STDOUT, env=environment
@@ -103,18 +118,32 @@ class DevServer:
         return self.process.returncode
 
     def log_text(self) -> str:
-        try:
-            return self.log_path.read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            return ""
+        return _read(self.log_path)
+
+    def function_log_text(self) -> str:
+        return _read(self.function_log_path)
 
     def client(self, source_ip: str | None = None) -> httpx.Client:
         """A client; with `source_ip` (a loopback address such as 127.0.0.23) its
-        connections come from that address, which the server sees as the client IP."""
-        if source_ip is None:
-            return httpx.Client(base_url=self.base_url, timeout=30)
-        transport = httpx.HTTPTransport(local_address=source_ip)
-        return httpx.Client(base_url=self.base_url, timeout=30, transport=transport)
+        connections come from that address, which the server sees as the client IP.
+
+        Every secret it sends or is answered (and every token in an email it reads at
+        /_dev/emails) goes into the session's registry, which the logs are scanned for."""
+        hooks = {"request": [REGISTRY.saw_request], "response": [REGISTRY.saw_response]}
+        transport = None if source_ip is None else httpx.HTTPTransport(local_address=source_ip)
+        return httpx.Client(base_url=self.base_url, timeout=30, transport=transport, event_hooks=hooks)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
+def e2e_log_path(name: str) -> Path:
+    """A new server's log under test-artifacts/e2e-logs/ (its function log beside it)."""
+    return E2E_LOGS / f"{name}.log"
 
 
 # --- accounts over HTTP ------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -10,8 +11,14 @@ from typing import Any
 from devserver.embedded_aws import Outbox
 from devserver.gateway import LocalGateway
 from devserver.template import api_spec
+from tests.integration.declared_answers import DeclaredAnswers, declared_answers
 
 SOURCE_IP = "203.0.113.7"  # requestContext.http.sourceIp: the address API Gateway saw
+
+
+# API Gateway's id of each request (the logs' correlation_id), kept apart from the
+# headers: tests compare answers header for header, and this one always differs.
+REQUEST_ID_HEADER = "apigw-requestid"
 
 
 @dataclass
@@ -19,6 +26,7 @@ class Answer:
     status: int
     headers: dict[str, str]
     body: bytes
+    request_id: str = ""
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -29,6 +37,10 @@ class Answer:
 
 
 class GatewayClient:
+    # Set to check every answer against the OpenAPI document (tests/integration/declared_answers.py);
+    # CHECK_DECLARED_ANSWERS=1 sets it for every client of the run.
+    contract: DeclaredAnswers | None = declared_answers() if os.environ.get("CHECK_DECLARED_ANSWERS") == "1" else None
+
     def __init__(self, outbox: Outbox) -> None:
         self.gateway = LocalGateway(api_spec())
         self.outbox = outbox
@@ -50,7 +62,11 @@ class GatewayClient:
             sent["Authorization"] = f"Bearer {token}"
         payload = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
         answer = self.gateway.handle(method, raw_path, query, list(sent.items()), payload, source_ip)
-        return Answer(answer.status, {k.lower(): v for k, v in answer.headers}, answer.body)
+        headers = {k.lower(): v for k, v in answer.headers}
+        received = Answer(answer.status, headers, answer.body, headers.pop(REQUEST_ID_HEADER, ""))
+        if self.contract is not None:
+            self.contract.check(method, raw_path, received.status, received.headers, received.body)
+        return received
 
     def last_link(self, to: str, path: str) -> str:
         """The token of the newest emailed link to `path` for `to`."""

@@ -23,6 +23,7 @@ from typing import Any
 import pyotp
 import pytest
 
+from devserver.events import LambdaContext
 from devserver.gateway import LocalGateway, load_handler
 from devserver.template import api_spec
 from kuploy_access.adapters.dynamodb.keys import API_KEY_PK_PREFIX, API_KEY_SK, api_key_pk
@@ -565,7 +566,7 @@ def test_a_keys_authorization_is_one_getitem_then_free_while_the_cache_is_warm(c
     event = authorizer_event(f"Bearer {created['key']}")
 
     with count_dynamodb_requests() as cold:
-        answer = authorizer(event, None)
+        answer = authorizer(event, LambdaContext("AuthorizerFunction"))
     context = answer["context"]
     assert answer["isAuthorized"] is True
     assert context["principal_type"] == "api_key"
@@ -580,7 +581,7 @@ def test_a_keys_authorization_is_one_getitem_then_free_while_the_cache_is_warm(c
     assert set(cold.by_moto) <= {"GetItem", "UpdateItem"}
 
     with count_dynamodb_requests() as warm:
-        again = authorizer(event, None)
+        again = authorizer(event, LambdaContext("AuthorizerFunction"))
     assert again == answer
     assert warm.by_moto == []
 

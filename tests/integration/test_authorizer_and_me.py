@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from devserver.events import LambdaContext
 from devserver.gateway import load_handler
 from kuploy_access.adapters.dynamodb.keys import PROFILE_SK, user_pk
 from tests.integration import support
@@ -315,10 +316,10 @@ def test_the_authorizer_makes_no_database_call(world):
         "headers": {"authorization": f"Bearer {world.access_token}"},
         "requestContext": {"http": {"method": "GET", "path": "/me"}},
     }
-    authorizer(event, None)  # warm: the key is fetched once per container
+    authorizer(event, LambdaContext("AuthorizerFunction"))  # warm: the key is fetched once per container
 
     with support.count_dynamodb_requests() as requests:
-        answer = authorizer(event, None)
+        answer = authorizer(event, LambdaContext("AuthorizerFunction"))
 
     assert answer["isAuthorized"] is True
     assert answer["context"]["principal_id"] == world.user_id

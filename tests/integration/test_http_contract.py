@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.integration import support
+from tests.integration.declared_answers import declared_answers
 from tests.integration.gateway_client import GatewayClient
 from tests.integration.support import PASSWORD, assert_problem
 
@@ -28,7 +29,9 @@ def aws(world) -> Any:
 
 @pytest.fixture
 def client(aws):
-    return GatewayClient(aws)
+    checked = GatewayClient(aws)
+    checked.contract = declared_answers()  # every answer here is one openapi.json declares
+    return checked
 
 
 def test_password_length_bounds_are_8_and_256_characters(client):

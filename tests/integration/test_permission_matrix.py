@@ -39,6 +39,7 @@ from kuploy_access.domain.permissions import (
 from kuploy_access.domain.rate_limits import ORGS_CREATED_PER_ACCOUNT
 from kuploy_access.services import organizations as organizations_service
 from tests.integration import support
+from tests.integration.declared_answers import declared_answers
 from tests.integration.gateway_client import Answer, GatewayClient
 from tests.integration.org_support import create_org, new_user
 from tests.integration.support import assert_problem
@@ -159,6 +160,7 @@ def world() -> Iterator[World]:
             organizations_service, "ORGS_CREATED_PER_ACCOUNT", replace(ORGS_CREATED_PER_ACCOUNT, limit=10_000)
         )
         client = GatewayClient(outbox)
+        client.contract = declared_answers()  # every answer here is one openapi.json declares
         user_ids: dict[str, str] = {}
         tokens: dict[str, str] = {}
         emails: dict[str, str] = {}

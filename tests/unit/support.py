@@ -30,6 +30,7 @@ from tests.unit.fakes import (
 )
 from tests.unit.identity_fakes import FakeIdentities
 from tests.unit.jwt_helpers import TEST_KEY
+from tests.unit.metric_fakes import CountedEvents
 
 PUBLIC_BASE_URL = "https://console.kuploy.example"
 # A fixed moment in the past of any machine running the tests: the JWT library also
@@ -71,6 +72,7 @@ class World:
     limiter: FakeRateLimiter = field(init=False)
     trail: FakeAccountTrail = field(default_factory=FakeAccountTrail)
     throttle: FakeLoginThrottle = field(init=False)
+    counted: CountedEvents = field(default_factory=CountedEvents)
 
     def __post_init__(self) -> None:
         self.users = FakeUsers(self.tokens)
@@ -83,6 +85,7 @@ class World:
             sessions=self.sessions,
             clock=self.clock,
             access_tokens=lambda: self.codec,
+            counter=self.counted,
             lifetimes=self.lifetimes,
             audit=self.trail,
         )
@@ -124,6 +127,7 @@ class World:
             audit=self.trail,
             mailer=self.mailer,
             public_base_url=PUBLIC_BASE_URL,
+            counter=self.counted,
         )
 
     def account(self) -> AccountService:

@@ -20,16 +20,19 @@ from typing import Any
 
 import pytest
 
+from devserver.events import LambdaContext
 from kuploy_access.domain.access_tokens import JwtCodec, JwtKind
 from kuploy_access.domain.api_keys import hash_key, new_key
 from kuploy_access.domain.principal import ANONYMOUS, API_KEY, USER, Principal
 from kuploy_access.services.authorizer import KEY_CACHE_SECONDS, Authorizer, bearer_token
 from tests.unit.fakes import FakeKeys
 from tests.unit.jwt_helpers import OTHER_KEY, TEST_KEY, claims_for, unsigned_token
+from tests.unit.metric_fakes import CountedEvents
 
 ROOT = Path(__file__).resolve().parents[2]
 AUTHORIZER = ROOT / "functions" / "authorizer" / "app.py"
 CODEC = JwtCodec(TEST_KEY)
+CONTEXT = LambdaContext("AuthorizerFunction")
 
 
 def load_authorizer() -> ModuleType:
@@ -80,12 +83,14 @@ class Decision:
     logger: RecordingLogger = field(default_factory=RecordingLogger)
     monotonic: Monotonic = field(default_factory=Monotonic)
     edge_secret: str = ""  # EDGE_ORIGIN_SECRET: none, as on the local server
+    counted: CountedEvents = field(default_factory=CountedEvents)
 
     def __post_init__(self) -> None:
         self.authorizer = Authorizer(
             codec=lambda: CODEC,
             keys=lambda: self.keys,
             log=self.logger,
+            counter=self.counted,
             monotonic=self.monotonic,
             edge_secret=lambda: self.edge_secret,
         )
@@ -246,7 +251,7 @@ def entry(module, container, monkeypatch) -> ModuleType:
 
 
 def handle(entry: ModuleType, authorization: str | None, query: str = "") -> dict[str, Any]:
-    answer = entry.lambda_handler(event(authorization, query), None)
+    answer = entry.lambda_handler(event(authorization, query), CONTEXT)
     assert answer["isAuthorized"] is True
     assert all(isinstance(value, str) for value in answer["context"].values()), answer
     json.dumps(answer)  # must be serialisable as is
@@ -286,7 +291,7 @@ def test_handler_with_an_expired_token(entry):
 
 
 def test_handler_without_headers(entry):
-    answer = entry.lambda_handler({"version": "2.0", "type": "REQUEST"}, None)
+    answer = entry.lambda_handler({"version": "2.0", "type": "REQUEST"}, CONTEXT)
     assert answer["isAuthorized"] is True
     assert answer["context"]["auth_error"] == "unauthorized"
 
@@ -469,7 +474,7 @@ def test_the_handler_passes_the_source_ip_to_the_usage_mark(entry, container):
     container.keys.add(key)
     request = event(f"Bearer {key}")
     request["requestContext"]["http"]["sourceIp"] = SOURCE_IP
-    entry.lambda_handler(request, None)
+    entry.lambda_handler(request, CONTEXT)
     assert [ip for _, _, ip in container.keys.marks] == [SOURCE_IP]
 
 
@@ -489,7 +494,7 @@ def key_request_through(headers: dict[str, str], container: Decision) -> dict[st
 def test_behind_the_edge_a_key_s_use_records_the_viewer_s_address(entry, container):
     container.edge_secret = EDGE_SECRET
     viewer = {"x-kuploy-edge": EDGE_SECRET, "x-kuploy-viewer-address": "198.51.100.61"}
-    entry.lambda_handler(key_request_through(viewer, container), None)
+    entry.lambda_handler(key_request_through(viewer, container), CONTEXT)
     assert [ip for _, _, ip in container.keys.marks] == ["198.51.100.61"]
 
 
@@ -497,13 +502,13 @@ def test_behind_the_edge_a_key_s_use_records_the_viewer_s_address(entry, contain
 def test_a_viewer_address_without_the_edge_s_secret_is_not_recorded(entry, container, edge):
     container.edge_secret = EDGE_SECRET
     headers = {"x-kuploy-viewer-address": "198.51.100.61"} | ({"x-kuploy-edge": edge} if edge is not None else {})
-    entry.lambda_handler(key_request_through(headers, container), None)
+    entry.lambda_handler(key_request_through(headers, container), CONTEXT)
     assert [ip for _, _, ip in container.keys.marks] == [EDGE_SERVER]
 
 
 def test_with_no_edge_secret_configured_the_source_ip_is_recorded(entry, container):
     viewer = {"x-kuploy-edge": EDGE_SECRET, "x-kuploy-viewer-address": "198.51.100.61"}
-    entry.lambda_handler(key_request_through(viewer, container), None)
+    entry.lambda_handler(key_request_through(viewer, container), CONTEXT)
     assert [ip for _, _, ip in container.keys.marks] == [EDGE_SERVER]
 
 
@@ -518,3 +523,68 @@ def test_the_lambda_entry_reads_the_edge_secret_from_the_settings(module, monkey
     finally:
         monkeypatch.delenv("EDGE_ORIGIN_SECRET")
         settings.cache_clear()
+
+
+# --- what the authorizer counts ------------------------------------------------------------
+
+
+def refusals(decision: Decision) -> list[str]:
+    return [dimensions["reason"] for dimensions in decision.counted.of("AuthorizerRefusals")]
+
+
+@pytest.mark.parametrize(
+    ("credential", "reason", "code"),
+    [
+        (lambda key: None, "no_credential", "unauthorized"),
+        (lambda key: "x" * 5000, "invalid_token", "invalid_token"),
+        (lambda key: "a.b.c", "invalid_token", "invalid_token"),
+        (lambda key: access_token(key_codec=JwtCodec(OTHER_KEY)), "invalid_token", "invalid_token"),
+        (lambda key: access_token(issued=now() - timedelta(minutes=16)), "token_expired", "token_expired"),
+        (lambda key: key[:-1] + ("A" if key[-1] != "A" else "B"), "malformed_key", "invalid_token"),
+        (lambda key: new_key(), "unknown_key", "invalid_token"),
+    ],
+    ids=["none", "too-long", "garbage-jwt", "forged-jwt", "expired-jwt", "mistyped-key", "unknown-key"],
+)
+def test_each_refusal_counts_once_with_its_reason(authorizer, credential, reason, code):
+    key = new_key()
+    authorizer.keys.add(key)
+    principal = authorizer.authorize(credential(key), now(), SOURCE_IP)
+    assert principal.auth_error == code
+    assert authorizer.counted.events == [("AuthorizerRefusals", {"reason": reason})]
+
+
+@pytest.mark.parametrize(
+    ("state", "reason"),
+    [
+        ({"revoked_at": datetime(2026, 1, 1, tzinfo=UTC)}, "revoked_key"),
+        ({"expires_at": datetime(2026, 1, 1, tzinfo=UTC)}, "expired_key"),
+    ],
+)
+def test_a_key_that_no_longer_works_counts_why(authorizer, state, reason):
+    key = new_key()
+    authorizer.keys.add(key, **state)
+    authorizer.authorize(key, now(), SOURCE_IP)
+    assert refusals(authorizer) == [reason]
+    assert authorizer.counted.of("ApiKeyUses") == []
+
+
+def test_a_key_in_the_query_string_counts_as_such(entry, container):
+    key = new_key()
+    container.keys.add(key)
+    handle(entry, f"Bearer {key}", f"api_key={key}")
+    assert container.counted.events == [("AuthorizerRefusals", {"reason": "key_in_query"})]
+
+
+def test_every_accepted_key_counts_one_use_and_a_user_s_jwt_nothing(authorizer):
+    key = new_key()
+    authorizer.keys.add(key)
+    authorizer.authorize(key, now(), SOURCE_IP)
+    authorizer.authorize(key, now(), SOURCE_IP)  # from the container's cache: a use all the same
+    authorizer.authorize(access_token(), now(), SOURCE_IP)
+    assert authorizer.counted.events == [("ApiKeyUses", {}), ("ApiKeyUses", {})]
+
+
+def test_every_refusal_reason_names_a_code_the_route_guard_answers():
+    from kuploy_access.services.authorizer import REFUSAL_REASONS
+
+    assert set(REFUSAL_REASONS.values()) == {"unauthorized", "invalid_token", "token_expired"}

@@ -546,6 +546,28 @@ def test_the_unlock_email_goes_once_per_lock_and_again_a_day_later(world):
     assert len([m for m in world.mailer.sent if "/unlock?token=" in m.text]) == 2
 
 
+def test_a_lock_counts_one_lockout_and_each_daily_reminder_one_more(world):
+    world.add_user()
+    service = world.login()
+    fail_from_many(service, "ada@example.com", 99)
+    assert world.counted.of("Lockouts") == []
+    fail_from_many(service, "ada@example.com", 1)
+    assert world.counted.of("Lockouts") == [{}]
+    for _ in range(5):
+        fail(service, "ada@example.com", client=ELSEWHERE)
+    assert world.counted.of("Lockouts") == [{}]
+    world.clock.advance(timedelta(hours=24, seconds=1))
+    fail(service, "ada@example.com", client=ELSEWHERE)
+    assert len(world.counted.of("Lockouts")) == 2  # with its second unlock email
+    assert world.counted.events == [("Lockouts", {})] * 2  # refusals are the handler's to count
+
+
+def test_an_unknown_address_at_the_ceiling_is_no_lockout(world):
+    service = world.login()
+    fail_from_many(service, "nobody@example.com", CONSECUTIVE_FAILURES_BEFORE_LOCK + 3)
+    assert world.counted.of("Lockouts") == []
+
+
 def test_a_correct_sign_in_starts_the_consecutive_count_again(world):
     world.add_user()
     service = world.login()

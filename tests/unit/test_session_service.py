@@ -78,7 +78,7 @@ def test_the_signing_key_is_only_fetched_to_issue_tokens(world):
     def no_key():
         raise AssertionError("the signing key was fetched")
 
-    service = SessionService(sessions=world.sessions, clock=world.clock, access_tokens=no_key)
+    service = SessionService(sessions=world.sessions, clock=world.clock, access_tokens=no_key, counter=world.counted)
     world.session_service().start(USER, CLIENT)
     session = next(iter(world.sessions.items.values()))
     assert service.is_live(USER, session.id)
@@ -168,6 +168,19 @@ def test_a_reuse_is_on_the_account_trail(world, service):
     assert world.trail.events[0].ip == CLIENT.ip
 
 
+def test_each_reuse_counts_once_and_a_rotation_not_at_all(world, service):
+    first = service.start(USER, CLIENT)
+    second = service.refresh(first.refresh_token, CLIENT)
+    assert world.counted.events == []
+    with pytest.raises(TokenReused):
+        service.refresh(first.refresh_token, CLIENT)
+    assert world.counted.events == [("RefreshTokenReuse", {})]
+    # The family is over: its newest token is refused as signed out, not as another reuse.
+    with pytest.raises(InvalidRefreshToken):
+        service.refresh(second.refresh_token, CLIENT)
+    assert world.counted.events == [("RefreshTokenReuse", {})]
+
+
 def test_reuse_leaves_the_users_other_sessions_alone(world, service):
     phone = service.start(USER, CLIENT)
     laptop = service.start(USER, LAPTOP)
@@ -191,6 +204,7 @@ def test_losing_the_race_for_a_token_is_a_reuse(world, service):
     with pytest.raises(TokenReused):
         service.refresh(pair.refresh_token, CLIENT)
     assert "pair" in winner
+    assert world.counted.events == [("RefreshTokenReuse", {})]
     assert world.sessions.items[session_id].revoked_at is not None
     with pytest.raises(InvalidRefreshToken):
         service.refresh(winner["pair"].refresh_token, LAPTOP)

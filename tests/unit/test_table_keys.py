@@ -70,6 +70,7 @@ AT = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
         (keys.api_key_pk(HASH), f"APIKEY#{HASH}"),
         (keys.org_api_keys_gsi1pk("org_01abc"), "ORGKEYS#org_01abc"),
         (keys.api_key_gsi1sk("key_01abc"), "KEY#key_01abc"),
+        (keys.idempotency_pk(HASH), f"IDEMPOTENCY#{HASH}"),
     ],
 )
 def test_a_builder_writes_the_key_as_stored(built: str, stored: str) -> None:
@@ -90,6 +91,7 @@ def test_a_builder_writes_the_key_as_stored(built: str, stored: str) -> None:
         (keys.ORG_SK, "ORG"),
         (keys.INVITATION_LINK_SK, "TOKEN"),
         (keys.API_KEY_SK, "APIKEY"),
+        (keys.IDEMPOTENCY_SK, "IDEMPOTENCY"),
     ],
 )
 def test_a_fixed_sort_key_is_as_stored(constant: str, stored: str) -> None:
@@ -121,6 +123,7 @@ def test_a_fixed_sort_key_is_as_stored(constant: str, stored: str) -> None:
         (keys.EVENT_SK_PREFIX, "EVT#"),
         (keys.API_KEY_PK_PREFIX, "APIKEY#"),
         (keys.API_KEY_GSI1SK_PREFIX, "KEY#"),
+        (keys.IDEMPOTENCY_PK_PREFIX, "IDEMPOTENCY#"),
     ],
 )
 def test_a_prefix_is_what_its_keys_begin_with(prefix: str, stored: str) -> None:

@@ -8,6 +8,10 @@ data = the account id), so a ciphertext copied onto another account does not ope
 A keyed hash stored in the table can only be tested against guesses by someone who
 also holds the secret: a copy of the table alone is not enough.
 
+A box for another purpose (`key_info`; the first answers to Idempotency-Keys use one)
+seals with a key derived under its own label, so a value sealed for one purpose never
+opens as another.
+
 pycryptodomex (the `Cryptodome` namespace) rather than `cryptography`: PyJWT imports
 `cryptography` whenever it is installed, which would put it on the authorizer's cold
 start for nothing (HS256 does not need it).
@@ -35,15 +39,16 @@ class SealedValueInvalid(Exception):
 
 
 class AesGcmSecretBox:
-    def __init__(self, key_secret_id: str) -> None:
+    def __init__(self, key_secret_id: str, *, key_info: bytes = _KEY_INFO) -> None:
         self._key_secret_id = key_secret_id
+        self._key_info = key_info
 
     @cached_property
     def _key(self) -> bytes:
         from Cryptodome.Hash import SHA256
         from Cryptodome.Protocol.KDF import HKDF
 
-        key: bytes = HKDF(signing_key(self._key_secret_id), 32, b"", SHA256, context=_KEY_INFO)  # type: ignore[assignment]
+        key: bytes = HKDF(signing_key(self._key_secret_id), 32, b"", SHA256, context=self._key_info)  # type: ignore[assignment]
         return key
 
     @cached_property

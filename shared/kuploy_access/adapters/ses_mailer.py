@@ -13,9 +13,12 @@ from kuploy_access.domain.email_messages import OutgoingEmail
 
 
 class SesMailer:
-    def __init__(self, sender: str, region: str) -> None:
+    def __init__(self, sender: str, region: str, configuration_set: str = "") -> None:
         self._sender = sender
         self._region = region
+        # Where SES counts each email's bounces, complaints and rejects (template.yaml's
+        # EmailConfigurationSet); empty sends without one.
+        self._configuration_set = configuration_set
 
     @cached_property
     def _client(self) -> Any:
@@ -24,7 +27,9 @@ class SesMailer:
         return get_session().create_client("sesv2", region_name=self._region)
 
     def send(self, email: OutgoingEmail) -> None:
+        configuration = {"ConfigurationSetName": self._configuration_set} if self._configuration_set else {}
         self._client.send_email(
+            **configuration,
             FromEmailAddress=self._sender,
             Destination={"ToAddresses": [email.to]},
             Content={

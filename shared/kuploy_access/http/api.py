@@ -8,53 +8,29 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
-import os
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 
 from kuploy_access.domain.errors import DomainError
+from kuploy_access.domain.idempotency import IdempotencyKeyInUse
 from kuploy_access.domain.principal import ANONYMOUS
 from kuploy_access.domain.rate_limits import RateLimited
 from kuploy_access.http.guard import principal_of, unauthorized_problem
 from kuploy_access.http.problems import API_HEADERS, problem_body, problem_headers, problem_result
+from kuploy_access.observability import count, instrumented, log_principal, logger, metrics
+
+__all__ = ["count", "counting_failures", "create_app", "lambda_entry", "logger", "metrics", "problem_answer"]
 
 MAX_BODY_BYTES = 64 * 1024
-
-logger = Logger()
-metrics = Metrics()
-
-
-def _traced(
-    handler: Callable[[dict[str, Any], Any], dict[str, Any]],
-) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """Powertools Tracer (X-Ray SDK subsegments for every AWS call), when switched on.
-
-    The X-Ray SDK creates two botocore clients while it is imported, which costs more
-    than importing boto3 itself (`make bench`). Lambda's active tracing (template:
-    `Tracing: Active`) traces every invocation without it; set XRAY_SDK_TRACING=true
-    (template parameter XRaySdkTracing) to add per-call subsegments at that price.
-    """
-    if os.environ.get("XRAY_SDK_TRACING", "false").lower() != "true":
-        return handler
-    from aws_lambda_powertools import Tracer
-
-    traced: Callable[[dict[str, Any], Any], dict[str, Any]] = Tracer().capture_lambda_handler(
-        handler, capture_response=False
-    )
-    return traced
+RATE_LIMITED_METRIC = "RateLimited"
 
 
 def problem_answer(status: int, code: str, title: str, detail: str | None = None, **ext: Any) -> Response[Any]:
@@ -66,11 +42,6 @@ def problem_answer(status: int, code: str, title: str, detail: str | None = None
         headers={k: v for k, v in problem_headers(status, code).items() if k != "Content-Type"},
         body=json.dumps(problem_body(status, code, title, detail, **ext)),
     )
-
-
-def count(metric: str) -> None:
-    """One more `metric` (a CloudWatch count, published as the request ends)."""
-    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
 
 
 @contextmanager
@@ -111,7 +82,7 @@ def create_app() -> APIGatewayHttpResolver:
     @app.exception_handler(DomainError)
     def _domain_error(error: DomainError) -> Response[Any]:
         response = problem_answer(error.status, error.code, error.title, error.detail)
-        if isinstance(error, RateLimited):
+        if isinstance(error, RateLimited | IdempotencyKeyInUse):
             response.headers["Retry-After"] = str(error.retry_after)
         return response
 
@@ -198,33 +169,36 @@ def _behind_authorizer(event: dict[str, Any]) -> bool:
 
 
 def lambda_entry(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """Wrap the resolver: body limit, observability, and the headers every answer carries."""
+    """Wrap the resolver: body limit, observability (kuploy_access.observability), and
+    the headers every answer carries."""
 
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-    @metrics.log_metrics
-    @_traced
+    @instrumented
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        if _body_size(event) > MAX_BODY_BYTES:
-            return problem_result(413, "payload_too_large", "The body is larger than 64 KiB")
-        if _behind_authorizer(event) and principal_of(event).type == ANONYMOUS:
-            # Every route behind the authorizer needs a caller; answer before the body
-            # is even parsed, so a client learns "sign in again" first.
-            return unauthorized_problem(principal_of(event))
-        event = _json_by_default(event)
-        if _not_a_json_object(event):
-            return problem_result(400, "validation_error", "The body must be a JSON object")
-        result: dict[str, Any] = app.resolve(event, context)
-        headers = result.setdefault("headers", {})
-        for name, value in API_HEADERS.items():
-            headers.setdefault(name, value)
+        result = _answer(app, event, context)
+        if result.get("statusCode") == 429:
+            # Counted here, at the one exit, whoever refused: a service's RateLimited
+            # through the problem handler, or a page that shows the refusal itself.
+            count(RATE_LIMITED_METRIC)
+        logger.debug("answered", extra={"route": event.get("routeKey"), "status": result.get("statusCode")})
         return result
 
     return handler
 
 
-logging.getLogger("botocore").setLevel(logging.WARNING)
-# Powertools' resolver logs each route call with its parsed body at DEBUG, which
-# would put passwords in CloudWatch whenever someone turns POWERTOOLS_DEBUG on.
-logging.getLogger("aws_lambda_powertools.event_handler").setLevel(logging.INFO)
-# A request that records no metric is normal (a page view, a validation error).
-warnings.filterwarnings("ignore", message="No application metrics to publish")
+def _answer(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    if _body_size(event) > MAX_BODY_BYTES:
+        return problem_result(413, "payload_too_large", "The body is larger than 64 KiB")
+    principal = principal_of(event)
+    log_principal(principal, str((event.get("pathParameters") or {}).get("org_id") or ""))
+    if _behind_authorizer(event) and principal.type == ANONYMOUS:
+        # Every route behind the authorizer needs a caller; answer before the body
+        # is even parsed, so a client learns "sign in again" first.
+        return unauthorized_problem(principal)
+    event = _json_by_default(event)
+    if _not_a_json_object(event):
+        return problem_result(400, "validation_error", "The body must be a JSON object")
+    result: dict[str, Any] = app.resolve(event, context)
+    headers = result.setdefault("headers", {})
+    for name, value in API_HEADERS.items():
+        headers.setdefault(name, value)
+    return result

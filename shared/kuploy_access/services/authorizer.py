@@ -14,6 +14,8 @@ act on. A missing or refused credential becomes an anonymous principal with the 
   is refused, so that keys do not end up in access logs and browser histories.
 - A key's last use records the client's address as `domain.client_address` decides it
   (behind the console's CloudFront, the viewer's, not the edge server's).
+- Each refusal counts one `AuthorizerRefusals` with its `reason` (REFUSAL_REASONS: finer
+  than the client's code, for operators), each accepted key one `ApiKeyUses`.
 
 This runs in front of every protected request, and what it imports is the authorizer's
 cold start: no argon2, pyotp, pydantic or PynamoDB, and nothing from
@@ -33,11 +35,26 @@ from kuploy_access.domain.access_tokens import JwtCodec, JwtKind, TokenRejected
 from kuploy_access.domain.api_keys import PREFIX, KeyRecord, hash_key, is_well_formed
 from kuploy_access.domain.client_address import client_address
 from kuploy_access.domain.principal import API_KEY, USER, Principal
+from kuploy_access.services.ports.metrics import EventCounter
 
 MAX_TOKEN_LENGTH = 4096
 # How long a warm container trusts what it read about a key (README: revocation bound).
 KEY_CACHE_SECONDS = 5.0
 _KEY_CACHE_LIMIT = 2048
+
+REFUSALS_METRIC = "AuthorizerRefusals"
+KEY_USES_METRIC = "ApiKeyUses"
+# The `reason` dimension of a refusal, and the code the client's 401 carries for it.
+REFUSAL_REASONS = {
+    "no_credential": "unauthorized",  # no Bearer credential in the Authorization header
+    "key_in_query": "invalid_token",
+    "invalid_token": "invalid_token",  # a JWT that is too long, forged, malformed or of another kind
+    "token_expired": "token_expired",
+    "malformed_key": "invalid_token",  # kpy_… with a wrong shape or checksum (a typo)
+    "unknown_key": "invalid_token",  # deleted, or never issued
+    "revoked_key": "invalid_token",  # revoked, or past its rotation's grace period
+    "expired_key": "invalid_token",
+}
 
 
 class KeyRecords(Protocol):
@@ -80,12 +97,14 @@ class Authorizer:
         codec: Callable[[], JwtCodec],
         keys: Callable[[], KeyRecords],
         log: Log,
+        counter: EventCounter,
         monotonic: Callable[[], float] = time.monotonic,
         edge_secret: Callable[[], str] = str,
     ) -> None:
         self._codec = codec
         self._keys = keys
         self._log = log
+        self._counter = counter
         # The console's CloudFront secret, read when a request comes (empty: no edge).
         self._edge_secret = edge_secret
         self.monotonic = monotonic  # the key cache's clock
@@ -98,23 +117,23 @@ class Authorizer:
     def decide(self, event: Mapping[str, Any], now: datetime) -> Principal:
         if key_in_query(event):
             self._log.warning("API key sent in a query string refused; rotate that key")
-            return Principal.anonymous("invalid_token")
+            return self._refuse("key_in_query")
         # Only the address leaves here: the edge's secret header goes nowhere.
         ip = client_address(event, self._edge_secret())
         return self.authorize(bearer_token(event.get("headers")), now, ip)
 
     def authorize(self, token: str | None, now: datetime, ip: str = "") -> Principal:
         if token is None:
-            return Principal.anonymous("unauthorized")
+            return self._refuse("no_credential")
         if len(token) > MAX_TOKEN_LENGTH:
-            return Principal.anonymous("invalid_token")
+            return self._refuse("invalid_token")
         if token.startswith(PREFIX):
             return self._authorize_key(token, now, ip)
         try:
             verified = self._codec().verify(JwtKind.ACCESS, token, now)
         except TokenRejected as rejected:
             self._log.info("token refused", extra={"reason": rejected.reason, "code": rejected.code})
-            return Principal.anonymous(rejected.code)
+            return self._refuse("token_expired" if rejected.code == "token_expired" else "invalid_token")
         return Principal(
             type=USER, id=verified.subject, session_id=verified.session_id or "", auth_time=verified.auth_time
         )
@@ -125,17 +144,25 @@ class Authorizer:
 
     def _authorize_key(self, key: str, now: datetime, ip: str) -> Principal:
         if not is_well_formed(key):
-            return Principal.anonymous("invalid_token")
+            return self._refuse("malformed_key")
         key_hash = hash_key(key)
         record = self._key_record(key_hash)
-        if record is None or not record.is_usable(now):
-            return Principal.anonymous("invalid_token")
+        if record is None:
+            return self._refuse("unknown_key")
+        if not record.is_usable(now):
+            revoked = record.revoked_at is not None and record.revoked_at <= now
+            return self._refuse("revoked_key" if revoked else "expired_key")
+        self._counter.count(KEY_USES_METRIC)
         if record.needs_usage_mark(now):
             self._keys().mark_used(key_hash, now, ip)
             # This container will not try again within the minute.
             read_at = self._key_cache[key_hash][0]
             self._key_cache[key_hash] = (read_at, replace(record, last_used_at=now))
         return Principal(type=API_KEY, id=record.key_id, org_id=record.org_id, scopes=record.scopes)
+
+    def _refuse(self, reason: str) -> Principal:
+        self._counter.count(REFUSALS_METRIC, reason=reason)
+        return Principal.anonymous(REFUSAL_REASONS[reason])
 
     def _key_record(self, key_hash: str) -> KeyRecord | None:
         now = self.monotonic()

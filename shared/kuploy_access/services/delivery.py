@@ -1,13 +1,38 @@
-"""Sending the service's emails without letting a delivery failure change the answer."""
+"""Sending the service's emails without letting a delivery failure change the answer,
+and counting every email's outcome where it is sent."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from kuploy_access.domain.email_messages import OutgoingEmail
 from kuploy_access.services.ports.mail import Mailer
+from kuploy_access.services.ports.metrics import EventCounter
 
 logger = logging.getLogger(__name__)
+
+SENT_METRIC = "EmailsSent"
+FAILED_METRIC = "EmailsFailed"
+
+
+@dataclass
+class CountedMailer:
+    """The mailer every service is given (wiring.mailer): each email counts one
+    `EmailsSent`, or one `EmailsFailed` when the transport refuses it. The failure still
+    reaches the caller, which decides the answer as before (`send_quietly` hides it,
+    InvitationService answers `email_delivery: failed`)."""
+
+    mailer: Mailer
+    counter: EventCounter
+
+    def send(self, email: OutgoingEmail) -> None:
+        try:
+            self.mailer.send(email)
+        except Exception:
+            self.counter.count(FAILED_METRIC)
+            raise
+        self.counter.count(SENT_METRIC)
 
 
 def send_quietly(mailer: Mailer, email: OutgoingEmail) -> None:

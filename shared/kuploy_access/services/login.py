@@ -45,6 +45,7 @@ from kuploy_access.services.ports.audit import SignInAudit
 from kuploy_access.services.ports.clock import Clock
 from kuploy_access.services.ports.crypto import PasswordHasher
 from kuploy_access.services.ports.mail import Mailer
+from kuploy_access.services.ports.metrics import EventCounter
 from kuploy_access.services.ports.throttling import LoginThrottle
 from kuploy_access.services.ports.tokens import TokenNotUsable, TokenRepository
 from kuploy_access.services.ports.users import Credentials
@@ -52,6 +53,8 @@ from kuploy_access.services.sessions import ClientInfo, SessionService
 from kuploy_access.services.two_factor import CodeRefused, TwoFactorService
 
 __all__ = ["ClientInfo", "LoginService"]
+
+LOCKOUT_METRIC = "Lockouts"
 
 
 @dataclass
@@ -65,6 +68,9 @@ class LoginService:
     audit: SignInAudit
     mailer: Mailer
     public_base_url: str
+    # Lockouts: one per `account.locked` event (the unlock email of a lock; again at
+    # most daily while the locked account is still tried).
+    counter: EventCounter
     # Built on first use: only sign-ins of accounts with 2FA load pyotp and the AES key.
     two_factor: Callable[[], TwoFactorService] | None = None
 
@@ -187,6 +193,7 @@ class LoginService:
         )
         self.tokens.put(token)
         self.audit.record(self._event(user, "account.locked", client, failures=str(CONSECUTIVE_FAILURES_BEFORE_LOCK)))
+        self.counter.count(LOCKOUT_METRIC)
         send_quietly(
             self.mailer,
             email_messages.account_locked_email(

@@ -24,7 +24,10 @@ from kuploy_access.domain.sessions import (
 from kuploy_access.domain.two_factor import MFA_CHALLENGE_LIFETIME, MfaChallenge
 from kuploy_access.services.ports.audit import AuditRecorder
 from kuploy_access.services.ports.clock import Clock
+from kuploy_access.services.ports.metrics import EventCounter
 from kuploy_access.services.ports.sessions import RefreshAlreadyRotated, SessionNotLive, SessionRepository
+
+REUSE_METRIC = "RefreshTokenReuse"
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ class SessionService:
     # A provider, not the codec: functions that only list or revoke sessions never
     # fetch the signing key.
     access_tokens: Callable[[], JwtCodec]
+    # RefreshTokenReuse: one per session ended because its refresh token came back.
+    counter: EventCounter
     lifetimes: SessionLifetimes = field(default_factory=SessionLifetimes)
     # The account's trail, for refresh-token reuse (None: not recorded).
     audit: AuditRecorder | None = None
@@ -195,6 +200,7 @@ class SessionService:
         )
 
     def _record_reuse(self, user_id: str, session_id: str, client: ClientInfo) -> None:
+        self.counter.count(REUSE_METRIC)
         if self.audit is None:
             return
         actor = Actor("user", user_id)

@@ -18,7 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.helpers import DevServer, signed_up_and_verified
+from tests.e2e.helpers import DevServer, e2e_log_path, signed_up_and_verified
+from tests.e2e.secret_scan import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[3]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -32,8 +33,10 @@ FAILING_IMPACTS = {"serious", "critical"}
 def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
     directory = tmp_path_factory.mktemp("console-server")
     state = directory / "state.json"
-    state.write_text(json.dumps({"items": [], "signing_key": secrets.token_urlsafe(48)}), encoding="utf-8")
-    running = DevServer(log_path=directory / "devserver.log", state=state).start()
+    signing_key = secrets.token_urlsafe(48)
+    REGISTRY.add("signing key", signing_key)
+    state.write_text(json.dumps({"items": [], "signing_key": signing_key}), encoding="utf-8")
+    running = DevServer(log_path=e2e_log_path("console-server"), state=state).start()
     try:
         yield running
     finally:
@@ -99,6 +102,9 @@ def open_console(browser: Any, console_server: DevServer) -> Iterator[Callable[.
 
     yield open_page
     for context in contexts:
+        # The browser's session cookies join the secrets the logs are scanned for.
+        for cookie in context.cookies():
+            REGISTRY.add(f"cookie {cookie['name']}", cookie["value"])
         context.close()
     assert not problems.errors, problems.errors
 

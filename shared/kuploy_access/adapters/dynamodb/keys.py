@@ -22,6 +22,7 @@
 | project, application, deployment, database, channel | `org_pk` | `resource_sk` | |
 | audit event (an organization's, or an account's) | `audit_pk` | `event_sk` | |
 | API key | `api_key_pk` | `API_KEY_SK` | `org_api_keys_gsi1pk` / `api_key_gsi1sk` |
+| first answer to an Idempotency-Key (24 h) | `idempotency_pk` | `IDEMPOTENCY_SK` | |
 
 Stored keys are data: a builder whose output changes strands every item written
 before, so `tests/unit/test_table_keys.py` pins each one. A `..._PREFIX` is what a
@@ -275,3 +276,16 @@ def api_key_gsi1sk(key_id: str) -> str:
 
 
 API_KEY_GSI1SK_PREFIX = api_key_gsi1sk("")
+
+
+# --- Idempotency-Key ---------------------------------------------------------------------
+
+
+def idempotency_pk(digest: str) -> str:
+    """The first answer to one Idempotency-Key of one caller on one route, under the
+    SHA-256 of that scope and key (domain/idempotency.py): one partition per key."""
+    return f"IDEMPOTENCY#{digest}"
+
+
+IDEMPOTENCY_PK_PREFIX = idempotency_pk("")
+IDEMPOTENCY_SK = "IDEMPOTENCY"
