@@ -53,9 +53,11 @@ ITEMS = 10_000
 # (BatchGetItem, session), the mark (one TransactWriteItems), and nothing that lists.
 DELETE_REQUEST_LIMIT = 6
 LISTING = {"Query", "Scan", "BatchWriteItem"}
-# Generous for a loaded CI machine: moto copies the whole table for each transaction,
-# which DynamoDB does not; the request count above is the bound that carries over.
-DELETE_SECONDS_LIMIT = 5.0
+# moto copies the whole table for each transaction (DynamoDB does not), so on moto any
+# write of 10,000 items' table takes a second or so: the DELETE is held to what renaming
+# another organization (one transaction too) takes, and to a bound far below API
+# Gateway's 29 s. The request count above is the bound that carries over to DynamoDB.
+DELETE_SECONDS_LIMIT = 10.0
 PURGE_SECONDS_LIMIT = 45.0
 AUTHORIZER_MODULE = "kuploy_function_AuthorizerFunction"
 
@@ -312,6 +314,9 @@ def test_a_10000_item_organization_is_refused_at_once_and_purged_completely(fres
     assert len(held(org)) == ITEMS, len(held(org))
     consumers.drain()  # the seeding's records: read, dropped by the filter, trimmed
     assert fresh.invocations == []
+    started = time.perf_counter()
+    assert client.request("PATCH", f"/orgs/{other.id}", {"name": "Small Engines"}, token=other.owner).status == 200
+    rename_s = time.perf_counter() - started
     other_before = table_of(other)
 
     with count_dynamodb_requests() as seen:
@@ -322,7 +327,7 @@ def test_a_10000_item_organization_is_refused_at_once_and_purged_completely(fres
     assert answer.status == 204, answer.text
     assert len(seen.by_moto) <= DELETE_REQUEST_LIMIT and not LISTING & set(seen.by_moto), seen.by_moto
     assert seen.by_moto.count("TransactWriteItems") == 1, seen.by_moto
-    assert delete_s < DELETE_SECONDS_LIMIT, delete_s
+    assert delete_s < DELETE_SECONDS_LIMIT and delete_s < 3 * rename_s + 1.0, (delete_s, rename_s)
     # No purge has run: everything is still there, and nothing of it can be used.
     assert fresh.invocations == []
     assert len(held(org)) == ITEMS
@@ -344,7 +349,8 @@ def test_a_10000_item_organization_is_refused_at_once_and_purged_completely(fres
     assert ok(client.request("GET", f"/orgs/{other.id}", token=other.key))["id"] == other.id
     print(
         f"\n{ITEMS} items: seeded in {seeded_s:.1f} s, DELETE answered in {delete_s * 1000:.0f} ms "
-        f"({len(seen.by_moto)} DynamoDB requests), purged in {purge_s:.1f} s by {len(fresh.invocations)} run(s)"
+        f"({len(seen.by_moto)} DynamoDB requests; a rename took {rename_s * 1000:.0f} ms), "
+        f"purged in {purge_s:.1f} s by {len(fresh.invocations)} run(s)"
     )
 
 
