@@ -71,22 +71,23 @@ def test_a_clean_log_gives_nothing_to_report():
     assert scan_text(Path("clean.log"), CLEAN_LOG, registry) == []
 
 
-@pytest.mark.parametrize(
-    ("planted", "kind"),
-    [
-        (JWT, "JWT"),
-        (new_key(), "API key"),
-        (f"Authorization: Bearer {new_secret()}", "Bearer credential"),
-        (f"https://access.example/reset-password?token={new_secret()}", "link with a token"),
-        (f"https://access.example/invitations/{new_secret()}", "invitation link"),
-        (f"Cookie: __Secure-kuploy_refresh={new_secret()}", "session cookie"),
-        ("otpauth://totp/Kuploy:ada%40example.com?secret=JBSWY3DPEHPK3PXP", "otpauth URI"),
-        (new_totp_secret(), "TOTP secret"),
-        (new_recovery_codes()[0], "recovery code"),
-        ("refresh_token=" + "Ab3" + "x" * 40, "43-character base64url secret"),
-    ],
-    ids=lambda value: value if isinstance(value, str) and len(value) < 40 and " " in value else None,
-)
+# Fresh secrets each run: named by their kind alone, so that every pytest-xdist worker
+# collects the same test ids.
+PLANTED = [
+    (JWT, "JWT"),
+    (new_key(), "API key"),
+    (f"Authorization: Bearer {new_secret()}", "Bearer credential"),
+    (f"https://access.example/reset-password?token={new_secret()}", "link with a token"),
+    (f"https://access.example/invitations/{new_secret()}", "invitation link"),
+    (f"Cookie: __Secure-kuploy_refresh={new_secret()}", "session cookie"),
+    ("otpauth://totp/Kuploy:ada%40example.com?secret=JBSWY3DPEHPK3PXP", "otpauth URI"),
+    (new_totp_secret(), "TOTP secret"),
+    (new_recovery_codes()[0], "recovery code"),
+    ("refresh_token=" + "Ab3" + "x" * 40, "43-character base64url secret"),
+]
+
+
+@pytest.mark.parametrize(("planted", "kind"), PLANTED, ids=[kind for _, kind in PLANTED])
 def test_each_shape_of_secret_is_found_by_its_pattern(planted, kind):
     text = CLEAN_LOG + f'\n{{"level":"DEBUG","message":"oops","value":"{planted}"}}\n'
     findings = scan_text(Path("functions.log"), text, SecretRegistry())
@@ -94,16 +95,16 @@ def test_each_shape_of_secret_is_found_by_its_pattern(planted, kind):
     assert {finding.line for finding in findings if finding.kind == kind} == {4}
 
 
-@pytest.mark.parametrize(
-    ("kind", "value"),
-    [
-        ("password", PASSWORD),
-        ("TOTP or recovery code", CODE),
-        ("signing key", TEST_KEY.decode()),
-        ("refresh token", new_secret()),
-        ("CSRF token", new_secret()[:22]),
-    ],
-)
+SEEN = [
+    ("password", PASSWORD),
+    ("TOTP or recovery code", CODE),
+    ("signing key", TEST_KEY.decode()),
+    ("refresh token", new_secret()),
+    ("CSRF token", new_secret()[:22]),
+]
+
+
+@pytest.mark.parametrize(("kind", "value"), SEEN, ids=[kind for kind, _ in SEEN])
 def test_each_secret_a_test_saw_is_found_by_its_value(tmp_path, kind, value):
     log = tmp_path / "functions.log"
     log.write_text(CLEAN_LOG + f"\nsomething went wrong with {value}, see above\n", encoding="utf-8")
