@@ -25,6 +25,7 @@ STREAM_ARN = {"Fn::GetAtt": ["Table", "StreamArn"]}
 
 
 def purge_mapping() -> dict[str, Any]:
+    mapping: dict[str, Any]
     (mapping,) = [
         m["Properties"]
         for m in resources("AWS::Lambda::EventSourceMapping").values()
