@@ -92,4 +92,4 @@ class Fleet:
     def invoke(self, function: FunctionSpec, event: dict[str, Any]) -> Any:
         """One invocation on an idle container (a new one if all are busy); exceptions propagate."""
         with self._of(function).container() as handler, running_function():
-            return handler(event, LambdaContext(function.logical_id))
+            return handler(event, LambdaContext(function.logical_id, timeout_seconds=function.timeout_seconds))

@@ -1,6 +1,6 @@
 """Routes only the local server has, under /_dev/ (never in template.yaml or the
-OpenAPI document): the outbox, the DynamoDB call log, the operator's 2FA reset, and
-the sign-in page of the local providers (dev_sign_in.py)."""
+OpenAPI document): the outbox, the DynamoDB call log, the table's keys, the operator's
+2FA reset, and the sign-in page of the local providers (dev_sign_in.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from devserver.responses import GatewayResponse
 DEV_EMAILS_PATH = "/_dev/emails"
 # Every DynamoDB call the server made so far, by operation: {"count", "operations"}.
 DEV_DYNAMODB_CALLS_PATH = "/_dev/dynamodb-calls"
+# The key of every item in the table, {"count", "keys": [[pk, sk], ...]}: lets a test over
+# HTTP see what a background job (the organization purge) left behind.
+DEV_TABLE_KEYS_PATH = "/_dev/table-keys"
 # The operator command (`bin/kuploy-access admin reset-2fa EMAIL --local URL`) reaches
 # the embedded table through here; loopback callers only.
 DEV_ADMIN_RESET_2FA_PATH = "/_dev/admin/reset-2fa"
@@ -36,6 +39,23 @@ def _admin_reset_two_factor(client_ip: str, body: bytes) -> GatewayResponse:
     return _json(404 if "error" in outcome else 200, outcome)
 
 
+def _table_keys() -> dict[str, Any]:
+    """Read from moto's backend, not by Scan: the DynamoDB call log stays the requests'."""
+    import os
+
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    from devserver.embedded_aws import REGION, dynamodb_paused
+
+    with dynamodb_paused():
+        table = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table(os.environ["TABLE_NAME"])
+        keys = sorted(
+            (str(item.hash_key.value), str(item.range_key and item.range_key.value)) for item in table.all_items()
+        )
+    return {"count": len(keys), "keys": [list(key) for key in keys]}
+
+
 def dev_route(
     method: str, path: str, query: str, client_ip: str, body: bytes, outbox: Outbox
 ) -> GatewayResponse | None:
@@ -53,6 +73,8 @@ def dev_route(
     if path == DEV_DYNAMODB_CALLS_PATH and method == "GET":
         calls = dynamodb_calls.snapshot()
         return _json(200, {"count": len(calls), "operations": calls})
+    if path == DEV_TABLE_KEYS_PATH and method == "GET":
+        return _json(200, _table_keys())
     if path == DEV_ADMIN_RESET_2FA_PATH and method == "POST":
         return _admin_reset_two_factor(client_ip, body)
     return None

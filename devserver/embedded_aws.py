@@ -100,7 +100,18 @@ class Outbox:
             return [asdict(email) for email in self._emails]
 
 
-def create_table(table: dict[str, Any], name: str) -> None:
+@contextmanager
+def dynamodb_paused() -> Iterator[None]:
+    """No DynamoDB request runs meanwhile: for what reads or trims moto's state directly
+    (devserver/local_stream.py)."""
+    with _dynamodb_lock:
+        yield
+
+
+def create_table(table: dict[str, Any], name: str, streams: bool = False) -> None:
+    """The template's table. Its stream only with `streams`: moto keeps every stream
+    record and copies them with the table for each transaction, which only a world whose
+    stream is read and trimmed (devserver/stream_consumers.py) can afford."""
     client = boto3.client("dynamodb", region_name=REGION)
     arguments: dict[str, Any] = {
         "TableName": name,
@@ -110,6 +121,9 @@ def create_table(table: dict[str, Any], name: str) -> None:
     }
     if table.get("GlobalSecondaryIndexes"):
         arguments["GlobalSecondaryIndexes"] = table["GlobalSecondaryIndexes"]
+    stream = table.get("StreamSpecification")
+    if streams and stream:
+        arguments["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
     client.create_table(**arguments)
     ttl = table.get("TimeToLiveSpecification")
     if ttl:
@@ -179,8 +193,11 @@ def count_dynamodb_calls() -> None:
 
 
 @contextmanager
-def embedded_aws(table: dict[str, Any], environment: dict[str, str], state_file: str | None = None) -> Iterator[Outbox]:
-    """Start moto with the table, the signing key, the SES sender and its configuration set in place."""
+def embedded_aws(
+    table: dict[str, Any], environment: dict[str, str], state_file: str | None = None, streams: bool = False
+) -> Iterator[Outbox]:
+    """Start moto with the table (with its stream if `streams`), the signing key, the SES
+    sender and its configuration set in place."""
     from moto import mock_aws
 
     with mock_aws():
@@ -189,7 +206,7 @@ def embedded_aws(table: dict[str, Any], environment: dict[str, str], state_file:
         outbox = Outbox()
         capture_emails(outbox)
         count_dynamodb_calls()
-        create_table(table, environment["TABLE_NAME"])
+        create_table(table, environment["TABLE_NAME"], streams=streams)
         create_signing_key(environment["SIGNING_KEY_SECRET_ID"], _saved_secret(state_file, "signing_key"))
         create_signing_key(environment["TOTP_KEY_SECRET_ID"], _saved_secret(state_file, "totp_key"))
         verify_sender(environment["SENDER_EMAIL"])

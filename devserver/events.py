@@ -35,13 +35,18 @@ class LambdaContext:
     function_version: str = "$LATEST"
     log_group_name: str = "/aws/lambda/local"
     log_stream_name: str = "local"
+    # The function's Timeout: the remaining time counts down from it, as on Lambda (a
+    # handler that hands work over before its time runs out can be tested locally).
+    timeout_seconds: float = 10.0
+    started_at: float = field(default_factory=time.monotonic)
 
     @property
     def invoked_function_arn(self) -> str:
         return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name}"
 
     def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+        left = self.started_at + self.timeout_seconds - time.monotonic()
+        return max(0, int(left * 1000))
 
 
 def _headers_and_cookies(headers: list[tuple[str, str]]) -> tuple[dict[str, str], list[str]]:

@@ -122,12 +122,14 @@ def main(argv: list[str] | None = None) -> int:
     providers = start_local_providers_for(environment["PUBLIC_BASE_URL"])
 
     from devserver.console_files import ConsoleFiles, console_root
-    from devserver.dev_routes import DEV_EMAILS_PATH
+    from devserver.dev_routes import DEV_EMAILS_PATH, DEV_TABLE_KEYS_PATH
     from devserver.dev_sign_in import DEV_SIGN_IN_PATH
     from devserver.embedded_aws import create_client_secrets, embedded_aws, restore_state, save_state
     from devserver.gateway import LocalGateway
+    from devserver.stream_consumers import StreamConsumers
 
-    with providers, embedded_aws(api.table, environment, state_file=args.state) as outbox:
+    streams = bool(api.stream_sources)
+    with providers, embedded_aws(api.table, environment, state_file=args.state, streams=streams) as outbox:
         create_client_secrets(providers.client_secrets)
         if args.state:
             restored = restore_state(args.state, environment["TABLE_NAME"])
@@ -135,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         outbox.listeners.append(_print_email)
         gateway = LocalGateway(api)
         gateway.load_all()
+        # The table stream's consumers (the organization purge) run in the background, as
+        # their event source mappings do; each function is imported on its first batch.
+        consumers = StreamConsumers(api.stream_sources, environment["TABLE_NAME"], gateway.invoke).start()
         ThreadingHTTPServer.request_queue_size = 128  # bursts of parallel clients
         console = ConsoleFiles(public_base_url=environment["PUBLIC_BASE_URL"])
         server = ThreadingHTTPServer((args.host, args.port), make_handler(gateway, outbox, console))
@@ -154,11 +159,15 @@ def main(argv: list[str] | None = None) -> int:
         for line in routes:
             print(f"  {line}", flush=True)
         print(f"  GET    {DEV_EMAILS_PATH}   (local only: emails sent so far)", flush=True)
+        print(f"  GET    {DEV_TABLE_KEYS_PATH}  (local only: the key of every item in the table)", flush=True)
+        for source in api.stream_sources:
+            print(f"  stream -> {source.function.logical_id} (the table's stream, in the background)", flush=True)
         print(f"  GET    {DEV_SIGN_IN_PATH}  (local only: sign in with the local GitHub, Google, GitLab)", flush=True)
         try:
             server.serve_forever(poll_interval=0.2)
         finally:
             server.server_close()
+            consumers.stop()
             if args.state:
                 save_state(
                     args.state,

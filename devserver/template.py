@@ -1,7 +1,9 @@
-"""Reads template.yaml: routes, the authorizer, the table. No second list to keep in sync."""
+"""Reads template.yaml: routes, the authorizer, the table, the table's stream consumers.
+No second list to keep in sync."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,8 @@ class FunctionSpec:
     code_dir: Path
     module: str
     handler: str
+    # The function's Timeout (or Globals'): what its context's remaining time counts down from.
+    timeout_seconds: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,19 @@ class AuthorizerSpec:
 
 
 @dataclass(frozen=True)
+class StreamSourceSpec:
+    """A function fed by the table's stream (an event of Type DynamoDB), as its event
+    source mapping is configured."""
+
+    function: FunctionSpec
+    batch_size: int
+    # FilterCriteria's patterns, parsed; a record reaches the function if one matches.
+    filters: tuple[dict[str, Any], ...]
+    report_batch_item_failures: bool
+    maximum_retry_attempts: int
+
+
+@dataclass(frozen=True)
 class ApiSpec:
     routes: list[RouteSpec]
     authorizer: AuthorizerSpec | None
@@ -70,6 +87,7 @@ class ApiSpec:
     environment: dict[str, Any]
     # Parameters, by name: Type, Default, ...
     parameters: dict[str, Any] = field(default_factory=dict)
+    stream_sources: list[StreamSourceSpec] = field(default_factory=list)
 
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
@@ -87,6 +105,7 @@ def _function(logical_id: str, resource: dict[str, Any], globals_: dict[str, Any
         code_dir=PROJECT_ROOT / props["CodeUri"],
         module=module,
         handler=attribute,
+        timeout_seconds=float(props.get("Timeout") or globals_.get("Timeout") or 3),
     )
 
 
@@ -97,6 +116,32 @@ def _function_of(arn: Any) -> str:
     if isinstance(arn, dict) and str(arn.get("Ref", "")).endswith(".Alias"):
         return str(arn["Ref"]).removesuffix(".Alias")
     raise ValueError(f"the local server cannot tell which function {arn!r} is")
+
+
+def _stream_sources(
+    resources: dict[str, Any], functions: dict[str, FunctionSpec], table_id: str
+) -> list[StreamSourceSpec]:
+    """Events of Type DynamoDB on this table's stream (`!GetAtt Table.StreamArn`)."""
+    sources = []
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        for event in (resource["Properties"].get("Events") or {}).values():
+            props = event.get("Properties") or {}
+            if event["Type"] != "DynamoDB" or props.get("Stream") != {"Fn::GetAtt": [table_id, "StreamArn"]}:
+                continue
+            filters = (props.get("FilterCriteria") or {}).get("Filters") or []
+            sources.append(
+                StreamSourceSpec(
+                    function=functions[logical_id],
+                    batch_size=int(props.get("BatchSize", 100)),
+                    filters=tuple(json.loads(f["Pattern"]) for f in filters),
+                    report_batch_item_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
+                    # Lambda's default: -1, retry until the record expires (locally: a few times).
+                    maximum_retry_attempts=int(props.get("MaximumRetryAttempts", 3)),
+                )
+            )
+    return sources
 
 
 def api_spec(document: dict[str, Any] | None = None) -> ApiSpec:
@@ -144,14 +189,15 @@ def api_spec(document: dict[str, Any] | None = None) -> ApiSpec:
                 )
             )
 
-    tables = [r for r in resources.values() if r["Type"] == "AWS::DynamoDB::Table"]
+    tables = [lid for lid, r in resources.items() if r["Type"] == "AWS::DynamoDB::Table"]
     if len(tables) != 1:
         raise ValueError("the local server expects exactly one AWS::DynamoDB::Table")
     environment = globals_.get("Environment", {}).get("Variables", {})
     return ApiSpec(
         routes=routes,
         authorizer=authorizer,
-        table=tables[0]["Properties"],
+        table=resources[tables[0]]["Properties"],
         environment=environment,
         parameters=document.get("Parameters") or {},
+        stream_sources=_stream_sources(resources, functions, tables[0]),
     )

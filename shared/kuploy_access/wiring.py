@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from kuploy_access.adapters.dynamodb.invitations import DynamoInvitationRepository
     from kuploy_access.adapters.dynamodb.login_throttle import DynamoLoginThrottle
     from kuploy_access.adapters.dynamodb.oauth_flows import DynamoOAuthFlows
+    from kuploy_access.adapters.dynamodb.org_purge import DynamoOrgPurge
     from kuploy_access.adapters.dynamodb.organizations import DynamoOrganizationRepository
     from kuploy_access.adapters.dynamodb.rate_limits import DynamoRateLimiter
     from kuploy_access.adapters.dynamodb.resources import DynamoResourceRepository
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from kuploy_access.services.login import LoginService
     from kuploy_access.services.members import MemberService
     from kuploy_access.services.oauth import OAuthService
+    from kuploy_access.services.org_purge import OrgPurgeService
     from kuploy_access.services.organizations import OrganizationService
     from kuploy_access.services.pacing import AnswerFloor
     from kuploy_access.services.passwords import PasswordService
@@ -478,3 +480,17 @@ def access_review_service() -> AccessReviewService:
         invitations=invitation_repository(),
         clock=clock(),
     )
+
+
+@lru_cache(maxsize=1)
+def org_purge_store() -> DynamoOrgPurge:
+    from kuploy_access.adapters.dynamodb.org_purge import DynamoOrgPurge
+
+    return DynamoOrgPurge()
+
+
+@lru_cache(maxsize=1)
+def org_purge_service() -> OrgPurgeService:
+    from kuploy_access.services.org_purge import OrgPurgeService
+
+    return OrgPurgeService(store=org_purge_store())

@@ -17,6 +17,7 @@ import pytest
 from kuploy_access.adapters.dynamodb.api_keys import DynamoApiKeyRepository
 from kuploy_access.adapters.dynamodb.audit import DynamoAuditLog
 from kuploy_access.adapters.dynamodb.invitations import DynamoInvitationRepository
+from kuploy_access.adapters.dynamodb.org_purge import DynamoOrgPurge
 from kuploy_access.adapters.dynamodb.organizations import DynamoOrganizationRepository
 from kuploy_access.adapters.dynamodb.resources import DynamoResourceRepository
 from kuploy_access.adapters.dynamodb.users import DynamoUserRepository
@@ -28,6 +29,7 @@ from kuploy_access.domain.organizations import Member, Organization
 from kuploy_access.domain.permissions import SCOPE_PRESETS, Role
 from kuploy_access.domain.resources import Resource, ResourceKind
 from kuploy_access.domain.users import User
+from kuploy_access.services.ports.org_purge import OrgPurgeStore
 from tests.contract.ports import (
     ApiKeys,
     AuditLog,
@@ -70,6 +72,7 @@ class OrgHouse:
     resources: ResourceRepository
     audit: AuditLog
     users: Users
+    purge: OrgPurgeStore
 
     def actions(self, org_id: str = ORG_ID) -> list[str]:
         """The organization's audit actions, oldest first."""
@@ -81,14 +84,16 @@ def org_house(request: pytest.FixtureRequest) -> OrgHouse:
     if request.param == "fake":
         store = OrgStore()
         users = FakeUsers(FakeTokens())
+        orgs = FakeOrganizations(store)
         return OrgHouse(
             "fake",
-            FakeOrganizations(store),
+            orgs,
             FakeInvitations(store, users),
             FakeApiKeys(store),
             FakeResources(store),
             FakeAuditLog(store),
             users,
+            orgs,
         )
     request.getfixturevalue("moto_table")
     return OrgHouse(
@@ -99,6 +104,7 @@ def org_house(request: pytest.FixtureRequest) -> OrgHouse:
         DynamoResourceRepository(),
         DynamoAuditLog(),
         DynamoUserRepository(),
+        DynamoOrgPurge(),
     )
 
 

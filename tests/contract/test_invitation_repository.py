@@ -22,6 +22,7 @@ from kuploy_access.domain.errors import (
     ValidationFailed,
 )
 from kuploy_access.domain.invitations import Invitation, InvitationStatus
+from kuploy_access.domain.org_purge import PURGE_STEP_ITEMS
 from kuploy_access.domain.paging import Page
 from kuploy_access.domain.permissions import Role
 from tests.contract.cursors import cursor_of, every_page, forged_cursors, truncated
@@ -301,7 +302,8 @@ def test_the_next_page_of_invitations_starts_after_the_last_one_shown(house: Org
     # Shown already: answered, revoked, or gone with their organization, they skip nobody.
     house.invitations.decline(to_grace[0], NOW, an_event("org_01a"))
     house.orgs.mark_deleted("org_02b", NOW, an_event("org_02b"))
-    house.orgs.purge("org_02b")
+    while not house.purge.purge_step("org_02b", PURGE_STEP_ITEMS).finished:
+        pass
     house.invitations.revoke(sent[0], an_event("org_01a"))
 
     assert house.invitations.pending_to_page(GRACE, NOW, 2, mine.next_cursor) == Page(to_grace[2:], None)
@@ -434,19 +436,27 @@ def test_nobody_joins_a_deleted_organization(house: OrgHouse) -> None:
         house.invitations.accept(invitation, a_member(ORG_ID, ADA), NOW, an_event())
 
     assert house.orgs.get_member(ORG_ID, ADA) is None
-    assert house.invitations.by_token(invitation.token_hash) == invitation
+    assert house.invitations.get(ORG_ID, invitation.id) == invitation
 
 
-def test_an_invitation_to_a_deleted_organization_can_still_be_declined(house: OrgHouse) -> None:
-    """Declining writes nothing in the organization: the adapter does not look at it."""
+def test_a_deleted_organization_s_invitations_answer_nothing_until_its_purge_removes_them(house: OrgHouse) -> None:
     founded(house)
-    invitation = invited(house)
+    founded(house, "org_01other")
+    gone = invited(house, an_invitation(email=GRACE))
+    kept = invited(house, an_invitation("org_01other", email=GRACE))
+    ada = register(house, ADA)
     house.orgs.mark_deleted(ORG_ID, NOW, an_event())
 
-    house.invitations.decline(invitation, NOW, an_event(action="invitation.declined"))
-
-    assert house.invitations.by_token(invitation.token_hash) == status(invitation, InvitationStatus.DECLINED)
-    assert house.actions()[-1] == "invitation.declined"
+    assert house.invitations.by_token(gone.token_hash) is None
+    assert house.invitations.pending_to_page(GRACE, NOW, 10, None).items == [kept]
+    assert house.invitations.by_token(kept.token_hash) == kept
+    # What answering reads still finds it: the answer's own transaction refuses it.
+    assert house.invitations.by_token_for(gone.token_hash, ADA) == (gone, ada)
+    assert house.invitations.sent_to(GRACE, gone.id) == gone
+    with pytest.raises(NotFound):
+        house.invitations.decline(gone, NOW, an_event())
+    # Still there for the purge (by the organization's partition).
+    assert house.invitations.get(ORG_ID, gone.id) == gone
 
 
 # --- decline ------------------------------------------------------------------------------------
@@ -610,7 +620,7 @@ def test_nothing_is_resent_in_a_deleted_organization(house: OrgHouse) -> None:
     with pytest.raises(NotFound):
         house.invitations.resend(invitation, "e" * 64, NOW + WEEK, an_event())
 
-    assert house.invitations.by_token(invitation.token_hash) == invitation
+    assert house.invitations.get(ORG_ID, invitation.id) == invitation
 
 
 def test_an_expired_invitation_whose_address_a_newer_one_holds_is_not_resent(house: OrgHouse) -> None:

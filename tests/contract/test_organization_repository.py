@@ -12,11 +12,13 @@ from pynamodb.exceptions import TransactWriteError
 
 from kuploy_access.adapters.dynamodb.keys import member_sk, org_pk, user_pk
 from kuploy_access.adapters.dynamodb.transactions import ConditionFailed
+from kuploy_access.domain.api_keys import ApiKey
 from kuploy_access.domain.errors import NotFound, OwnerProtected, ValidationFailed
-from kuploy_access.domain.invitations import InvitationStatus
+from kuploy_access.domain.invitations import Invitation, InvitationStatus
+from kuploy_access.domain.org_purge import PURGE_STEP_ITEMS, OrganizationNotDeleted, PurgeStep
 from kuploy_access.domain.paging import Page
 from kuploy_access.domain.permissions import Role
-from kuploy_access.domain.resources import ResourceKind
+from kuploy_access.domain.resources import Resource, ResourceKind
 from kuploy_access.domain.users import OrganizationMembership
 from tests.contract.cursors import cursor_of, every_page, forged_cursors, truncated
 from tests.contract.org_fixtures import (
@@ -185,7 +187,18 @@ def test_update_leaves_what_it_does_not_know(house: OrgHouse) -> None:
 # --- purge ----------------------------------------------------------------------------------------
 
 
-def test_purge_removes_what_a_deleted_organization_held_and_can_run_again(house: OrgHouse) -> None:
+def purge_all(house: OrgHouse, org_id: str = ORG_ID, limit: int = PURGE_STEP_ITEMS) -> list[PurgeStep]:
+    """Steps until the organization is gone; answers each step."""
+    steps: list[PurgeStep] = []
+    while not steps or not steps[-1].finished:
+        steps.append(house.purge.purge_step(org_id, limit))
+        assert len(steps) < 100, steps
+    return steps
+
+
+def a_full_org(house: OrgHouse) -> tuple[Invitation, Resource, ApiKey]:
+    """Two members, a pending invitation (with its link and invitee guard), a project,
+    an API key; and another organization of the owner beside it."""
     founded(house)
     join(house, ADA)
     pending = an_invitation(email="grace@example.com")
@@ -195,13 +208,20 @@ def test_purge_removes_what_a_deleted_organization_held_and_can_run_again(house:
     key = an_api_key()
     house.api_keys.create(key, an_event())
     founded(house, "org_01other", BOB)
+    return pending, project, key
+
+
+def test_purge_removes_what_a_deleted_organization_held_and_can_run_again(house: OrgHouse) -> None:
+    pending, project, key = a_full_org(house)
     house.orgs.mark_deleted(ORG_ID, NOW, an_event(action="org.deleted"))
     trail = house.actions()
 
-    removed = house.orgs.purge(ORG_ID)
+    steps = purge_all(house)
 
-    assert removed >= 5  # two members, an invitation, a project, a key (and whatever guards them)
-    assert house.orgs.purge(ORG_ID) == 0
+    assert sum(step.removed for step in steps) >= 6  # two members, an invitation, its link, a project, a key
+    assert house.purge.purge_step(ORG_ID, PURGE_STEP_ITEMS) == PurgeStep(0, finished=True)
+    assert house.orgs.get(ORG_ID) is None
+    assert house.orgs.load_access(ORG_ID, OWNER_ID) == (None, None)
     assert house.orgs.all_members(ORG_ID) == []
     assert house.orgs.get_member(ORG_ID, OWNER_ID) is None
     assert house.orgs.organizations_of(ADA) == []
@@ -216,6 +236,50 @@ def test_purge_removes_what_a_deleted_organization_held_and_can_run_again(house:
     # The audit log stays (until its retention ends); other organizations are untouched.
     assert house.actions() == trail
     assert house.orgs.get_member("org_01other", BOB) is not None
+
+
+def test_a_purge_goes_a_bounded_step_at_a_time_keys_first(house: OrgHouse) -> None:
+    _, project, key = a_full_org(house)
+    for n in range(3):
+        join(house, f"usr_01extra{n}")
+    house.orgs.mark_deleted(ORG_ID, NOW, an_event(action="org.deleted"))
+
+    first = house.purge.purge_step(ORG_ID, 2)
+
+    assert first == PurgeStep(1, finished=False)
+    assert house.api_keys.get(ORG_ID, key.id) is None, "the keys go first"
+    assert house.resources.get(ORG_ID, ResourceKind.PROJECT, project.id) is not None
+    steps = purge_all(house, limit=2)
+    assert all(step.removed <= 2 for step in steps), steps
+    assert len(steps) >= 4, steps
+    assert house.orgs.all_members(ORG_ID) == [] and house.orgs.get(ORG_ID) is None
+
+
+def test_a_live_organization_is_never_purged(house: OrgHouse) -> None:
+    a_full_org(house)
+
+    with pytest.raises(OrganizationNotDeleted):
+        house.purge.purge_step(ORG_ID, PURGE_STEP_ITEMS)
+
+    assert len(house.orgs.all_members(ORG_ID)) == 2
+    assert len(house.api_keys.of_org(ORG_ID)) == 1
+
+
+def test_a_hand_over_touches_only_a_deleted_organization_and_never_brings_one_back(house: OrgHouse) -> None:
+    org = founded(house)
+    founded(house, "org_01other", BOB)
+    house.purge.hand_over(ORG_ID)
+    assert house.orgs.get(ORG_ID) == org, "a live organization is left alone"
+
+    house.orgs.mark_deleted("org_01other", NOW, an_event("org_01other", action="org.deleted"))
+    house.purge.hand_over("org_01other")
+    assert house.orgs.get("org_01other") is None
+    purge_all(house, "org_01other")
+    house.purge.hand_over("org_01other")
+
+    # A hand-over that wrote a profile back would make the next run refuse it as live.
+    assert house.purge.purge_step("org_01other", PURGE_STEP_ITEMS) == PurgeStep(0, finished=True)
+    assert house.orgs.get("org_01other") is None
 
 
 # --- organizations_of, rename_member ----------------------------------------------------------------

@@ -134,3 +134,40 @@ def cheap_hashing() -> Iterator[None]:
         for name in ("signup_service", "login_service", "password_service"):
             patch.setattr(getattr(wiring, name)(), "hasher", cheap)
         yield
+
+
+# --- the organization purge, for a moto world without a stream ----------------------------------
+
+
+def run_org_purge(client: GatewayClient, org_id: str) -> int:
+    """What the table's stream does after DELETE /orgs/{org_id} (template.yaml,
+    OrgPurgeFunction), in a moto world made without a stream: the record of the deleted
+    profile, as the stream would carry it, handed to the purge function until the
+    profile is gone. Answers the number of runs."""
+    from devserver.stream_consumers import matches
+    from devserver.template import api_spec
+    from kuploy_access.adapters.dynamodb.keys import ORG_SK, org_pk
+    from tests.integration.support import REGION, table_name
+
+    (source,) = api_spec().stream_sources
+    key = {"pk": {"S": org_pk(org_id)}, "sk": {"S": ORG_SK}}
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    for run in range(10):
+        profile = dynamodb.get_item(TableName=table_name(), Key=key, ConsistentRead=True).get("Item")
+        if profile is None:
+            return run
+        record = {
+            "eventID": f"purge-{run}",
+            "eventName": "MODIFY",
+            "eventSource": "aws:dynamodb",
+            "dynamodb": {
+                "Keys": key,
+                "NewImage": profile,
+                "SequenceNumber": str(run + 1),
+                "StreamViewType": "NEW_IMAGE",
+            },
+        }
+        assert any(matches(pattern, record) for pattern in source.filters), "only a deleted profile starts a purge"
+        answer = client.gateway.invoke(source.function, {"Records": [record]})
+        assert answer == {"batchItemFailures": []}, answer
+    raise AssertionError(f"the purge of {org_id} did not finish in ten runs")

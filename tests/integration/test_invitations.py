@@ -40,7 +40,7 @@ from kuploy_access.adapters.dynamodb.keys import (
 from kuploy_access.adapters.ses_mailer import SesMailer
 from tests.integration import support
 from tests.integration.gateway_client import Answer, GatewayClient
-from tests.integration.org_support import PASSWORD, create_org, invitation_token, new_user
+from tests.integration.org_support import PASSWORD, create_org, invitation_token, new_user, run_org_purge
 from tests.integration.support import (
     ACCESS_HEADER,
     access_claims,
@@ -824,6 +824,10 @@ def test_deleting_the_organization_kills_its_invitation_links(team, grace):
 
     assert team.call("DELETE", f"/orgs/{team.org_id}", token=team.owner).status == 204
 
+    # Dead at once, before the purge removes the link.
+    assert_problem(team.view(link), 404, "not_found")
+    assert_problem(team.accept(link, grace[1]), 404, "not_found")
+    run_org_purge(team.client, team.org_id)
     assert_problem(team.view(link), 404, "not_found")
     assert team.view(link, **HTML).status == 404
     assert_problem(team.accept(link, grace[1]), 404, "not_found")

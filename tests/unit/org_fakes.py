@@ -30,6 +30,7 @@ from kuploy_access.domain.errors import (
     OwnerProtected,
 )
 from kuploy_access.domain.invitations import Invitation, InvitationStatus
+from kuploy_access.domain.org_purge import PURGE_STEP_ITEMS, OrganizationNotDeleted, PurgeStep
 from kuploy_access.domain.organizations import Member, Organization
 from kuploy_access.domain.paging import Page
 from kuploy_access.domain.permissions import Role, roles_that_may_invite
@@ -39,6 +40,7 @@ from kuploy_access.domain.users import OrganizationMembership, User
 from kuploy_access.services.access import AccessService
 from kuploy_access.services.invitations import InvitationService
 from kuploy_access.services.members import MemberService
+from kuploy_access.services.org_purge import OrgPurgeService
 from kuploy_access.services.organizations import OrganizationService
 from kuploy_access.services.resources import ResourceService
 from tests.unit.fakes import FakeAccountTrail, FakeRateLimiter, FakeUsers, keyset_page
@@ -88,6 +90,7 @@ class FakeOrganizations:
         self.s = store
         self.touch_calls: list[tuple[str, str, datetime]] = []
         self.touch_writes = 0
+        self.handovers: list[str] = []  # each purge run that passed an organization on
 
     def create(self, org: Organization, owner: Member, event: AuditEvent) -> None:
         with self.s.lock:
@@ -128,20 +131,38 @@ class FakeOrganizations:
             self.s.orgs[org_id] = replace(org, deleted_at=now)
             self.s.record(event)
 
-    def purge(self, org_id: str) -> int:
-        removed = 0
-        for key in [k for k in self.s.invitations if k[0] == org_id]:
-            self.s.tokens.pop(self.s.invitations.pop(key).token_hash, None)
-            removed += 1
-        tables: tuple[dict[Any, Any], ...] = (self.s.members, self.s.guards, self.s.resources)
-        for table in tables:
-            for key in [k for k in table if k[0] == org_id]:
-                del table[key]
-                removed += 1
-        for key_id in [i for i, k in self.s.api_keys.items() if k.org_id == org_id]:
-            del self.s.api_keys[key_id]
-            removed += 1
-        return removed
+    def purge_step(self, org_id: str, limit: int) -> PurgeStep:
+        """The adapter's order: API keys, invitations with their links, the rest of the
+        partition, the profile last; `limit` delete requests at most (two per invitation)."""
+        with self.s.lock:
+            org = self.s.orgs.get(org_id)
+            if org is None:
+                return PurgeStep(0, finished=True)
+            if org.deleted_at is None:
+                raise OrganizationNotDeleted(org_id)
+            keys = [i for i, k in sorted(self.s.api_keys.items()) if k.org_id == org_id][:limit]
+            if keys:
+                for key_id in keys:
+                    del self.s.api_keys[key_id]
+                return PurgeStep(len(keys), finished=False)
+            invitations = [k for k in sorted(self.s.invitations) if k[0] == org_id][: max(1, limit // 2)]
+            if invitations:
+                for key in invitations:
+                    self.s.tokens.pop(self.s.invitations.pop(key).token_hash, None)
+                return PurgeStep(2 * len(invitations), finished=False)
+            tables: tuple[dict[Any, Any], ...] = (self.s.members, self.s.guards, self.s.resources)
+            held = [(table, key) for table in tables for key in sorted(table, key=str) if key[0] == org_id][:limit]
+            if held:
+                for table, key in held:
+                    del table[key]
+                return PurgeStep(len(held), finished=False)
+            del self.s.orgs[org_id]
+            return PurgeStep(1, finished=True)
+
+    def hand_over(self, org_id: str) -> None:
+        org = self.s.orgs.get(org_id)
+        if org is not None and org.deleted_at is not None:
+            self.handovers.append(org_id)
 
     def organizations_of(self, user_id: str) -> list[OrganizationMembership]:
         return [
@@ -265,8 +286,12 @@ class FakeInvitations:
             self._put(invitation)
             self.s.record(event)
 
+    def _of_live_org(self, invitation: Invitation | None) -> Invitation | None:
+        """The adapter's reads pass over a deleted organization's invitations."""
+        return invitation if invitation is not None and self.s.live(invitation.org_id) is not None else None
+
     def by_token(self, token_hash: str) -> Invitation | None:
-        return self.s.tokens.get(token_hash)
+        return self._of_live_org(self.s.tokens.get(token_hash))
 
     def by_token_for(self, token_hash: str, user_id: str) -> tuple[Invitation | None, User | None]:
         return self.s.tokens.get(token_hash), self.users.get(user_id)
@@ -283,7 +308,11 @@ class FakeInvitations:
 
     def pending_to_page(self, email: str, now: datetime, limit: int, cursor: str | None) -> Page[Invitation]:
         """In invitation id order across organizations, as the invitee index sorts them."""
-        keyed = [(f"to:{i.id}", i) for i in self.s.invitations.values() if i.email == email and i.is_pending(now)]
+        keyed = [
+            (f"to:{i.id}", i)
+            for i in self.s.invitations.values()
+            if i.email == email and i.is_pending(now) and self._of_live_org(i)
+        ]
         return keyset_page(keyed, "to:", limit, cursor)
 
     def sent_to(self, email: str, invitation_id: str) -> Invitation | None:
@@ -294,10 +323,8 @@ class FakeInvitations:
 
     def _answer(self, invitation: Invitation, now: datetime, status: InvitationStatus, joining: str = "") -> None:
         """The conditions shared by accept and decline, in the order of the adapter's `_explain`:
-        org (accepting only: a decline writes nothing in the organization), token
-        (pending, unexpired), membership, invitee guard."""
-        if joining:
-            self.s.require_live(invitation.org_id)
+        org, token (pending, unexpired), membership, invitee guard."""
+        self.s.require_live(invitation.org_id)
         token = self.s.tokens.get(invitation.token_hash)
         if token is None or token.status != InvitationStatus.PENDING or token.expires_at <= now:
             raise InvitationUsed()
@@ -590,3 +617,6 @@ class OrgWorld(World):
 
     def resource_service(self) -> ResourceService:
         return ResourceService(resources=self.resources, clock=self.clock)
+
+    def org_purge_service(self, step_items: int = PURGE_STEP_ITEMS) -> OrgPurgeService:
+        return OrgPurgeService(store=self.orgs, step_items=step_items)

@@ -298,13 +298,26 @@ def test_set_plan_changes_the_plan_with_an_event(world, people):
     assert only_event(world, "billing.plan_changed").details == {"plan": "pro", "previous": "free"}
 
 
-def test_delete_removes_everything_the_org_held_and_keeps_the_audit_log(world, people):
+def test_delete_marks_the_org_at_once_and_its_purge_removes_everything_but_the_audit_log(world, people):
     world.invitation_service().invite(
         caller(world, people["owner"], "POST /orgs/{org_id}/invitations"), "new@example.com", "member"
     )
     world.resource_service().create_project(caller(world, people["owner"], "POST /orgs/{org_id}/projects"), "P")
     world.organization_service().delete(caller(world, people["owner"], "DELETE /orgs/{org_id}"))
+
+    # Marked: nothing of it can be used, although nothing is removed yet.
     assert world.orgs.get(ORG_ID) is None
+    assert world.orgs.load_access(ORG_ID, people["owner"].id) == (None, None)
+    assert world.store.orgs[ORG_ID].deleted_at == world.clock.now()
+    assert [k for k in world.store.members if k[0] == ORG_ID] != []
+    assert world.organization_service().mine(people["owner"].id, 50, None).items == []
+    with pytest.raises(NotFound):
+        caller(world, people["owner"], "GET /orgs/{org_id}")
+
+    outcome = world.org_purge_service().purge(ORG_ID, lambda: 60_000)
+
+    assert outcome.finished and outcome.removed > 0
+    assert ORG_ID not in world.store.orgs
     assert world.orgs.load_access(ORG_ID, people["owner"].id) == (None, None)
     assert [k for k in world.store.members if k[0] == ORG_ID] == []
     assert world.store.invitations == {} and world.store.tokens == {} and world.store.guards == {}

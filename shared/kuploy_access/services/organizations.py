@@ -129,12 +129,12 @@ class OrganizationService:
         return self.orgs.update(caller.org.id, {"plan": plan}, event)
 
     def delete(self, caller: OrgCaller) -> None:
-        """Mark it deleted (from then on nothing of it can be used), then remove what
-        it held. If the clean-up is cut short, the mark still keeps everything unusable."""
+        """Mark it deleted, with its audit event, in one transaction: from then on nothing
+        of it can be used. What it held is removed in the background (services/org_purge.py,
+        started by this very write), so the answer does not wait for thousands of items."""
         now = self.clock.now()
         self.orgs.mark_deleted(caller.org.id, now, caller_event(caller, now, "org.deleted", caller.org.id))
-        removed = self.orgs.purge(caller.org.id)
-        logger.info("organization deleted", extra={"org_id": caller.org.id, "items_removed": removed})
+        logger.info("organization marked deleted; its purge follows", extra={"org_id": caller.org.id})
 
     def members_without_two_factor(self, caller: OrgCaller) -> list[Member] | None:
         """Who the 2FA policy locks out (or would): for those who may change the policy."""

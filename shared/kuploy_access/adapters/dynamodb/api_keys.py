@@ -144,13 +144,3 @@ class DynamoApiKeyRepository:
             )
         except ConditionFailed:
             raise NotFound("No such live API key") from None
-
-    def delete_all_of(self, org_id: str) -> int:
-        removed = 0
-        with ApiKeyItem.batch_write() as batch:
-            for item in ApiKeyItem.by_org.query(
-                org_api_keys_gsi1pk(org_id), ApiKeyItem.gsi1sk.startswith(API_KEY_GSI1SK_PREFIX)
-            ):
-                batch.delete(item)
-                removed += 1
-        return removed

@@ -18,13 +18,13 @@ def _client() -> Any:
     return table_connection().client
 
 
-def batch_get(wanted: dict[Key, type[Model]]) -> dict[Key, Model]:
+def batch_get(wanted: dict[Key, type[Model]], consistent: bool = False) -> dict[Key, Model]:
     """The items that exist, by key. Unprocessed keys are asked for again."""
     table = settings().table_name
     found: dict[Key, Model] = {}
     pending = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in wanted]
     while pending:
-        response = _client().batch_get_item(RequestItems={table: {"Keys": pending}})
+        response = _client().batch_get_item(RequestItems={table: {"Keys": pending, "ConsistentRead": consistent}})
         for raw in response.get("Responses", {}).get(table, []):
             key = (raw["pk"]["S"], raw["sk"]["S"])
             found[key] = wanted[key].from_raw_data(raw)

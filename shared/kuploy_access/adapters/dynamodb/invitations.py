@@ -17,6 +17,7 @@ from kuploy_access.adapters.dynamodb.conditions import absent, live_org
 from kuploy_access.adapters.dynamodb.keys import (
     INVITATION_LINK_SK,
     INVITATION_SK_PREFIX,
+    ORG_SK,
     PROFILE_SK,
     invitation_link_pk,
     invitation_sk,
@@ -138,6 +139,21 @@ def _guard_held_by(invitation: Invitation) -> Condition:
 _BY_INVITEE = ByIndex(InvitationItem.by_invitee)
 
 
+def _of_live_orgs(items: list[InvitationItem]) -> list[InvitationItem]:
+    """Those whose organization is live. A deleted organization's invitations stay until
+    its purge (running in the background) reaches them, and answer nothing meanwhile.
+    One strongly consistent BatchGetItem of the organizations, none for no invitation."""
+    org_ids = {item.org_id for item in items}
+    live: set[str] = set()
+    keys = [(org_pk(org_id), ORG_SK) for org_id in sorted(org_ids)]
+    for start in range(0, len(keys), 100):
+        for org in OrganizationItem.batch_get(keys[start : start + 100], consistent_read=True):
+            deleted_at: datetime | None = org.deleted_at
+            if deleted_at is None:
+                live.add(org.org_id)
+    return [item for item in items if item.org_id in live]
+
+
 def _answerable(now: datetime) -> Condition:
     """Single use: of two answers at the same instant, one finds it pending."""
     condition: Condition = (InvitationItem.status == InvitationStatus.PENDING.value) & (InvitationItem.expires_at > now)
@@ -184,10 +200,13 @@ class DynamoInvitationRepository:
             raise AlreadyInvited() from None
 
     def by_token(self, token_hash: str) -> Invitation | None:
+        """The link's invitation, while its organization is live (the invitation page
+        shows the organization; answering is guarded by the transactions instead)."""
         try:
-            return _invitation(InvitationItem.get(invitation_link_pk(token_hash), INVITATION_LINK_SK))
+            token = InvitationItem.get(invitation_link_pk(token_hash), INVITATION_LINK_SK)
         except InvitationItem.DoesNotExist:
             return None
+        return next((_invitation(live) for live in _of_live_orgs([token])), None)
 
     def by_token_for(self, token_hash: str, user_id: str) -> tuple[Invitation | None, User | None]:
         """The invitation behind a link and the account answering it, in one BatchGetItem."""
@@ -250,7 +269,7 @@ class DynamoInvitationRepository:
             filter_condition=_answerable(now),
             by_index=_BY_INVITEE,
         )
-        return Page([_invitation(item) for item in page.items], page.next_cursor)
+        return Page([_invitation(item) for item in _of_live_orgs(page.items)], page.next_cursor)
 
     def sent_to(self, email: str, invitation_id: str) -> Invitation | None:
         for item in InvitationItem.by_invitee.query(
@@ -283,6 +302,9 @@ class DynamoInvitationRepository:
                 .update("token", _token_ref(invitation.token_hash), [declined], _answerable(now))
                 .update("record", _record_ref(invitation), [declined])
                 .delete("guard", _guard_ref(invitation), condition=_guard_held_by(invitation))
+                # A deleted organization's invitations are not answered, also while its
+                # purge (in the background) has not reached them.
+                .check("org", org_ref(invitation.org_id), live_org())
                 .put("audit", audit_item(event))
                 .commit()
             )

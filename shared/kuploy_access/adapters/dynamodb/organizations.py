@@ -13,21 +13,16 @@ from kuploy_access.adapters.dynamodb.audit import audit_item
 from kuploy_access.adapters.dynamodb.batch import batch_get, typed
 from kuploy_access.adapters.dynamodb.conditions import absent, live_org, member_not_owner, present, update_if
 from kuploy_access.adapters.dynamodb.keys import (
-    INVITATION_LINK_SK,
-    INVITATION_SK_PREFIX,
     MEMBER_SK_PREFIX,
     ORG_PK_PREFIX,
     ORG_SK,
-    invitation_link_pk,
     member_sk,
     org_pk,
     user_pk,
 )
 from kuploy_access.adapters.dynamodb.models import (
-    InvitationItem,
     MembershipItem,
     OrganizationItem,
-    TableItem,
     member_ref,
     org_ref,
 )
@@ -99,11 +94,12 @@ _BY_USER = ByIndex(MembershipItem.by_user)
 
 def _with_live_organizations(memberships: list[MembershipItem]) -> list[OrganizationMembership]:
     """Each membership with its organization's name and plan (BatchGetItem), in the same
-    order, leaving out the organizations that are gone or deleted."""
+    order, leaving out the organizations that are gone or deleted (strongly consistent:
+    a deleted organization's memberships stay until its purge reaches them)."""
     orgs: dict[str, OrganizationItem] = {}
     keys = [(org_pk(m.org_id), ORG_SK) for m in memberships]
     for start in range(0, len(keys), _BATCH_GET_LIMIT):
-        for item in OrganizationItem.batch_get(keys[start : start + _BATCH_GET_LIMIT]):
+        for item in OrganizationItem.batch_get(keys[start : start + _BATCH_GET_LIMIT], consistent_read=True):
             orgs[item.org_id] = item
     return [
         OrganizationMembership(
@@ -137,9 +133,11 @@ class DynamoOrganizationRepository:
         )
 
     def load_access(self, org_id: str, user_id: str) -> tuple[Organization | None, Member | None]:
-        """The organization and the caller's membership, in one BatchGetItem."""
+        """The organization and the caller's membership, in one BatchGetItem. Strongly
+        consistent: from the moment a deletion (or a removal) is written, no request sees
+        the organization, although what it held is removed only later."""
         org_at, member_at = (org_pk(org_id), ORG_SK), (org_pk(org_id), member_sk(user_id))
-        found = batch_get({org_at: OrganizationItem, member_at: MembershipItem})
+        found = batch_get({org_at: OrganizationItem, member_at: MembershipItem}, consistent=True)
         org_item = typed(found, org_at, OrganizationItem)
         member_item = typed(found, member_at, MembershipItem)
         if org_item is None or _is_deleted(org_item):
@@ -157,7 +155,8 @@ class DynamoOrganizationRepository:
 
     def get(self, org_id: str) -> Organization | None:
         try:
-            item = OrganizationItem.get(org_pk(org_id), ORG_SK)
+            # Strongly consistent, as load_access: an API key's request after a deletion.
+            item = OrganizationItem.get(org_pk(org_id), ORG_SK, consistent_read=True)
         except OrganizationItem.DoesNotExist:
             return None
         return None if _is_deleted(item) else organization_of(item)
@@ -181,7 +180,8 @@ class DynamoOrganizationRepository:
 
     def mark_deleted(self, org_id: str, now: datetime, event: AuditEvent) -> None:
         """From this write on, every route of the organization answers 404 and no
-        invitation can be accepted; `purge` then removes what it held."""
+        invitation can be accepted. The change is the table stream's cue for the purge
+        (adapters/dynamodb/org_purge.py), which removes what it held in the background."""
         try:
             (
                 Transaction()
@@ -192,22 +192,6 @@ class DynamoOrganizationRepository:
         except ConditionFailed:
             raise NotFound("No such organization") from None
 
-    def purge(self, org_id: str) -> int:
-        """Delete the memberships, invitations (and their links), resources and guards of a
-        deleted organization. Safe to run again. The audit log stays until its TTL."""
-        removed = 0
-        with TableItem.batch_write() as batch:
-            for invitation in InvitationItem.query(org_pk(org_id), InvitationItem.sk.startswith(INVITATION_SK_PREFIX)):
-                batch.delete(InvitationItem(pk=invitation_link_pk(invitation.token_hash), sk=INVITATION_LINK_SK))
-            for item in TableItem.query(org_pk(org_id)):
-                if item.sk != ORG_SK:
-                    batch.delete(item)
-                    removed += 1
-        # Its API keys live under their hashes (the authorizer's lookup), listed by index.
-        from kuploy_access.adapters.dynamodb.api_keys import DynamoApiKeyRepository
-
-        return removed + DynamoApiKeyRepository().delete_all_of(org_id)
-
     def organizations_of(self, user_id: str) -> list[OrganizationMembership]:
         return _with_live_organizations(
             list(MembershipItem.by_user.query(user_pk(user_id), MembershipItem.gsi1sk.startswith(ORG_PK_PREFIX)))
@@ -215,8 +199,8 @@ class DynamoOrganizationRepository:
 
     def organizations_page(self, user_id: str, limit: int, cursor: str | None) -> Page[OrganizationMembership]:
         """By organization id (the membership's index sort key): one Query and one
-        BatchGetItem. A deleted organization whose clean-up was cut short still has the
-        membership: it is passed over, and the page topped up by the next Query."""
+        BatchGetItem. A deleted organization that its purge has not reached yet still has
+        the membership: it is passed over, and the page topped up by the next Query."""
         found: list[OrganizationMembership] = []
         while True:
             wanted = limit - len(found)

@@ -45,12 +45,8 @@ class OrganizationStore(Protocol):  # OrganizationService
 
     def mark_deleted(self, org_id: str, now: datetime, event: AuditEvent) -> None:
         """From this write on, every route of the organization answers 404 and no
-        invitation can be accepted; `purge` then removes what it held."""
-
-    def purge(self, org_id: str) -> int:
-        """Delete what a deleted organization held (memberships, invitations and their
-        links, resources, guards, API keys); answers how many items went. Safe to run
-        again. The audit log stays until its TTL."""
+        invitation can be accepted; the purge (ports/org_purge.py) then removes what it
+        held, in the background."""
 
     def organizations_page(self, user_id: str, limit: int, cursor: str | None) -> Page[OrganizationMembership]:
         """The live organizations `user_id` belongs to, by organization id. Raises
