@@ -89,8 +89,12 @@ test-build: $(VENV)/.installed $(SAM_VENV)/.installed
 	PATH="$(SAM_PATH)" $(PY) -m pytest tests/build
 
 # Everything CI checks; ends with pytest's summary line.
+# Two pytest-xdist workers, a test file each at a time (--dist loadfile): a file's tests
+# share their fixtures and, in tests/e2e, their local server and client address; each
+# worker's session starts servers of its own.
+PYTEST_WORKERS ?= 2
 test: $(VENV)/.installed $(SAM_VENV)/.installed browser lint typecheck openapi-check
-	PATH="$(SAM_PATH)" $(PY) -m pytest tests
+	PATH="$(SAM_PATH)" $(PY) -m pytest tests -n $(PYTEST_WORKERS) --dist loadfile
 
 validate: $(SAM_VENV)/.installed
 	$(SAM_VENV)/bin/sam validate --lint

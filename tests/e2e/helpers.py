@@ -20,8 +20,9 @@ import httpx
 from tests.e2e.secret_scan import REGISTRY
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-# Every server's output (git-ignored), for a reader and for the session's secret scan.
-E2E_LOGS = PROJECT_ROOT / "test-artifacts" / "e2e-logs"
+# Every server's output (git-ignored), for a reader and for the session's secret scan. One
+# folder per pytest-xdist worker: each session clears and scans its own servers' logs.
+E2E_LOGS = PROJECT_ROOT / "test-artifacts" / "e2e-logs" / os.environ.get("PYTEST_XDIST_WORKER", "main")
 # The functions log at DEBUG here: the scan proves that even DEBUG lines hold no secret.
 FUNCTION_LOG_LEVEL = "DEBUG"
 READY_TIMEOUT_S = 60.0
