@@ -46,16 +46,33 @@ class SplitStream(io.TextIOBase):
         super().__init__()
         self.terminal = terminal
         self.functions = functions
+        self._lines = threading.Lock()
+        self._pending = threading.local()
 
     def write(self, text: str) -> int:
-        target = self.functions if _in_function() else self.terminal
-        written = target.write(text)
-        if target is self.functions:
-            target.flush()  # a line a test may look for at once; the file is scanned as it stands
-        return written
+        if not _in_function():
+            return self.terminal.write(text)
+        # Whole lines only, one thread's at a time: `print` writes a line and its newline
+        # separately, and the local server runs functions on several threads at once (on
+        # Lambda a container runs one request), so two JSON lines could otherwise merge.
+        pending = getattr(self._pending, "text", "") + text
+        complete, newline, rest = pending.rpartition("\n")
+        self._pending.text = rest
+        if newline:
+            self._write_lines(complete + newline)
+        return len(text)
+
+    def _write_lines(self, lines: str) -> None:
+        with self._lines:
+            self.functions.write(lines)
+            self.functions.flush()  # a line a test may look for at once; the file is scanned as it stands
 
     def flush(self) -> None:
         self.terminal.flush()
+        pending = getattr(self._pending, "text", "")
+        if pending:
+            self._pending.text = ""
+            self._write_lines(pending)
         self.functions.flush()
 
     def writable(self) -> bool:
