@@ -284,7 +284,9 @@ def test_an_existing_key_secret_is_one_secret_never_a_wildcard():
     for name in ("ExistingSigningKeySecretArn", "ExistingTotpKeySecretArn"):
         pattern = parameters[name]["AllowedPattern"]
         assert re.fullmatch(pattern, ""), name
-        assert re.fullmatch(pattern, "arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/SigningKey-AbCdEf"), name
+        assert re.fullmatch(pattern, "arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/SigningKey-AbCdEf"), (
+            name
+        )
         for wildcard in ("*", "prod/*", "Signing?ey-AbCdEf", "a b"):
             arn = f"arn:aws:secretsmanager:eu-west-1:111122223333:secret:{wildcard}"
             assert not re.fullmatch(pattern, arn), (name, wildcard)
