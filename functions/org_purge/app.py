@@ -30,18 +30,26 @@ def deleted_org_id(record: DynamoDBRecord) -> str:
     return str(image["org_id"])
 
 
+def handovers_seen(record: DynamoDBRecord) -> int | None:
+    """The profile's hand-over count in this record (None: the deletion mark itself),
+    so that a retried batch hands over at most once per record."""
+    image = record.dynamodb.new_image if record.dynamodb is not None else {}
+    count = image.get("purge_handovers")
+    return None if count is None else int(count)
+
+
 def purge_deleted_org(record: DynamoDBRecord, lambda_context: LambdaContext) -> None:
     org_id = deleted_org_id(record)
     logger.append_keys(org_id=org_id)  # on this record's lines only
     try:
-        outcome = org_purge_service().purge(org_id, lambda_context.get_remaining_time_in_millis)
+        outcome = org_purge_service().purge(org_id, lambda_context.get_remaining_time_in_millis, handovers_seen(record))
     except Exception:
         count("OrgPurgeFailures")
         logger.exception("organization purge failed")
         raise
     else:
         metrics.add_metric(name="OrgPurgeItems", unit=MetricUnit.Count, value=outcome.removed)
-        done = "organization purged" if outcome.finished else "organization purge handed over to a new run"
+        done = "organization purged" if outcome.finished else "organization purge left to a new run"
         logger.info(done, extra={"items_removed": outcome.removed})
     finally:
         logger.remove_keys(["org_id"])

@@ -160,6 +160,10 @@ def stage_with(**changes: Any) -> deploy.Stage:
         ({"overrides": {"LogRetentionDays": "10"}}, "LogRetentionDays='10' is not one of"),
         ({"overrides": {"SessionIdleDays": "0"}}, "below 1"),
         ({"overrides": {"AlarmTopicArn": "oncall"}}, "an SNS topic ARN"),
+        (
+            {"overrides": {"ExistingSigningKeySecretArn": "arn:aws:secretsmanager:eu-west-1:111122223333:secret:*"}},
+            "a Secrets Manager secret ARN",
+        ),
         ({"overrides": {"GitHubClientSecretName": "kuploy-access-dev/oauth/github"}}, "kuploy-access-prod/oauth/"),
         ({"overrides": {"ApiDomainName": "api.access.kuploy.dev"}}, "ApiDomainName and ApiCertificateArn"),
     ],

@@ -278,6 +278,20 @@ def test_the_oauth_client_secrets_are_read_under_the_stack_s_own_prefix():
         assert not re.fullmatch(pattern, "other/github"), name
 
 
+def test_an_existing_key_secret_is_one_secret_never_a_wildcard():
+    # The ARN becomes GetSecretValue's Resource: a `*` would grant every secret.
+    parameters = transformed()["Parameters"]
+    for name in ("ExistingSigningKeySecretArn", "ExistingTotpKeySecretArn"):
+        pattern = parameters[name]["AllowedPattern"]
+        assert re.fullmatch(pattern, ""), name
+        assert re.fullmatch(pattern, "arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/SigningKey-AbCdEf"), (
+            name
+        )
+        for wildcard in ("*", "prod/*", "Signing?ey-AbCdEf", "a b"):
+            arn = f"arn:aws:secretsmanager:eu-west-1:111122223333:secret:{wildcard}"
+            assert not re.fullmatch(pattern, arn), (name, wildcard)
+
+
 # --- SES -----------------------------------------------------------------------------------
 
 
@@ -513,3 +527,12 @@ def test_the_alarms_read_only_metrics_the_code_publishes():
     }
     assert named == {"EmailsFailed", "OrgPurgeFailures"}
     assert named <= CODE_METRICS
+
+
+def test_the_purge_failures_alarm_pages_only_for_repeated_failures():
+    # One failed run is retried by the stream's mapping, and one given up on is paged by
+    # OrgPurgeFailedAlarm (its queue): this alarm is for a purge that keeps failing.
+    props = resources(ALARM)["OrgPurgeFailuresAlarm"]["Properties"]
+    (metric,) = props["Metrics"]
+    assert props["Threshold"] >= 3 and props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert metric["Period"] * props["EvaluationPeriods"] >= 900

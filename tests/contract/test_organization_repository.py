@@ -268,18 +268,31 @@ def test_a_live_organization_is_never_purged(house: OrgHouse) -> None:
 def test_a_hand_over_touches_only_a_deleted_organization_and_never_brings_one_back(house: OrgHouse) -> None:
     org = founded(house)
     founded(house, "org_01other", BOB)
-    house.purge.hand_over(ORG_ID)
+    assert house.purge.hand_over(ORG_ID, None) is False
     assert house.orgs.get(ORG_ID) == org, "a live organization is left alone"
 
     house.orgs.mark_deleted("org_01other", NOW, an_event("org_01other", action="org.deleted"))
-    house.purge.hand_over("org_01other")
+    assert house.purge.hand_over("org_01other", None) is True
     assert house.orgs.get("org_01other") is None
     purge_all(house, "org_01other")
-    house.purge.hand_over("org_01other")
+    assert house.purge.hand_over("org_01other", 1) is False
 
     # A hand-over that wrote a profile back would make the next run refuse it as live.
     assert house.purge.purge_step("org_01other", PURGE_STEP_ITEMS) == PurgeStep(0, finished=True)
     assert house.orgs.get("org_01other") is None
+
+
+def test_a_hand_over_happens_once_for_each_change_the_stream_carried(house: OrgHouse) -> None:
+    # A retried batch brings the same record again: only the first run that hands
+    # over for it does (the profile's count has moved on), so chains never double.
+    founded(house)
+    house.orgs.mark_deleted(ORG_ID, NOW, an_event(action="org.deleted"))
+
+    assert house.purge.hand_over(ORG_ID, None) is True, "the mark's record (no count yet)"
+    assert house.purge.hand_over(ORG_ID, None) is False, "the same record, retried"
+    assert house.purge.hand_over(ORG_ID, 1) is True, "the first hand-over's record"
+    assert house.purge.hand_over(ORG_ID, 1) is False
+    assert house.purge.hand_over(ORG_ID, 5) is False, "a count the profile never had"
 
 
 # --- organizations_of, rename_member ----------------------------------------------------------------

@@ -91,6 +91,7 @@ class FakeOrganizations:
         self.touch_calls: list[tuple[str, str, datetime]] = []
         self.touch_writes = 0
         self.handovers: list[str] = []  # each purge run that passed an organization on
+        self.handover_counts: dict[str, int] = {}  # the profile's purge_handovers
 
     def create(self, org: Organization, owner: Member, event: AuditEvent) -> None:
         with self.s.lock:
@@ -159,10 +160,15 @@ class FakeOrganizations:
             del self.s.orgs[org_id]
             return PurgeStep(1, finished=True)
 
-    def hand_over(self, org_id: str) -> None:
-        org = self.s.orgs.get(org_id)
-        if org is not None and org.deleted_at is not None:
+    def hand_over(self, org_id: str, handovers_seen: int | None) -> bool:
+        """The adapter's condition: deleted, and the count still the record's."""
+        with self.s.lock:
+            org = self.s.orgs.get(org_id)
+            if org is None or org.deleted_at is None or self.handover_counts.get(org_id) != handovers_seen:
+                return False
+            self.handover_counts[org_id] = (handovers_seen or 0) + 1
             self.handovers.append(org_id)
+            return True
 
     def organizations_of(self, user_id: str) -> list[OrganizationMembership]:
         return [

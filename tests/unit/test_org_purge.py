@@ -47,8 +47,8 @@ class CountingStore:
         self.steps.append(step)
         return step
 
-    def hand_over(self, org_id: str) -> None:
-        self.inner.hand_over(org_id)
+    def hand_over(self, org_id: str, handovers_seen: int | None) -> bool:
+        return self.inner.hand_over(org_id, handovers_seen)
 
 
 class Countdown:
@@ -142,6 +142,21 @@ def test_a_run_reaching_an_organization_with_too_little_time_hands_it_over_untou
     assert held(world) == 6
 
 
+def test_a_run_again_for_the_same_record_does_not_hand_over_a_second_time(world):
+    # A batch retried after a timeout: the record whose run handed over comes back.
+    big_org(world, 5)
+    mark_deleted(world)
+    service = world.org_purge_service()
+    short = lambda: PURGE_TIME_RESERVE_MS - 1  # noqa: E731
+
+    assert service.purge(ORG_ID, short) == PurgeOutcome(ORG_ID, removed=0, finished=False)
+    assert service.purge(ORG_ID, short) == PurgeOutcome(ORG_ID, removed=0, finished=False)
+    assert world.orgs.handovers == [ORG_ID], "another run already took over"
+
+    service.purge(ORG_ID, short, handovers_seen=1)  # the hand-over's own record
+    assert world.orgs.handovers == [ORG_ID, ORG_ID]
+
+
 def test_a_live_organization_is_refused_and_nothing_is_removed(world):
     big_org(world, 2)
 
@@ -170,7 +185,7 @@ def load_handler() -> ModuleType:
     return module
 
 
-def stream_record(org_id: str, sequence: int, with_image: bool = True) -> dict[str, Any]:
+def stream_record(org_id: str, sequence: int, with_image: bool = True, handovers: int | None = None) -> dict[str, Any]:
     change: dict[str, Any] = {
         "Keys": {"pk": {"S": f"ORG#{org_id}"}, "sk": {"S": "ORG"}},
         "SequenceNumber": str(sequence),
@@ -184,6 +199,8 @@ def stream_record(org_id: str, sequence: int, with_image: bool = True) -> dict[s
             "org_id": {"S": org_id},
             "deleted_at": {"S": "2025-03-01T09:30:00.000000+0000"},
         }
+        if handovers is not None:
+            change["NewImage"]["purge_handovers"] = {"N": str(handovers)}
     return {
         "eventID": f"e{sequence}",
         "eventName": "MODIFY",
@@ -243,3 +260,18 @@ def test_the_handler_hands_over_with_its_context_s_time(world, monkeypatch):
     assert answer == {"batchItemFailures": []}
     assert world.orgs.handovers == [ORG_ID]
     assert held(world) == 5
+
+
+def test_the_handler_hands_over_once_per_record_however_often_it_is_retried(world, monkeypatch):
+    big_org(world, 4)
+    mark_deleted(world)
+    handler = load_handler()
+    monkeypatch.setattr(handler, "org_purge_service", world.org_purge_service)
+    short = LambdaContext("OrgPurgeFunction", timeout_seconds=PURGE_TIME_RESERVE_MS / 1000 - 1)
+
+    for _ in range(3):  # the mark's record, and the whole batch retried twice
+        handler.lambda_handler({"Records": [stream_record(ORG_ID, 7)]}, short)
+    assert world.orgs.handovers == [ORG_ID]
+
+    handler.lambda_handler({"Records": [stream_record(ORG_ID, 8, handovers=1)]}, short)
+    assert world.orgs.handovers == [ORG_ID, ORG_ID]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from botocore.exceptions import ClientError
 
 from kuploy_access.domain.audit import AuditEvent
 from kuploy_access.domain.errors import (
@@ -568,6 +571,24 @@ def test_when_the_mailer_fails_the_invitation_exists_and_says_failed(world, peop
     )
     assert resent.email_delivery == "sent"
     assert hashlib.sha256(secret_of(world).encode()).hexdigest() == resent.invitation.token_hash
+
+
+def test_a_failed_invitation_email_logs_the_error_code_never_the_address(world, people, caplog):
+    # SES's sandbox names the refused recipient in its message.
+    refusal = "Email address is not verified: grace@example.com"
+    error = ClientError({"Error": {"Code": "MessageRejected", "Message": refusal}}, "SendEmail")
+
+    def refuse(email: object) -> None:
+        raise error
+
+    world.mailer.send = refuse
+    with caplog.at_level(logging.INFO):
+        sent = world.invitation_service().invite(inviter(world, people), "grace@example.com", "member")
+    assert sent.email_delivery == "failed"
+    handler = logging.StreamHandler(io.StringIO())
+    text = "\n".join(f"{handler.format(record)} {vars(record)}" for record in caplog.records)
+    assert [r.error_code for r in caplog.records if r.getMessage() == "invitation email failed"] == ["MessageRejected"]
+    assert "grace@" not in text, text
 
 
 def test_when_the_address_had_too_many_emails_the_invitation_exists_and_says_failed(world, people):

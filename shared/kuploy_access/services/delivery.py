@@ -35,11 +35,23 @@ class CountedMailer:
         self.counter.count(SENT_METRIC)
 
 
+def failure_code(error: BaseException) -> str:
+    """What a delivery failure may log: SES's error code (botocore's ClientError carries
+    it), else the exception's class. Never its message, which can name the recipient
+    (SES's sandbox: "MessageRejected ... identities failed the check: <address>")."""
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        if isinstance(code, str) and code:
+            return code
+    return type(error).__name__
+
+
 def send_quietly(mailer: Mailer, email: OutgoingEmail) -> None:
     """Deliver, or log the failure for operators. The routes that send answer the same
     whether or not an address has an account, so a failure must not surface; the
     person can ask for the email again."""
     try:
         mailer.send(email)
-    except Exception:
-        logger.exception("email delivery failed", extra={"subject": email.subject})
+    except Exception as error:
+        logger.error("email delivery failed", extra={"subject": email.subject, "error_code": failure_code(error)})

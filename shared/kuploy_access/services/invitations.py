@@ -31,6 +31,7 @@ from kuploy_access.domain.permissions import ASSIGNABLE_ROLES
 from kuploy_access.domain.rate_limits import INVITATION_EMAILS_PER_ADDRESS, INVITATIONS_PER_ORG, RateLimited
 from kuploy_access.domain.users import User
 from kuploy_access.services.access import OrgCaller, caller_event
+from kuploy_access.services.delivery import failure_code
 from kuploy_access.services.ports.clock import Clock
 from kuploy_access.services.ports.invitations import InvitationStore
 from kuploy_access.services.ports.mail import Mailer
@@ -232,8 +233,10 @@ class InvitationService:
         )
         try:
             self.mailer.send(message)
-        except Exception:
-            logger.exception("invitation email failed", extra={"invitation_id": invitation.id})
+        except Exception as error:
+            logger.error(
+                "invitation email failed", extra={"invitation_id": invitation.id, "error_code": failure_code(error)}
+            )
             return FAILED
         return SENT
 

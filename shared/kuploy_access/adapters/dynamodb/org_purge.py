@@ -63,13 +63,16 @@ class DynamoOrgPurge:
                 return PurgeStep(removed, finished=False)
         return PurgeStep(self._profile(org_id), finished=True)
 
-    def hand_over(self, org_id: str) -> None:
+    def hand_over(self, org_id: str, handovers_seen: int | None) -> bool:
         # A change of the deleted profile: the table's stream hands it to a new run
         # (template.yaml, OrgPurgeFunction's filter). Never recreates a removed profile.
-        update_if(
+        # The count must still be the record's: a retried batch hands over once.
+        count = OrganizationItem.purge_handovers
+        unchanged = count.does_not_exist() if handovers_seen is None else count == handovers_seen
+        return update_if(
             org_ref(org_id),
-            [OrganizationItem.purge_handovers.add(1)],
-            OrganizationItem.deleted_at.exists(),
+            [count.add(1)],
+            OrganizationItem.deleted_at.exists() & unchanged,
         )
 
     def _api_keys(self, org_id: str, limit: int) -> int:

@@ -18,6 +18,9 @@ class OrgPurgeStore(Protocol):  # OrgPurgeService
         profile last. An organization already gone is finished, with nothing removed:
         a step is safe to run again. The audit log stays until its TTL."""
 
-    def hand_over(self, org_id: str) -> None:
+    def hand_over(self, org_id: str, handovers_seen: int | None) -> bool:
         """Ask for another run for this organization (the purge's trigger sees a new
-        change of the deleted profile). Nothing when the profile is gone already."""
+        change of the deleted profile), if the profile's hand-over count is still
+        `handovers_seen` (the triggering record's; None: no hand-over yet). False, with
+        nothing written, when it moved on (a run for the same record, retried, already
+        handed over) or the profile is gone."""
