@@ -82,7 +82,9 @@ class StreamConsumer:
         self.stream = stream
         self.invoke = invoke
         self.retry_delay_s = retry_delay_s
-        self.position = stream.latest()  # StartingPosition LATEST
+        # From the newest record, unlike the template's TRIM_HORIZON: the local stream is born
+        # with the process, and what came before it (a --state file's items) is no change.
+        self.position = stream.latest()
         self.failures: list[FailedBatch] = []
         retries = source.maximum_retry_attempts
         self.retry_limit = retries if retries >= 0 else LOCAL_RETRY_LIMIT
