@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from devserver.embedded_aws import REGION
 from kuploy_access.adapters.dynamodb.idempotency import DynamoAnswerLedger
@@ -274,10 +275,10 @@ def test_without_its_secret_the_ledger_claims_and_creates_nothing(ledger: Answer
     create = Creations()
     unreachable = DynamoAnswerLedger(os.environ["TABLE_NAME"], REGION, "kuploy-access/local/no-such-secret")
 
-    with pytest.raises(Exception) as failed:  # noqa: PT011 - whatever Secrets Manager raises
+    with pytest.raises(ClientError) as failed:
         unreachable.answer_once(an_attempt(), create)
 
-    assert "ResourceNotFound" in repr(failed.value) or "no-such-secret" in str(failed.value), failed.value
+    assert failed.value.response["Error"]["Code"] == "ResourceNotFoundException"
     assert create.calls == 0
     assert raw_items() == []
 

@@ -125,7 +125,7 @@ def test_the_idempotency_key_secret_is_read_only_by_the_functions_that_keep_answ
     given = read_settings(COMPLETE | {"IDEMPOTENCY_KEY_SECRET_ID": "arn:aws:secretsmanager:eu-west-1:1:secret:idem"})
     assert given.idempotency_key_secret_id == "arn:aws:secretsmanager:eu-west-1:1:secret:idem"
     with pytest.raises(MissingSetting, match="missing environment variable: IDEMPOTENCY_KEY_SECRET_ID"):
-        read_settings(COMPLETE).idempotency_key_secret_id
+        _ = read_settings(COMPLETE).idempotency_key_secret_id
 
 
 def test_the_required_variables():

@@ -198,9 +198,7 @@ class DynamoAnswerLedger:
             # either: only a tampering still at work does that; refuse to guess.
             raise IdempotencyKeyInUse() from None
 
-    def _answer(
-        self, attempt: Attempt, request: dict[str, str], create: Callable[[], FirstAnswer]
-    ) -> Answered:
+    def _answer(self, attempt: Attempt, request: dict[str, str], create: Callable[[], FirstAnswer]) -> Answered:
         def first(request: dict[str, str]) -> Answered:
             return Answered(answer=create(), replayed=False)
 
