@@ -79,8 +79,8 @@ class _ItemPerKey(DynamoDBPersistenceLayer):
 
     def forget_answer(self, request: dict[str, str], sealed: str) -> None:
         """Remove the item of `request` if it still holds the answer `sealed` (each seal
-        has its own nonce): a retry running alongside may have replaced it already, and
-        its claim or answer stays."""
+        has its own nonce): a retry running alongside may have replaced it already (its
+        claim is in progress, its answer another seal), and that stays."""
         from botocore.exceptions import ClientError
 
         hashed = self._get_hashed_idempotency_key(data=request)
@@ -90,9 +90,9 @@ class _ItemPerKey(DynamoDBPersistenceLayer):
             self.client.delete_item(
                 TableName=self.table_name,
                 Key=self._get_key(hashed),
-                ConditionExpression="contains(#answer, :sealed)",
-                ExpressionAttributeNames={"#answer": self.data_attr},
-                ExpressionAttributeValues={":sealed": {"S": sealed}},
+                ConditionExpression="#status = :completed AND contains(#answer, :sealed)",
+                ExpressionAttributeNames={"#status": self.status_attr, "#answer": self.data_attr},
+                ExpressionAttributeValues={":completed": {"S": "COMPLETED"}, ":sealed": {"S": sealed}},
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
