@@ -29,6 +29,9 @@ LOCAL_ENVIRONMENT = {
     "TABLE_NAME": "kuploy-access-local",
     "SIGNING_KEY_SECRET_ID": "kuploy-access/local/signing-key",
     "TOTP_KEY_SECRET_ID": "kuploy-access/local/totp-key",
+    # The first answers to Idempotency-Keys are sealed with a key of their own; not kept
+    # over a restart (an answer that no longer opens counts as absent).
+    "IDEMPOTENCY_KEY_SECRET_ID": "kuploy-access/local/idempotency-key",
     "SENDER_EMAIL": "no-reply@kuploy.local",
     "SES_CONFIGURATION_SET": "kuploy-access-local-email",
     # No CloudFront in front: the client is always the source IP (domain.client_address).
@@ -196,7 +199,8 @@ def count_dynamodb_calls() -> None:
 def embedded_aws(
     table: dict[str, Any], environment: dict[str, str], state_file: str | None = None, streams: bool = False
 ) -> Iterator[Outbox]:
-    """Start moto with the table (with its stream if `streams`), the signing key, the SES
+    """Start moto with the table (with its stream if `streams`), the signing, TOTP and
+    idempotency keys, the SES
     sender and its configuration set in place."""
     from moto import mock_aws
 
@@ -209,6 +213,8 @@ def embedded_aws(
         create_table(table, environment["TABLE_NAME"], streams=streams)
         create_signing_key(environment["SIGNING_KEY_SECRET_ID"], _saved_secret(state_file, "signing_key"))
         create_signing_key(environment["TOTP_KEY_SECRET_ID"], _saved_secret(state_file, "totp_key"))
+        if environment.get("IDEMPOTENCY_KEY_SECRET_ID"):
+            create_signing_key(environment["IDEMPOTENCY_KEY_SECRET_ID"])
         verify_sender(environment["SENDER_EMAIL"])
         if environment.get("SES_CONFIGURATION_SET"):
             create_configuration_set(environment["SES_CONFIGURATION_SET"])

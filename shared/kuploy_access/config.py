@@ -5,7 +5,8 @@ Environment) and its region from Lambda (AWS_REGION). Without one it is a broken
 deployment, so there are no defaults to fall back on (a default would name some other
 table, secret or sender): `settings()` raises MissingSetting naming every missing
 variable, at cold start (kuploy_access.wiring reads the settings when it is imported).
-The two Secrets Manager ids are checked when read, by the code that opens a secret: the
+The Secrets Manager ids are checked when read, by the code that opens a secret (the
+idempotency key's only in the four functions with create routes, which alone get it): the
 operator's command line (kuploy_access.cli) shares the wiring but never opens one, and
 runs with TABLE_NAME, SENDER_EMAIL and PUBLIC_BASE_URL alone.
 
@@ -38,6 +39,9 @@ SENDER_EMAIL = "SENDER_EMAIL"
 SIGNING_KEY_SECRET_ID = "SIGNING_KEY_SECRET_ID"
 TOTP_KEY_SECRET_ID = "TOTP_KEY_SECRET_ID"
 SECRET_ID_VARIABLES = (SIGNING_KEY_SECRET_ID, TOTP_KEY_SECRET_ID)
+# The key the first answers to Idempotency-Keys are sealed with: only the four functions
+# with create routes get it (template.yaml), so it is not among the required variables.
+IDEMPOTENCY_KEY_SECRET_ID = "IDEMPOTENCY_KEY_SECRET_ID"
 EDGE_ORIGIN_SECRET = "EDGE_ORIGIN_SECRET"
 # The SES configuration set emails are sent with (template.yaml's EmailConfigurationSet);
 # optional: without it (the operator's command line), SES counts nothing per set.
@@ -93,6 +97,10 @@ class Settings:
     def totp_key_secret_id(self) -> str:
         return self._secret_id(TOTP_KEY_SECRET_ID)
 
+    @property
+    def idempotency_key_secret_id(self) -> str:
+        return self._secret_id(IDEMPOTENCY_KEY_SECRET_ID)
+
     def _secret_id(self, variable: str) -> str:
         value = dict(self.secret_ids).get(variable)
         if value is None:
@@ -128,7 +136,11 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         audit_retention=timedelta(days=tunable("AUDIT_RETENTION_DAYS", "400")),
         quiet_answer_seconds=tunable("QUIET_ANSWER_SECONDS", "0.3"),
         sudo_mode_window=timedelta(minutes=tunable("SUDO_MODE_MINUTES", "10")),
-        secret_ids=tuple((name, value) for name in SECRET_ID_VARIABLES if (value := _set(environ, name))),
+        secret_ids=tuple(
+            (name, value)
+            for name in (*SECRET_ID_VARIABLES, IDEMPOTENCY_KEY_SECRET_ID)
+            if (value := _set(environ, name))
+        ),
         edge_origin_secret=(_set(environ, EDGE_ORIGIN_SECRET) or "").strip(),
         ses_configuration_set=(_set(environ, SES_CONFIGURATION_SET) or "").strip(),
     )

@@ -209,7 +209,7 @@ def answer_ledger() -> DynamoAnswerLedger:
     from kuploy_access.adapters.dynamodb.idempotency import DynamoAnswerLedger
 
     config = settings()
-    return DynamoAnswerLedger(config.table_name, config.region, config.totp_key_secret_id)
+    return DynamoAnswerLedger(config.table_name, config.region, config.idempotency_key_secret_id)
 
 
 # --- services ---------------------------------------------------------------------------

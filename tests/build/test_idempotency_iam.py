@@ -1,6 +1,7 @@
 """What the functions behind the create routes need for Idempotency-Key, as SAM deploys
 them: Powertools' calls on the table (a conditional PutItem, GetItem, UpdateItem,
-DeleteItem), the secret the answers' sealing key is derived from, and a timeout within
+DeleteItem), the secret of their own the answers' sealing key is derived from (and not
+the TOTP key, which opens every user's second factor), and a timeout within
 the claim's lock (domain/idempotency.py, IN_PROGRESS_LOCK)."""
 
 from __future__ import annotations
@@ -47,13 +48,44 @@ def test_a_create_function_may_keep_answers_in_the_table(function_id: str):
     assert any(_is_audit_deny(s) for s in role_statements(function_id))
 
 
-@pytest.mark.parametrize("function_id", sorted(create_functions()))
-def test_a_create_function_may_read_the_secret_that_seals_answers(function_id: str):
-    # SAM's AWSSecretsManagerGetSecretValuePolicy, as the transform writes it: the stack's
-    # own TOTP key, or the one ExistingTotpKeySecretArn names (test_deploy_template.py).
+def readers_of(secret: Any) -> set[str]:
+    """The functions whose role may read `secret` (as SAM's AWSSecretsManagerGetSecretValuePolicy
+    writes its ARN: Fn::Sub ["${secretArn}", {secretArn: ...}])."""
+    arn = {"Fn::Sub": ["${secretArn}", {"secretArn": secret}]}
+    return {
+        function_id
+        for function_id in resources("AWS::Lambda::Function")
+        if allowed(function_id, "secretsmanager:GetSecretValue", arn)
+    }
+
+
+def test_the_answers_are_sealed_with_a_secret_of_their_own_readable_only_by_the_four():
+    assert readers_of({"Ref": "IdempotencyKeySecret"}) == create_functions()
+
+
+def test_the_totp_key_stays_with_the_functions_that_read_it_before_idempotency():
+    """Sealed TOTP seeds open only where a second factor is checked: signing in, 2FA, and the
+    invitation page (which signs in); the create functions never read them."""
     in_use = {"Fn::If": ["CreatesTotpKeySecret", {"Ref": "TotpKeySecret"}, {"Ref": "ExistingTotpKeySecretArn"}]}
-    totp_key = {"Fn::Sub": ["${secretArn}", {"secretArn": in_use}]}
-    assert allowed(function_id, "secretsmanager:GetSecretValue", totp_key), function_id
+    assert readers_of(in_use) == {"LoginFunction", "TwoFactorFunction", "InvitationsFunction"}
+
+
+def test_only_the_four_are_told_the_idempotency_secret():
+    told = {
+        function_id
+        for function_id, function in resources("AWS::Lambda::Function").items()
+        if "IDEMPOTENCY_KEY_SECRET_ID" in ((function["Properties"].get("Environment") or {}).get("Variables") or {})
+    }
+    assert told == create_functions()
+    for function_id in told:
+        variables = resources("AWS::Lambda::Function")[function_id]["Properties"]["Environment"]["Variables"]
+        assert variables["IDEMPOTENCY_KEY_SECRET_ID"] == {"Ref": "IdempotencyKeySecret"}, function_id
+
+
+def test_the_idempotency_secret_is_generated_and_kept_like_the_others():
+    secret = resources("AWS::SecretsManager::Secret")["IdempotencyKeySecret"]
+    assert (secret["DeletionPolicy"], secret["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    assert secret["Properties"]["GenerateSecretString"]["PasswordLength"] >= 64
 
 
 @pytest.mark.parametrize("function_id", sorted(create_functions()))

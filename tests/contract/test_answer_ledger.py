@@ -7,16 +7,17 @@ import hashlib
 import json
 import os
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from devserver.embedded_aws import REGION
 from kuploy_access.adapters.dynamodb.idempotency import DynamoAnswerLedger
 from kuploy_access.adapters.dynamodb.keys import IDEMPOTENCY_PK_PREFIX, IDEMPOTENCY_SK, idempotency_pk
-from kuploy_access.adapters.secret_box import SealedValueInvalid
 from kuploy_access.domain.idempotency import (
     ANSWER_LIFETIME,
     IN_PROGRESS_LOCK,
@@ -42,7 +43,7 @@ def ledger(request: pytest.FixtureRequest) -> AnswerLedger:
     if request.param == "fake":
         return FakeAnswerLedger()
     request.getfixturevalue("moto_table")
-    return DynamoAnswerLedger(os.environ["TABLE_NAME"], REGION, os.environ["TOTP_KEY_SECRET_ID"])
+    return DynamoAnswerLedger(os.environ["TABLE_NAME"], REGION, os.environ["IDEMPOTENCY_KEY_SECRET_ID"])
 
 
 def an_attempt(key: str = "retry-1", body: Any = None, scope: str = PROJECTS) -> Attempt:
@@ -212,17 +213,74 @@ def test_one_item_per_key_under_hashes_with_a_sealed_answer(ledger: AnswerLedger
         assert plain not in stored, plain
 
 
+def sealed_of(attempt: Attempt) -> dict[str, str]:
+    [sealed] = [item["sealed_answer"] for item in raw_items() if item["pk"]["S"] == pk_of(attempt)]
+    return sealed
+
+
 @pytest.mark.dynamo_only(reason="moving a sealed answer between items is a DynamoDB-side change")
 def test_a_sealed_answer_opens_only_on_its_own_record(ledger: AnswerLedger) -> None:
+    """Moved onto another record, an answer does not open there: that record's answer is
+    as good as gone, and its retry runs as a new request (rather than failing for ever)."""
     ada_s, mallory_s = an_attempt(key="ada-s"), an_attempt(key="mallory-s")
     ledger.answer_once(ada_s, lambda: FirstAnswer(201, {"key": SECRET}))
     ledger.answer_once(mallory_s, lambda: FirstAnswer(201, {"key": "nothing"}))
-    [sealed_for_ada] = [item["sealed_answer"] for item in raw_items() if item["pk"]["S"] == pk_of(ada_s)]
+    set_attribute(pk_of(mallory_s), "sealed_answer", sealed_of(ada_s))
+    create = Creations()
 
-    set_attribute(pk_of(mallory_s), "sealed_answer", sealed_for_ada)
+    again = ledger.answer_once(mallory_s, create)
 
-    with pytest.raises(SealedValueInvalid):
-        ledger.answer_once(mallory_s, Creations())
+    assert (again.answer.body, again.replayed, create.calls) == ({"id": "prj_1"}, False, 1)
+    assert SECRET not in json.dumps(again.answer.body)
+    assert ledger.answer_once(mallory_s, create).replayed  # the new answer is kept in its place
+    assert ledger.answer_once(ada_s, create).answer.body == {"key": SECRET}
+
+
+@pytest.mark.dynamo_only(reason="tampering with a sealed answer is a DynamoDB-side change")
+def test_a_tampered_answer_is_treated_as_absent(ledger: AnswerLedger) -> None:
+    create = Creations()
+    ledger.answer_once(an_attempt(), create)
+    sealed = sealed_of(an_attempt())["S"]
+    flipped = sealed[:-3] + ("A" if sealed[-3] != "A" else "B") + sealed[-2:]
+    set_attribute(pk_of(an_attempt()), "sealed_answer", {"S": flipped})
+
+    again = ledger.answer_once(an_attempt(), create)
+
+    assert (again.answer.body, again.replayed, create.calls) == ({"id": "prj_2"}, False, 2)
+    assert len(raw_items()) == 1
+
+
+def another_secret() -> str:
+    secret_id = f"kuploy-access/local/idempotency-key-{uuid.uuid4().hex}"
+    boto3.client("secretsmanager", region_name=REGION).create_secret(Name=secret_id, SecretString=uuid.uuid4().hex)
+    return secret_id
+
+
+@pytest.mark.dynamo_only(reason="the sealing key is the adapter's")
+def test_answers_sealed_under_a_replaced_secret_are_treated_as_absent(ledger: AnswerLedger) -> None:
+    create = Creations()
+    ledger.answer_once(an_attempt(), create)
+    replaced = DynamoAnswerLedger(os.environ["TABLE_NAME"], REGION, another_secret())
+
+    again = replaced.answer_once(an_attempt(body={"name": "web"}), create)
+
+    assert (again.answer.body, again.replayed, create.calls) == ({"id": "prj_2"}, False, 2)
+    assert replaced.answer_once(an_attempt(), create).answer.body == {"id": "prj_2"}
+
+
+@pytest.mark.dynamo_only(reason="the sealing key's secret is the adapter's")
+def test_without_its_secret_the_ledger_claims_and_creates_nothing(ledger: AnswerLedger) -> None:
+    """The key is loaded before the claim: an unreachable secret fails the request before
+    anything is created, and leaves no claim that would hold the key."""
+    create = Creations()
+    unreachable = DynamoAnswerLedger(os.environ["TABLE_NAME"], REGION, "kuploy-access/local/no-such-secret")
+
+    with pytest.raises(ClientError) as failed:
+        unreachable.answer_once(an_attempt(), create)
+
+    assert failed.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert create.calls == 0
+    assert raw_items() == []
 
 
 @pytest.mark.dynamo_only(reason="expiry is the item's expires_at_epoch, which only the adapter keeps")

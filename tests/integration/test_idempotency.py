@@ -398,3 +398,100 @@ def test_concurrent_retries_create_once(client: GatewayClient, team: Team, reque
     # Once the first has answered, every retry gets its answer.
     late = projects.post(client, team, projects.bodies[0], "race-1", team.owner)
     assert (late.status, late.body, late.headers[REPLAYED]) == (201, created[0].body, "true")
+
+
+# --- bodies that are not JSON, and the secret that seals the answers ----------------------------
+
+
+def form_body(body: dict[str, Any]) -> tuple[str, bytes]:
+    from urllib.parse import urlencode
+
+    return "application/x-www-form-urlencoded", urlencode(body).encode()
+
+
+def multipart_body(body: dict[str, Any]) -> tuple[str, bytes]:
+    boundary = "kuploy-boundary"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in body.items()
+    ]
+    return f"multipart/form-data; boundary={boundary}", ("".join(parts) + f"--{boundary}--\r\n").encode()
+
+
+@each_route
+@pytest.mark.parametrize("encoded", [form_body, multipart_body], ids=["form", "multipart"])
+def test_a_body_that_is_not_json_is_refused_and_keeps_nothing(
+    client: GatewayClient, team: Team, creation: Creation, encoded: Callable[[dict[str, Any]], tuple[str, bytes]]
+):
+    content_type, raw = encoded(creation.bodies[0])
+    before = creation.count(client, team)
+
+    answer = client.request(
+        "POST",
+        creation.path(team),
+        token=team.owner,
+        headers={"Idempotency-Key": "form-1", "Content-Type": content_type},
+        raw=raw,
+    )
+
+    # A form's fields are read as lists, which the route's model refuses first (422); a
+    # body the model accepts is refused for not being JSON (415). Either way, a problem.
+    assert answer.status in (415, 422), answer.text
+    problem = assert_problem(answer, answer.status, "validation_error")
+    if answer.status == 415:
+        assert problem["title"] == "Send the body as application/json"
+    assert creation.count(client, team) == before
+    assert idempotency_items() == []
+
+
+@pytest.fixture
+def unreachable_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Secrets Manager does not give the answers' secret (here: it is not there)."""
+    from kuploy_access.adapters.dynamodb.idempotency import DynamoAnswerLedger
+
+    config = wiring.settings()
+    ledger = DynamoAnswerLedger(config.table_name, config.region, "kuploy-access/local/no-such-secret")
+    monkeypatch.setattr(wiring, "answer_ledger", lambda: ledger)
+
+
+@each_route
+@pytest.mark.usefixtures("unreachable_secret")
+def test_without_the_answers_secret_nothing_is_created_and_no_claim_is_left(
+    client: GatewayClient, team: Team, creation: Creation
+):
+    before = creation.count(client, team)
+
+    answer = creation.post(client, team, creation.bodies[0], "no-secret-1", team.owner)
+
+    assert_problem(answer, 500, "internal_error")
+    assert creation.count(client, team) == before
+    assert idempotency_items() == []
+
+
+def test_an_answer_sealed_under_a_replaced_secret_is_as_good_as_gone(
+    client: GatewayClient, team: Team, monkeypatch: pytest.MonkeyPatch
+):
+    """A new secret (a re-created stack) cannot open the answers kept under the old one:
+    their retries run as new requests rather than failing."""
+    import boto3
+
+    from kuploy_access.adapters.dynamodb.idempotency import DynamoAnswerLedger
+
+    projects = BY_NAME["project"]
+    before = projects.count(client, team)
+    first = projects.post(client, team, projects.bodies[0], "replaced-1", team.owner)
+    config = wiring.settings()
+    boto3.client("secretsmanager", region_name=config.region).create_secret(
+        Name="kuploy-access/local/replaced-idempotency-key", SecretString="another key's material"
+    )
+    replaced = DynamoAnswerLedger(config.table_name, config.region, "kuploy-access/local/replaced-idempotency-key")
+    monkeypatch.setattr(wiring, "answer_ledger", lambda: replaced)
+
+    again = projects.post(client, team, projects.bodies[0], "replaced-1", team.owner)
+    third = projects.post(client, team, projects.bodies[0], "replaced-1", team.owner)
+
+    assert (first.status, again.status) == (201, 201), again.text
+    assert REPLAYED not in again.headers and again.json()["id"] != first.json()["id"]
+    assert (third.body, third.headers[REPLAYED]) == (again.body, "true")
+    assert projects.count(client, team) == before + 2
+    assert len(idempotency_items()) == 1

@@ -119,6 +119,15 @@ def test_a_missing_secret_id_is_named_when_read(name: str, attribute: str):
     assert refused.value.names == (name,)
 
 
+def test_the_idempotency_key_secret_is_read_only_by_the_functions_that_keep_answers():
+    """The four create functions get IDEMPOTENCY_KEY_SECRET_ID (template.yaml); the others
+    do without, and only the ledger reads it."""
+    given = read_settings(COMPLETE | {"IDEMPOTENCY_KEY_SECRET_ID": "arn:aws:secretsmanager:eu-west-1:1:secret:idem"})
+    assert given.idempotency_key_secret_id == "arn:aws:secretsmanager:eu-west-1:1:secret:idem"
+    with pytest.raises(MissingSetting, match="missing environment variable: IDEMPOTENCY_KEY_SECRET_ID"):
+        _ = read_settings(COMPLETE).idempotency_key_secret_id
+
+
 def test_the_required_variables():
     assert set(REQUIRED_VARIABLES) == set(COMPLETE) - {"AWS_REGION"}
 

@@ -43,6 +43,12 @@ class AesGcmSecretBox:
         self._key_secret_id = key_secret_id
         self._key_info = key_info
 
+    def ready(self) -> None:
+        """Fetch the secret and derive the sealing key now, so that a Secrets Manager
+        failure stops a caller before it changes anything (the idempotency ledger, before
+        it claims a key and the route creates)."""
+        _ = self._key
+
     @cached_property
     def _key(self) -> bytes:
         from Cryptodome.Hash import SHA256

@@ -10,7 +10,8 @@ Without the header the route runs as it always did, and nothing is read or writt
 it. With one:
 
 - the resolver validates the key like any header (422 `validation_error`), and the
-  body and the route's dependencies come first, on every attempt: a retry passes the
+  body and the route's dependencies come first, on every attempt (a body that is not
+  JSON, such as a form, is refused: 415 `validation_error`): a retry passes the
   same checks as the first request (who may call, sudo mode) before it is answered;
   only the creation is not repeated;
 - the first successful answer (the route's 2xx) is kept for 24 h under the caller, the
@@ -31,6 +32,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, ParamSpec, TypeVar, cast, get_type_hints
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType
 from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.event_handler.request import Request
 from pydantic import BaseModel
@@ -77,6 +79,18 @@ def idempotent_problems(problems: Problems) -> Problems:
     return merged
 
 
+def _json_body(raw_body: str | None) -> Any:
+    """The body as the JSON document a retry must match. Powertools also reads form and
+    multipart bodies into a route's model; with a key they are refused before anything is
+    claimed or created, as api.py refuses any body it cannot read (415)."""
+    if not raw_body:
+        return None
+    try:
+        return json.loads(raw_body)
+    except ValueError:
+        raise RequestUnsupportedContentType("Send the body as application/json", errors=[]) from None
+
+
 def _attempt(request: Request, key: str) -> Attempt:
     event: Any = request.resolved_event
     raw_body = event.decoded_body
@@ -86,7 +100,7 @@ def _attempt(request: Request, key: str) -> Attempt:
     return Attempt(
         scope=scope_of(principal_of(event.raw_event), request.method, request.route, path_values),
         key=key,
-        body=json.loads(raw_body) if raw_body else None,
+        body=_json_body(raw_body),
     )
 
 

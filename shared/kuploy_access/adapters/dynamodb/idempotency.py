@@ -12,9 +12,16 @@ with here:
 - the body's SHA-256 beside it (Powertools' payload validation), so another body under
   the same key is refused;
 - `expires_at_epoch`, the table's TTL attribute, 24 h after the answer;
-- the answer sealed with AES-GCM (secret_box.py, a key of its own) and bound to its
-  item's scope and key: an API key's first answer holds the key itself, and a copy of
-  the table must not hand it out, nor let a sealed answer be moved onto another record.
+- the answer sealed with AES-GCM (secret_box.py), under a key derived from a secret of
+  its own (IdempotencyKeySecret, read only by the four functions with create routes; not
+  the TOTP key, which opens every user's second factor), and bound to its item's scope
+  and key: an API key's first answer holds the key itself, and a copy of the table must
+  not hand it out, nor let a sealed answer be moved onto another record;
+- an answer that does not open (its secret replaced, the item tampered with, an answer
+  moved from another record) counts as absent: its item is removed, provided it still
+  holds that answer, and the request runs as a first request;
+- the sealing key is loaded before the key is claimed: if Secrets Manager fails, the
+  request fails before anything is created, and leaves no claim behind.
 
 Powertools' idempotency package imports boto3 as it loads (its DynamoDB layer does);
 this module is imported on the first request that carries an Idempotency-Key, never on
@@ -43,7 +50,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from aws_lambda_powertools.utilities.idempotency.serialization.base import BaseIdempotencySerializer
 
 from kuploy_access.adapters.dynamodb.keys import IDEMPOTENCY_SK, idempotency_pk
-from kuploy_access.adapters.secret_box import AesGcmSecretBox
+from kuploy_access.adapters.secret_box import AesGcmSecretBox, SealedValueInvalid
 from kuploy_access.domain.idempotency import (
     ANSWER_LIFETIME,
     IN_PROGRESS_LOCK,
@@ -54,8 +61,8 @@ from kuploy_access.domain.idempotency import (
     IdempotencyKeyReused,
 )
 
-# The label the answers' sealing key is derived under (secret_box.py): not the TOTP
-# secrets' key, so neither kind of ciphertext opens as the other.
+# The label the answers' sealing key is derived under (secret_box.py), from the
+# answers' own secret.
 ANSWER_KEY_INFO = b"kuploy-access idempotent answers v1"
 TTL_ATTRIBUTE = "expires_at_epoch"  # template.yaml, Table's TimeToLiveSpecification
 # Powertools builds "<prefix>#<sha256>"; the item's key keeps only the hash.
@@ -69,6 +76,35 @@ class _ItemPerKey(DynamoDBPersistenceLayer):
     def _get_key(self, idempotency_key: str) -> dict[str, Any]:
         digest = idempotency_key.rpartition("#")[2]
         return {self.key_attr: {"S": idempotency_pk(digest)}, "sk": {"S": IDEMPOTENCY_SK}}
+
+    def forget_answer(self, request: dict[str, str], sealed: str) -> None:
+        """Remove the item of `request` if it still holds the answer `sealed` (each seal
+        has its own nonce): a retry running alongside may have replaced it already (its
+        claim is in progress, its answer another seal), and that stays."""
+        from botocore.exceptions import ClientError
+
+        hashed = self._get_hashed_idempotency_key(data=request)
+        if hashed is None:
+            return
+        try:
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key=self._get_key(hashed),
+                ConditionExpression="#status = :completed AND contains(#answer, :sealed)",
+                ExpressionAttributeNames={"#status": self.status_attr, "#answer": self.data_attr},
+                ExpressionAttributeValues={":completed": {"S": "COMPLETED"}, ":sealed": {"S": sealed}},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+
+
+class _UnreadableAnswer(Exception):
+    """A kept answer that does not open with this ledger's key, or on this record."""
+
+    def __init__(self, sealed: str) -> None:
+        super().__init__("a kept answer does not open")
+        self.sealed = sealed
 
 
 class _SealedAnswers(BaseIdempotencySerializer):
@@ -84,7 +120,11 @@ class _SealedAnswers(BaseIdempotencySerializer):
         return {"sealed": self._box.seal(json.dumps(asdict(answer)), self._record)}
 
     def from_dict(self, data: dict[str, Any]) -> FirstAnswer:
-        opened = json.loads(self._box.open(str(data["sealed"]), self._record))
+        sealed = str(data.get("sealed", ""))
+        try:
+            opened = json.loads(self._box.open(sealed, self._record))
+        except SealedValueInvalid:
+            raise _UnreadableAnswer(sealed) from None
         return FirstAnswer(status=int(opened["status"]), body=dict(opened["body"]))
 
 
@@ -142,6 +182,23 @@ class DynamoAnswerLedger:
         return store
 
     def answer_once(self, attempt: Attempt, create: Callable[[], FirstAnswer]) -> Answered:
+        # Before the claim: a secret that cannot be read must fail the request while
+        # nothing is created yet and no claim holds the key.
+        self._box.ready()
+        request = {"record": attempt.record, "body": attempt.body_document}
+        try:
+            return self._answer(attempt, request, create)
+        except _UnreadableAnswer as unreadable:
+            # As if it had expired: a retry creates again rather than failing for ever.
+            self._store.forget_answer(request, unreadable.sealed)
+        try:
+            return self._answer(attempt, request, create)
+        except _UnreadableAnswer:
+            # Forgotten, then replaced by another request's answer that does not open
+            # either: only a tampering still at work does that; refuse to guess.
+            raise IdempotencyKeyInUse() from None
+
+    def _answer(self, attempt: Attempt, request: dict[str, str], create: Callable[[], FirstAnswer]) -> Answered:
         def first(request: dict[str, str]) -> Answered:
             return Answered(answer=create(), replayed=False)
 
@@ -154,7 +211,7 @@ class DynamoAnswerLedger:
             key_prefix=_KEY_PREFIX,
         )
         try:
-            answered: Answered = once(request={"record": attempt.record, "body": attempt.body_document})
+            answered: Answered = once(request=request)
         except IdempotencyValidationError:
             raise IdempotencyKeyReused() from None
         except (IdempotencyAlreadyInProgressError, IdempotencyInconsistentStateError):
