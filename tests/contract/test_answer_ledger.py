@@ -215,7 +215,7 @@ def test_one_item_per_key_under_hashes_with_a_sealed_answer(ledger: AnswerLedger
 
 def sealed_of(attempt: Attempt) -> dict[str, str]:
     [sealed] = [item["sealed_answer"] for item in raw_items() if item["pk"]["S"] == pk_of(attempt)]
-    return sealed
+    return dict(sealed)
 
 
 @pytest.mark.dynamo_only(reason="moving a sealed answer between items is a DynamoDB-side change")
