@@ -6,40 +6,16 @@ layer publishes new versions, so that an alias never keeps an old layer."""
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 
 from devserver.template import load_template
-from tests.build.helpers import ROOT, SAM_PYTHON, TEMPLATE, sam_environment
-from tests.build.test_template import authorizers, http_api_body, resources, transformed
+from tests.build.test_template import authorizers, http_api_body, resources, transform_template, transformed
 
 pytestmark = pytest.mark.build
 
 SNAPSTART_FUNCTIONS = ("AuthorizerFunction", "LoginFunction")
 ALIAS = "live"
-
-# test_template's transform, with the layer's packaged location and the parameters given.
-_TRANSFORM = r"""
-import json, sys
-from samtranslator.translator.transform import transform
-from samtranslator.yaml_helper import yaml_parse
-
-class RefusingPolicyLoader:
-    def load(self):
-        raise RuntimeError("no IAM calls")
-
-layer_location, parameters = sys.argv[2], json.loads(sys.argv[3])
-with open(sys.argv[1], encoding="utf-8") as handle:
-    document = yaml_parse(handle.read())
-for logical_id, resource in document["Resources"].items():
-    properties = resource.get("Properties") or {}
-    for key in ("CodeUri", "ContentUri"):
-        if isinstance(properties.get(key), str):
-            properties[key] = layer_location if key == "ContentUri" else f"s3://packaged-artifacts/{logical_id}.zip"
-output = transform(document, {"AWS::Region": "us-east-1", **parameters}, RefusingPolicyLoader())
-json.dump(sorted(l for l, r in output["Resources"].items() if r["Type"] == "AWS::Lambda::Version"), sys.stdout)
-"""
 
 
 def _alias_id(function: str) -> str:
@@ -47,19 +23,8 @@ def _alias_id(function: str) -> str:
 
 
 def _published_versions(layer_location: str, parameters: dict[str, str] | None = None) -> list[str]:
-    env = sam_environment() | {"AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
-    result = subprocess.run(
-        [str(SAM_PYTHON), "-c", _TRANSFORM, str(TEMPLATE), layer_location, json.dumps(parameters or {})],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    versions: list[str] = json.loads(result.stdout)
-    return versions
+    document = transform_template(layer_location, parameters)
+    return sorted(lid for lid, r in document["Resources"].items() if r["Type"] == "AWS::Lambda::Version")
 
 
 def test_snapstart_is_a_parameter_off_by_default():

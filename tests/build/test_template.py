@@ -66,6 +66,7 @@ class RefusingPolicyLoader:
     def load(self):
         raise RuntimeError("the transform asked IAM for managed policies; name them by ARN instead")
 
+layer_location, parameters = sys.argv[2], json.loads(sys.argv[3])
 with open(sys.argv[1], encoding="utf-8") as handle:
     document = yaml_parse(handle.read())
 # What `sam package` does: local code directories become S3 locations.
@@ -73,20 +74,21 @@ for logical_id, resource in document["Resources"].items():
     properties = resource.get("Properties") or {}
     for key in ("CodeUri", "ContentUri"):
         if isinstance(properties.get(key), str):
-            properties[key] = f"s3://packaged-artifacts/{logical_id}.zip"
-output = transform(document, {"AWS::Region": "us-east-1"}, RefusingPolicyLoader())
+            properties[key] = layer_location if key == "ContentUri" and layer_location else f"s3://packaged-artifacts/{logical_id}.zip"
+output = transform(document, {"AWS::Region": "us-east-1", **parameters}, RefusingPolicyLoader())
 json.dump(output, sys.stdout)
 """
 
 
-@cache
-def transformed() -> dict[str, Any]:
+def transform_template(layer_location: str = "", parameters: dict[str, str] | None = None) -> dict[str, Any]:
+    """SAM's transform of template.yaml, as `sam deploy` would send it (`layer_location`: the
+    layer's packaged address, when a test compares two; `parameters`: overrides)."""
     env = sam_environment()
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         env.pop(name, None)
     env |= {"AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
     result = subprocess.run(
-        [str(SAM_PYTHON), "-c", _TRANSFORM, str(TEMPLATE)],
+        [str(SAM_PYTHON), "-c", _TRANSFORM, str(TEMPLATE), layer_location, json.dumps(parameters or {})],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -97,6 +99,11 @@ def transformed() -> dict[str, Any]:
     assert result.returncode == 0, result.stderr[-4000:]
     document: dict[str, Any] = json.loads(result.stdout)
     return document
+
+
+@cache
+def transformed() -> dict[str, Any]:
+    return transform_template()
 
 
 def resources(kind: str) -> dict[str, dict[str, Any]]:
