@@ -4,6 +4,7 @@
 PYTHON ?= python3
 VENV := .venv
 SAM_VENV := .venv-sam
+CHECKS_VENV := .venv-checks
 PY := $(VENV)/bin/python
 PORT ?= 3000
 # sam build needs the Lambda runtime's interpreter (python3.13) on PATH: a real
@@ -27,6 +28,11 @@ $(SAM_VENV)/.installed: requirements/sam.txt
 	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/sam.txt
 	touch $@
 
+$(CHECKS_VENV)/.installed: requirements/checks.txt
+	$(PYTHON) -m venv $(CHECKS_VENV)
+	$(CHECKS_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/checks.txt
+	touch $@
+
 # The locks, refreshed from the .in files with uv (pinned in dev.in), every file hashed.
 # The layer's and the OAuth function's are resolved for Lambda (python3.13, Linux aarch64,
 # glibc 2.34), whatever this machine is; the development and SAM ones for any platform
@@ -44,6 +50,7 @@ lock: $(VENV)/.installed
 	cp requirements/layer.txt shared/requirements.txt
 	$(LOCK) $(LAMBDA_LOCK) requirements/oauth.in -o functions/oauth/requirements.txt
 	$(LOCK) $(LOCAL_LOCK) requirements/sam.in -o requirements/sam.txt
+	$(LOCK) $(LOCAL_LOCK) requirements/checks.in -o requirements/checks.txt
 	$(LOCK) $(LOCAL_LOCK) requirements/dev.in -o requirements/dev.txt
 
 # The browser test drives Debian's Chromium (test tools cannot download browsers here).
@@ -93,7 +100,7 @@ test-build: $(VENV)/.installed $(SAM_VENV)/.installed
 # share their fixtures and, in tests/e2e, their local server and client address; each
 # worker's session starts servers of its own.
 PYTEST_WORKERS ?= 2
-test: $(VENV)/.installed $(SAM_VENV)/.installed browser lint typecheck openapi-check
+test: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKS_VENV)/.installed browser lint typecheck openapi-check
 	PATH="$(SAM_PATH)" $(PY) -m pytest tests -n $(PYTEST_WORKERS) --dist loadfile
 
 validate: $(SAM_VENV)/.installed
