@@ -86,7 +86,8 @@ def run(calls: int = CALLS) -> AuthorizerResults:
         api_key = str(created.json()["key"])
         typo = api_key[:-1] + ("A" if api_key[-1] != "A" else "B")
 
-        assert api.authorizer is not None
+        if api.authorizer is None:
+            raise SystemExit("template.yaml declares no authorizer")
         handler = load_handler(api.authorizer.function)
         module = sys.modules[handler.__module__]
         route = next(r for r in api.routes if r.route_key == "GET /orgs/{org_id}")

@@ -171,7 +171,8 @@ def run(runs: int = 20) -> list[FlowResult]:
     with redirect_stdout(_Sink()), embedded_aws(api.table, environment) as outbox:
         gateway = LocalGateway(api)
         gateway.load_all()  # Lambda's init phase: imports happen before the first request
-        assert api.authorizer is not None
+        if api.authorizer is None:
+            raise SystemExit("template.yaml declares no authorizer")
         authorizer = load_handler(api.authorizer.function)
         me_route = next(r for r in api.routes if r.route_key == "GET /me")
 

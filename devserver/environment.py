@@ -65,7 +65,7 @@ _ALWAYS_LOCAL = ("PUBLIC_BASE_URL", "EDGE_ORIGIN_SECRET")
 
 def prepare_local_environment(api: ApiSpec, port: int, host: str) -> dict[str, str]:
     """Set the local environment in os.environ; answer the values now in effect."""
-    public_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - comparison, not a bind
+    public_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 # nosec B104 - a comparison, not a bind
     public_base_url = os.environ.get("PUBLIC_BASE_URL", f"http://{public_host}:{port}")
     environment = local_environment(api, public_base_url)
     for name, value in environment.items():

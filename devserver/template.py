@@ -92,7 +92,7 @@ class ApiSpec:
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     with path.open(encoding="utf-8") as handle:
-        document: dict[str, Any] = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+        document: dict[str, Any] = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 # nosec B506 - a SafeLoader subclass
     return document
 
 

@@ -118,7 +118,7 @@ def unlock(body: UnlockRequest, client: Client) -> Unlocked:
         html_errors={400: "the link is incomplete"},
     ),
 )
-def unlock_page(token: Annotated[str, Query(max_length=512)] = "") -> Response[Any]:
+def unlock_page(token: Annotated[str, Query(max_length=512)] = "") -> Response[Any]:  # nosec B107 - the link's token, not a password
     return account_pages.unlock(token)
 
 

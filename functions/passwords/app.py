@@ -92,7 +92,7 @@ def change_password(body: ChangeRequest, caller: SudoUser, client: Client) -> Re
         html_errors={400: "the link is incomplete"},
     ),
 )
-def reset_password_page(token: Annotated[str, Query(max_length=512)] = "") -> Response[Any]:
+def reset_password_page(token: Annotated[str, Query(max_length=512)] = "") -> Response[Any]:  # nosec B107 - the link's token, not a password
     return account_pages.choose_password(token)
 
 

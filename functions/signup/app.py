@@ -93,7 +93,7 @@ def resend_verification(body: EmailRequest, client: Client) -> Accepted:
         html_errors={400: "the link is incomplete"},
     ),
 )
-def verify_email_page(
+def verify_email_page(  # nosec B107 - the link's token, not a password
     token: Annotated[str, Query(max_length=512)] = "",
     continue_to: Annotated[
         str | None, Query(alias="next", max_length=200, description="An invitation page to continue to")

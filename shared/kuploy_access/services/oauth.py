@@ -239,9 +239,9 @@ class OAuthService:
             raise _FlowFailed(FlowError.EMAIL_NOT_VERIFIED)
         now = self.clock.now()
         try:
-            if outcome is LinkOutcome.CREATE:
+            if outcome is LinkOutcome.CREATE or holder is None:
+                # first_sign_in answers CREATE whenever no account holds the address.
                 return self._create(account, account.email, now, client)
-            assert holder is not None
             identity = self._identity(account, holder.id, now)
             if outcome is LinkOutcome.LINK_VERIFIED:
                 self.identities.link(identity)

@@ -182,8 +182,7 @@ class TwoFactorService:
             if not self.factors.use_step(user.id, proof.step):
                 self._refused_replay(user, client, raise_as=CodeRefused(replay=True))
             return
-        assert proof.recovery_hash is not None
-        if not self.factors.use_recovery_code(user.id, proof.recovery_hash):
+        if proof.recovery_hash is None or not self.factors.use_recovery_code(user.id, proof.recovery_hash):
             raise CodeRefused(replay=True)
         self._record(
             user,
@@ -205,8 +204,7 @@ class TwoFactorService:
             if not self.factors.use_step(user.id, proof.step):
                 self._refused_replay(user, client, raise_as=InvalidCode("That code was already used"))
             return
-        assert proof.recovery_hash is not None
-        if not self.factors.use_recovery_code(user.id, proof.recovery_hash):
+        if proof.recovery_hash is None or not self.factors.use_recovery_code(user.id, proof.recovery_hash):
             raise InvalidCode("That recovery code was already used")
         self._record(
             user,
