@@ -143,3 +143,88 @@ def test_the_skeleton_is_a_function_of_the_canonical_address(local, domain):
     skeleton = email_skeleton(canonical)
     assert skeleton == email_skeleton(canonical_email(canonical))
     assert len(skeleton) == 64 and int(skeleton, 16) >= 0
+
+
+# --- generated addresses: any script, combining marks, IDN domains ------------------------------
+
+# Letters, combining marks and digits of every script (the astral planes included), and
+# the punctuation that addresses carry.
+_LETTERS = st.characters(categories=("Ll", "Lu", "Lt", "Lo", "Mn", "Nd"), max_codepoint=0x2FFFF)
+ANY_LOCAL = st.text(_LETTERS | st.sampled_from("._+-"), min_size=1, max_size=15)
+_LABEL = st.text(_LETTERS | st.just("-"), min_size=1, max_size=12)
+ANY_DOMAIN = st.builds(
+    lambda labels, tld: ".".join([*labels, tld]),
+    st.lists(_LABEL, min_size=1, max_size=3),
+    st.sampled_from(["com", "de", "org", "рф", "中国"]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(local=ANY_LOCAL, domain=ANY_DOMAIN)
+@example(local="cafe\u0301", domain="bu\u0308cher.de")  # NFD in both parts
+@example(local="\u212aelvin", domain="example.com")
+def test_nfd_and_nfc_spellings_are_one_address(local, domain):
+    """Canonically equivalent spellings (what a Mac keyboard and a Windows one send for
+    `é`) are one account, whether the address is valid or refused."""
+    raw = f"{local}@{domain}"
+    composed = canonical_or_none(unicodedata.normalize("NFC", raw))
+    assert canonical_or_none(unicodedata.normalize("NFD", raw)) == composed
+    assert canonical_or_none(raw) == composed
+
+
+@settings(max_examples=400, deadline=None)
+@given(local=ANY_LOCAL, domain=ANY_DOMAIN)
+@example(local="ada", domain="bücher.de")
+@example(local="ada", domain="пример.рф")
+def test_the_a_label_and_the_unicode_domain_are_one_account(local, domain):
+    """`xn--bcher-kva.de` and `bücher.de` (in any case) are the same domain: one account."""
+    import idna
+
+    canonical = canonical_or_none(f"{local}@{domain}")
+    assume(canonical is not None)
+    local_part, _, unicode_domain = canonical.rpartition("@")
+    a_label = idna.encode(unicode_domain, uts46=True).decode("ascii")
+    assert canonical_email(f"{local_part}@{a_label}") == canonical
+    assert canonical_email(f"{local_part}@{a_label.upper()}") == canonical
+    # The canonical form holds the Unicode domain, never the A-label.
+    assert unicode_domain == idna.decode(a_label)
+
+
+@settings(max_examples=400, deadline=None)
+@given(local=ANY_LOCAL, domain=ANY_DOMAIN)
+@example(local="İstanbul", domain="example.com")
+def test_generated_addresses_canonicalise_idempotently_to_nfc_lower_case(local, domain):
+    canonical = canonical_or_none(f"{local}@{domain}")
+    assume(canonical is not None)
+    assert canonical_email(canonical) == canonical
+    assert canonical_email(f"  {canonical}\t") == canonical
+    assert unicodedata.is_normalized("NFC", canonical)
+    assert canonical == unicodedata.normalize("NFC", canonical.lower())
+    # Lower-casing what was typed first changes nothing.
+    assert canonical_or_none(f"{local.lower()}@{domain.lower()}") == canonical
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    raw=st.one_of(
+        st.text(max_size=300),
+        st.builds(lambda a, b: f"{a}@{b}", st.text(max_size=40), st.text(max_size=40)),
+        st.builds(lambda a, b: f"{a}@{b}", ANY_LOCAL, st.text(max_size=40)),
+    )
+)
+@example(raw="\ud800@example.com")  # a lone surrogate: JSON can spell one
+@example(raw="ada@\ud800.com")
+@example(raw="ada@xn--.com")
+@example(raw="ada@xn--zz.com")  # an A-label that is no valid punycode
+@example(raw="a" * 255)
+@example(raw="ada@" + "b" * 64 + ".com")
+@example(raw="\x00@example.com")
+def test_arbitrary_text_is_an_address_or_invalid_email_and_nothing_else(raw):
+    """Whatever a client sends, the answer is a canonical address or the 422 invalid_email."""
+    try:
+        canonical = canonical_email(raw)
+    except InvalidEmail as refused:
+        assert refused.status == 422 and refused.code == "invalid_email"
+        return
+    assert canonical_email(canonical) == canonical
+    assert len(canonical) <= 254
