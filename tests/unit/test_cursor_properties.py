@@ -45,6 +45,7 @@ LISTS: dict[str, dict[str, str]] = {
     "my sessions": {"k": SESSION_SK_PREFIX, "used": ""},
 }
 LIST_NAMES = sorted(LISTS)
+CURSOR_NAMES = ["k", "ix", "used", "x"]
 # Text DynamoDB can hold: no lone surrogates.
 KEY_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
 
@@ -97,7 +98,12 @@ def test_lists_that_share_a_sort_key_prefix_do_not_share_cursors():
 
 
 @settings(max_examples=200, deadline=None)
-@given(name=st.sampled_from(LIST_NAMES), data=st.data(), position_seed=st.integers(min_value=0), replacement=st.characters())
+@given(
+    name=st.sampled_from(LIST_NAMES),
+    data=st.data(),
+    position_seed=st.integers(min_value=0),
+    replacement=st.characters(),
+)
 def test_a_changed_or_cut_cursor_is_refused_or_is_another_position_of_the_same_list(
     name, data, position_seed, replacement
 ):
@@ -117,7 +123,7 @@ def test_a_changed_or_cut_cursor_is_refused_or_is_another_position_of_the_same_l
         st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=", max_size=80),
         st.recursive(
             st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
-            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["k", "ix", "used", "x"]), inner),
+            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(CURSOR_NAMES), inner),
             max_leaves=8,
         ).map(cursor_of),
     ),

@@ -22,7 +22,6 @@ from kuploy_access.domain.two_factor import (
     DRIFT_STEPS,
     KEYED_RECOVERY_PREFIX,
     RECOVERY_CODE_LENGTH,
-    STEP_SECONDS,
     code_for_step,
     hash_recovery_code,
     matching_step,
@@ -46,7 +45,7 @@ ARBITRARY = st.one_of(
     st.lists(st.text(alphabet=B64URL, max_size=40), min_size=1, max_size=4).map(".".join),
     st.text(alphabet=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF) | st.sampled_from("ab.="), max_size=8),
 )
-SUBJECTS = st.text(min_size=1, max_size=40).filter(lambda s: s.encode("utf-8", "surrogatepass") == s.encode("utf-8", "replace"))
+SUBJECTS = st.text(min_size=1, max_size=40)
 LIFETIMES = st.integers(min_value=1, max_value=30 * 24 * 3600)
 
 
