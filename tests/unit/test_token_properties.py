@@ -16,7 +16,9 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from kuploy_access.domain.access_tokens import JwtCodec, JwtKind, TokenRejected
-from kuploy_access.domain.errors import InvalidMfaToken, InvalidRefreshToken, InvalidToken, TokenReused
+from kuploy_access.domain.errors import InvalidMfaToken, InvalidRefreshToken, InvalidToken, NotFound, TokenReused
+from kuploy_access.domain.identities import well_formed_state
+from kuploy_access.domain.invitations import hash_invitation_secret, new_invitation_secret
 from kuploy_access.domain.one_time_tokens import hash_secret, new_secret
 from kuploy_access.domain.two_factor import (
     DRIFT_STEPS,
@@ -31,6 +33,7 @@ from kuploy_access.domain.two_factor import (
 )
 from kuploy_access.services.sessions import ClientInfo
 from tests.unit.jwt_helpers import OTHER_KEY, TEST_KEY
+from tests.unit.org_fakes import OrgWorld
 from tests.unit.support import START, World
 
 CODEC = JwtCodec(TEST_KEY)
@@ -174,6 +177,38 @@ def test_unknown_one_time_secrets_are_refused_by_every_service_as_invalid_token(
     world.session_service().log_out(text)  # unknown: already logged out, no error
     with pytest.raises(InvalidMfaToken):
         world.login().complete_two_factor(text, "123456", None, CLIENT)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=100))
+@example(text="\ud800")  # was UnicodeEncodeError, as hash_secret was
+def test_any_text_hashes_as_an_invitation_token_and_never_raises(text):
+    hashed = hash_invitation_secret(text)
+    assert len(hashed) == 64 and hash_invitation_secret(text) == hashed
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=ARBITRARY)
+@example(text="\ud800")
+@example(text="")
+def test_unknown_invitation_tokens_are_not_found_and_oauth_states_of_another_shape_are_refused(text):
+    world = OrgWorld()
+    user = world.add_user()
+    service = world.invitation_service()
+    for attempt in (
+        lambda: service.view(text),
+        lambda: service.accept(user.id, text, CLIENT),
+        lambda: service.decline(user.id, text, CLIENT),
+    ):
+        with pytest.raises(NotFound):
+            attempt()
+    assert well_formed_state(text) == (len(text) == 43 and set(text) <= set(B64URL))
+
+
+def test_new_invitation_tokens_and_oauth_states_have_their_shape():
+    for _ in range(200):
+        assert well_formed_state(new_secret())
+        assert len(new_invitation_secret()) >= 43
 
 
 @settings(max_examples=40, deadline=None)
