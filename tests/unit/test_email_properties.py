@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from kuploy_access.domain.emails import canonical_email, email_skeleton
 from kuploy_access.domain.errors import InvalidEmail
+from kuploy_access.services.sessions import ClientInfo
+from tests.unit.support import World, verification_secret
 
 ASCII_LOCAL = st.text(
     alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-", min_size=1, max_size=30
@@ -159,7 +161,7 @@ ANY_DOMAIN = st.builds(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(local=ANY_LOCAL, domain=ANY_DOMAIN)
 @example(local="cafe\u0301", domain="bu\u0308cher.de")  # NFD in both parts
 @example(local="\u212aelvin", domain="example.com")
@@ -172,7 +174,7 @@ def test_nfd_and_nfc_spellings_are_one_address(local, domain):
     assert canonical_or_none(raw) == composed
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(local=ANY_LOCAL, domain=ANY_DOMAIN)
 @example(local="ada", domain="bücher.de")
 @example(local="ada", domain="пример.рф")
@@ -190,7 +192,7 @@ def test_the_a_label_and_the_unicode_domain_are_one_account(local, domain):
     assert unicode_domain == idna.decode(a_label)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(local=ANY_LOCAL, domain=ANY_DOMAIN)
 @example(local="İstanbul", domain="example.com")
 def test_generated_addresses_canonicalise_idempotently_to_nfc_lower_case(local, domain):
@@ -228,3 +230,30 @@ def test_arbitrary_text_is_an_address_or_invalid_email_and_nothing_else(raw):
         return
     assert canonical_email(canonical) == canonical
     assert len(canonical) <= 254
+
+
+# --- sign-up: one look, one account ----------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    local=st.text(alphabet="acdeijopsvxy", min_size=2, max_size=12),
+    swaps=st.lists(st.booleans(), min_size=1),
+    shout=st.booleans(),
+)
+@example(local="paypal", swaps=[False, True], shout=False)
+def test_a_confusable_or_differently_cased_sign_up_never_adds_a_second_account(local, swaps, shout):
+    """After `local@example.com` is verified, a sign-up with any look-alike of it (some
+    letters swapped for Cyrillic or Greek ones, in any case) answers as every sign-up
+    does and creates no account."""
+    world = World()
+    client = ClientInfo(ip="198.51.100.31", user_agent="pytest")
+    world.signup().sign_up(f"{local}@example.com", "Analytical-Engine-1843", client)
+    world.signup().verify_email(verification_secret(world.mailer.sent[0]))
+    variant = "".join(
+        LOOK_ALIKES[ch] if ch in LOOK_ALIKES and swap else ch
+        for ch, swap in zip(local, (swaps + [False] * len(local))[: len(local)], strict=True)
+    )
+    address = f"{variant}@example.com"
+    assert world.signup().sign_up(address.upper() if shout else address, "Difference-Engine-1822", client) is None
+    assert [user.email for user in world.users.by_id.values()] == [f"{local}@example.com"]

@@ -95,7 +95,7 @@ def test_scopes_grant_only_themselves_and_only_what_a_key_may_hold(scopes, permi
     assert permitted(grant) == scopes & KEY_SCOPES
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(smaller=SCOPE_SETS, more=SCOPE_SETS)
 def test_adding_scopes_never_takes_a_permission_away(smaller, more):
     assert permitted(OrgGrant.of_scopes(smaller)) <= permitted(OrgGrant.of_scopes(smaller | more))
