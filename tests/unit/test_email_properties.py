@@ -13,7 +13,7 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from kuploy_access.domain.emails import canonical_email, email_skeleton
-from kuploy_access.domain.errors import InvalidEmail
+from kuploy_access.domain.errors import InvalidCredentials, InvalidEmail
 from kuploy_access.services.sessions import ClientInfo
 from tests.unit.support import World, verification_secret
 
@@ -257,3 +257,36 @@ def test_a_confusable_or_differently_cased_sign_up_never_adds_a_second_account(l
     address = f"{variant}@example.com"
     assert world.signup().sign_up(address.upper() if shout else address, "Difference-Engine-1822", client) is None
     assert [user.email for user in world.users.by_id.values()] == [f"{local}@example.com"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    raw=st.one_of(
+        st.text(max_size=60),
+        st.builds(lambda a, b: f"{a}@{b}", ANY_LOCAL, ANY_DOMAIN),
+        st.builds(lambda a, b: f"{a}@{b}", st.text(max_size=20), st.text(max_size=20)),
+    )
+)
+@example(raw="\ud800@example.com")
+@example(raw="ADA@EXAMPLE.COM")
+def test_every_route_that_takes_an_address_answers_arbitrary_text_as_a_valid_address_or_invalid_email(raw):
+    """Sign-up, "forgot password" and sign-in, with whatever a client sends as the address:
+    the usual answer, invalid_email (422), or for sign-in wrong credentials (401)."""
+    world = World()
+    world.add_user(email="ada@example.com")
+    client = ClientInfo(ip="198.51.100.32", user_agent="pytest")
+    valid = canonical_or_none(raw) is not None
+    for attempt in (
+        lambda: world.signup().sign_up(raw, "Difference-Engine-1822", client),
+        lambda: world.passwords().forgot(raw),
+    ):
+        try:
+            assert attempt() is None
+        except InvalidEmail:
+            assert not valid
+    try:
+        world.login().log_in(raw, "a wrong password, surely", client)
+    except InvalidCredentials:
+        pass
+    except InvalidEmail:
+        assert not valid
