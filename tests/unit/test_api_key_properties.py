@@ -79,7 +79,7 @@ def test_an_issued_key_parses_back(random_part):
     assert hash_key(key) == hash_key(str(key)) and len(hash_key(key)) == 64
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(random_part=RANDOM_PARTS)
 def test_every_one_character_change_of_a_key_is_refused(random_part):
     """Exhaustively, for each drawn key: every position, every other base62 character.
@@ -92,7 +92,7 @@ def test_every_one_character_change_of_a_key_is_refused(random_part):
                 assert not is_well_formed(key[:position] + replacement + key[position + 1 :]), (position, replacement)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(random_part=RANDOM_PARTS, position=st.integers(0, KEY_LENGTH - 1), replacement=REPLACEMENTS)
 def test_a_key_with_any_character_replaced_is_refused(random_part, position, replacement):
     key = issued(random_part)
@@ -137,7 +137,7 @@ def test_the_authorizer_refuses_a_mistyped_key_without_reading_the_table(random_
         assert counted.of(REFUSALS_METRIC) == [{"reason": "malformed_key"}]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(
     text=st.one_of(
         st.text(max_size=60),

@@ -70,7 +70,7 @@ def positions(draw: st.DrawFn, name: str) -> dict[str, str]:
     return {key: prefix + draw(KEY_TEXT) for key, prefix in LISTS[name].items()}
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(name=st.sampled_from(LIST_NAMES), data=st.data())
 def test_a_cursor_reads_back_as_the_position_it_was_made_from(name, data):
     position = data.draw(positions(name))
@@ -79,7 +79,7 @@ def test_a_cursor_reads_back_as_the_position_it_was_made_from(name, data):
     assert set(cursor) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")  # URL-safe as is
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(name=st.sampled_from(LIST_NAMES), other=st.sampled_from(LIST_NAMES), data=st.data())
 def test_a_cursor_of_one_list_is_refused_by_another_unless_it_is_one_of_its_positions(name, other, data):
     position = data.draw(positions(name))
@@ -115,7 +115,7 @@ def test_a_changed_or_cut_cursor_is_refused_or_is_another_position_of_the_same_l
     refused(cursor[:position], LISTS[name])
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(
     name=st.sampled_from(LIST_NAMES),
     cursor=st.one_of(
@@ -193,7 +193,7 @@ def test_a_walk_through_my_sessions_shows_each_once_newest_first(minutes_ago, li
     assert shown == sorted(sessions, key=lambda s: (s.last_used_at, s.id), reverse=True)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(
     used=st.one_of(
         st.text(max_size=40),

@@ -161,7 +161,7 @@ ANY_DOMAIN = st.builds(
 )
 
 
-@settings(max_examples=250, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(local=ANY_LOCAL, domain=ANY_DOMAIN)
 @example(local="cafe\u0301", domain="bu\u0308cher.de")  # NFD in both parts
 @example(local="\u212aelvin", domain="example.com")
@@ -174,7 +174,7 @@ def test_nfd_and_nfc_spellings_are_one_address(local, domain):
     assert canonical_or_none(raw) == composed
 
 
-@settings(max_examples=250, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(local=ANY_LOCAL, domain=ANY_DOMAIN)
 @example(local="ada", domain="bücher.de")
 @example(local="ada", domain="пример.рф")
@@ -192,7 +192,7 @@ def test_the_a_label_and_the_unicode_domain_are_one_account(local, domain):
     assert unicode_domain == idna.decode(a_label)
 
 
-@settings(max_examples=250, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(local=ANY_LOCAL, domain=ANY_DOMAIN)
 @example(local="İstanbul", domain="example.com")
 def test_generated_addresses_canonicalise_idempotently_to_nfc_lower_case(local, domain):
@@ -206,7 +206,7 @@ def test_generated_addresses_canonicalise_idempotently_to_nfc_lower_case(local, 
     assert canonical_or_none(f"{local.lower()}@{domain.lower()}") == canonical
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     raw=st.one_of(
         st.text(max_size=300),

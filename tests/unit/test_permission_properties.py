@@ -75,7 +75,7 @@ def test_the_roles_are_ordered_and_keys_hold_only_what_a_role_may():
         assert scopes and scopes <= KEY_SCOPES, preset
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(role=st.sampled_from(ROLES), scopes=SCOPE_SETS, permission=PERMISSIONS)
 @example(role=Role.MEMBER, scopes=frozenset(ALL_PERMISSIONS), permission="members:manage")
 def test_a_role_grants_its_row_and_nothing_else_whatever_scopes_come_with_it(role, scopes, permission):
@@ -85,7 +85,7 @@ def test_a_role_grants_its_row_and_nothing_else_whatever_scopes_come_with_it(rol
     assert is_permitted(OrgGrant.of_role(role.value), permission) == is_permitted(grant, permission)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(scopes=SCOPE_SETS, permission=PERMISSIONS)
 @example(scopes=frozenset({"members:manage", "api_keys:manage", "org:delete"}), permission="members:manage")
 @example(scopes=frozenset({"*"}), permission="org:read")
@@ -111,21 +111,21 @@ def test_nobody_invites_to_a_role_that_holds_more_than_theirs(inviter, invited):
     assert (inviter.value in roles_that_may_invite(invited.value)) == allowed
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(role=st.sampled_from(ROLES), scopes=SCOPE_SETS)
 def test_may_grant_scopes_is_within_the_role(role, scopes):
     if may_grant_scopes(role.value, scopes):
         assert scopes <= ROLE_PERMISSIONS[role] and API_KEYS_MANAGE in ROLE_PERMISSIONS[role]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(scopes=st.lists(st.sampled_from(ALL_PERMISSIONS), max_size=20), auth_time=st.integers(min_value=0))
 def test_a_key_principal_crosses_the_authorizer_context_unchanged(scopes, auth_time):
     principal = Principal(type=API_KEY, id="key_01", org_id="org_01acme", scopes=tuple(scopes), auth_time=auth_time)
     assert Principal.from_context(principal.to_context()) == principal
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(context=st.dictionaries(st.text(max_size=15), st.one_of(st.text(max_size=20), st.integers(), st.none())))
 @example(context={"auth_time": "9" * 5000})  # past int()'s digit limit
 @example(context={"auth_time": "-5"})

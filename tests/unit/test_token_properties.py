@@ -106,7 +106,7 @@ def test_a_signature_with_other_unused_bits_is_refused():
                 CODEC.verify(JwtKind.ACCESS, token[:-1] + replacement, START)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(kind=st.sampled_from(JwtKind), text=ARBITRARY)
 @example(kind=JwtKind.ACCESS, text="\ud800")  # was UnicodeEncodeError (a 500 at POST /auth/login/2fa)
 @example(kind=JwtKind.MFA_CHALLENGE, text="eyJ\udc00.e30.x")
@@ -119,7 +119,7 @@ def test_arbitrary_text_is_refused_as_a_jwt_with_token_rejected_only(kind, text)
     assert refused.value.code == "invalid_token"
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     header=st.dictionaries(st.text(max_size=5), st.one_of(st.text(max_size=8), st.integers(), st.none()), max_size=3),
     claims=st.dictionaries(
@@ -144,7 +144,7 @@ def test_unsigned_or_forged_jwts_of_any_content_are_refused(header, claims, sign
 # --- one-time secrets, refresh tokens, 2FA challenges through the services -----------------------
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(text=st.text(max_size=100))
 @example(text="\ud800")  # was UnicodeEncodeError: a 500 for every link, refresh and log-out route
 @example(text="\udfff" * 3)
@@ -180,7 +180,7 @@ def test_unknown_one_time_secrets_are_refused_by_every_service_as_invalid_token(
         world.login().complete_two_factor(text, "123456", None, CLIENT)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(text=st.text(max_size=100))
 @example(text="\ud800")  # was UnicodeEncodeError, as hash_secret was
 def test_any_text_hashes_as_an_invitation_token_and_never_raises(text):
@@ -236,7 +236,7 @@ TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 MOMENTS = st.integers(min_value=1_600_000_000, max_value=2_100_000_000).map(lambda s: datetime.fromtimestamp(s, UTC))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(secret=SECRETS, now=MOMENTS, offset=st.integers(-DRIFT_STEPS, DRIFT_STEPS), spaced=st.booleans())
 def test_a_code_within_the_drift_window_matches_its_own_step(secret, now, offset, spaced):
     step = step_at(now) + offset
@@ -258,7 +258,7 @@ def test_a_code_outside_the_window_matches_only_by_coincidence(secret, now, offs
     assert found is None or code_for_step(secret, found) == code
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(now=MOMENTS, text=st.one_of(ARBITRARY, st.text(alphabet="0123456789 ٠١٢٣٤٥٦٧٨٩０１２", max_size=9)))
 @example(now=START, text="١٢٣٤٥٦")  # Arabic-Indic digits: \d would take them, [0-9] does not
 @example(now=START, text="12345\ud800")
@@ -318,7 +318,7 @@ def _keyed(value: str) -> str:
     return f"hmac({value})"
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(text=st.one_of(ARBITRARY, st.text(alphabet="0123456789abcdefghijklmnopqrstuvwxyz- İK", max_size=22)))
 @example(text="\u212a" * 16)  # the Kelvin sign lower-cases to k
 @example(text="İ" * 16)  # lower-cases to two characters
