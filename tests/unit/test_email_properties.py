@@ -13,7 +13,9 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from kuploy_access.domain.emails import canonical_email, email_skeleton
-from kuploy_access.domain.errors import InvalidEmail
+from kuploy_access.domain.errors import InvalidCredentials, InvalidEmail
+from kuploy_access.services.sessions import ClientInfo
+from tests.unit.support import World, verification_secret
 
 ASCII_LOCAL = st.text(
     alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-", min_size=1, max_size=30
@@ -143,3 +145,148 @@ def test_the_skeleton_is_a_function_of_the_canonical_address(local, domain):
     skeleton = email_skeleton(canonical)
     assert skeleton == email_skeleton(canonical_email(canonical))
     assert len(skeleton) == 64 and int(skeleton, 16) >= 0
+
+
+# --- generated addresses: any script, combining marks, IDN domains ------------------------------
+
+# Letters, combining marks and digits of every script (the astral planes included), and
+# the punctuation that addresses carry.
+_LETTERS = st.characters(categories=("Ll", "Lu", "Lt", "Lo", "Mn", "Nd"), max_codepoint=0x2FFFF)
+ANY_LOCAL = st.text(_LETTERS | st.sampled_from("._+-"), min_size=1, max_size=15)
+_LABEL = st.text(_LETTERS | st.just("-"), min_size=1, max_size=12)
+ANY_DOMAIN = st.builds(
+    lambda labels, tld: ".".join([*labels, tld]),
+    st.lists(_LABEL, min_size=1, max_size=3),
+    st.sampled_from(["com", "de", "org", "рф", "中国"]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(local=ANY_LOCAL, domain=ANY_DOMAIN)
+@example(local="cafe\u0301", domain="bu\u0308cher.de")  # NFD in both parts
+@example(local="\u212aelvin", domain="example.com")
+def test_nfd_and_nfc_spellings_are_one_address(local, domain):
+    """Canonically equivalent spellings (what a Mac keyboard and a Windows one send for
+    `é`) are one account, whether the address is valid or refused."""
+    raw = f"{local}@{domain}"
+    composed = canonical_or_none(unicodedata.normalize("NFC", raw))
+    assert canonical_or_none(unicodedata.normalize("NFD", raw)) == composed
+    assert canonical_or_none(raw) == composed
+
+
+@settings(max_examples=150, deadline=None)
+@given(local=ANY_LOCAL, domain=ANY_DOMAIN)
+@example(local="ada", domain="bücher.de")
+@example(local="ada", domain="пример.рф")
+def test_the_a_label_and_the_unicode_domain_are_one_account(local, domain):
+    """`xn--bcher-kva.de` and `bücher.de` (in any case) are the same domain: one account."""
+    import idna
+
+    canonical = canonical_or_none(f"{local}@{domain}")
+    assume(canonical is not None)
+    local_part, _, unicode_domain = canonical.rpartition("@")
+    a_label = idna.encode(unicode_domain, uts46=True).decode("ascii")
+    assert canonical_email(f"{local_part}@{a_label}") == canonical
+    assert canonical_email(f"{local_part}@{a_label.upper()}") == canonical
+    # The canonical form holds the Unicode domain, never the A-label.
+    assert unicode_domain == idna.decode(a_label)
+
+
+@settings(max_examples=150, deadline=None)
+@given(local=ANY_LOCAL, domain=ANY_DOMAIN)
+@example(local="İstanbul", domain="example.com")
+def test_generated_addresses_canonicalise_idempotently_to_nfc_lower_case(local, domain):
+    canonical = canonical_or_none(f"{local}@{domain}")
+    assume(canonical is not None)
+    assert canonical_email(canonical) == canonical
+    assert canonical_email(f"  {canonical}\t") == canonical
+    assert unicodedata.is_normalized("NFC", canonical)
+    assert canonical == unicodedata.normalize("NFC", canonical.lower())
+    # Lower-casing what was typed first changes nothing.
+    assert canonical_or_none(f"{local.lower()}@{domain.lower()}") == canonical
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    raw=st.one_of(
+        st.text(max_size=300),
+        st.builds(lambda a, b: f"{a}@{b}", st.text(max_size=40), st.text(max_size=40)),
+        st.builds(lambda a, b: f"{a}@{b}", ANY_LOCAL, st.text(max_size=40)),
+    )
+)
+@example(raw="\ud800@example.com")  # a lone surrogate: JSON can spell one
+@example(raw="ada@\ud800.com")
+@example(raw="ada@xn--.com")
+@example(raw="ada@xn--zz.com")  # an A-label that is no valid punycode
+@example(raw="a" * 255)
+@example(raw="ada@" + "b" * 64 + ".com")
+@example(raw="\x00@example.com")
+def test_arbitrary_text_is_an_address_or_invalid_email_and_nothing_else(raw):
+    """Whatever a client sends, the answer is a canonical address or the 422 invalid_email."""
+    try:
+        canonical = canonical_email(raw)
+    except InvalidEmail as refused:
+        assert refused.status == 422 and refused.code == "invalid_email"
+        return
+    assert canonical_email(canonical) == canonical
+    assert len(canonical) <= 254
+
+
+# --- sign-up: one look, one account ----------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    local=st.text(alphabet="acdeijopsvxy", min_size=2, max_size=12),
+    swaps=st.lists(st.booleans(), min_size=1),
+    shout=st.booleans(),
+)
+@example(local="paypal", swaps=[False, True], shout=False)
+def test_a_confusable_or_differently_cased_sign_up_never_adds_a_second_account(local, swaps, shout):
+    """After `local@example.com` is verified, a sign-up with any look-alike of it (some
+    letters swapped for Cyrillic or Greek ones, in any case) answers as every sign-up
+    does and creates no account."""
+    world = World()
+    client = ClientInfo(ip="198.51.100.31", user_agent="pytest")
+    world.signup().sign_up(f"{local}@example.com", "Analytical-Engine-1843", client)
+    world.signup().verify_email(verification_secret(world.mailer.sent[0]))
+    variant = "".join(
+        LOOK_ALIKES[ch] if ch in LOOK_ALIKES and swap else ch
+        for ch, swap in zip(local, (swaps + [False] * len(local))[: len(local)], strict=True)
+    )
+    address = f"{variant}@example.com"
+    assert world.signup().sign_up(address.upper() if shout else address, "Difference-Engine-1822", client) is None
+    assert [user.email for user in world.users.by_id.values()] == [f"{local}@example.com"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    raw=st.one_of(
+        st.text(max_size=60),
+        st.builds(lambda a, b: f"{a}@{b}", ANY_LOCAL, ANY_DOMAIN),
+        st.builds(lambda a, b: f"{a}@{b}", st.text(max_size=20), st.text(max_size=20)),
+    )
+)
+@example(raw="\ud800@example.com")
+@example(raw="ADA@EXAMPLE.COM")
+def test_every_route_that_takes_an_address_answers_arbitrary_text_as_a_valid_address_or_invalid_email(raw):
+    """Sign-up, "forgot password" and sign-in, with whatever a client sends as the address:
+    the usual answer, invalid_email (422), or for sign-in wrong credentials (401)."""
+    world = World()
+    world.add_user(email="ada@example.com")
+    client = ClientInfo(ip="198.51.100.32", user_agent="pytest")
+    valid = canonical_or_none(raw) is not None
+    for attempt in (
+        lambda: world.signup().sign_up(raw, "Difference-Engine-1822", client),
+        lambda: world.passwords().forgot(raw),
+    ):
+        try:
+            assert attempt() is None
+        except InvalidEmail:
+            assert not valid
+    try:
+        world.login().log_in(raw, "a wrong password, surely", client)
+    except InvalidCredentials:
+        pass
+    except InvalidEmail:
+        assert not valid

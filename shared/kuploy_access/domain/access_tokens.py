@@ -81,6 +81,10 @@ class JwtCodec:
         return jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"typ": kind.typ})
 
     def verify(self, kind: JwtKind, token: str, now: datetime) -> VerifiedToken:
+        # A JWT is base64url and dots. PyJWT encodes the text as UTF-8 before parsing it,
+        # which raises UnicodeEncodeError, no PyJWTError, on a lone surrogate.
+        if not token.isascii():
+            raise TokenRejected("invalid_token", "not ASCII")
         try:
             header = jwt.get_unverified_header(token)
             if header.get("typ") != kind.typ:

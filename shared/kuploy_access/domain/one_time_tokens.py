@@ -50,7 +50,10 @@ def new_secret() -> str:
 
 
 def hash_secret(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+    # `surrogatepass`: a presented secret may hold a lone surrogate (JSON can spell one),
+    # which strict UTF-8 refuses with an exception; it now hashes to what no stored
+    # secret hashes to. Every other text encodes exactly as before.
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)
