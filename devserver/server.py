@@ -99,7 +99,9 @@ def make_handler(
             if self.command != "HEAD":
                 self.wfile.write(body)
 
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve  # noqa: N815
+        # TRACE too: the gateway answers a method it has no route for as API Gateway does
+        # (404), where the standard library's handler would answer 501 by itself.
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_TRACE = _serve  # noqa: N815
 
     return Handler
 
