@@ -99,9 +99,15 @@ def make_handler(
             if self.command != "HEAD":
                 self.wfile.write(body)
 
-        # TRACE too: the gateway answers a method it has no route for as API Gateway does
-        # (404), where the standard library's handler would answer 501 by itself.
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_TRACE = _serve  # noqa: N815
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve  # noqa: N815
+
+        def __getattr__(self, name: str) -> Any:
+            # Any other method (TRACE, QUERY, a made-up one) goes to the gateway too, which
+            # answers one it has no route for as API Gateway does (404 Not Found); the
+            # standard library's handler would answer 501 by itself.
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
 
     return Handler
 

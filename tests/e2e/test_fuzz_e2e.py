@@ -274,3 +274,13 @@ def test_chains_of_operations_answer_as_documented(chaining_caller: Caller) -> N
         suppress_health_check=list(hypothesis.HealthCheck),
     )
     Scenarios.run(settings=settings)
+
+
+@pytest.mark.parametrize("method", ["TRACE", "QUERY", "BREW"])
+def test_a_method_without_a_route_is_404_as_api_gateway_answers_it(server: DevServer, method: str) -> None:
+    """Found by the coverage phase: the local server's HTTP handler answered 501 itself to
+    a method it had no handler for, before the gateway could answer it as API Gateway does."""
+    with server.client(source_ip=SETUP_ADDRESS) as http:
+        answer = http.request(method, "/me")
+    assert answer.status_code == 404, answer.text
+    assert answer.json() == {"message": "Not Found"}
