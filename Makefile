@@ -136,7 +136,7 @@ clean:
 # --- FUZZ (issue 16): Schemathesis against the local server's /openapi.json --------------
 # tests/e2e/test_fuzz_e2e.py, long: FUZZ_EXAMPLES examples per operation and caller (3 in
 # `make test`), Schemathesis' coverage phase (boundary values, every enum and format), and
-# FUZZ_SCENARIOS stateful scenarios (10 in `make test`). Same fixed seed: a failure found
+# FUZZ_SCENARIOS stateful scenarios (3 in `make test`). Same fixed seed: a failure found
 # here is found again by the same command.
 FUZZ_EXAMPLES ?= 200
 FUZZ_SCENARIOS ?= 300

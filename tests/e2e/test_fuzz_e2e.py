@@ -58,7 +58,7 @@ SEED = 16
 # 2-core machine; `make fuzz` sets it (FUZZ_EXAMPLES=...) far higher.
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES") or 3)
 # Scenarios of the stateful test: chains of up to 6 calls each.
-SCENARIOS = int(os.environ.get("FUZZ_SCENARIOS") or 10)
+SCENARIOS = int(os.environ.get("FUZZ_SCENARIOS") or 3)
 # `make fuzz` also runs Schemathesis' coverage phase (boundary values and every
 # documented enum and format of each parameter, deterministically).
 COVERAGE = os.environ.get("FUZZ_COVERAGE") == "1"
