@@ -5,10 +5,13 @@ organization's API key with the `full` preset, and nobody), and four checks on e
 answer: no 5xx, a documented status code, the documented content type, and a body that
 matches the documented schema. A 429 is a documented answer, not a failure.
 
-Bounded here (a fixed seed, derandomized, FUZZ_EXAMPLES examples per operation and
-caller, 3 by default); `make fuzz` runs it long, with the stateful phase (Schemathesis
-chains operations through the links it infers from the document: an organization made
-by POST /orgs into the organization routes).
+Then Schemathesis' stateful phase: scenarios that chain operations through the links it
+infers from the document (an organization made by POST /orgs into the organization
+routes, a project into its applications), as a signed-in user of its own.
+
+Bounded here (a fixed seed, derandomized: FUZZ_EXAMPLES examples per operation and
+caller, 3 by default, and FUZZ_SCENARIOS scenarios, 10 by default); `make fuzz` runs it
+long, with Schemathesis' coverage phase too.
 
 Most examples of an organization route get the caller's own organization id instead of
 a generated one, so they reach its data rather than a 404; DELETE /orgs/{org_id} never
@@ -57,8 +60,10 @@ SEED = 16
 # Per operation and caller. 3 keeps `make test` to about two minutes on a loaded
 # 2-core machine; `make fuzz` sets it (FUZZ_EXAMPLES=...) far higher.
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES") or 3)
-# Scenarios of the stateful test: chains of up to 6 calls each.
-SCENARIOS = int(os.environ.get("FUZZ_SCENARIOS") or 3)
+# Scenarios of the stateful test, each a chain of up to SCENARIO_STEPS calls (Schemathesis'
+# own default).
+SCENARIOS = int(os.environ.get("FUZZ_SCENARIOS") or 10)
+SCENARIO_STEPS = 6
 # `make fuzz` also runs Schemathesis' coverage phase (boundary values and every
 # documented enum and format of each parameter, deterministically).
 COVERAGE = os.environ.get("FUZZ_COVERAGE") == "1"
@@ -266,8 +271,12 @@ def test_chains_of_operations_answer_as_documented(chaining_caller: Caller) -> N
         def call(self, case: schemathesis.Case, **kwargs: Any) -> schemathesis.Response:
             return caller.call(case)
 
+    # Schemathesis' own settings for its stateful phase (generation only, no shrinking),
+    # with the seed fixed and the count bounded.
     settings = hypothesis.settings(
         max_examples=SCENARIOS,
+        stateful_step_count=SCENARIO_STEPS,
+        phases=[hypothesis.Phase.generate],
         derandomize=True,
         database=None,
         deadline=None,
