@@ -20,8 +20,8 @@ does (the caller would lose the organization the rest of the run needs).
 Every request comes from an address of its own pool, rotated per request (the server
 counts per-address limits by the connection's address: helpers.DevServer.client), so
 the fuzzer neither exhausts the limits other tests depend on nor spends its own budget
-on a few addresses: most requests reach the handlers. Every secret it sends or is
-answered goes into the session's registry, which the functions' logs are scanned for.
+on a few addresses: most requests reach the handlers. Every secret it is answered goes
+into the session's registry, which the functions' logs are scanned for.
 """
 
 from __future__ import annotations
@@ -88,23 +88,19 @@ class _FromAddress(HTTPAdapter):
         super().init_poolmanager(*args, **kwargs)
 
 
-def _as_bytes(value: str | bytes) -> bytes:
-    return value if isinstance(value, bytes) else value.encode("utf-8", errors="surrogateescape")
-
-
 def _register_secrets(response: requests.Response, *args: Any, **kwargs: Any) -> None:
-    """The registry reads httpx messages: the same request and answer, in httpx's shape."""
+    """The secrets an answer carries (tokens and keys in a JSON body, cookies, a Location),
+    into the registry, which reads httpx messages. Not the request's: its values are
+    generated, and one that happens to spell a word the logs hold would be a false finding;
+    the callers' own credentials are registered when they are made. Nor a page's body,
+    which reflects the generated values it was sent."""
     sent = response.request
-    body = _as_bytes(sent.body or b"")
-    # Header values as bytes: a generated one may be any text, which httpx would encode as ASCII.
-    headers = {name: _as_bytes(value) for name, value in sent.headers.items()}
-    request = httpx.Request(str(sent.method), str(sent.url), headers=headers, content=body)
-    REGISTRY.saw_request(request)
+    request = httpx.Request(str(sent.method), str(sent.url))
     raw = response.raw.headers
     answered = [(name, value) for name in set(raw.keys()) for value in raw.getlist(name)]
-    REGISTRY.saw_response(
-        httpx.Response(response.status_code, headers=answered, content=response.content, request=request)
-    )
+    json_body = "json" in response.headers.get("content-type", "")
+    content = response.content if json_body else b""
+    REGISTRY.saw_response(httpx.Response(response.status_code, headers=answered, content=content, request=request))
 
 
 @dataclass
