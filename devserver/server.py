@@ -101,6 +101,14 @@ def make_handler(
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve  # noqa: N815
 
+        def __getattr__(self, name: str) -> Any:
+            # Any other method (TRACE, QUERY, a made-up one) goes to the gateway too, which
+            # answers one it has no route for as API Gateway does (404 Not Found); the
+            # standard library's handler would answer 501 by itself.
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
+
     return Handler
 
 

@@ -33,6 +33,9 @@ app = create_app()
 PROBLEMS: Problems = {"s403": "forbidden", "s404": "not_found"}
 WRITE_PROBLEMS: Problems = {**PROBLEMS, "s422": "validation_error"}
 CREATE_PROBLEMS = idempotent_problems(WRITE_PROBLEMS)
+# An email channel's target is an address, refused as any address is (domain/emails.py).
+CHANNEL_PROBLEMS: Problems = {**PROBLEMS, "s422": ("validation_error", "invalid_email")}
+CREATE_CHANNEL_PROBLEMS = idempotent_problems(CHANNEL_PROBLEMS)
 
 
 # --- projects ---------------------------------------------------------------------------------
@@ -192,7 +195,7 @@ def list_channels(org_id: Id, caller: OrgMember, limit: Limit = 50, cursor: Curs
     "/orgs/<org_id>/notification-channels",
     operation_id="createNotificationChannel",
     status_code=201,
-    **route("notifications", "Create a notification channel", (201, "Created"), **CREATE_PROBLEMS),
+    **route("notifications", "Create a notification channel", (201, "Created"), **CREATE_CHANNEL_PROBLEMS),
 )
 @idempotent
 def create_channel(org_id: Id, body: ChannelRequest, caller: OrgMember) -> ChannelView:

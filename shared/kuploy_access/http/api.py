@@ -143,6 +143,33 @@ def _json_by_default(event: dict[str, Any]) -> dict[str, Any]:
     return {**event, "headers": {**headers, "content-type": "application/json"}}
 
 
+# What a multipart declaration that cannot be read is passed on as: a type no route
+# reads, so it is refused as any unsupported type is (415) where a route reads a body.
+UNREADABLE_MULTIPART = "application/x-multipart-without-boundary"
+
+
+def _multipart_needs_its_boundary(event: dict[str, Any]) -> dict[str, Any]:
+    """A `multipart/form-data` body whose declaration names no boundary (or an empty one)
+    cannot be split into fields; Powertools' parser raises a bare ValueError on it, which
+    would answer 500. Declared as a type no route reads instead, it is refused as one.
+    The boundary is found as Powertools finds it: the first `boundary=` parameter, as
+    written (case and all), without the quotes around it."""
+    headers = event.get("headers") or {}
+    declared = str(headers.get("content-type", "")).strip()
+    if not declared.startswith("multipart/form-data"):
+        return event
+    for parameter in declared.split(";"):
+        written = parameter.strip()
+        if written.startswith("boundary="):
+            boundary = written.removeprefix("boundary=")
+            if boundary.startswith('"') and boundary.endswith('"'):
+                boundary = boundary[1:-1]
+            if boundary:
+                return event
+            break
+    return {**event, "headers": {**headers, "content-type": UNREADABLE_MULTIPART}}
+
+
 def _not_a_json_object(event: dict[str, Any]) -> bool:
     """A JSON body that is anything but an object: an array, a string, a number, `null`,
     `true`; or JSON the resolver's parser would crash on rather than refuse (nesting
@@ -194,7 +221,7 @@ def _answer(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) ->
         # Every route behind the authorizer needs a caller; answer before the body
         # is even parsed, so a client learns "sign in again" first.
         return unauthorized_problem(principal)
-    event = _json_by_default(event)
+    event = _multipart_needs_its_boundary(_json_by_default(event))
     if _not_a_json_object(event):
         return problem_result(400, "validation_error", "The body must be a JSON object")
     result: dict[str, Any] = app.resolve(event, context)
