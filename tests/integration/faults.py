@@ -88,12 +88,17 @@ class Fault:
     event: str  # "dynamodb.TransactWriteItems", "sesv2.SendEmail", "secrets-manager.GetSecretValue"
     answer: Answer
     times: int | None  # None: until the test ends
+    # Only the requests whose body holds this text (a SecretId, a table key).
+    body_has: str = ""
     hits: int = 0
 
-    def matches(self, event: str) -> bool:
-        return (event == self.event or event.startswith(self.event + ".")) and (
-            self.times is None or self.hits < self.times
-        )
+    def matches(self, event: str, request: AWSPreparedRequest) -> bool:
+        if event != self.event and not event.startswith(self.event + "."):
+            return False
+        if self.times is not None and self.hits >= self.times:
+            return False
+        body = request.body if isinstance(request.body, bytes) else str(request.body or "").encode()
+        return self.body_has.encode() in body
 
 
 @dataclass
@@ -105,9 +110,10 @@ class Faults:
     botocore_backoffs: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, event: str, answer: Answer, times: int | None = None) -> Fault:
-        """Fault `event` (a service, or service.Operation) the next `times` calls (None: all)."""
-        fault = Fault(event, answer, times)
+    def add(self, event: str, answer: Answer, times: int | None = None, body_has: str = "") -> Fault:
+        """Fault `event` (a service, or service.Operation) the next `times` calls (None: all)
+        whose body holds `body_has`."""
+        fault = Fault(event, answer, times, body_has)
         with self._lock:
             self.faults.append(fault)
         return fault
@@ -116,11 +122,11 @@ class Faults:
         with self._lock:
             self.faults.clear()
 
-    def pick(self, event: str) -> Fault | None:
+    def pick(self, event: str, request: AWSPreparedRequest) -> Fault | None:
         with self._lock:
             self.calls.append(event)
             for fault in self.faults:
-                if fault.matches(event):
+                if fault.matches(event, request):
                     fault.hits += 1
                     self.faulted.append(event)
                     return fault
@@ -143,7 +149,7 @@ def injected(monkeypatch: Any) -> Iterator[Faults]:
 
     def gate(self: BotocoreStubber, event_name: str, request: AWSPreparedRequest, **kwargs: Any) -> Any:
         event = event_name.removeprefix("before-send.")
-        fault = faults.pick(event) if self.enabled else None
+        fault = faults.pick(event, request) if self.enabled else None
         if fault is not None:
             return fault.answer(request)
         return moto_call(self, event_name, request, **kwargs)
