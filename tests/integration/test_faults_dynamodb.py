@@ -66,9 +66,8 @@ def test_a_throttled_write_is_retried_and_the_answer_is_the_usual_one(client, fa
     assert len(email_guards()) == 1
 
 
-@pytest.mark.parametrize("code", THROTTLING)
-def test_throttling_past_the_retries_is_a_503_and_nothing_is_written(client, faults, code):
-    faults.add("dynamodb.TransactWriteItems", dynamodb_error(code))
+def test_throttling_past_the_retries_is_a_503_and_nothing_is_written(client, faults):
+    faults.add("dynamodb.TransactWriteItems", dynamodb_error("ProvisionedThroughputExceededException"))
 
     answer = sign_up(client)
 
@@ -103,7 +102,7 @@ def test_dynamodb_failing_with_500s_is_a_503(client, faults):
 # --- cancelled transactions -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("reason", ["TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"])
+@pytest.mark.parametrize("reason", ["TransactionConflict", "ThrottlingError"])
 def test_a_transaction_cancelled_by_a_conflict_is_tried_again(client, faults, reason):
     _, token = new_user(client, ADA)
     # botocore does not retry a cancellation: adapters/dynamodb/transactions.py does.

@@ -29,7 +29,6 @@ from tests.integration.faults import (
     injected,
     json_service_error,
     read_timeout,
-    unreachable,
 )
 from tests.integration.gateway_client import GatewayClient
 from tests.integration.org_support import PASSWORD, new_user
@@ -40,15 +39,14 @@ SIGNING_KEY_ID = LOCAL_ENVIRONMENT["SIGNING_KEY_SECRET_ID"]
 TOTP_KEY_ID = LOCAL_ENVIRONMENT["TOTP_KEY_SECRET_ID"]
 GET_SECRET = "secrets-manager.GetSecretValue"
 
-# How Secrets Manager says no: throttled, failing, its KMS key disabled or unreachable
+# How Secrets Manager says no: throttled, its KMS key disabled or unreachable
 # (DecryptionFailure, KMSInvalidStateException... reach us as Secrets Manager's errors),
-# or no answer at all.
+# or no answer in time. Its 5xx and refused connections are classified alike
+# (tests/unit/test_retry_policy.py).
 OUTAGES: dict[str, Answer] = {
     "throttled": json_service_error("ThrottlingException"),
-    "failing": json_service_error("InternalServiceError", status=500),
     "kms_key_unusable": json_service_error("DecryptionFailure"),
     "timing_out": read_timeout,
-    "unreachable": unreachable,
 }
 
 
