@@ -140,3 +140,13 @@ clean:
 secrets-baseline: $(VENV)/.installed
 	$(VENV)/bin/detect-secrets scan --baseline .secrets.baseline
 	$(VENV)/bin/detect-secrets audit .secrets.baseline
+
+# --- FAULTS (issue 16) -----------------------------------------------------------------
+# The fault suites alone (they also run in `make test`): DynamoDB throttling and cancelled
+# transactions, SES, Secrets Manager/KMS, clock jumps, injected under the adapters on moto
+# (tests/integration/faults.py), and the retry policy's unit tests.
+.PHONY: faults
+faults: $(VENV)/.installed
+	$(PY) -m pytest tests/unit/test_retry_policy.py tests/integration/test_faults_dynamodb.py \
+		tests/integration/test_faults_email.py tests/integration/test_faults_secrets.py \
+		tests/integration/test_faults_clock.py -n 2 --dist loadfile -q
