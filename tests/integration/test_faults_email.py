@@ -20,7 +20,7 @@ from tests.integration.support import raw_item, users, verification_tokens
 ADA = "ada@example.com"
 GRACE = "grace@example.com"
 SEND = "sesv2.SendEmail"
-NEW_PASSWORD = "another sturdy passphrase"
+REPLACEMENT_PASSPHRASE = "another sturdy passphrase"
 
 OUTAGES: dict[str, Answer] = {
     "rejected": rest_json_error("MessageRejected"),
@@ -106,9 +106,9 @@ def test_a_reset_email_that_fails_leaves_the_password_and_a_new_request_delivers
     faults.clear()
     assert client.request("POST", "/auth/password/forgot", {"email": ADA}).status == 202
     token = client.last_link(ADA, "/reset-password")
-    reset = client.request("POST", "/auth/password/reset", {"token": token, "password": NEW_PASSWORD})
+    reset = client.request("POST", "/auth/password/reset", {"token": token, "password": REPLACEMENT_PASSPHRASE})
     assert reset.status == 204, reset.text
-    assert client.log_in(ADA, NEW_PASSWORD)["access_token"]
+    assert client.log_in(ADA, REPLACEMENT_PASSPHRASE)["access_token"]
 
 
 @pytest.mark.parametrize("outage", ["rejected"])

@@ -37,7 +37,7 @@ from tests.integration.support import assert_problem, forget_containers, items_w
 ADA = "ada@example.com"
 SIGNING_KEY_ID = LOCAL_ENVIRONMENT["SIGNING_KEY_SECRET_ID"]
 TOTP_KEY_ID = LOCAL_ENVIRONMENT["TOTP_KEY_SECRET_ID"]
-GET_SECRET = "secrets-manager.GetSecretValue"
+KEY_FETCH = "secrets-manager.GetSecretValue"
 
 # How Secrets Manager says no: throttled, its KMS key disabled or unreachable
 # (DecryptionFailure, KMSInvalidStateException... reach us as Secrets Manager's errors),
@@ -89,7 +89,7 @@ def test_no_token_is_issued_without_the_signing_key(client, faults, outage):
     before = sessions()
     trail = items_with_prefix(audit_pk(user_id))
     new_container()
-    faults.add(GET_SECRET, OUTAGES[outage], body_has=SIGNING_KEY_ID)
+    faults.add(KEY_FETCH, OUTAGES[outage], body_has=SIGNING_KEY_ID)
     faults.calls.clear()
 
     answer = log_in(client)
@@ -99,7 +99,7 @@ def test_no_token_is_issued_without_the_signing_key(client, faults, outage):
     # Asked again within bounds (standard mode; a KMS key refused is an answer, not a
     # blip, and is not asked again), and nothing was written for the sign-in.
     expected = 1 if outage == "kms_key_unusable" else SECRETS_MANAGER.attempts
-    assert faults.count(GET_SECRET) == expected
+    assert faults.count(KEY_FETCH) == expected
     assert sessions() == before
     # Nor recorded as a sign-in: the key is read before the password is.
     assert items_with_prefix(audit_pk(user_id)) == trail
@@ -113,7 +113,7 @@ def test_a_refresh_without_the_signing_key_leaves_the_refresh_token_as_it_was(cl
     refresh_token = client.log_in(ADA, PASSWORD)["refresh_token"]
     before = sessions()
     new_container()
-    faults.add(GET_SECRET, json_service_error("ThrottlingException"), body_has=SIGNING_KEY_ID)
+    faults.add(KEY_FETCH, json_service_error("ThrottlingException"), body_has=SIGNING_KEY_ID)
 
     answer = client.request("POST", "/auth/refresh", {"refresh_token": refresh_token})
 
@@ -132,7 +132,7 @@ def test_a_refresh_without_the_signing_key_leaves_the_refresh_token_as_it_was(cl
 def test_no_token_is_accepted_without_the_signing_key(client, faults, outage):
     _, token = new_user(client, ADA)
     new_container()
-    faults.add(GET_SECRET, OUTAGES[outage], body_has=SIGNING_KEY_ID)
+    faults.add(KEY_FETCH, OUTAGES[outage], body_has=SIGNING_KEY_ID)
 
     answer = client.request("GET", "/me", token=token)
 
@@ -161,7 +161,7 @@ def test_a_second_step_never_passes_without_the_totp_key(client, faults, service
     before = sessions()
     stored = raw_item(user_pk(user_id), PROFILE_SK)
     new_container()
-    faults.add(GET_SECRET, json_service_error("DecryptionFailure"), body_has=TOTP_KEY_ID)
+    faults.add(KEY_FETCH, json_service_error("DecryptionFailure"), body_has=TOTP_KEY_ID)
 
     code = totp.at(service_clock.now())
     answer = client.request("POST", "/auth/login/2fa", {"mfa_token": mfa_token, "code": code})
