@@ -153,3 +153,13 @@ FUZZ_SCENARIOS ?= 100
 fuzz: $(VENV)/.installed
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SCENARIOS=$(FUZZ_SCENARIOS) FUZZ_COVERAGE=1 \
 	  $(PY) -m pytest tests/e2e/test_fuzz_e2e.py
+
+# --- FAULTS (issue 16) -----------------------------------------------------------------
+# The fault suites alone (they also run in `make test`): DynamoDB throttling and cancelled
+# transactions, SES, Secrets Manager/KMS, clock jumps, injected under the adapters on moto
+# (tests/integration/faults.py), and the retry policy's unit tests.
+.PHONY: faults
+faults: $(VENV)/.installed
+	$(PY) -m pytest tests/unit/test_retry_policy.py tests/integration/test_faults_dynamodb.py \
+		tests/integration/test_faults_email.py tests/integration/test_faults_secrets.py \
+		tests/integration/test_faults_clock.py -n 2 --dist loadfile -q

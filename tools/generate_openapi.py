@@ -39,7 +39,9 @@ VERSION = "1.0.0"
 DESCRIPTION = (
     "Accounts, sessions, organizations and API keys for the Kuploy platform. Errors are RFC 9457 problem "
     "documents (`application/problem+json`) with a stable `code`; each answer lists the codes it can carry. "
-    "Every route can answer 500 `internal_error` (a bug). API Gateway itself may also answer, without a problem "
+    "Every route can answer 500 `internal_error` (a bug), and 503 `service_unavailable` with `Retry-After` "
+    "when a dependency stayed throttled or unreachable through the service's retries (nothing was half done: "
+    "send the same request again after that many seconds). API Gateway itself may also answer, without a problem "
     'document: 429 `{"message":"Too Many Requests"}` when the stage\'s throttle is exceeded, 404 '
     '`{"message":"Not Found"}` for a route that does not exist, and 500 or 503 when a function fails or times '
     "out. Calling it from a CI pipeline: docs/ci.md."
@@ -110,9 +112,13 @@ def _entry_point_answers(method: str, operation: dict[str, Any]) -> None:
         answer("401", "unauthorized", "invalid_token", "token_expired")
     if "401" in answers:
         answers["401"].setdefault("headers", {})["WWW-Authenticate"] = WWW_AUTHENTICATE
-    if "429" in answers:
-        answers["429"].setdefault("headers", {})["Retry-After"] = RETRY_AFTER
     answer("500", "internal_error")
+    # `http.api` (ServiceUnavailable, or an AWS failure that outlasted adapters/retry_policy.py),
+    # and the route guard when the authorizer could not check a credential.
+    answer("503", "service_unavailable")
+    for status in ("429", "503"):
+        if status in answers:
+            answers[status].setdefault("headers", {})["Retry-After"] = RETRY_AFTER
     operation["responses"] = dict(sorted(answers.items()))
 
 
@@ -148,6 +154,7 @@ def _shared_responses() -> dict[str, tuple[str, dict[str, Any]]]:
         "ValidationFailed": ("422", ("validation_error",)),
         "RateLimited": ("429", ("rate_limited",)),
         "InternalError": ("500", ("internal_error",)),
+        "ServiceUnavailable": ("503", ("service_unavailable",)),
     }
     found: dict[str, tuple[str, dict[str, Any]]] = {}
     for name, (status, codes) in shared.items():

@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from devserver.embedded_aws import REGION
 from kuploy_access.adapters.dynamodb.idempotency import DynamoAnswerLedger
 from kuploy_access.adapters.dynamodb.keys import IDEMPOTENCY_PK_PREFIX, IDEMPOTENCY_SK, idempotency_pk
+from kuploy_access.domain.errors import ServiceUnavailable
 from kuploy_access.domain.idempotency import (
     ANSWER_LIFETIME,
     IN_PROGRESS_LOCK,
@@ -275,10 +276,12 @@ def test_without_its_secret_the_ledger_claims_and_creates_nothing(ledger: Answer
     create = Creations()
     unreachable = DynamoAnswerLedger(os.environ["TABLE_NAME"], REGION, "kuploy-access/local/no-such-secret")
 
-    with pytest.raises(ClientError) as failed:
+    # Fails closed (adapters/signing_key.py): ServiceUnavailable, raised from Secrets Manager's refusal.
+    with pytest.raises(ServiceUnavailable) as failed:
         unreachable.answer_once(an_attempt(), create)
 
-    assert failed.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    cause = failed.value.__cause__
+    assert isinstance(cause, ClientError) and cause.response["Error"]["Code"] == "ResourceNotFoundException"
     assert create.calls == 0
     assert raw_items() == []
 

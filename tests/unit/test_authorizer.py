@@ -587,4 +587,4 @@ def test_every_accepted_key_counts_one_use_and_a_user_s_jwt_nothing(authorizer):
 def test_every_refusal_reason_names_a_code_the_route_guard_answers():
     from kuploy_access.services.authorizer import REFUSAL_REASONS
 
-    assert set(REFUSAL_REASONS.values()) == {"unauthorized", "invalid_token", "token_expired"}
+    assert set(REFUSAL_REASONS.values()) == {"unauthorized", "invalid_token", "token_expired", "service_unavailable"}

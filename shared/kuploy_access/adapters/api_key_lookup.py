@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import Any
 
 from kuploy_access.adapters.dynamodb.keys import API_KEY_SK, api_key_pk
+from kuploy_access.adapters.retry_policy import AUTHORIZER_DYNAMODB, botocore_client
 from kuploy_access.domain.api_keys import USAGE_RESOLUTION, KeyRecord
 
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+0000"
@@ -38,9 +39,7 @@ class KeyLookup:
 
     @cached_property
     def _client(self) -> Any:
-        from botocore.session import get_session
-
-        return get_session().create_client("dynamodb", region_name=self._region)
+        return botocore_client("dynamodb", self._region, AUTHORIZER_DYNAMODB)
 
     def find(self, key_hash: str) -> KeyRecord | None:
         # Strongly consistent: a revocation is seen by the next read, so the bound on

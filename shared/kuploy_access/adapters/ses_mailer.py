@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
+from kuploy_access.adapters.retry_policy import SES, botocore_client
 from kuploy_access.domain.email_messages import OutgoingEmail
 
 
@@ -22,9 +23,7 @@ class SesMailer:
 
     @cached_property
     def _client(self) -> Any:
-        from botocore.session import get_session
-
-        return get_session().create_client("sesv2", region_name=self._region)
+        return botocore_client("sesv2", self._region, SES)
 
     def send(self, email: OutgoingEmail) -> None:
         configuration = {"ConfigurationSetName": self._configuration_set} if self._configuration_set else {}

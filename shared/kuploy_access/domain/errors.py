@@ -224,3 +224,20 @@ class CsrfFailed(DomainError):
     status = 403
     code = "csrf_failed"
     title = "The request's CSRF token is missing or does not match its cookie; reload the page"
+
+
+# Seconds a client is asked to wait after a 503: the retries behind it have already
+# spent a few seconds; a throttled table or a failing dependency rarely recovers faster.
+SERVICE_UNAVAILABLE_RETRY_AFTER = 5
+
+
+class ServiceUnavailable(DomainError):
+    """A dependency (DynamoDB throttled, a transaction that kept conflicting, Secrets
+    Manager or KMS unreachable) did not answer after bounded retries. Nothing was half
+    done (every multi-item write is one transaction), so the same request may be sent
+    again after `Retry-After`."""
+
+    status = 503
+    code = "service_unavailable"
+    title = "The service is temporarily unavailable; try again shortly"
+    retry_after = SERVICE_UNAVAILABLE_RETRY_AFTER  # seconds, sent as Retry-After

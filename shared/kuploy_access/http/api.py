@@ -19,7 +19,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 
-from kuploy_access.domain.errors import DomainError
+from kuploy_access.adapters.retry_policy import is_unavailable
+from kuploy_access.domain.errors import DomainError, ServiceUnavailable
 from kuploy_access.domain.idempotency import IdempotencyKeyInUse
 from kuploy_access.domain.principal import ANONYMOUS
 from kuploy_access.domain.rate_limits import RateLimited
@@ -31,6 +32,7 @@ __all__ = ["count", "counting_failures", "create_app", "lambda_entry", "logger",
 
 MAX_BODY_BYTES = 64 * 1024
 RATE_LIMITED_METRIC = "RateLimited"
+UNAVAILABLE_METRIC = "DependencyUnavailable"
 
 
 def problem_answer(status: int, code: str, title: str, detail: str | None = None, **ext: Any) -> Response[Any]:
@@ -76,15 +78,21 @@ def _validation_problem(errors: list[dict[str, Any]]) -> Response[Any]:
     )
 
 
+def _domain_problem(error: DomainError) -> Response[Any]:
+    response = problem_answer(error.status, error.code, error.title, error.detail)
+    if isinstance(error, RateLimited | IdempotencyKeyInUse | ServiceUnavailable):
+        response.headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, ServiceUnavailable):
+        count(UNAVAILABLE_METRIC)
+    return response
+
+
 def create_app() -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True)
 
     @app.exception_handler(DomainError)
     def _domain_error(error: DomainError) -> Response[Any]:
-        response = problem_answer(error.status, error.code, error.title, error.detail)
-        if isinstance(error, RateLimited | IdempotencyKeyInUse):
-            response.headers["Retry-After"] = str(error.retry_after)
-        return response
+        return _domain_problem(error)
 
     @app.exception_handler(RequestValidationError)
     def _invalid_request(error: RequestValidationError) -> Response[Any]:
@@ -104,6 +112,11 @@ def create_app() -> APIGatewayHttpResolver:
 
     @app.exception_handler(Exception)
     def _bug(error: Exception) -> Response[Any]:
+        if is_unavailable(error):
+            # AWS said "not now" (throttled, failing, unreachable) and the retries are
+            # spent: the request may be sent again, so not a 500.
+            logger.warning("dependency unavailable", exc_info=True)
+            return _domain_problem(ServiceUnavailable())
         logger.exception("unhandled error")
         return problem_answer(500, "internal_error", "Something went wrong on our side")
 

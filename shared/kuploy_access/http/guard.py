@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kuploy_access.domain.errors import ApiKeyNotAllowed, Unauthorized
+from kuploy_access.domain.errors import ApiKeyNotAllowed, ServiceUnavailable, Unauthorized
 from kuploy_access.domain.principal import API_KEY, USER, Principal
 from kuploy_access.http.problems import problem_result
 
@@ -14,6 +14,9 @@ _UNAUTHORIZED_DETAILS = {
     "unauthorized": "Send an access token or API key in the Authorization header",
 }
 
+
+# The authorizer's reason when it could not check a credential (services/authorizer.py).
+UNAVAILABLE = ServiceUnavailable.code
 
 __all__ = ["ApiKeyNotAllowed", "principal_of", "require_user", "unauthorized_problem"]
 
@@ -30,6 +33,8 @@ def require_user(event: Any) -> Principal:
         return principal
     if principal.type == API_KEY:
         raise ApiKeyNotAllowed()
+    if principal.auth_error == UNAVAILABLE:
+        raise ServiceUnavailable()
     code = _unauthorized_code(principal)
     raise Unauthorized(code, _UNAUTHORIZED_DETAILS[code])
 
@@ -40,6 +45,12 @@ def _unauthorized_code(principal: Principal) -> str:
 
 
 def unauthorized_problem(principal: Principal) -> dict[str, Any]:
-    """The complete 401 answer for a request that reached a protected route without a caller."""
+    """The complete 401 answer for a request that reached a protected route without a
+    caller; a 503 when the authorizer could not check the credential at all."""
+    if principal.auth_error == UNAVAILABLE:
+        unavailable = ServiceUnavailable()
+        result = problem_result(unavailable.status, unavailable.code, unavailable.title)
+        result["headers"]["Retry-After"] = str(unavailable.retry_after)
+        return result
     code = _unauthorized_code(principal)
     return problem_result(401, code, "Authentication required", _UNAUTHORIZED_DETAILS[code])

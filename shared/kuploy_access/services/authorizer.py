@@ -54,6 +54,10 @@ REFUSAL_REASONS = {
     "unknown_key": "invalid_token",  # deleted, or never issued
     "revoked_key": "invalid_token",  # revoked, or past its rotation's grace period
     "expired_key": "invalid_token",
+    # The signing key or the key table could not be read (adapters/retry_policy.py):
+    # fail closed, and let the route answer 503 rather than a 401 that would send the
+    # client to sign in again.
+    "unavailable": "service_unavailable",
 }
 
 
@@ -127,13 +131,18 @@ class Authorizer:
             return self._refuse("no_credential")
         if len(token) > MAX_TOKEN_LENGTH:
             return self._refuse("invalid_token")
-        if token.startswith(PREFIX):
-            return self._authorize_key(token, now, ip)
         try:
+            if token.startswith(PREFIX):
+                return self._authorize_key(token, now, ip)
             verified = self._codec().verify(JwtKind.ACCESS, token, now)
         except TokenRejected as rejected:
             self._log.info("token refused", extra={"reason": rejected.reason, "code": rejected.code})
             return self._refuse("token_expired" if rejected.code == "token_expired" else "invalid_token")
+        except Exception as error:
+            # Never crash (API Gateway would answer a bare 500) and never let a request
+            # through unchecked: a caller nobody could check is nobody.
+            self._log.warning(f"credential could not be checked: {type(error).__name__}")
+            return self._refuse("unavailable")
         return Principal(
             type=USER, id=verified.subject, session_id=verified.session_id or "", auth_time=verified.auth_time
         )

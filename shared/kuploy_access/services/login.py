@@ -75,6 +75,9 @@ class LoginService:
     two_factor: Callable[[], TwoFactorService] | None = None
 
     def log_in(self, email: str, password: str, client: ClientInfo) -> TokenPair | MfaChallenge:
+        # The signing key before the password: a sign-in that cannot end with a token
+        # must not be recorded as one (its audit event, its reset of the failures).
+        self.sessions.access_tokens()
         user = self.authenticate(email, password, client)
         if user.two_factor_enabled:
             return self.sessions.second_step(user.id)

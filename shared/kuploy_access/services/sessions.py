@@ -83,6 +83,7 @@ class SessionService:
         either the client or a thief holds a copy, and we cannot tell which."""
         if not presented or len(presented) > MAX_TOKEN_LENGTH:
             raise InvalidRefreshToken()
+        self._can_sign()
         now = self.clock.now()
         record = self.sessions.get_refresh(hash_secret(presented))
         if record is None:
@@ -126,6 +127,7 @@ class SessionService:
         session's refresh token rotates (the current one is marked rotated, as by a
         refresh, so a copy of it is a reuse) and its auth_time becomes now, in one
         transaction."""
+        self._can_sign()
         now = self.clock.now()
         # Two tries: a refresh of this session may rotate its token between the read
         # and the transaction; the person has proven a factor, so read again and retry.
@@ -182,6 +184,13 @@ class SessionService:
             if session.id != keep and session.is_live(now) and self.sessions.revoke(user_id, session.id, now):
                 revoked += 1
         return revoked
+
+    def _can_sign(self) -> None:
+        """Read the signing key before writing anything: when it cannot be read
+        (ServiceUnavailable), no session is left behind without its tokens, and no
+        refresh token is rotated that its client never receives (its retry would then
+        look like a reuse and end the session)."""
+        self.access_tokens()
 
     def _pair(
         self, user_id: str, session_id: str, refresh_token: str, now: datetime, auth_time: datetime | None

@@ -50,6 +50,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from aws_lambda_powertools.utilities.idempotency.serialization.base import BaseIdempotencySerializer
 
 from kuploy_access.adapters.dynamodb.keys import IDEMPOTENCY_SK, idempotency_pk
+from kuploy_access.adapters.retry_policy import DYNAMODB, botocore_client
 from kuploy_access.adapters.secret_box import AesGcmSecretBox, SealedValueInvalid
 from kuploy_access.domain.idempotency import (
     ANSWER_LIFETIME,
@@ -164,8 +165,6 @@ class DynamoAnswerLedger:
 
     @cached_property
     def _store(self) -> _ItemPerKey:
-        from botocore.session import get_session
-
         store = _ItemPerKey(
             table_name=self._table_name,
             key_attr="pk",
@@ -174,7 +173,7 @@ class DynamoAnswerLedger:
             status_attr="idempotency_status",
             data_attr="sealed_answer",
             validation_key_attr="body_sha256",
-            boto3_client=cast(Any, get_session().create_client("dynamodb", region_name=self._region)),
+            boto3_client=cast(Any, botocore_client("dynamodb", self._region, DYNAMODB)),
         )
         # Once, here: Powertools configures a layer on its first use without a lock, and
         # the local server shares this one between threads.

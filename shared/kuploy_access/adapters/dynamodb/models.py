@@ -16,6 +16,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from kuploy_access.adapters.dynamodb.keys import ORG_SK, PROFILE_SK, member_sk, org_pk, user_pk
+from kuploy_access.adapters.retry_policy import DYNAMODB
 from kuploy_access.config import settings
 
 GSI1_NAME = "gsi1"
@@ -36,6 +37,11 @@ class TableItem(Model):
     class Meta:
         table_name = settings().table_name
         region = settings().region
+        # adapters/retry_policy.py: PynamoDB makes this botocore's standard retry mode
+        # with one attempt more; its own defaults wait 15 s to connect and 30 s to read.
+        max_retry_attempts = DYNAMODB.attempts - 1
+        connect_timeout_seconds = DYNAMODB.connect_timeout
+        read_timeout_seconds = DYNAMODB.read_timeout
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)

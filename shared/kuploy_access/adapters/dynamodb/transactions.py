@@ -7,6 +7,8 @@ the labels in the same order.
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -18,9 +20,14 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from kuploy_access.adapters.dynamodb.models import TableItem
+from kuploy_access.adapters.retry_policy import (
+    DYNAMODB,
+    TRANSACTION_ATTEMPTS,
+    transaction_backoff,
+    transient_cancellation,
+)
 from kuploy_access.config import settings
-
-_ATTEMPTS = 3
+from kuploy_access.domain.errors import ServiceUnavailable
 
 
 @lru_cache(maxsize=1)
@@ -29,7 +36,12 @@ def table_connection() -> Connection:
     botocore client costs milliseconds). Not a model's: PynamoDB caches a connection on
     the model class and describes the table from that class's fields, so borrowing the
     base model's would leave subclasses that inherit it without their index."""
-    return Connection(region=settings().region)
+    return Connection(
+        region=settings().region,
+        connect_timeout_seconds=DYNAMODB.connect_timeout,
+        read_timeout_seconds=DYNAMODB.read_timeout,
+        max_retry_attempts=DYNAMODB.attempts - 1,
+    )
 
 
 class ConditionFailed(Exception):
@@ -75,11 +87,19 @@ class Transaction:
         return self
 
     def commit(self) -> None:
-        """Raise ConditionFailed naming the parts whose condition did not hold."""
+        """Raise ConditionFailed naming the parts whose condition did not hold.
+
+        A cancellation that another try can clear (another transaction held an item, a
+        partition was throttled: botocore retries neither) is tried again after a
+        jittered pause, TRANSACTION_ATTEMPTS times in all; then ServiceUnavailable. A
+        cancelled transaction wrote nothing, so each try starts from the same table."""
         ordered = [part for kind in ("check", "delete", "put", "update") for part in self._parts[kind]]
-        for attempt in range(_ATTEMPTS):
+        for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
             try:
-                with TransactWrite(connection=self._connection) as transaction:
+                # A token per try: botocore's own retries of this call (a timeout after
+                # DynamoDB applied it) then replay it idempotently rather than fail its
+                # conditions against its own writes.
+                with TransactWrite(connection=self._connection, client_request_token=uuid.uuid4().hex) as transaction:
                     for _, add in ordered:
                         add(transaction)
                 return
@@ -92,8 +112,8 @@ class Transaction:
                 }
                 if failed:
                     raise ConditionFailed(failed) from None
-                conflicted = any(reason is not None and reason.code == "TransactionConflict" for reason in reasons)
-                # Another transaction touched the same items at that instant: its
-                # outcome is settled now, so trying again gives a true answer.
-                if not conflicted or attempt == _ATTEMPTS - 1:
+                if not transient_cancellation(getattr(reason, "code", None) for reason in reasons):
                     raise
+                if attempt == TRANSACTION_ATTEMPTS:
+                    raise ServiceUnavailable("The write kept conflicting with others; try again shortly") from error
+                time.sleep(transaction_backoff(attempt))
