@@ -1,0 +1,127 @@
+"""The soak's table and its judgement."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tools.soak.runner import SoakResult
+from tools.soak.stats import Phase, percentile
+
+# The server's RSS may grow by this much between the warm-up's end and the run's end.
+# Not zero: the workload stores data on purpose and the local server keeps it in memory
+# (moto's table: a session per sign-in, rotated refresh tokens, audit events, rate-limit
+# counters whose TTL moto never applies; the outbox's emails; the DynamoDB call log),
+# and CPython's allocator does not hand freed arenas back at once. 50 clients for ten
+# minutes store some tens of thousands of small items, a few KiB each in moto; a leak
+# per request (a container, a cache or a buffer that grows with each call) would pass
+# that within minutes. See the README for the figures behind it.
+MEMORY_GROWTH_BOUND_MIB = 96.0
+
+
+@dataclass
+class Judgement:
+    failures: list[str]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f}"
+
+
+def _statuses(counts: dict[int, int]) -> str:
+    return " ".join(f"{status or 'none'}×{n}" for status, n in sorted(counts.items()))
+
+
+def _calls(per_request: dict[str, float]) -> str:
+    return " ".join(f"{op} {n:.2f}" for op, n in per_request.items()) or "-"
+
+
+def memory_growth_mib(result: SoakResult) -> tuple[float, float, float] | None:
+    """(RSS at the warm-up's end, at the run's end, growth), in MiB; None without samples."""
+    start = result.memory.around(Phase.WARMUP, last=True)
+    end = result.memory.around(Phase.MEASURED, last=True)
+    if start is None or end is None:
+        return None
+    return start / 1024, end / 1024, (end - start) / 1024
+
+
+def judge(result: SoakResult, judge_memory: bool) -> Judgement:
+    recorder = result.recorder
+    failures: list[str] = []
+    server_errors = recorder.with_status(500, 599)
+    if server_errors:
+        failures.append(f"5xx answers: {server_errors}")
+    unanswered = recorder.with_status(-1, 0)
+    if unanswered:
+        failures.append(f"requests without an answer, or faults of the tool: {unanswered}")
+    if recorder.unexpected:
+        failures.append(f"{recorder.unexpected} unexpected answers")
+    if result.violations:
+        failures.append(f"{len(result.violations)} invariant violations")
+    if result.clients_ready < result.options.clients:
+        failures.append(f"only {result.clients_ready} of {result.options.clients} clients got set up")
+    growth = memory_growth_mib(result)
+    if judge_memory:
+        if growth is None:
+            failures.append("no memory samples for the warm-up's end and the run's end")
+        elif growth[2] > MEMORY_GROWTH_BOUND_MIB:
+            failures.append(f"server RSS grew {growth[2]:.1f} MiB, over the {MEMORY_GROWTH_BOUND_MIB:.0f} MiB bound")
+    return Judgement(failures)
+
+
+def render(result: SoakResult, judgement: Judgement, judge_memory: bool) -> str:
+    recorder = result.recorder
+    options = result.options
+    seconds = recorder.measured_seconds
+    measured = recorder.measured_total()
+    lines = [
+        f"Soak: {options.clients} clients for {options.duration_s:.0f} s "
+        f"(warm-up {options.warmup_s:.0f} s, then {seconds:.0f} s measured) against {result.base_url}, "
+        f"seed {options.seed}",
+        f"measured: {measured} requests, {measured / seconds if seconds else 0:.1f} requests/s; "
+        f"all phases (setup, run, checks): {recorder.total()} requests",
+        "",
+        f"{'route':44} {'n':>6} {'req/s':>6} {'p50 ms':>7} {'p99 ms':>7}  {'statuses (all phases)':28} "
+        "DynamoDB calls per request",
+    ]
+    for route, stats in sorted(recorder.routes.items()):
+        ordered = sorted(stats.latencies)
+        rate = stats.measured / seconds if seconds else 0.0
+        p50 = _ms(percentile(ordered, 0.5)) if ordered else "-"
+        p99 = _ms(percentile(ordered, 0.99)) if ordered else "-"
+        lines.append(
+            f"{route:44} {stats.measured:>6} {rate:>6.1f} {p50:>7} {p99:>7}  {_statuses(stats.statuses):28} "
+            f"{_calls(stats.dynamodb_per_request())}"
+        )
+    total_calls = sum(result.dynamodb_measured.values())
+    lines += [
+        "",
+        f"DynamoDB requests in the measured part, by operation ({total_calls}, "
+        f"{total_calls / measured if measured else 0:.2f} per HTTP request, stream consumers included):",
+        "  " + ", ".join(f"{op} {n}" for op, n in result.dynamodb_measured.most_common()),
+    ]
+    limited = recorder.with_status(429, 429)
+    lines.append(f"429 answers: {sum(limited.values())}" + (f" {limited}" if limited else ""))
+    growth = memory_growth_mib(result)
+    if growth is not None:
+        start, end, grown = growth
+        peak = max(s.rss_kib for s in result.memory.samples) / 1024
+        verdict = (
+            f"bound {MEMORY_GROWTH_BOUND_MIB:.0f} MiB"
+            if judge_memory
+            else "not judged (the short run's figures are for information)"
+        )
+        lines.append(
+            f"server RSS: {start:.1f} MiB at the warm-up's end, {end:.1f} MiB at the end, "
+            f"growth {grown:+.1f} MiB ({verdict}); peak {peak:.1f} MiB"
+        )
+    lines.append(f"invariant violations: {len(result.violations)}")
+    lines += [f"  {violation}" for violation in result.violations[:40]]
+    if recorder.examples:
+        lines.append("unexpected answers (first ones):")
+        lines += [f"  {example}" for example in recorder.examples]
+    lines.append("PASS" if judgement.passed else "FAIL: " + "; ".join(judgement.failures))
+    return "\n".join(lines)

@@ -1,0 +1,106 @@
+"""One soak: set the clients up, run the mix for the set time, check the invariants.
+
+The clock runs in two parts: a warm-up (the server starts a container per concurrent
+request, its caches fill), then the measured part, whose answers give the latencies and
+DynamoDB counts and whose end the memory is judged at, against the warm-up's end."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import httpx
+
+from tools.soak.invariants import check_client
+from tools.soak.local_server import rss_kib
+from tools.soak.stats import MemorySample, MemoryTrace, Phase, Recorder
+from tools.soak.workload import REQUEST_TIMEOUT_S, Client, verification_tokens
+
+DYNAMODB_CALLS_PATH = "/_dev/dynamodb-calls"
+
+
+@dataclass(frozen=True)
+class SoakOptions:
+    clients: int = 50
+    duration_s: float = 600.0  # the workload's time, warm-up included
+    warmup_s: float = 60.0
+    seed: int = 16
+    invitees: int = 3  # per client: the accounts its organization invites, accepts and removes in turn
+    sample_every_s: float = 1.0
+
+
+@dataclass
+class SoakResult:
+    options: SoakOptions
+    base_url: str
+    recorder: Recorder
+    memory: MemoryTrace
+    violations: list[str]
+    clients_ready: int
+    dynamodb_measured: Counter[str] = field(default_factory=Counter)  # every call in the measured part, by operation
+
+
+def _dynamodb_calls(base_url: str) -> Counter[str]:
+    answer = httpx.get(f"{base_url}{DYNAMODB_CALLS_PATH}", timeout=REQUEST_TIMEOUT_S)
+    answer.raise_for_status()
+    return Counter(answer.json()["operations"])
+
+
+def _each(clients: Iterable[Client], work: Callable[[Client], None]) -> None:
+    clients = list(clients)
+    with ThreadPoolExecutor(max_workers=max(1, len(clients))) as pool:
+        list(pool.map(work, clients))
+
+
+def _sample_memory(pid: int, recorder: Recorder, trace: MemoryTrace, every_s: float, done: threading.Event) -> None:
+    while not done.is_set():
+        trace.samples.append(MemorySample(time.monotonic(), recorder.phase, rss_kib(pid)))
+        done.wait(every_s)
+
+
+def run_soak(options: SoakOptions, base_url: str, server_pid: int) -> SoakResult:
+    recorder = Recorder()
+    memory = MemoryTrace()
+    sampling_done = threading.Event()
+    sampler = threading.Thread(
+        target=_sample_memory, args=(server_pid, recorder, memory, options.sample_every_s, sampling_done), daemon=True
+    )
+    sampler.start()
+    clients = [Client(n, base_url, recorder, options.seed, options.invitees) for n in range(options.clients)]
+    try:
+        _each(clients, Client.sign_up_all)
+        with httpx.Client(base_url=base_url) as http:
+            tokens = verification_tokens(http, [a.email for c in clients for a in c.accounts])
+        _each(clients, lambda client: client.verify_and_sign_in(tokens))
+        _each(clients, Client.create_org_and_key)
+        ready = [client for client in clients if client.ready]
+
+        stop = threading.Event()
+        workers = [threading.Thread(target=client.run, args=(stop,), daemon=True) for client in ready]
+        recorder.enter(Phase.WARMUP)
+        started = time.monotonic()
+        for worker in workers:
+            worker.start()
+        time.sleep(max(0.0, options.warmup_s - (time.monotonic() - started)))
+        before = _dynamodb_calls(base_url)
+        recorder.enter(Phase.MEASURED)
+        time.sleep(max(0.0, options.duration_s - (time.monotonic() - started)))
+        after = _dynamodb_calls(base_url)
+        recorder.enter(Phase.CHECK)
+        stop.set()
+        for worker in workers:
+            worker.join()
+        sampling_done.set()
+        sampler.join()
+        with ThreadPoolExecutor(max_workers=max(1, len(ready))) as pool:
+            violations = [violation for found in pool.map(check_client, ready) for violation in found]
+        violations += [f"client {c.index}: setup failed" for c in clients if not c.ready]
+    finally:
+        sampling_done.set()
+        for client in clients:
+            client.close()
+    return SoakResult(options, base_url, recorder, memory, violations, len(ready), after - before)
