@@ -132,3 +132,16 @@ bench: $(VENV)/.installed
 
 clean:
 	rm -rf .aws-sam .mypy_cache .ruff_cache .pytest_cache
+
+# --- LOAD (issue 16): the soak's mixed workload against the local server (tools/soak) ---
+# Sign-ins, refreshes, API-key reads, invitations and acceptances from SOAK_CLIENTS clients
+# for SOAK_SECONDS (the first SOAK_WARMUP of them a warm-up); prints requests/s, p50/p99
+# and statuses per route and the DynamoDB requests per operation, and fails on a 5xx, an
+# unexpected answer, a broken invariant or the server's memory growing past its bound.
+# A 40-second version with 10 clients runs in `make test` (tests/e2e/test_soak_e2e.py).
+.PHONY: soak-load
+SOAK_CLIENTS ?= 50
+SOAK_SECONDS ?= 600
+SOAK_WARMUP ?= 60
+soak-load: $(VENV)/.installed
+	$(PY) -m tools.soak --clients $(SOAK_CLIENTS) --duration $(SOAK_SECONDS) --warmup $(SOAK_WARMUP)

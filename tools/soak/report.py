@@ -48,6 +48,14 @@ def memory_growth_mib(result: SoakResult) -> tuple[float, float, float] | None:
     return start / 1024, end / 1024, (end - start) / 1024
 
 
+def _rss_timeline(result: SoakResult) -> str:
+    run = [s for s in result.memory.samples if s.phase in (Phase.WARMUP, Phase.MEASURED)]
+    if len(run) < 2:
+        return ""
+    picks = [run[round(i * (len(run) - 1) / 10)] for i in range(11)]
+    return " ".join(f"{s.rss_kib / 1024:.0f}" for s in picks)
+
+
 def judge(result: SoakResult, judge_memory: bool) -> Judgement:
     recorder = result.recorder
     failures: list[str] = []
@@ -118,6 +126,9 @@ def render(result: SoakResult, judgement: Judgement, judge_memory: bool) -> str:
             f"server RSS: {start:.1f} MiB at the warm-up's end, {end:.1f} MiB at the end, "
             f"growth {grown:+.1f} MiB ({verdict}); peak {peak:.1f} MiB"
         )
+    timeline = _rss_timeline(result)
+    if timeline:
+        lines.append(f"server RSS over the run (MiB, every tenth of it): {timeline}")
     lines.append(f"invariant violations: {len(result.violations)}")
     lines += [f"  {violation}" for violation in result.violations[:40]]
     if recorder.examples:

@@ -31,6 +31,8 @@ class SoakOptions:
     seed: int = 16
     invitees: int = 3  # per client: the accounts its organization invites, accepts and removes in turn
     sample_every_s: float = 1.0
+    # Before the clock: every function the mix calls, called by every client at once.
+    prime: bool = True
 
 
 @dataclass
@@ -54,6 +56,17 @@ def _each(clients: Iterable[Client], work: Callable[[Client], None]) -> None:
     clients = list(clients)
     with ThreadPoolExecutor(max_workers=max(1, len(clients))) as pool:
         list(pool.map(work, clients))
+
+
+def _prime(clients: list[Client]) -> None:
+    """Each function the mix calls, by every client at once, one function after the other.
+    The local server starts a copy of a function (a container, as Lambda does) for each
+    request that finds every copy busy, and a copy costs some MiB; no run can need more
+    copies at once than there are clients, so after this none is started during the run
+    to be mistaken for a leak."""
+    for at_once in zip(*(client.priming_steps() for client in clients), strict=True):
+        with ThreadPoolExecutor(max_workers=len(at_once)) as pool:
+            list(pool.map(lambda step: step(), at_once))
 
 
 def _sample_memory(pid: int, recorder: Recorder, trace: MemoryTrace, every_s: float, done: threading.Event) -> None:
@@ -80,6 +93,8 @@ def run_soak(options: SoakOptions, base_url: str, server_pid: int) -> SoakResult
         ready = [client for client in clients if client.ready]
 
         stop = threading.Event()
+        if options.prime:
+            _prime(ready)
         workers = [threading.Thread(target=client.run, args=(stop,), daemon=True) for client in ready]
         recorder.enter(Phase.WARMUP)
         started = time.monotonic()

@@ -12,6 +12,7 @@ else counts as unexpected.
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 import threading
@@ -19,7 +20,7 @@ import time
 import traceback
 import uuid
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -225,8 +226,8 @@ class Client:
             self.refresh(account)
         return account.access
 
-    def key_read(self) -> None:
-        route = self.rng.choice(sorted(KEY_READS))
+    def key_read(self, route: str | None = None) -> None:
+        route = route or self.rng.choice(sorted(KEY_READS))
         self.call(route, "GET", f"/orgs/{self.org_id}{KEY_READS[route]}", {200}, token=self.api_key)
 
     def invite(self) -> None:
@@ -293,6 +294,18 @@ class Client:
             self.invite()
         else:
             self.accept()
+
+    def priming_steps(self) -> list[Callable[[], object]]:
+        """One step for each function the mix calls (the authorizer with them)."""
+        invitee = self.invitees[0].account
+        return [
+            lambda: self.sign_in(self.owner),
+            lambda: self.refresh(self.owner),
+            lambda: self.call(MY_INVITATIONS, "GET", "/me/invitations", {200}, token=invitee.access),
+            *(functools.partial(self.key_read, route) for route in sorted(KEY_READS)),
+            self.invite,
+            self.accept,
+        ]
 
     def run(self, stop: threading.Event) -> None:
         """Steps back to back until `stop`. A fault of this tool is recorded and ends the client."""
