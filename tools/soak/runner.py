@@ -21,6 +21,7 @@ from tools.soak.stats import MemorySample, MemoryTrace, Phase, Recorder
 from tools.soak.workload import REQUEST_TIMEOUT_S, Client, verification_tokens
 
 DYNAMODB_CALLS_PATH = "/_dev/dynamodb-calls"
+TABLE_KEYS_PATH = "/_dev/table-keys"
 
 
 @dataclass(frozen=True)
@@ -44,12 +45,20 @@ class SoakResult:
     violations: list[str]
     clients_ready: int
     dynamodb_measured: Counter[str] = field(default_factory=Counter)  # every call in the measured part, by operation
+    items_at_warmup_end: int = 0  # items in the table
+    items_at_end: int = 0
 
 
 def _dynamodb_calls(base_url: str) -> Counter[str]:
     answer = httpx.get(f"{base_url}{DYNAMODB_CALLS_PATH}", timeout=REQUEST_TIMEOUT_S)
     answer.raise_for_status()
     return Counter(answer.json()["operations"])
+
+
+def _table_items(base_url: str) -> int:
+    answer = httpx.get(f"{base_url}{TABLE_KEYS_PATH}", timeout=REQUEST_TIMEOUT_S)
+    answer.raise_for_status()
+    return int(answer.json()["count"])
 
 
 def _each(clients: Iterable[Client], work: Callable[[Client], None]) -> None:
@@ -103,9 +112,13 @@ def run_soak(options: SoakOptions, base_url: str, server_pid: int) -> SoakResult
         time.sleep(max(0.0, options.warmup_s - (time.monotonic() - started)))
         before = _dynamodb_calls(base_url)
         recorder.enter(Phase.MEASURED)
+        # Counted once the warm-up's last memory samples are taken: listing the keys
+        # allocates, and must not raise the baseline the growth is measured from.
+        items_at_warmup_end = _table_items(base_url)
         time.sleep(max(0.0, options.duration_s - (time.monotonic() - started)))
         after = _dynamodb_calls(base_url)
         recorder.enter(Phase.CHECK)
+        items_at_end = _table_items(base_url)
         stop.set()
         for worker in workers:
             worker.join()
@@ -118,4 +131,6 @@ def run_soak(options: SoakOptions, base_url: str, server_pid: int) -> SoakResult
         sampling_done.set()
         for client in clients:
             client.close()
-    return SoakResult(options, base_url, recorder, memory, violations, len(ready), after - before)
+    return SoakResult(
+        options, base_url, recorder, memory, violations, len(ready), after - before, items_at_warmup_end, items_at_end
+    )
