@@ -142,6 +142,6 @@ clean:
 .PHONY: soak-load
 SOAK_CLIENTS ?= 50
 SOAK_SECONDS ?= 600
-SOAK_WARMUP ?= 60
+SOAK_WARMUP ?= 120
 soak-load: $(VENV)/.installed
 	$(PY) -m tools.soak --clients $(SOAK_CLIENTS) --duration $(SOAK_SECONDS) --warmup $(SOAK_WARMUP)

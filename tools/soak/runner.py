@@ -28,7 +28,9 @@ TABLE_KEYS_PATH = "/_dev/table-keys"
 class SoakOptions:
     clients: int = 50
     duration_s: float = 600.0  # the workload's time, warm-up included
-    warmup_s: float = 60.0
+    # Long enough for each warm copy of a function to have served each route once: a
+    # copy's first request on a route builds what it then keeps (validators, imports).
+    warmup_s: float = 120.0
     seed: int = 16
     invitees: int = 3  # per client: the accounts its organization invites, accepts and removes in turn
     sample_every_s: float = 1.0

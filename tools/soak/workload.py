@@ -257,6 +257,11 @@ class Client:
         else:
             self.key_read()
 
+    def remove_a_member(self) -> None:
+        members = [i for i in self.invitees if i.standing is Standing.MEMBER]
+        if members:
+            self.remove(self.rng.choice(members))
+
     def remove(self, invitee: Invitee) -> None:
         path = f"/orgs/{self.org_id}/members/{invitee.account.user_id}"
         answer = self.call(REMOVE_MEMBER, "DELETE", path, {204}, token=self.fresh(self.owner))
@@ -307,6 +312,7 @@ class Client:
             *(functools.partial(self.key_read, route) for route in sorted(KEY_READS)),
             self.invite,
             self.accept,
+            self.remove_a_member,
         ]
 
     def run(self, stop: threading.Event) -> None:
