@@ -32,7 +32,7 @@ class SoakOptions:
     # copy's first request on a route builds what it then keeps (validators, imports).
     warmup_s: float = 120.0
     seed: int = 16
-    invitees: int = 3  # per client: the accounts its organization invites, accepts and removes in turn
+    invitees: int = 2  # per client: the accounts its organization invites, accepts and removes in turn
     sample_every_s: float = 1.0
     # Before the clock: every function the mix calls, called by every client at once.
     prime: bool = True
