@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -51,16 +52,25 @@ class SoakResult:
     items_at_end: int = 0
 
 
-def _dynamodb_calls(base_url: str) -> Counter[str]:
-    answer = httpx.get(f"{base_url}{DYNAMODB_CALLS_PATH}", timeout=REQUEST_TIMEOUT_S)
-    answer.raise_for_status()
-    return Counter(answer.json()["operations"])
+def _dev_document(base_url: str, path: str, lost: list[str]) -> dict[str, Any]:
+    """A /_dev/ route's answer; {} (and a note in `lost`) when the server gave none, so
+    that a server that died mid-run still gets its report."""
+    try:
+        answer = httpx.get(f"{base_url}{path}", timeout=REQUEST_TIMEOUT_S)
+        answer.raise_for_status()
+        document: dict[str, Any] = answer.json()
+        return document
+    except httpx.HTTPError as error:
+        lost.append(f"GET {path}: {error!r}")
+        return {}
 
 
-def _table_items(base_url: str) -> int:
-    answer = httpx.get(f"{base_url}{TABLE_KEYS_PATH}", timeout=REQUEST_TIMEOUT_S)
-    answer.raise_for_status()
-    return int(answer.json()["count"])
+def _dynamodb_calls(base_url: str, lost: list[str]) -> Counter[str]:
+    return Counter(_dev_document(base_url, DYNAMODB_CALLS_PATH, lost).get("operations", []))
+
+
+def _table_items(base_url: str, lost: list[str]) -> int:
+    return int(_dev_document(base_url, TABLE_KEYS_PATH, lost).get("count", 0))
 
 
 def _each(clients: Iterable[Client], work: Callable[[Client], None]) -> None:
@@ -82,13 +92,18 @@ def _prime(clients: list[Client]) -> None:
 
 def _sample_memory(pid: int, recorder: Recorder, trace: MemoryTrace, every_s: float, done: threading.Event) -> None:
     while not done.is_set():
-        trace.samples.append(MemorySample(time.monotonic(), recorder.phase, rss_kib(pid)))
+        try:
+            trace.samples.append(MemorySample(time.monotonic(), recorder.phase, rss_kib(pid)))
+        except (OSError, RuntimeError):  # the server is gone: its last samples stay
+            trace.server_gone = True
+            return
         done.wait(every_s)
 
 
 def run_soak(options: SoakOptions, base_url: str, server_pid: int) -> SoakResult:
     recorder = Recorder()
     memory = MemoryTrace()
+    lost: list[str] = []
     sampling_done = threading.Event()
     sampler = threading.Thread(
         target=_sample_memory, args=(server_pid, recorder, memory, options.sample_every_s, sampling_done), daemon=True
@@ -112,15 +127,15 @@ def run_soak(options: SoakOptions, base_url: str, server_pid: int) -> SoakResult
         for worker in workers:
             worker.start()
         time.sleep(max(0.0, options.warmup_s - (time.monotonic() - started)))
-        before = _dynamodb_calls(base_url)
+        before = _dynamodb_calls(base_url, lost)
         recorder.enter(Phase.MEASURED)
         # Counted once the warm-up's last memory samples are taken: listing the keys
         # allocates, and must not raise the baseline the growth is measured from.
-        items_at_warmup_end = _table_items(base_url)
+        items_at_warmup_end = _table_items(base_url, lost)
         time.sleep(max(0.0, options.duration_s - (time.monotonic() - started)))
-        after = _dynamodb_calls(base_url)
+        after = _dynamodb_calls(base_url, lost)
         recorder.enter(Phase.CHECK)
-        items_at_end = _table_items(base_url)
+        items_at_end = _table_items(base_url, lost)
         stop.set()
         for worker in workers:
             worker.join()
@@ -129,6 +144,8 @@ def run_soak(options: SoakOptions, base_url: str, server_pid: int) -> SoakResult
         with ThreadPoolExecutor(max_workers=max(1, len(ready))) as pool:
             violations = [violation for found in pool.map(check_client, ready) for violation in found]
         violations += [f"client {c.index}: setup failed" for c in clients if not c.ready]
+        if lost or memory.server_gone:
+            violations.append(f"the server stopped answering /_dev/ or died: {lost}, gone={memory.server_gone}")
     finally:
         sampling_done.set()
         for client in clients:

@@ -115,6 +115,7 @@ class MemorySample:
 @dataclass
 class MemoryTrace:
     samples: list[MemorySample] = field(default_factory=list)
+    server_gone: bool = False  # the process ended (or was killed) before the sampling did
 
     def around(self, phase: Phase, last: bool) -> int | None:
         """The median RSS of the first (or `last`) five samples of a phase: one sample can
