@@ -163,3 +163,16 @@ faults: $(VENV)/.installed
 	$(PY) -m pytest tests/unit/test_retry_policy.py tests/integration/test_faults_dynamodb.py \
 		tests/integration/test_faults_email.py tests/integration/test_faults_secrets.py \
 		tests/integration/test_faults_clock.py -n 2 --dist loadfile -q
+
+# --- LOAD (issue 16): the soak's mixed workload against the local server (tools/soak) ---
+# Sign-ins, refreshes, API-key reads, invitations and acceptances from SOAK_CLIENTS clients
+# for SOAK_SECONDS (the first SOAK_WARMUP of them a warm-up); prints requests/s, p50/p99
+# and statuses per route and the DynamoDB requests per operation, and fails on a 5xx, an
+# unexpected answer, a broken invariant or the server's memory growing past its bound.
+# A 40-second version with 10 clients runs in `make test` (tests/e2e/test_soak_e2e.py).
+.PHONY: soak-load
+SOAK_CLIENTS ?= 50
+SOAK_SECONDS ?= 600
+SOAK_WARMUP ?= 120
+soak-load: $(VENV)/.installed
+	$(PY) -m tools.soak --clients $(SOAK_CLIENTS) --duration $(SOAK_SECONDS) --warmup $(SOAK_WARMUP)

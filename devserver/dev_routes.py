@@ -13,6 +13,10 @@ from devserver.responses import GatewayResponse
 DEV_EMAILS_PATH = "/_dev/emails"
 # Every DynamoDB call the server made so far, by operation: {"count", "operations"}.
 DEV_DYNAMODB_CALLS_PATH = "/_dev/dynamodb-calls"
+# On every answer of the local server (never the deployed gateway's): the DynamoDB calls
+# that request made, by operation (`GetItem=2 Query=1`, empty for none); tools/soak
+# counts them per route.
+DYNAMODB_CALLS_HEADER = "X-Dev-DynamoDB-Calls"
 # The key of every item in the table, {"count", "keys": [[pk, sk], ...]}: lets a test over
 # HTTP see what a background job (the organization purge) left behind.
 DEV_TABLE_KEYS_PATH = "/_dev/table-keys"

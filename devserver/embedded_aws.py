@@ -10,7 +10,9 @@ from __future__ import annotations
 import functools
 import json
 import secrets
+import sys
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -169,19 +171,39 @@ def capture_emails(outbox: Outbox) -> None:
 
 class DynamoDBCallCounter:
     """Every DynamoDB API call made in this process, by operation (GET /_dev/dynamodb-calls):
-    lets a test over HTTP see that a request cost no database call at all."""
+    lets a test over HTTP see that a request cost no database call at all.
+
+    Also the calls of the request the current thread serves (its authorizer and function
+    run on that thread; the stream consumers on their own), which the server answers in
+    the DYNAMODB_CALLS_HEADER of the local server only (tools/soak counts them per route)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.calls: list[str] = []
+        self._request = threading.local()
 
     def record(self, event_name: str = "", **_: Any) -> None:
+        # Interned: a long run (tools/soak) keeps one string per operation, not one per call.
+        operation = sys.intern(event_name.rsplit(".", 1)[-1])
         with self._lock:
-            self.calls.append(event_name.rsplit(".", 1)[-1])
+            self.calls.append(operation)
+        per_request: list[str] | None = getattr(self._request, "calls", None)
+        if per_request is not None:
+            per_request.append(operation)
 
     def snapshot(self) -> list[str]:
         with self._lock:
             return list(self.calls)
+
+    def start_request(self) -> None:
+        """From now on, this thread's calls are its request's."""
+        self._request.calls = []
+
+    def request_calls(self) -> str:
+        """This thread's calls since start_request, by operation: `GetItem=2 Query=1`."""
+        calls: list[str] = getattr(self._request, "calls", None) or []
+        self._request.calls = None
+        return " ".join(f"{operation}={count}" for operation, count in sorted(Counter(calls).items()))
 
 
 dynamodb_calls = DynamoDBCallCounter()

@@ -65,7 +65,8 @@ def make_handler(
     gateway: LocalGateway, outbox: Outbox, console: ConsoleFiles | None = None
 ) -> type[BaseHTTPRequestHandler]:
     from devserver.console_files import ConsoleFiles
-    from devserver.dev_routes import dev_route
+    from devserver.dev_routes import DYNAMODB_CALLS_HEADER, dev_route
+    from devserver.embedded_aws import dynamodb_calls
 
     console_files = console or ConsoleFiles()
 
@@ -82,12 +83,14 @@ def make_handler(
             body = self.rfile.read(length) if length > 0 else b""
             client_ip = self.client_address[0]
             headers = list(self.headers.items())
+            dynamodb_calls.start_request()
             response = (
                 dev_route(self.command, raw_path, raw_query, client_ip, body, outbox)
                 or console_files.answer(self.command, raw_path, headers)
                 or gateway.handle(self.command, raw_path, raw_query, headers, body, client_ip)
             )
-            self._write(response.status, response.headers, response.body)
+            extra = [(DYNAMODB_CALLS_HEADER, dynamodb_calls.request_calls())]
+            self._write(response.status, [*response.headers, *extra], response.body)
 
         def _write(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
             self.send_response(status)
