@@ -18,7 +18,7 @@ import traceback
 from typing import Any
 
 from devserver.authorizer_step import AuthorizerStep
-from devserver.containers import Fleet, load_handler
+from devserver.containers import DEFAULT_MAX_COPIES, Fleet, load_handler
 from devserver.events import build_event
 from devserver.function_output import running_function
 from devserver.responses import GatewayResponse, gateway_answer, to_gateway_response
@@ -31,10 +31,10 @@ MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 
 
 class LocalGateway:
-    def __init__(self, api: ApiSpec) -> None:
+    def __init__(self, api: ApiSpec, max_copies: int = DEFAULT_MAX_COPIES) -> None:
         self.api = api
         self._routes = RouteTable(api.routes)
-        self._fleet = Fleet()
+        self._fleet = Fleet(max_copies)
         # Through `self.invoke` at call time, so that a test spying on invoke sees the
         # authorizer's invocations too.
         self._authorizer = (

@@ -116,11 +116,20 @@ def make_handler(
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Imported here, as the rest of the server: the environment is prepared first.
+    from devserver.containers import DEFAULT_MAX_COPIES
+
     parser = argparse.ArgumentParser(prog="devserver", description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--state", help="keep the table's items in FILE across restarts")
     parser.add_argument("--function-log", help="write the functions' output (their logs) to FILE")
+    parser.add_argument(
+        "--max-copies",
+        type=int,
+        default=int(os.environ.get("MAX_COPIES", str(DEFAULT_MAX_COPIES))),
+        help="warm copies of each function at most (Lambda's reserved concurrency); more requests wait",
+    )
     args = parser.parse_args(argv)
     if args.function_log:
         from devserver.function_output import send_function_output_to
@@ -146,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             restored = restore_state(args.state, environment["TABLE_NAME"])
             print(f"state: {restored} items read from {args.state}", flush=True)
         outbox.listeners.append(_print_email)
-        gateway = LocalGateway(api)
+        gateway = LocalGateway(api, max_copies=args.max_copies)
         gateway.load_all()
         # The table stream's consumers (the organization purge) run in the background, as
         # their event source mappings do; each function is imported on its first batch.
