@@ -1,6 +1,6 @@
-"""Organizations in-process on moto: the DynamoDB requests of the permission check,
-accepting an invitation and listing members, and the time per page of members in an
-organization of 5,000 members.
+"""Organizations in-process on moto: the DynamoDB requests and capacity of the org
+routes (the permission check, invitations, API keys, lists), and the members and audit
+log pages at 100 and at 10,000 items.
 
 Same method as `bench.flows`: real events through the local gateway, the authorizer
 in front, DynamoDB calls counted by a botocore handler on every session.
@@ -8,19 +8,21 @@ in front, DynamoDB calls counted by a botocore handler on every session.
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import statistics
 import time
 from collections.abc import Callable
 from contextlib import redirect_stdout
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.flows import (
     PASSWORD,
     FlowResult,
+    Mark,
     Sample,
     _Answer,
     _Sink,
@@ -36,46 +38,70 @@ OPERATIONS = (
     "accept invitation",
     "permission check (GET /orgs/{id})",
     "list members (1 page of 50)",
+    "audit log (1 page of 50)",
+    "create API key",
+    "rotate API key",
+    "revoke API key",
     "deploy an application",
 )
-LARGE_ORG_MEMBERS = 5000
-SMALL_ORG_MEMBERS = 200
+LARGE = 10_000
+SMALL = 100
 PAGE_SIZE = 100
+# Interleaved timings of one page: the small organization's, the large one's first
+# page and its last page, in turn.
+PAGE_REPEATS = 15
 
 
 @dataclass
 class PagingResult:
-    members: int
-    page_ms: list[float]
+    """One list (members or audit log) at SMALL and at LARGE items."""
+
+    listing: str
+    # Every page of the large list, walked once: requests and items read per page.
+    pages: int
     requests_per_page: set[int]
-    # The same pages without the time spent inside DynamoDB calls (moto's in-process
-    # Query reads the whole partition on every call; DynamoDB reads only the page).
-    own_ms: list[float]
     # Items the Query read per page (ScannedCount): what a page costs on DynamoDB.
     scanned_per_page: set[int]
+    small_scanned: set[int]
+    units_per_page: set[float]
+    # Interleaved timings (ms) of the same three pages; `own` leaves out the time inside
+    # the DynamoDB calls (moto's in-process Query walks the partition; DynamoDB does not).
+    small_ms: list[float] = field(default_factory=list)
+    first_ms: list[float] = field(default_factory=list)
+    last_ms: list[float] = field(default_factory=list)
+    small_own_ms: list[float] = field(default_factory=list)
+    first_own_ms: list[float] = field(default_factory=list)
+    last_own_ms: list[float] = field(default_factory=list)
+
+    @staticmethod
+    def median(values: list[float]) -> float:
+        return statistics.median(values)
 
     @property
-    def own_median_ms(self) -> float:
-        return statistics.median(self.own_ms)
+    def own_ratio(self) -> float:
+        """The large list's page (first and last alike, the slower) over the small one's."""
+        worst = max(self.median(self.first_own_ms), self.median(self.last_own_ms))
+        return worst / self.median(self.small_own_ms)
 
     @property
-    def median_ms(self) -> float:
-        return statistics.median(self.page_ms)
-
-    def median_of(self, first: bool, count: int = 5) -> float:
-        chosen = self.page_ms[:count] if first else self.page_ms[-count:]
-        return statistics.median(chosen)
+    def total_ratio(self) -> float:
+        worst = max(self.median(self.first_ms), self.median(self.last_ms))
+        return worst / self.median(self.small_ms)
 
 
 @dataclass
 class OrgBenchResults:
     flows: list[FlowResult]
-    large: PagingResult
-    small: PagingResult
+    members: PagingResult
+    audit: PagingResult
 
 
-def run(runs: int = 20) -> OrgBenchResults:
-    calls = install_counter()
+def run(
+    runs: int = 20, large: int = LARGE, page_repeats: int = PAGE_REPEATS, max_pages: int | None = None
+) -> OrgBenchResults:
+    """`max_pages`: walk only that many pages of each large list (the fast gate's two:
+    the first and one from a cursor), not all of them."""
+    install_counter()
     prepare_in_process_imports()
     forget_containers()
 
@@ -100,14 +126,14 @@ def run(runs: int = 20) -> OrgBenchResults:
             return _Answer(answer.status, answer.body)
 
         def timed(operation: str, expected: int, record: bool, *request: Any) -> _Answer:
-            before = len(calls.operations)
+            mark = Mark.now()
             started = time.perf_counter()
             answer = call(*request)
             elapsed = time.perf_counter() - started
             if answer.status != expected:
                 raise RuntimeError(f"{operation}: HTTP {answer.status}, expected {expected}: {answer.body[:300]!r}")
             if record:
-                samples[operation].append(Sample(elapsed, tuple(calls.operations[before:])))
+                samples[operation].append(mark.sample(elapsed))
             return answer
 
         def user(email: str) -> str:
@@ -128,54 +154,101 @@ def run(runs: int = 20) -> OrgBenchResults:
             timed("accept invitation", 200, record, "POST", f"/invitations/{secret}/accept", None, member)
             timed("permission check (GET /orgs/{id})", 200, record, "GET", f"/orgs/{org_id}", None, member)
             timed("list members (1 page of 50)", 200, record, "GET", f"/orgs/{org_id}/members", None, member)
+            timed("audit log (1 page of 50)", 200, record, "GET", f"/orgs/{org_id}/audit-log", None, owner)
+            keys = f"/orgs/{org_id}/api-keys"
+            new_key = {"description": "ci", "preset": "deploy"}
+            created = timed("create API key", 201, record, "POST", keys, new_key, owner)
+            key_id = created.json()["id"]
+            rotated = timed("rotate API key", 201, record, "POST", f"{keys}/{key_id}/rotate", {}, owner)
+            timed("revoke API key", 204, record, "DELETE", f"{keys}/{rotated.json()['id']}", None, owner)
             project = call("POST", f"/orgs/{org_id}/projects", {"name": "web"}, owner).json()["id"]
             application = call("POST", f"/orgs/{org_id}/projects/{project}/applications", {"name": "api"}, owner).json()
             deployments = f"/orgs/{org_id}/projects/{project}/applications/{application['id']}/deployments"
             timed("deploy an application", 202, record, "POST", deployments, {"ref": "main"}, member)
         progress(f"organizations: {runs} recorded runs of each operation")
 
-        large = _walk_members(call, calls.operations, user("large-owner@example.com"), LARGE_ORG_MEMBERS)
-        small = _walk_members(call, calls.operations, user("small-owner@example.com"), SMALL_ORG_MEMBERS)
-        progress(f"organizations: paged through {LARGE_ORG_MEMBERS} and {SMALL_ORG_MEMBERS} members")
-    return OrgBenchResults([FlowResult(name, samples[name]) for name in OPERATIONS], large, small)
+        members = _paging(call, "members", user("members-owner@example.com"), large, page_repeats, max_pages)
+        audit = _paging(call, "audit-log", user("audit-owner@example.com"), large, page_repeats, max_pages)
+        progress(f"organizations: members and audit log paged at {SMALL:,} and {large:,} items")
+    return OrgBenchResults([FlowResult(name, samples[name]) for name in OPERATIONS], members, audit)
 
 
-def _walk_members(call: Callable[..., _Answer], operations: list[str], owner: str, size: int) -> PagingResult:
-    org_id = call("POST", "/orgs", {"name": f"{size} members"}, owner).json()["id"]
-    _seed_members(org_id, size - 1)
-    call("GET", f"/orgs/{org_id}/billing", None, owner)  # the owner's activity mark is fresh from here on
-    page_ms: list[float] = []
-    own_ms: list[float] = []
+def _paging(
+    call: Callable[..., _Answer], listing: str, owner: str, large: int, repeats: int, max_pages: int | None
+) -> PagingResult:
+    """Two organizations, SMALL and `large` items in the list; the large one walked page
+    by page once, then the small one's page and the large one's first and last pages
+    timed in turn."""
+    seed = _seed_members if listing == "members" else _seed_audit_events
+    small_org = call("POST", "/orgs", {"name": f"{SMALL} {listing}"}, owner).json()["id"]
+    large_org = call("POST", "/orgs", {"name": f"{large} {listing}"}, owner).json()["id"]
+    # The organization's own first items (its owner, its creation event) count too.
+    seed(small_org, SMALL - 1)
+    seed(large_org, large - 1)
+    call("GET", f"/orgs/{large_org}/billing", None, owner)  # the owner's activity mark is fresh from here on
+    call("GET", f"/orgs/{small_org}/billing", None, owner)
+
+    def path(org_id: str, cursor: str | None) -> str:
+        return f"/orgs/{org_id}/{listing}?limit={PAGE_SIZE}" + (f"&cursor={cursor}" if cursor else "")
+
+    def page(org_id: str, cursor: str | None) -> tuple[_Answer, Sample]:
+        # moto's Query copies and sorts the partition; the collections its garbage sets
+        # off would land in our own time, growing with the partition. Collected before
+        # each page, and none during it, for every page alike.
+        gc.collect()
+        gc.disable()
+        try:
+            mark = Mark.now()
+            started = time.perf_counter()
+            answer = call("GET", path(org_id, cursor), None, owner)
+            sample = mark.sample(time.perf_counter() - started)
+        finally:
+            gc.enable()
+        if answer.status != 200:
+            raise RuntimeError(f"{listing} page: HTTP {answer.status}: {answer.body[:300]!r}")
+        return answer, sample
+
+    times = dynamodb_times()
     requests: set[int] = set()
     scanned: set[int] = set()
-    times = dynamodb_times()
+    units: set[float] = set()
     cursor: str | None = None
-    seen = 0
+    last_cursor: str | None = None
+    seen = pages = 0
     while True:
-        path = f"/orgs/{org_id}/members?limit={PAGE_SIZE}" + (f"&cursor={cursor}" if cursor else "")
-        before = len(operations)
-        before_times, before_scanned = len(times.seconds), len(times.scanned)
-        started = time.perf_counter()
-        answer = call("GET", path, None, owner)
-        elapsed = time.perf_counter() - started
-        page_ms.append(elapsed * 1000)
-        own_ms.append((elapsed - sum(times.seconds[before_times:])) * 1000)
-        requests.add(len(operations) - before)
+        before_scanned = len(times.scanned)
+        answer, sample = page(large_org, cursor)
+        pages += 1
+        requests.add(len(sample.operations))
         scanned.update(times.scanned[before_scanned:])
-        if answer.status != 200:
-            raise RuntimeError(f"members page: HTTP {answer.status}: {answer.body[:300]!r}")
+        units.add(sample.units.read)
         body = answer.json()
         seen += len(body["items"])
-        cursor = body["next_cursor"]
-        if not cursor:
+        last_cursor, cursor = cursor, body["next_cursor"]
+        if not cursor or (max_pages is not None and pages >= max_pages):
             break
-    if seen != size:
-        raise RuntimeError(f"paged {seen} members of {size}")
-    return PagingResult(size, page_ms, requests, own_ms, scanned)
+    if seen < large and max_pages is None:
+        raise RuntimeError(f"paged {seen} {listing} items of {large}")
+    before_scanned = len(times.scanned)
+    answer, _ = page(small_org, None)
+    small_scanned = set(times.scanned[before_scanned:])
+    if answer.json()["next_cursor"] is not None or len(answer.json()["items"]) < SMALL:
+        raise RuntimeError(f"the small {listing} list is not one page of {SMALL}")
+    result = PagingResult(listing, pages, requests, scanned, small_scanned, units)
+    for _ in range(repeats):
+        for org_id, at, total, own in (
+            (small_org, None, result.small_ms, result.small_own_ms),
+            (large_org, None, result.first_ms, result.first_own_ms),
+            (large_org, last_cursor, result.last_ms, result.last_own_ms),
+        ):
+            _, sample = page(org_id, at)
+            total.append(sample.seconds * 1000)
+            own.append((sample.seconds - sample.dynamodb_seconds) * 1000)
+    return result
 
 
 def _seed_members(org_id: str, count: int) -> None:
-    """Memberships written straight to the table (BatchWriteItem): inviting 5,000 people
+    """Memberships written straight to the table (BatchWriteItem): inviting 10,000 people
     through the API would measure argon2, not paging."""
     from kuploy_access.adapters.dynamodb.models import TableItem
     from kuploy_access.adapters.dynamodb.organizations import membership_item
@@ -196,6 +269,29 @@ def _seed_members(org_id: str, count: int) -> None:
                     )
                 )
             )
+
+
+def _seed_audit_events(org_id: str, count: int) -> None:
+    """Audit events written straight to the table, a millisecond apart, as a busy
+    organization's log would hold them."""
+    from kuploy_access.adapters.dynamodb.audit import audit_item
+    from kuploy_access.adapters.dynamodb.models import TableItem
+    from kuploy_access.domain.audit import Actor, audit_event
+
+    start = datetime.now(UTC) - timedelta(days=1)
+    actor = Actor("user", "usr_seed000000", "seed-0@example.com")
+    with TableItem.batch_write() as batch:
+        for index in range(count):
+            event = audit_event(
+                org_id,
+                start + timedelta(milliseconds=index),
+                actor,
+                "project.created",
+                f"prj_seed{index:06d}",
+                "203.0.113.9",
+                "kuploy-bench",
+            )
+            batch.save(audit_item(event))
 
 
 def _invitation_secret(emails: list[dict[str, str]], to: str) -> str:
