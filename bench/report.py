@@ -88,7 +88,6 @@ def paging_rows(results: org_flows.OrgBenchResults, timed: bool) -> list[Row]:
     for paging in (results.members, results.audit):
         name = f"{paging.listing} page of {org_flows.PAGE_SIZE}"
         large = f"{org_flows.LARGE:,}" if paging.pages > 2 else "10,000 (2 pages)"
-        small_units = min(paging.units_per_page) if paging.units_per_page else 0.0
         rows += [
             Row(
                 f"{name}: items read per page at {org_flows.SMALL} / {large}",
@@ -105,10 +104,10 @@ def paging_rows(results: org_flows.OrgBenchResults, timed: bool) -> list[Row]:
                 "the permission check (BatchGetItem) and one Query",
             ),
             Row(
-                f"{name}: RCU per page at 10,000",
-                _span(paging.units_per_page),
-                f"<= {t.PAGE_MAX_UNIT_GROWTH}x the first page's",
-                max(paging.units_per_page) <= t.PAGE_MAX_UNIT_GROWTH * small_units,
+                f"{name}: RCU per page at {org_flows.SMALL} / {large}",
+                f"{paging.small_units:g} / {_span(paging.units_per_page)}",
+                f"large <= {t.PAGE_MAX_UNIT_GROWTH}x small",
+                max(paging.units_per_page) <= t.PAGE_MAX_UNIT_GROWTH * paging.small_units,
                 "eventually consistent Query + the check's 2 consistent reads",
             ),
         ]
