@@ -132,3 +132,11 @@ bench: $(VENV)/.installed
 
 clean:
 	rm -rf .aws-sam .mypy_cache .ruff_cache .pytest_cache
+
+# BENCH (issue 16, performance gates): `make bench` prints one table, every figure from one
+# run beside its target; bench-check is the same run and fails when a target is missed.
+# The load-independent part (DynamoDB requests and capacity per operation, items read per
+# page, the authorizer's imports) also runs in `make test`: tests/integration/test_performance_gates.py.
+.PHONY: bench-check
+bench-check: $(VENV)/.installed
+	$(PY) -m bench --check

@@ -83,6 +83,28 @@ def dynamodb_rows(results: list[FlowResult], authorizer: authorizer_cost.Authori
     return rows
 
 
+def twin_rows(results: list[FlowResult]) -> list[Row]:
+    """Known and unknown addresses make the same DynamoDB calls and consume the same units
+    (the load-independent half of the timing check)."""
+    by_name = {r.operation: r for r in results}
+    rows = []
+    for known_name, unknown_name in flows.TIMING_PAIRS:
+        known, unknown = by_name[known_name], by_name[unknown_name]
+        shapes = {s.operations for s in known.samples} | {s.operations for s in unknown.samples}
+        same = len(shapes) == 1 and known.units == unknown.units
+        rows.append(
+            Row(
+                f"{known_name}: unknown address's DynamoDB calls and units = known's",
+                f"{unknown.breakdown}; {unknown.units.read:g} / {unknown.units.write:g}"
+                + ("" if same else f" vs {known.breakdown}; {known.units.read:g} / {known.units.write:g}"),
+                "identical",
+                same,
+                "every sample, in order",
+            )
+        )
+    return rows
+
+
 def paging_rows(results: org_flows.OrgBenchResults, timed: bool) -> list[Row]:
     rows = []
     for paging in (results.members, results.audit):
@@ -322,6 +344,7 @@ def run_full(runs: int) -> list[Row]:
     argon2_results = argon2_cost.run()
     return [
         *dynamodb_rows([*flow_results, *org_results.flows], authorizer_results),
+        *twin_rows(flow_results),
         *paging_rows(org_results, timed=True),
         forbidden_row(import_results.samples["authorizer"].loaded, "the tree sam build ships, python3.13"),
         *authorizer_rows(authorizer_results),
@@ -339,6 +362,7 @@ def run_fast() -> list[Row]:
     argon2_results = argon2_cost.run(repeats=1)
     return [
         *dynamodb_rows([*flow_results, *org_results.flows], authorizer_results),
+        *twin_rows(flow_results),
         *paging_rows(org_results, timed=False),
         forbidden_row(imports.loaded_by_authorizer_here(), "imported from the sources in a fresh process"),
         *argon2_rows(argon2_results, None),
