@@ -57,7 +57,7 @@ class PagingResult:
     """One list (members or audit log) at SMALL and at LARGE items."""
 
     listing: str
-    # Every page of the large list, walked once: requests and items read per page.
+    # The large list's first pages and its last, read once: requests and items read per page.
     pages: int
     requests_per_page: set[int]
     # Items the Query read per page (ScannedCount): what a page costs on DynamoDB.
@@ -97,11 +97,7 @@ class OrgBenchResults:
     audit: PagingResult
 
 
-def run(
-    runs: int = 20, large: int = LARGE, page_repeats: int = PAGE_REPEATS, max_pages: int | None = None
-) -> OrgBenchResults:
-    """`max_pages`: walk only that many pages of each large list (the fast gate's two:
-    the first and one from a cursor), not all of them."""
+def run(runs: int = 20, large: int = LARGE, page_repeats: int = PAGE_REPEATS, first_pages: int = 3) -> OrgBenchResults:
     install_counter()
     prepare_in_process_imports()
     forget_containers()
@@ -188,7 +184,7 @@ def run(
         gc.freeze()
         try:
             members, audit = (
-                _paging(call, listing, owner, lists[listing], large, page_repeats, max_pages)
+                _paging(call, listing, owner, lists[listing], large, page_repeats, first_pages)
                 for listing in ("members", "audit-log")
             )
         finally:
@@ -204,11 +200,11 @@ def _paging(
     orgs: tuple[str, str],
     large: int,
     repeats: int,
-    max_pages: int | None,
+    first_pages: int,
 ) -> PagingResult:
-    """Two organizations, SMALL and `large` items in the list; the large one walked page
-    by page once, then the small one's page and the large one's first and last pages
-    timed in turn."""
+    """Two organizations, SMALL and `large` items in the list: the large one's first
+    pages and its last page read once (requests, items read, units), then the small
+    one's page and the large one's first and last pages timed in turn."""
     small_org, large_org = orgs
     call("GET", f"/orgs/{large_org}/billing", None, owner)  # the owner's activity mark is fresh from here on
     call("GET", f"/orgs/{small_org}/billing", None, owner)
@@ -237,23 +233,29 @@ def _paging(
     requests: set[int] = set()
     scanned: set[int] = set()
     units: set[float] = set()
-    cursor: str | None = None
-    last_cursor: str | None = None
-    seen = pages = 0
-    while True:
+
+    def read(cursor: str | None) -> _Answer:
         before_scanned = len(times.scanned)
         answer, sample = page(large_org, cursor)
-        pages += 1
         requests.add(len(sample.operations))
         scanned.update(times.scanned[before_scanned:])
         units.add(sample.units.read)
-        body = answer.json()
-        seen += len(body["items"])
-        last_cursor, cursor = cursor, body["next_cursor"]
-        if not cursor or (max_pages is not None and pages >= max_pages):
-            break
-    if seen < large and max_pages is None:
-        raise RuntimeError(f"paged {seen} {listing} items of {large}")
+        return answer
+
+    cursor: str | None = None
+    pages = 0
+    for _ in range(first_pages):
+        answer = read(cursor)
+        pages += 1
+        cursor = answer.json()["next_cursor"]
+    # The last page, from a cursor naming the key before it: what the client would hold
+    # after walking the other pages (walking 100 pages on moto, whose Query reads the
+    # whole partition on every call, would take minutes and tell nothing more).
+    last_cursor = _cursor_before_last_page(listing, large_org)
+    last = read(last_cursor)
+    pages += 1
+    if last.json()["next_cursor"] is not None or len(last.json()["items"]) != PAGE_SIZE:
+        raise RuntimeError(f"the last {listing} page is not the last {PAGE_SIZE} items")
     before_scanned = len(times.scanned)
     answer, small_sample = page(small_org, None)
     small_scanned = set(times.scanned[before_scanned:])
@@ -270,6 +272,31 @@ def _paging(
             total.append(sample.seconds * 1000)
             own.append((sample.seconds - sample.dynamodb_seconds) * 1000)
     return result
+
+
+def _cursor_before_last_page(listing: str, org_id: str) -> str:
+    """The cursor a client holds before the list's last page: the key of the item just
+    before the last PAGE_SIZE, in the list's order, read from moto's table."""
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    from devserver.embedded_aws import REGION
+    from kuploy_access.adapters.dynamodb.keys import EVENT_SK_PREFIX, MEMBER_SK_PREFIX, audit_pk, org_pk
+    from kuploy_access.adapters.dynamodb.models import TableItem
+    from kuploy_access.adapters.dynamodb.query_pages import encode_cursor
+
+    table = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].tables[TableItem.Meta.table_name]
+    if listing == "members":
+        partition, prefix, newest_first = org_pk(org_id), MEMBER_SK_PREFIX, False
+    else:
+        partition, prefix, newest_first = audit_pk(org_id), EVENT_SK_PREFIX, True
+    keys = sorted(
+        (str(sort_key.value) for sort_key in table.items[DynamoType({"S": partition})]),
+        reverse=newest_first,
+    )
+    listed = [key for key in keys if key.startswith(prefix)]
+    return encode_cursor({"k": listed[-PAGE_SIZE - 1]})
 
 
 def _seed(items: Iterable[Any]) -> None:
