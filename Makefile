@@ -176,3 +176,11 @@ SOAK_SECONDS ?= 600
 SOAK_WARMUP ?= 120
 soak-load: $(VENV)/.installed
 	$(PY) -m tools.soak --clients $(SOAK_CLIENTS) --duration $(SOAK_SECONDS) --warmup $(SOAK_WARMUP)
+
+# BENCH (issue 16, performance gates): `make bench` prints one table, every figure from one
+# run beside its target; bench-check is the same run and fails when a target is missed.
+# The load-independent part (DynamoDB requests and capacity per operation, items read per
+# page, the authorizer's imports) also runs in `make test`: tests/integration/test_performance_gates.py.
+.PHONY: bench-check
+bench-check: $(VENV)/.installed
+	$(PY) -m bench --check

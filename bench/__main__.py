@@ -1,4 +1,4 @@
-"""`python -m bench` (`make bench`)."""
+"""`python -m bench` (`make bench`), `python -m bench --check` (`make bench-check`)."""
 
 from __future__ import annotations
 

@@ -13,11 +13,13 @@ import json
 import statistics
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from contextlib import redirect_stdout
 from dataclasses import dataclass
 from typing import Any
 
+from bench import capacity
 from bench.flows import PASSWORD, _Answer, _Sink, _verification_token, dynamodb_times, install_counter
 from bench.project import forget_containers, prepare_in_process_imports, progress
 
@@ -30,6 +32,7 @@ class Measured:
     per_call_us: list[float]
     requests: list[int]
     inside_dynamodb_us: list[float]
+    units: list[capacity.Units]
 
     @property
     def median_us(self) -> float:
@@ -42,6 +45,17 @@ class Measured:
     @property
     def request_counts(self) -> list[int]:
         return sorted(set(self.requests))
+
+    @property
+    def typical_requests(self) -> int:
+        """The most common count: a key's usage mark (one UpdateItem per key per minute at
+        most, domain/api_keys.py) lands in whichever call crosses the minute."""
+        return Counter(self.requests).most_common(1)[0][0]
+
+    @property
+    def typical_units(self) -> capacity.Units:
+        typical = [u for u, n in zip(self.units, self.requests, strict=True) if n == self.typical_requests]
+        return capacity.Units(max(u.read for u in typical), max(u.write for u in typical))
 
 
 @dataclass
@@ -56,7 +70,7 @@ class AuthorizerResults:
         return measured.median_us / self.reference.median_us
 
 
-def run(calls: int = CALLS) -> AuthorizerResults:
+def run(calls: int = CALLS, warm_up: int = 50) -> AuthorizerResults:
     counted = install_counter()
     prepare_in_process_imports()
     forget_containers()
@@ -133,7 +147,7 @@ def run(calls: int = CALLS) -> AuthorizerResults:
             "authorizer, mistyped API key": authorize(typo, "anonymous"),
         }
         for job in jobs.values():  # warm-up: imports, the signing key, the usage mark
-            for _ in range(50):
+            for _ in range(warm_up):
                 job()
         results = {label: _measure(label, job, calls, counted.operations) for label, job in jobs.items()}
     progress(f"authorizer: {calls} calls of each")
@@ -143,20 +157,23 @@ def run(calls: int = CALLS) -> AuthorizerResults:
 
 def _measure(label: str, job: Callable[[], None], calls: int, operations: list[str]) -> Measured:
     times = dynamodb_times()
+    meter = capacity.install()
     per_call: list[float] = []
     requests: list[int] = []
     inside: list[float] = []
+    units: list[capacity.Units] = []
     # Interleaving would be fairer on a noisy machine; each call is microseconds, so
     # batches of consecutive calls are measured and their medians compared instead.
     for _ in range(calls):
-        before_ops, before_times = len(operations), len(times.seconds)
+        before_ops, before_times, before_units = len(operations), len(times.seconds), len(meter.units)
         started = time.perf_counter()
         job()
         elapsed = time.perf_counter() - started
         per_call.append(elapsed * 1e6)
         requests.append(len(operations) - before_ops)
         inside.append(sum(times.seconds[before_times:]) * 1e6)
-    return Measured(label, per_call, requests, inside)
+        units.append(meter.since(before_units))
+    return Measured(label, per_call, requests, inside, units)
 
 
 def describe(results: AuthorizerResults) -> list[list[str]]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,7 +35,6 @@ from bench.project import FUNCTIONS, ROOT, progress
 
 BASELINE = "boto3"
 WATCHED = ("argon2", "pyotp", "pydantic", "boto3", "pynamodb", "cryptography")
-FORBIDDEN_IN_AUTHORIZER = ("argon2", "pyotp", "pydantic")
 
 
 def _function_names() -> tuple[str, ...]:
@@ -185,3 +185,25 @@ def run(repeats: int = 7, source_repeats: int = 5) -> ImportResults:
                     samples[target].source_cpu_seconds.append(_sample(sources, target, env).cpu_seconds)
         progress(f"imports: {repeats} interleaved runs of each module with byte code, {source_repeats} without")
     return ImportResults(tree, repeats, source_repeats, samples)
+
+
+def loaded_by_authorizer_here() -> tuple[str, ...]:
+    """The watched packages the authorizer's module loads, imported in a fresh process of
+    this interpreter from the source tree (the fast gate's check: no build needed; what it
+    imports does not depend on how it was packaged)."""
+    from bench.project import SHARED
+
+    program = _PROGRAM.format(paths=[str(FUNCTIONS / "authorizer"), str(SHARED)], module="app", watched=WATCHED)
+    result = subprocess.run(
+        [sys.executable, "-c", program],
+        cwd=ROOT,
+        env=lambda_environment({"PYTHONDONTWRITEBYTECODE": "1"}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"importing the authorizer failed:\n{result.stderr[-3000:]}")
+    loaded = result.stdout.strip().splitlines()[-1].split(" ")[2]
+    return tuple(name for name in loaded.split(",") if name)
