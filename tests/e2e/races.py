@@ -1,6 +1,10 @@
-"""What the race files (tests/e2e/test_races_*_e2e.py) share: requests released together
-from threads, each test's own client addresses, the table read afterwards through
-/_dev/table-items, and the number of rounds.
+"""What the race files (tests/e2e/test_races_*_e2e.py) share: a local server of their own,
+requests released together from threads, each test's own client addresses, the table
+read afterwards through /_dev/table-items, and the number of rounds.
+
+A server of its own per race file, not the session's: the local server's DynamoDB (moto)
+copies the whole table for every transaction, one request at a time, so on a table that
+the rest of the suite has filled, twenty racing requests would queue for minutes.
 
 A race over HTTP ends with the state its invariant allows, read from the table, not only
 from the answers: an answer can say "refused" while a half-written state stays behind.
@@ -13,6 +17,7 @@ test ids are the same on every pytest-xdist worker.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +28,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from tests.e2e.helpers import DevServer, bearer
+from tests.e2e.helpers import DevServer, bearer, e2e_log_path
 
 T = TypeVar("T")
 
@@ -35,6 +40,28 @@ rounds = pytest.mark.parametrize(
 # How long a thread waits for the others at the barrier: a thread that never arrives
 # fails the race instead of hanging it.
 BARRIER_TIMEOUT_S = 60
+# A racing request's wait for its answer: a guard against a hang, not a measure (the
+# racers' requests are answered one DynamoDB request at a time, on a shared machine).
+RACER_TIMEOUT_S = 120
+
+
+@pytest.fixture(scope="module")
+def server(request: pytest.FixtureRequest) -> Iterator[DevServer]:
+    """A local server for one race file, its table holding that file's items only.
+    Imported by each race file, it stands in there for tests/e2e/conftest.py's
+    session-wide `server` (and `client` below for its `client`)."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.module.__name__.rsplit(".", 1)[-1])
+    running = DevServer(log_path=e2e_log_path(name)).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def client(server: DevServer) -> Iterator[httpx.Client]:
+    with server.client() as http:
+        yield http
 
 
 def at_once(server: DevServer, calls: list[Callable[[httpx.Client], T]], source_ips: list[str]) -> list[T]:
@@ -45,6 +72,7 @@ def at_once(server: DevServer, calls: list[Callable[[httpx.Client], T]], source_
 
     def run(index: int) -> T:
         with server.client(source_ip=source_ips[index % len(source_ips)]) as own:
+            own.timeout = httpx.Timeout(RACER_TIMEOUT_S)
             # The connection is opened before the barrier, so the requests leave together.
             own.get("/openapi.json").raise_for_status()
             barrier.wait()

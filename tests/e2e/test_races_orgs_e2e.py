@@ -28,7 +28,19 @@ from kuploy_access.adapters.dynamodb.keys import (
     org_pk,
 )
 from tests.e2e.helpers import DevServer, assert_problem, bearer, emails_to, logged_in
-from tests.e2e.races import Addresses, at_once, codes, me, partition, rounds, shown, statuses, table_items
+from tests.e2e.races import (  # noqa: F401 - server, client: this file's own server
+    Addresses,
+    at_once,
+    client,
+    codes,
+    me,
+    partition,
+    rounds,
+    server,
+    shown,
+    statuses,
+    table_items,
+)
 
 pytestmark = pytest.mark.e2e
 

@@ -41,7 +41,19 @@ from tests.e2e.helpers import (
     unique_email,
     verification_link,
 )
-from tests.e2e.races import Addresses, at_once, codes, me, partition, rounds, shown, statuses, table_items
+from tests.e2e.races import (  # noqa: F401 - server, client: this file's own server
+    Addresses,
+    at_once,
+    client,
+    codes,
+    me,
+    partition,
+    rounds,
+    server,
+    shown,
+    statuses,
+    table_items,
+)
 
 pytestmark = pytest.mark.e2e
 

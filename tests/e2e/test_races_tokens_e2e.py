@@ -28,7 +28,19 @@ from tests.e2e.helpers import (
     tokens_of,
     unique_email,
 )
-from tests.e2e.races import Addresses, at_once, codes, me, partition, rounds, shown, statuses, table_items
+from tests.e2e.races import (  # noqa: F401 - server, client: this file's own server
+    Addresses,
+    at_once,
+    client,
+    codes,
+    me,
+    partition,
+    rounds,
+    server,
+    shown,
+    statuses,
+    table_items,
+)
 from tests.e2e.test_oauth_e2e import provider_user, sign_in
 
 pytestmark = pytest.mark.e2e
