@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from tests.e2e.helpers import DevServer, bearer, e2e_log_path
+from tests.e2e.helpers import DevServer, bearer, e2e_log_path, logged_in
 
 T = TypeVar("T")
 
@@ -135,3 +136,16 @@ def me(client: httpx.Client, access_token: str) -> dict[str, Any]:
 def shown(answers: list[httpx.Response]) -> list[str]:
     """The answers, short, for an assertion's message."""
     return [f"{answer.status_code} {answer.text[:160]}" for answer in answers]
+
+
+def person(client: httpx.Client, name: str) -> dict[str, Any]:
+    """A verified, signed-in account: {email, token, id}."""
+    email, tokens = logged_in(client, name)
+    return {"email": email.lower(), "token": tokens["access_token"], "id": me(client, tokens["access_token"])["id"]}
+
+
+def new_org(client: httpx.Client, owner: dict[str, Any]) -> str:
+    answer = client.post("/orgs", json={"name": f"Race {uuid.uuid4().hex[:8]}"}, headers=bearer(owner["token"]))
+    assert answer.status_code == 201, answer.text
+    org_id: str = answer.json()["id"]
+    return org_id

@@ -1,17 +1,17 @@
 """Races in an organization over HTTP, each checked in the table afterwards: 20 accepts of
 one invitation, two admins demoting and removing each other (and the owner) at once, a
-transfer of ownership racing a removal of its target, and 20 rotations of one API key.
+transfer of ownership racing a removal of its target. (The rotations of one API key are
+in test_races_tokens_e2e.py, which balances the files' run times.)
 
 The invariants: one membership per invitation; exactly one owner, who is a member and
 the organization's `owner_id`; `member_count` equal to the memberships stored; a change
 to the members commits only while its author may still make it (the outcome of some
-order of the requests, one after the other); one successor per API key.
+order of the requests, one after the other).
 """
 
 from __future__ import annotations
 
 import re
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -20,21 +20,22 @@ import httpx
 import pytest
 
 from kuploy_access.adapters.dynamodb.keys import (
-    API_KEY_PK_PREFIX,
     INVITEE_SK_PREFIX,
     MEMBER_SK_PREFIX,
     ORG_SK,
     audit_pk,
     org_pk,
 )
-from tests.e2e.helpers import DevServer, assert_problem, bearer, emails_to, logged_in
+from tests.e2e.helpers import DevServer, assert_problem, bearer, emails_to
 from tests.e2e.races import (  # noqa: F401 - server, client: this file's own server
     Addresses,
     at_once,
     client,
     codes,
     me,
+    new_org,
     partition,
+    person,
     rounds,
     server,
     shown,
@@ -47,23 +48,9 @@ pytestmark = pytest.mark.e2e
 ADDRESSES = Addresses(file_octet=73)
 INVITATION_LINK = re.compile(r"https?://[^\s\"'<>]+/invitations/([A-Za-z0-9_-]+)")
 ACCEPTERS = 20
-ROTATORS = 20
 
 
 # --- the organization, over HTTP ---------------------------------------------------------------
-
-
-def _person(client: httpx.Client, name: str) -> dict[str, Any]:
-    """A verified, signed-in account: {email, token, id}."""
-    email, tokens = logged_in(client, name)
-    return {"email": email.lower(), "token": tokens["access_token"], "id": me(client, tokens["access_token"])["id"]}
-
-
-def _new_org(client: httpx.Client, owner: dict[str, Any]) -> str:
-    answer = client.post("/orgs", json={"name": f"Race {uuid.uuid4().hex[:8]}"}, headers=bearer(owner["token"]))
-    assert answer.status_code == 201, answer.text
-    org_id: str = answer.json()["id"]
-    return org_id
 
 
 def _invite(client: httpx.Client, inviter: dict[str, Any], org_id: str, email: str, role: str) -> str:
@@ -85,9 +72,9 @@ def _join(client: httpx.Client, owner: dict[str, Any], org_id: str, person: dict
 
 def _crew(client: httpx.Client, admins: int) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
     """An organization with its owner and `admins` admins: (org id, owner, admins)."""
-    owner = _person(client, "Olive Owner")
-    org_id = _new_org(client, owner)
-    crew = [_person(client, f"Admin {n}") for n in range(admins)]
+    owner = person(client, "Olive Owner")
+    org_id = new_org(client, owner)
+    crew = [person(client, f"Admin {n}") for n in range(admins)]
     for admin in crew:
         _join(client, owner, org_id, admin, "admin")
     return org_id, owner, crew
@@ -133,9 +120,9 @@ def _assert_one_owner(client: httpx.Client, org_id: str) -> dict[str, str]:
 def test_twenty_accepts_of_one_invitation_make_one_membership(
     server: DevServer, client: httpx.Client, round_number: int
 ) -> None:
-    owner = _person(client, "Inviting Owner")
-    org_id = _new_org(client, owner)
-    invitee = _person(client, "Invited Person")
+    owner = person(client, "Inviting Owner")
+    org_id = new_org(client, owner)
+    invitee = person(client, "Invited Person")
     token = _invite(client, owner, org_id, invitee["email"], "member")
 
     def accept(own: httpx.Client) -> httpx.Response:
@@ -259,45 +246,3 @@ def test_a_transfer_of_ownership_racing_removals_of_its_target(
         assert members == {owner["id"]: "owner", other["id"]: "admin"}
     events = _audited(client, org_id)
     assert events["org.ownership_transferred"] + events["member.removed"] == 1, events
-
-
-# --- 4. rotations of one API key ---------------------------------------------------------------
-
-
-@rounds
-def test_twenty_rotations_of_one_api_key_make_one_successor(
-    server: DevServer, client: httpx.Client, round_number: int
-) -> None:
-    """With an hour of grace: one rotation commits (201, the new key), the others find no
-    live key to rotate (404 not_found); the old key keeps working until its grace ends,
-    and has exactly one successor."""
-    owner = _person(client, "Key Owner")
-    org_id = _new_org(client, owner)
-    made = client.post(
-        f"/orgs/{org_id}/api-keys", json={"description": "ci", "preset": "deploy"}, headers=bearer(owner["token"])
-    )
-    assert made.status_code == 201, made.text
-    old = made.json()
-
-    def rotate(own: httpx.Client) -> httpx.Response:
-        return own.post(
-            f"/orgs/{org_id}/api-keys/{old['id']}/rotate",
-            json={"grace_period_hours": 1},
-            headers=bearer(owner["token"]),
-        )
-
-    answers = at_once(server, [rotate] * ROTATORS, ADDRESSES.take(4))
-
-    assert statuses(answers) == [201] + [404] * (ROTATORS - 1), shown(answers)
-    assert codes(answers) == [(404, "not_found")] * (ROTATORS - 1), shown(answers)
-    [new] = [answer.json() for answer in answers if answer.status_code == 201]
-    keys = {item["key_id"]: item for item in table_items(client, API_KEY_PK_PREFIX) if item["org_id"] == org_id}
-    assert set(keys) == {old["id"], new["id"]}, keys
-    assert keys[old["id"]]["rotated_to"] == new["id"], keys[old["id"]]
-    assert keys[old["id"]].get("revoked_at"), keys[old["id"]]  # its end, an hour away
-    assert keys[new["id"]].get("revoked_at") is None and keys[new["id"]].get("rotated_to") is None, keys[new["id"]]
-    assert _audited(client, org_id)["api_key.rotated"] == 1
-    # Both keys work during the grace period.
-    for secret in (old["key"], new["key"]):
-        answer = client.get(f"/orgs/{org_id}", headers=bearer(secret))
-        assert answer.status_code == 200, answer.text

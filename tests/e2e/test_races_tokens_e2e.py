@@ -1,6 +1,7 @@
-"""Races on single-use tokens over HTTP, each checked in the table afterwards: one
-password-reset token, one refresh token, one login code (the code a provider sign-in
-brings back, exchanged for tokens), each presented many times at once.
+"""Races on single-use tokens and keys over HTTP, each checked in the table afterwards:
+one password-reset token, one refresh token, one login code (the code a provider sign-in
+brings back, exchanged for tokens), each presented many times at once; and 20 rotations
+of one API key.
 
 Builds on the exchange race of tests/e2e/test_oauth_e2e.py (by its answers): here with
 what the table holds afterwards (the password, the sessions, the refresh tokens).
@@ -8,6 +9,7 @@ what the table holds afterwards (the password, the sessions, the refresh tokens)
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -16,9 +18,17 @@ import pytest
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 
-from kuploy_access.adapters.dynamodb.keys import PROFILE_SK, REFRESH_TOKEN_PK_PREFIX, SESSION_SK_PREFIX, user_pk
+from kuploy_access.adapters.dynamodb.keys import (
+    API_KEY_PK_PREFIX,
+    PROFILE_SK,
+    REFRESH_TOKEN_PK_PREFIX,
+    SESSION_SK_PREFIX,
+    audit_pk,
+    user_pk,
+)
 from tests.e2e.helpers import (
     DevServer,
+    bearer,
     log_in,
     reset_emails_to,
     reset_link,
@@ -34,7 +44,9 @@ from tests.e2e.races import (  # noqa: F401 - server, client: this file's own se
     client,
     codes,
     me,
+    new_org,
     partition,
+    person,
     rounds,
     server,
     shown,
@@ -49,6 +61,7 @@ ADDRESSES = Addresses(file_octet=72)
 RESETS = 10  # each hashes its new password (argon2) before it tries the token
 REFRESHES = 20
 EXCHANGES = 20
+ROTATORS = 20
 
 
 def _sessions(client: httpx.Client, user_id: str) -> list[dict[str, Any]]:
@@ -170,3 +183,45 @@ def test_one_login_code_exchanged_at_once_signs_in_once(
     user_id = me(client, won["access_token"])["id"]
     sessions = _sessions(client, user_id)
     assert len(sessions) == 1 and not sessions[0].get("revoked_at"), sessions
+
+
+# --- 4. rotations of one API key ---------------------------------------------------------------
+
+
+@rounds
+def test_twenty_rotations_of_one_api_key_make_one_successor(
+    server: DevServer, client: httpx.Client, round_number: int
+) -> None:
+    """With an hour of grace: one rotation commits (201, the new key), the others find no
+    live key to rotate (404 not_found); the old key keeps working until its grace ends,
+    and has exactly one successor."""
+    owner = person(client, "Key Owner")
+    org_id = new_org(client, owner)
+    made = client.post(
+        f"/orgs/{org_id}/api-keys", json={"description": "ci", "preset": "deploy"}, headers=bearer(owner["token"])
+    )
+    assert made.status_code == 201, made.text
+    old = made.json()
+
+    def rotate(own: httpx.Client) -> httpx.Response:
+        return own.post(
+            f"/orgs/{org_id}/api-keys/{old['id']}/rotate",
+            json={"grace_period_hours": 1},
+            headers=bearer(owner["token"]),
+        )
+
+    answers = at_once(server, [rotate] * ROTATORS, ADDRESSES.take(4))
+
+    assert statuses(answers) == [201] + [404] * (ROTATORS - 1), shown(answers)
+    assert codes(answers) == [(404, "not_found")] * (ROTATORS - 1), shown(answers)
+    [new] = [answer.json() for answer in answers if answer.status_code == 201]
+    keys = {item["key_id"]: item for item in table_items(client, API_KEY_PK_PREFIX) if item["org_id"] == org_id}
+    assert set(keys) == {old["id"], new["id"]}, keys
+    assert keys[old["id"]]["rotated_to"] == new["id"], keys[old["id"]]
+    assert keys[old["id"]].get("revoked_at"), keys[old["id"]]  # its end, an hour away
+    assert keys[new["id"]].get("revoked_at") is None and keys[new["id"]].get("rotated_to") is None, keys[new["id"]]
+    assert Counter(item["action"] for item in partition(client, audit_pk(org_id)))["api_key.rotated"] == 1
+    # Both keys work during the grace period.
+    for secret in (old["key"], new["key"]):
+        answer = client.get(f"/orgs/{org_id}", headers=bearer(secret))
+        assert answer.status_code == 200, answer.text
