@@ -46,12 +46,20 @@ BARRIER_TIMEOUT_S = 60
 RACER_TIMEOUT_S = 120
 
 
-@pytest.fixture(scope="module")
+def _server_scope(fixture_name: str, config: pytest.Config) -> str:
+    """One server per file for a single round (`make test`); one per test when the races
+    repeat (`make soak-races`): the table then holds one round's items only. moto copies
+    the whole table for every transaction, so on a table that twenty rounds have filled a
+    race of twenty requests outlasts the test's time limit."""
+    return "module" if RACE_ROUNDS == 1 else "function"
+
+
+@pytest.fixture(scope=_server_scope)
 def server(request: pytest.FixtureRequest) -> Iterator[DevServer]:
     """A local server for one race file, its table holding that file's items only.
     Imported by each race file, it stands in there for tests/e2e/conftest.py's
     session-wide `server` (and `client` below for its `client`)."""
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.module.__name__.rsplit(".", 1)[-1])
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name)
     running = DevServer(log_path=e2e_log_path(name)).start()
     try:
         yield running
@@ -59,7 +67,7 @@ def server(request: pytest.FixtureRequest) -> Iterator[DevServer]:
         running.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=_server_scope)
 def client(server: DevServer) -> Iterator[httpx.Client]:
     with server.client() as http:
         yield http
