@@ -184,3 +184,17 @@ soak-load: $(VENV)/.installed
 .PHONY: bench-check
 bench-check: $(VENV)/.installed
 	$(PY) -m bench --check
+
+# --- RACES (issue 16) -------------------------------------------------------------------
+# Every race of tests/e2e/test_races_*_e2e.py, 20 rounds each (`make test` runs one):
+# each round its own accounts and client addresses; the ids (round01..round20) are the
+# same on every worker.
+RACE_ROUNDS ?= 20
+.PHONY: soak-races
+soak-races: $(VENV)/.installed
+	RACE_ROUNDS=$(RACE_ROUNDS) $(PY) -m pytest tests/e2e/test_races_orgs_e2e.py tests/e2e/test_races_signin_e2e.py \
+		tests/e2e/test_races_tokens_e2e.py -n $(PYTEST_WORKERS) --dist loadfile
+
+# --- SOAK (issue 16): both long runs, the races 20 times each, then the load --------------
+.PHONY: soak
+soak: soak-races soak-load

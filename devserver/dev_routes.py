@@ -1,11 +1,13 @@
 """Routes only the local server has, under /_dev/ (never in template.yaml or the
-OpenAPI document): the outbox, the DynamoDB call log, the table's keys, the operator's
-2FA reset, and the sign-in page of the local providers (dev_sign_in.py)."""
+OpenAPI document): the outbox, the DynamoDB call log, the table's keys and items, the
+operator's 2FA reset, and the sign-in page of the local providers (dev_sign_in.py)."""
 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qs
 
 from devserver.embedded_aws import Outbox, dynamodb_calls
 from devserver.responses import GatewayResponse
@@ -20,6 +22,10 @@ DYNAMODB_CALLS_HEADER = "X-Dev-DynamoDB-Calls"
 # The key of every item in the table, {"count", "keys": [[pk, sk], ...]}: lets a test over
 # HTTP see what a background job (the organization purge) left behind.
 DEV_TABLE_KEYS_PATH = "/_dev/table-keys"
+# The items whose pk starts with ?pk= (required, non-empty), attributes as plain JSON
+# {"count", "items": [...]}, sorted by (pk, sk): lets a race test over HTTP check what the
+# table holds afterwards (memberships, sessions, keys, tokens), not only the answers.
+DEV_TABLE_ITEMS_PATH = "/_dev/table-items"
 # The operator command (`bin/kuploy-access admin reset-2fa EMAIL --local URL`) reaches
 # the embedded table through here; loopback callers only.
 DEV_ADMIN_RESET_2FA_PATH = "/_dev/admin/reset-2fa"
@@ -60,6 +66,54 @@ def _table_keys() -> dict[str, Any]:
     return {"count": len(keys), "keys": [list(key) for key in keys]}
 
 
+def _number(text: str) -> int | float:
+    number = Decimal(text)
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+def _plain(typed: dict[str, Any]) -> Any:
+    """One attribute as moto's item JSON has it ({"S": ...}, binary already base64) as
+    plain JSON: numbers as int or float, sets as sorted lists."""
+    kind, value = next(iter(typed.items()))
+    if kind == "N":
+        return _number(value)
+    if kind == "NS":
+        return sorted(_number(member) for member in value)
+    if kind in {"SS", "BS"}:
+        return sorted(value)
+    if kind == "M":
+        return {name: _plain(member) for name, member in value.items()}
+    if kind == "L":
+        return [_plain(member) for member in value]
+    if kind == "NULL":
+        return None
+    return value  # S, B (base64), BOOL
+
+
+def _table_items(query: str) -> GatewayResponse:
+    """Read from moto's backend, as _table_keys is: no request the call log counts."""
+    import os
+
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    from devserver.embedded_aws import REGION, dynamodb_paused
+
+    prefix = (parse_qs(query).get("pk") or [""])[0]
+    if not prefix:
+        return _json(400, {"error": "give ?pk=<prefix of the partition key>"})
+    with dynamodb_paused():
+        table = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table(os.environ["TABLE_NAME"])
+        raw = [item.to_json()["Attributes"] for item in table.all_items()]
+    items = [
+        {name: _plain(typed) for name, typed in attributes.items()}
+        for attributes in raw
+        if str(attributes.get("pk", {}).get("S", "")).startswith(prefix)
+    ]
+    items.sort(key=lambda item: (str(item["pk"]), str(item.get("sk", ""))))
+    return _json(200, {"count": len(items), "items": items})
+
+
 def dev_route(
     method: str, path: str, query: str, client_ip: str, body: bytes, outbox: Outbox
 ) -> GatewayResponse | None:
@@ -79,6 +133,8 @@ def dev_route(
         return _json(200, {"count": len(calls), "operations": calls})
     if path == DEV_TABLE_KEYS_PATH and method == "GET":
         return _json(200, _table_keys())
+    if path == DEV_TABLE_ITEMS_PATH and method == "GET":
+        return _table_items(query)
     if path == DEV_ADMIN_RESET_2FA_PATH and method == "POST":
         return _admin_reset_two_factor(client_ip, body)
     return None

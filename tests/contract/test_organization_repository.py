@@ -13,7 +13,7 @@ from pynamodb.exceptions import TransactWriteError
 from kuploy_access.adapters.dynamodb.keys import member_sk, org_pk, user_pk
 from kuploy_access.adapters.dynamodb.transactions import ConditionFailed
 from kuploy_access.domain.api_keys import ApiKey
-from kuploy_access.domain.errors import NotFound, OwnerProtected, ValidationFailed
+from kuploy_access.domain.errors import Forbidden, NotFound, OwnerProtected, ValidationFailed
 from kuploy_access.domain.invitations import Invitation, InvitationStatus
 from kuploy_access.domain.org_purge import PURGE_STEP_ITEMS, OrganizationNotDeleted, PurgeStep
 from kuploy_access.domain.paging import Page
@@ -483,6 +483,36 @@ def test_change_role_answers_and_stores_the_member_with_the_new_role(house: OrgH
     assert changed == replace(ada, role=Role.ADMIN.value)
     assert house.orgs.get_member(ORG_ID, ADA) == changed
     assert house.actions()[-1] == "member.role_changed"
+
+
+def test_a_change_commits_only_while_its_author_still_manages_members(house: OrgHouse) -> None:
+    """Two admins at each other at once: whichever change commits first takes the other's
+    right away, so the other's change (permitted when its request began) is refused."""
+    founded(house)
+    join(house, ADA, Role.ADMIN.value)
+    join(house, BOB, Role.ADMIN.value)
+    join(house, CY)
+
+    house.orgs.change_role(ORG_ID, BOB, Role.MEMBER.value, an_event(), by=ADA)
+    trail = house.actions()
+    with pytest.raises(Forbidden):
+        house.orgs.change_role(ORG_ID, ADA, Role.MEMBER.value, an_event(), by=BOB)
+    with pytest.raises(Forbidden):
+        house.orgs.remove_member(ORG_ID, CY, an_event(), by=BOB)
+    house.orgs.remove_member(ORG_ID, BOB, an_event(action="member.removed"), by=ADA)
+    with pytest.raises(NotFound):
+        house.orgs.remove_member(ORG_ID, ADA, an_event(), by=BOB)
+    with pytest.raises(NotFound):
+        house.orgs.change_role(ORG_ID, CY, Role.ADMIN.value, an_event(), by=BOB)
+
+    assert house.actions()[len(trail) :] == ["member.removed"]
+    assert house.orgs.get_member(ORG_ID, ADA).role == Role.ADMIN.value  # type: ignore[union-attr]
+    assert house.orgs.get_member(ORG_ID, CY).role == Role.MEMBER.value  # type: ignore[union-attr]
+    assert house.orgs.get_member(ORG_ID, BOB) is None
+    # The owner and an admin still change others, and one changes one's own role.
+    house.orgs.change_role(ORG_ID, CY, Role.ADMIN.value, an_event(), by=OWNER_ID)
+    house.orgs.change_role(ORG_ID, CY, Role.MEMBER.value, an_event(), by=CY)
+    assert house.orgs.get_member(ORG_ID, CY).role == Role.MEMBER.value  # type: ignore[union-attr]
 
 
 def test_the_owner_s_role_never_changes_by_a_role_change(house: OrgHouse) -> None:

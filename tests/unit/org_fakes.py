@@ -33,7 +33,7 @@ from kuploy_access.domain.invitations import Invitation, InvitationStatus
 from kuploy_access.domain.org_purge import PURGE_STEP_ITEMS, OrganizationNotDeleted, PurgeStep
 from kuploy_access.domain.organizations import Member, Organization
 from kuploy_access.domain.paging import Page
-from kuploy_access.domain.permissions import Role, roles_that_may_invite
+from kuploy_access.domain.permissions import Role, roles_that_manage_members, roles_that_may_invite
 from kuploy_access.domain.rate_limits import RateLimit
 from kuploy_access.domain.resources import Resource, ResourceKind
 from kuploy_access.domain.users import OrganizationMembership, User
@@ -199,26 +199,33 @@ class FakeOrganizations:
     def all_members(self, org_id: str) -> list[Member]:
         return [m for (o, _), m in sorted(self.s.members.items()) if o == org_id]
 
-    def _changeable(self, org_id: str, user_id: str) -> Member:
-        """The adapter's conditions and `_explain`: org first, then member, then owner."""
+    def _changeable(self, org_id: str, user_id: str, by: str = "") -> Member:
+        """The adapter's conditions and `_explain`: org first, then member, then owner,
+        then the author's right to manage members."""
         self.s.require_live(org_id)
         member = self.s.members.get((org_id, user_id))
         if member is None:
             raise NotFound("No such member")
         if member.role == Role.OWNER:
             raise OwnerProtected()
+        if by and by != user_id:
+            author = self.s.members.get((org_id, by))
+            if author is None:
+                raise NotFound("No such organization")
+            if author.role not in roles_that_manage_members():
+                raise Forbidden("Your role here no longer allows managing members")
         return member
 
-    def change_role(self, org_id: str, user_id: str, role: str, event: AuditEvent) -> Member:
+    def change_role(self, org_id: str, user_id: str, role: str, event: AuditEvent, by: str = "") -> Member:
         with self.s.lock:
-            member = replace(self._changeable(org_id, user_id), role=role)
+            member = replace(self._changeable(org_id, user_id, by), role=role)
             self.s.members[(org_id, user_id)] = member
             self.s.record(event)
             return member
 
-    def remove_member(self, org_id: str, user_id: str, event: AuditEvent) -> None:
+    def remove_member(self, org_id: str, user_id: str, event: AuditEvent, by: str = "") -> None:
         with self.s.lock:
-            self._changeable(org_id, user_id)
+            self._changeable(org_id, user_id, by)
             del self.s.members[(org_id, user_id)]
             self.s.count_members(org_id, -1)
             self.s.record(event)

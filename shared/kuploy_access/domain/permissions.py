@@ -129,6 +129,12 @@ def roles_that_may_invite(invited_role: str) -> tuple[str, ...]:
     return tuple(role.value for role in Role if may_invite(role.value, invited_role))
 
 
+def roles_that_manage_members() -> tuple[str, ...]:
+    """The roles whose holder may change another member's role or remove them: a change
+    commits only while its author still holds one (adapters' conditions)."""
+    return tuple(role.value for role in Role if MEMBERS_MANAGE in ROLE_PERMISSIONS[role])
+
+
 def may_grant_scopes(creator_role: str, scopes: frozenset[str]) -> bool:
     """Could someone holding `creator_role` create a key with `scopes` now? Only if
     they manage keys and hold every one of those scopes themselves."""

@@ -35,7 +35,7 @@ class MemberService:
             # Nobody becomes the owner through a role change; ownership moves by transfer.
             raise ValidationFailed("role must be admin or member; ownership moves with transfer-ownership")
         event = caller_event(caller, self.clock.now(), "member.role_changed", user_id, role=role)
-        member = self.orgs.change_role(caller.org.id, user_id, role, event)
+        member = self.orgs.change_role(caller.org.id, user_id, role, event, by=self._author(caller, user_id))
         self.revoke_invitations_beyond_role(caller, member)
         return member
 
@@ -76,7 +76,16 @@ class MemberService:
     def remove(self, caller: OrgCaller, user_id: str) -> None:
         leaving = user_id == caller.user_id
         action = "member.left" if leaving else "member.removed"
-        self.orgs.remove_member(caller.org.id, user_id, caller_event(caller, self.clock.now(), action, user_id))
+        event = caller_event(caller, self.clock.now(), action, user_id)
+        self.orgs.remove_member(caller.org.id, user_id, event, by=self._author(caller, user_id))
+
+    @staticmethod
+    def _author(caller: OrgCaller, user_id: str) -> str:
+        """Whose right to manage members the write must still find when it commits: the
+        caller's, checked at the start of the request, may have been taken by a change
+        that committed since (two admins demoting each other at once must not both
+        succeed). Nobody's for a change to oneself (leaving, or giving up admin)."""
+        return "" if caller.user_id == user_id else caller.user_id
 
     def transfer_ownership(self, caller: OrgCaller, to_user: str) -> Member:
         if to_user == caller.user_id:

@@ -29,10 +29,10 @@ from kuploy_access.adapters.dynamodb.models import (
 from kuploy_access.adapters.dynamodb.query_pages import ByIndex, query_page
 from kuploy_access.adapters.dynamodb.transactions import ConditionFailed, Transaction
 from kuploy_access.domain.audit import AuditEvent
-from kuploy_access.domain.errors import NotFound, OwnerProtected
+from kuploy_access.domain.errors import Forbidden, NotFound, OwnerProtected
 from kuploy_access.domain.organizations import Member, Organization
 from kuploy_access.domain.paging import Page
-from kuploy_access.domain.permissions import Role
+from kuploy_access.domain.permissions import Role, roles_that_manage_members
 from kuploy_access.domain.users import OrganizationMembership
 
 _BATCH_GET_LIMIT = 100
@@ -81,6 +81,16 @@ def membership_item(member: Member) -> MembershipItem:
         gsi1pk=user_pk(member.user_id),
         gsi1sk=org_pk(member.org_id),
     )
+
+
+def _still_managing(transaction: Transaction, org_id: str, user_id: str, by: str) -> Transaction:
+    """With `by` (someone other than `user_id`): the write commits only while `by` holds
+    a role that manages members. A change that took that right away (a demotion, a
+    removal) and committed first wins; every order of the two requests, one after the
+    other, would refuse the second. A change to oneself needs no such check."""
+    if by and by != user_id:
+        transaction.check("author", member_ref(org_id, by), MembershipItem.role.is_in(*roles_that_manage_members()))
+    return transaction
 
 
 def _is_deleted(item: OrganizationItem) -> bool:
@@ -247,37 +257,35 @@ class DynamoOrganizationRepository:
         except MembershipItem.DoesNotExist:
             return None
 
-    def change_role(self, org_id: str, user_id: str, role: str, event: AuditEvent) -> Member:
+    def change_role(self, org_id: str, user_id: str, role: str, event: AuditEvent, by: str = "") -> Member:
         before = self.get_member(org_id, user_id)
         if before is None:
             raise NotFound("No such member")
+        transaction = (
+            Transaction()
+            # The owner is never demoted here, even by a request that read the role a
+            # moment before a transfer made this person the owner.
+            .update("member", member_ref(org_id, user_id), [MembershipItem.role.set(role)], member_not_owner())
+            .check("org", org_ref(org_id), live_org())
+        )
         try:
-            (
-                Transaction()
-                # The owner is never demoted here, even by a request that read the role a
-                # moment before a transfer made this person the owner.
-                .update("member", member_ref(org_id, user_id), [MembershipItem.role.set(role)], member_not_owner())
-                .check("org", org_ref(org_id), live_org())
-                .put("audit", audit_item(event))
-                .commit()
-            )
+            _still_managing(transaction, org_id, user_id, by).put("audit", audit_item(event)).commit()
         except ConditionFailed as failed:
-            self._explain(org_id, user_id, failed)
+            self._explain(org_id, user_id, failed, by)
         # Answered from what was written: a removal right after the commit must not
         # turn a change that happened into a 404.
         return replace(before, role=role)
 
-    def remove_member(self, org_id: str, user_id: str, event: AuditEvent) -> None:
+    def remove_member(self, org_id: str, user_id: str, event: AuditEvent, by: str = "") -> None:
+        transaction = (
+            Transaction()
+            .delete("member", member_ref(org_id, user_id), condition=member_not_owner())
+            .update("org", org_ref(org_id), [OrganizationItem.member_count.add(-1)], live_org())
+        )
         try:
-            (
-                Transaction()
-                .delete("member", member_ref(org_id, user_id), condition=member_not_owner())
-                .update("org", org_ref(org_id), [OrganizationItem.member_count.add(-1)], live_org())
-                .put("audit", audit_item(event))
-                .commit()
-            )
+            _still_managing(transaction, org_id, user_id, by).put("audit", audit_item(event)).commit()
         except ConditionFailed as failed:
-            self._explain(org_id, user_id, failed)
+            self._explain(org_id, user_id, failed, by)
 
     def transfer_ownership(self, org_id: str, from_user: str, to_user: str, event: AuditEvent) -> None:
         try:
@@ -311,9 +319,15 @@ class DynamoOrganizationRepository:
                 raise OwnerProtected("Only the current owner can transfer ownership") from None
             raise NotFound("No such organization") from None
 
-    def _explain(self, org_id: str, user_id: str, failed: ConditionFailed) -> None:
+    def _explain(self, org_id: str, user_id: str, failed: ConditionFailed, by: str = "") -> None:
         if "org" in failed.labels:
             raise NotFound("No such organization") from None
-        if self.get_member(org_id, user_id) is None:
+        target = self.get_member(org_id, user_id)
+        if target is None:
             raise NotFound("No such member") from None
-        raise OwnerProtected() from None
+        if target.role == Role.OWNER.value or "author" not in failed.labels:
+            raise OwnerProtected() from None
+        # As the permission check answers: a non-member learns nothing of the organization.
+        if self.get_member(org_id, by) is None:
+            raise NotFound("No such organization") from None
+        raise Forbidden("Your role here no longer allows managing members") from None

@@ -64,12 +64,16 @@ class MemberStore(Protocol):  # MemberService
 
     def get_member(self, org_id: str, user_id: str) -> Member | None: ...
 
-    def change_role(self, org_id: str, user_id: str, role: str, event: AuditEvent) -> Member:
+    def change_role(self, org_id: str, user_id: str, role: str, event: AuditEvent, by: str = "") -> Member:
         """Raises NotFound (organization, then member) or OwnerProtected (the owner's role
-        changes only by a transfer)."""
+        changes only by a transfer). With `by` (the user making the change; ignored
+        when it is `user_id`), the change commits only while `by` still holds a role that manages
+        members: else NotFound when `by` is no longer a member, Forbidden when their role
+        no longer allows it (a demotion or removal of `by` that committed first)."""
 
-    def remove_member(self, org_id: str, user_id: str, event: AuditEvent) -> None:
-        """Raises NotFound (organization, then member) or OwnerProtected."""
+    def remove_member(self, org_id: str, user_id: str, event: AuditEvent, by: str = "") -> None:
+        """Raises NotFound (organization, then member) or OwnerProtected; with `by`, as
+        change_role."""
 
     def transfer_ownership(self, org_id: str, from_user: str, to_user: str, event: AuditEvent) -> None:
         """`from_user` becomes an admin and `to_user` the owner, at once. Raises NotFound
