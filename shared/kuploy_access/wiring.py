@@ -244,7 +244,6 @@ def password_service() -> PasswordService:
         clock=clock(),
         limiter=rate_limiter(),
         throttle=login_throttle(),
-        audit=audit_log(),
         public_base_url=settings().public_base_url,
         floor=answer_floor(),
     )
