@@ -42,8 +42,8 @@ def reset_with(side: AccountSide, token: OneTimeToken, new_hash: str) -> None:
 
 
 def trail(side: AccountSide, user_id: str = "usr_ada") -> list[str]:
-    """The account's own trail, oldest first."""
-    return [event.action for event in reversed(side.audit.page(user_id, 50, None).items)]
+    """The account's own trail: its actions, sorted (events of one instant have no order)."""
+    return sorted(event.action for event in side.audit.page(user_id, 50, None).items)
 
 
 # --- create --------------------------------------------------------------------------
