@@ -6,12 +6,14 @@ the change without its event; the same request succeeds once the fault is gone."
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
+import pyotp
 import pytest
 
 from kuploy_access.adapters.dynamodb.keys import PROFILE_SK, user_pk
-from kuploy_access.adapters.retry_policy import DYNAMODB
+from kuploy_access.adapters.retry_policy import DYNAMODB, is_unavailable
 from kuploy_access.domain.errors import SERVICE_UNAVAILABLE_RETRY_AFTER
 from tests.integration.declared_answers import declared_answers
 from tests.integration.faults import Faults, dynamodb_error, injected
@@ -100,3 +102,117 @@ def test_a_password_reset_throttled_past_its_retries_leaves_neither_the_reset_no
     assert client.request("POST", "/auth/password/reset", body).status == 204
     assert password_hash(user_id) != old_hash
     assert trail(user_id) == sorted([*before, "password.reset"])
+
+
+# --- two-factor authentication ---------------------------------------------------------------
+
+
+def two_factor_on(user_id: str) -> bool:
+    profile = raw_item(user_pk(user_id), PROFILE_SK)
+    assert profile is not None
+    return bool(profile.get("two_factor_enabled"))
+
+
+def next_code(secret: str, clock: Any) -> str:
+    """A code of a step no code was accepted for yet (the clock just past its boundary)."""
+    clock.advance(timedelta(seconds=30 - clock.now().timestamp() % 30 + 1))
+    return str(pyotp.TOTP(secret).at(int(clock.now().timestamp())))
+
+
+def set_up(client: GatewayClient, token: str) -> str:
+    answer = client.request("POST", "/me/2fa/setup", token=token)
+    assert answer.status == 200, answer.text
+    return str(answer.json()["secret"])
+
+
+def enrolled(client: GatewayClient, clock: Any) -> tuple[str, str, str]:
+    """A signed-in account with 2FA on: (user_id, access token, TOTP secret)."""
+    user_id, token = new_user(client, ADA)
+    secret = set_up(client, token)
+    answer = client.request("POST", "/me/2fa/enable", {"code": next_code(secret, clock)}, token=token)
+    assert answer.status == 200, answer.text
+    return user_id, token, secret
+
+
+def test_enabling_2fa_throttled_past_its_retries_leaves_neither_the_change_nor_its_event(client, faults, service_clock):
+    user_id, token = new_user(client, ADA)
+    secret = set_up(client, token)
+    before = trail(user_id)
+    throttle_the_write_of(faults, "two_factor.enabled")
+
+    code = next_code(secret, service_clock)
+    assert_unavailable(client.request("POST", "/me/2fa/enable", {"code": code}, token=token))
+
+    assert not two_factor_on(user_id)
+    assert trail(user_id) == before
+    assert faults.faulted == ["dynamodb.TransactWriteItems"] * DYNAMODB.attempts
+
+    faults.clear()
+    assert client.request("POST", "/me/2fa/enable", {"code": code}, token=token).status == 200
+    assert two_factor_on(user_id)
+    assert trail(user_id) == sorted([*before, "two_factor.enabled"])
+
+
+def test_disabling_2fa_throttled_past_its_retries_leaves_neither_the_change_nor_its_event(
+    client, faults, service_clock
+):
+    user_id, token, secret = enrolled(client, service_clock)
+    before = trail(user_id)
+    throttle_the_write_of(faults, "two_factor.disabled")
+
+    body = {"password": PASSWORD, "code": next_code(secret, service_clock)}
+    assert_unavailable(client.request("POST", "/me/2fa/disable", body, token=token))
+
+    assert two_factor_on(user_id)
+    assert trail(user_id) == before
+    assert faults.faulted == ["dynamodb.TransactWriteItems"] * DYNAMODB.attempts
+
+    faults.clear()
+    assert client.request("POST", "/me/2fa/disable", body, token=token).status == 204
+    assert not two_factor_on(user_id)
+    assert trail(user_id) == sorted([*before, "two_factor.disabled"])
+
+
+def test_new_recovery_codes_throttled_past_their_retries_leave_neither_the_codes_nor_their_event(
+    client, faults, service_clock
+):
+    user_id, token, secret = enrolled(client, service_clock)
+    codes_before = raw_item(user_pk(user_id), PROFILE_SK)["recovery_code_hashes"]  # type: ignore[index]
+    before = trail(user_id)
+    throttle_the_write_of(faults, "two_factor.recovery_codes_replaced")
+
+    body = {"code": next_code(secret, service_clock)}
+    assert_unavailable(client.request("POST", "/me/2fa/recovery-codes", body, token=token))
+
+    assert raw_item(user_pk(user_id), PROFILE_SK)["recovery_code_hashes"] == codes_before  # type: ignore[index]
+    assert trail(user_id) == before
+    assert faults.faulted == ["dynamodb.TransactWriteItems"] * DYNAMODB.attempts
+
+    faults.clear()
+    assert client.request("POST", "/me/2fa/recovery-codes", body, token=token).status == 200
+    assert raw_item(user_pk(user_id), PROFILE_SK)["recovery_code_hashes"] != codes_before  # type: ignore[index]
+    assert trail(user_id) == sorted([*before, "two_factor.recovery_codes_replaced"])
+
+
+def test_the_operator_reset_throttled_past_its_retries_leaves_neither_the_reset_nor_its_event(
+    client, faults, service_clock
+):
+    from kuploy_access import wiring
+
+    user_id, _, _ = enrolled(client, service_clock)
+    before = trail(user_id)
+    throttle_the_write_of(faults, "two_factor.reset_by_operator")
+
+    # The operator's command, not an HTTP answer: it fails as the API would answer 503.
+    with pytest.raises(Exception) as failed:
+        wiring.admin_service().reset_two_factor(ADA, "ops")
+    assert is_unavailable(failed.value)
+
+    assert two_factor_on(user_id)
+    assert trail(user_id) == before
+    assert faults.faulted == ["dynamodb.TransactWriteItems"] * DYNAMODB.attempts
+
+    faults.clear()
+    wiring.admin_service().reset_two_factor(ADA, "ops")
+    assert not two_factor_on(user_id)
+    assert trail(user_id) == sorted([*before, "two_factor.reset_by_operator"])
