@@ -244,7 +244,6 @@ def password_service() -> PasswordService:
         clock=clock(),
         limiter=rate_limiter(),
         throttle=login_throttle(),
-        audit=audit_log(),
         public_base_url=settings().public_base_url,
         floor=answer_floor(),
     )
@@ -456,7 +455,6 @@ def admin_service() -> AdminService:
         users=user_repository(),
         factors=two_factor_repository(),
         sessions=session_service(),
-        audit=audit_log(),
         mailer=mailer(),
         clock=clock(),
         public_base_url=settings().public_base_url,

@@ -63,9 +63,9 @@ def fake_side() -> AccountSide:
     from tests.unit.two_factor_fakes import FakeTwoFactor
 
     tokens = FakeTokens()
-    users = FakeUsers(tokens)
-    limiter = FakeRateLimiter(users)
     trail = FakeAccountTrail()
+    users = FakeUsers(tokens, trail)
+    limiter = FakeRateLimiter(users)
     store = OrgStore()
     return AccountSide(
         users=users,

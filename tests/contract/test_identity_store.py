@@ -21,7 +21,16 @@ from kuploy_access.services.ports.identities import (
 )
 from kuploy_access.services.ports.tokens import TokenNotUsable
 from kuploy_access.services.ports.users import EmailAlreadyRegistered, EmailTooSimilar
-from tests.contract.account_side import NOW, AccountSide, a_token, a_user, account_side, signed_up, verified
+from tests.contract.account_side import (
+    NOW,
+    AccountSide,
+    a_token,
+    a_user,
+    account_side,
+    an_event,
+    signed_up,
+    verified,
+)
 from tests.contract.ports import Identities
 from tests.contract.races import answered, raised, run_together
 
@@ -314,7 +323,9 @@ def test_after_a_take_over_no_link_of_the_pre_registration_works(side: IdentityS
     with pytest.raises(TokenNotUsable):
         side.account.users.verify_email(link, GRACE)
     with pytest.raises(TokenNotUsable):
-        side.account.users.reset_password(reset, "$argon2id$intruder", account(side))
+        side.account.users.reset_password(
+            reset, "$argon2id$intruder", account(side), an_event(user.id, "password.reset")
+        )
     assert account(side).password_hash is None
 
 
@@ -418,7 +429,7 @@ def test_a_password_set_through_the_reset_flow_lets_the_last_identity_go(side: I
     user = created(side)
     reset = a_token(user.id, "reset", TokenKind.PASSWORD_RESET)
     side.account.users.start_password_reset(user, reset)
-    side.account.users.reset_password(reset, "$argon2id$chosen", account(side))
+    side.account.users.reset_password(reset, "$argon2id$chosen", account(side), an_event(user.id, "password.reset"))
 
     side.identities.unlink(user.id, Provider.GITHUB)
 

@@ -12,7 +12,7 @@ from kuploy_access.domain.audit import Actor, audit_event
 from kuploy_access.domain.organizations import Member, Organization
 from kuploy_access.domain.two_factor import WRONG_CODES_PER_CHALLENGE
 from kuploy_access.domain.users import User
-from tests.contract.account_side import NOW, AccountSide, account_side, verified
+from tests.contract.account_side import NOW, AccountSide, account_side, an_event, verified
 
 STEP = 66_000_000  # a TOTP step of 2032
 CODES = {"code-hash-1", "code-hash-2", "code-hash-3"}
@@ -34,7 +34,7 @@ def enrolled(side: AccountSide) -> User:
     """2FA on, as enrolment leaves it: the enabling code's step counts as used."""
     user = verified(side)
     assert side.factors.set_pending(user.id, "sealed-secret")
-    assert side.factors.enable(user.id, "sealed-secret", STEP, set(CODES))
+    assert side.factors.enable(user.id, "sealed-secret", STEP, set(CODES), an_event(action="two_factor.enabled"))
     return user_of(side, user.id)
 
 
@@ -71,7 +71,7 @@ def test_enable_needs_the_pending_secret_it_confirms(side: AccountSide) -> None:
     user = verified(side)
     side.factors.set_pending(user.id, "sealed-2")  # another setup, meanwhile
 
-    assert side.factors.enable(user.id, "sealed-1", STEP, set(CODES)) is False
+    assert side.factors.enable(user.id, "sealed-1", STEP, set(CODES), an_event()) is False
 
     stored = user_of(side)
     assert not stored.two_factor_enabled and stored.totp_pending_sealed == "sealed-2"
@@ -81,14 +81,14 @@ def test_enable_once(side: AccountSide) -> None:
     user = enrolled(side)
     side.factors.set_pending(user.id, "sealed-other")
 
-    assert side.factors.enable(user.id, "sealed-other", STEP + 1, {"other"}) is False
+    assert side.factors.enable(user.id, "sealed-other", STEP + 1, {"other"}, an_event()) is False
 
     assert user_of(side).totp_secret_sealed == "sealed-secret"
     assert user_of(side).recovery_code_hashes == CODES
 
 
 def test_enable_for_an_account_nobody_has_is_false_and_creates_nothing(side: AccountSide) -> None:
-    assert side.factors.enable("usr_gone", "sealed", STEP, set(CODES)) is False
+    assert side.factors.enable("usr_gone", "sealed", STEP, set(CODES), an_event()) is False
     assert side.users.get("usr_gone") is None
 
 
@@ -137,7 +137,7 @@ def test_the_last_recovery_code_leaves_none(side: AccountSide) -> None:
 
 def test_no_recovery_code_is_accepted_without_2fa(side: AccountSide) -> None:
     enrolled(side)
-    side.factors.reset("usr_ada")
+    side.factors.reset("usr_ada", an_event())
 
     assert side.factors.use_recovery_code("usr_ada", "code-hash-1") is False
     assert side.factors.use_recovery_code("usr_gone", "code-hash-1") is False
@@ -146,7 +146,7 @@ def test_no_recovery_code_is_accepted_without_2fa(side: AccountSide) -> None:
 def test_new_recovery_codes_replace_the_old_ones_with_an_unused_step(side: AccountSide) -> None:
     enrolled(side)
 
-    assert side.factors.replace_recovery_codes("usr_ada", STEP + 1, {"new-1", "new-2"}) is True
+    assert side.factors.replace_recovery_codes("usr_ada", STEP + 1, {"new-1", "new-2"}, an_event()) is True
 
     assert user_of(side).recovery_code_hashes == {"new-1", "new-2"}
     assert user_of(side).totp_last_step == STEP + 1
@@ -157,11 +157,11 @@ def test_new_recovery_codes_replace_the_old_ones_with_an_unused_step(side: Accou
 def test_new_recovery_codes_need_an_unused_step_and_2fa(side: AccountSide) -> None:
     enrolled(side)
 
-    assert side.factors.replace_recovery_codes("usr_ada", STEP, {"new"}) is False
+    assert side.factors.replace_recovery_codes("usr_ada", STEP, {"new"}, an_event()) is False
     assert user_of(side).recovery_code_hashes == CODES
-    side.factors.reset("usr_ada")
-    assert side.factors.replace_recovery_codes("usr_ada", STEP + 5, {"new"}) is False
-    assert side.factors.replace_recovery_codes("usr_gone", STEP + 5, {"new"}) is False
+    side.factors.reset("usr_ada", an_event())
+    assert side.factors.replace_recovery_codes("usr_ada", STEP + 5, {"new"}, an_event()) is False
+    assert side.factors.replace_recovery_codes("usr_gone", STEP + 5, {"new"}, an_event()) is False
     assert side.users.get("usr_gone") is None
 
 
@@ -171,20 +171,20 @@ def test_new_recovery_codes_need_an_unused_step_and_2fa(side: AccountSide) -> No
 def test_disable_with_an_unused_step_turns_2fa_off_and_spends_the_step(side: AccountSide) -> None:
     enrolled(side)
 
-    assert side.factors.disable("usr_ada", STEP + 1, None) is True
+    assert side.factors.disable("usr_ada", STEP + 1, None, an_event()) is True
 
     user = user_of(side)
     assert not user.two_factor_enabled
     assert (user.totp_secret_sealed, user.totp_pending_sealed) == (None, None)
     assert user.recovery_code_hashes == frozenset()
     assert user.totp_last_step == STEP + 1
-    assert side.factors.disable("usr_ada", STEP + 2, None) is False  # off already
+    assert side.factors.disable("usr_ada", STEP + 2, None, an_event()) is False  # off already
 
 
 def test_disable_with_a_recovery_code(side: AccountSide) -> None:
     enrolled(side)
 
-    assert side.factors.disable("usr_ada", None, "code-hash-3") is True
+    assert side.factors.disable("usr_ada", None, "code-hash-3", an_event()) is True
 
     user = user_of(side)
     assert not user.two_factor_enabled and user.recovery_code_hashes == frozenset()
@@ -195,10 +195,10 @@ def test_disable_needs_an_unspent_proof(side: AccountSide) -> None:
     enrolled(side)
     side.factors.use_recovery_code("usr_ada", "code-hash-1")
 
-    assert side.factors.disable("usr_ada", STEP, None) is False
-    assert side.factors.disable("usr_ada", None, "code-hash-1") is False
-    assert side.factors.disable("usr_ada", None, None) is False
-    assert side.factors.disable("usr_gone", STEP + 1, None) is False
+    assert side.factors.disable("usr_ada", STEP, None, an_event()) is False
+    assert side.factors.disable("usr_ada", None, "code-hash-1", an_event()) is False
+    assert side.factors.disable("usr_ada", None, None, an_event()) is False
+    assert side.factors.disable("usr_gone", STEP + 1, None, an_event()) is False
 
     assert user_of(side).two_factor_enabled
 
@@ -207,8 +207,8 @@ def test_the_operators_reset_turns_2fa_off_whatever_its_state(side: AccountSide)
     enrolled(side)
     side.factors.set_pending("usr_ada", "sealed-new")
 
-    assert side.factors.reset("usr_ada") is True
-    assert side.factors.reset("usr_ada") is True  # off already: still fine
+    assert side.factors.reset("usr_ada", an_event()) is True
+    assert side.factors.reset("usr_ada", an_event()) is True  # off already: still fine
 
     user = user_of(side)
     assert not user.two_factor_enabled
@@ -218,16 +218,16 @@ def test_the_operators_reset_turns_2fa_off_whatever_its_state(side: AccountSide)
 
 
 def test_the_operators_reset_of_an_account_nobody_has_is_false_and_creates_nothing(side: AccountSide) -> None:
-    assert side.factors.reset("usr_gone") is False
+    assert side.factors.reset("usr_gone", an_event()) is False
     assert side.users.get("usr_gone") is None
 
 
 def test_after_a_reset_2fa_can_be_enrolled_again(side: AccountSide) -> None:
     enrolled(side)
-    side.factors.reset("usr_ada")
+    side.factors.reset("usr_ada", an_event())
 
     assert side.factors.set_pending("usr_ada", "sealed-again")
-    assert side.factors.enable("usr_ada", "sealed-again", STEP + 10, {"again"}) is True
+    assert side.factors.enable("usr_ada", "sealed-again", STEP + 10, {"again"}, an_event()) is True
 
     assert user_of(side).totp_secret_sealed == "sealed-again"
 
@@ -287,3 +287,27 @@ def test_member_copies_follow_the_account(side: AccountSide) -> None:
     side.factors.set_member_copies(ada.id, False)
     assert not copy("org_a", ada.id)
     side.factors.set_member_copies("usr_nobody", True)  # no memberships: nothing to do
+
+
+# --- each change and its audit event, together ----------------------------------------------
+
+
+def trail(side: AccountSide) -> list[str]:
+    """The account's actions, sorted (the events share one instant, so ids do not order them)."""
+    return sorted(event.action for event in side.audit.page("usr_ada", 50, None).items)
+
+
+def test_each_change_records_its_event_and_a_refused_one_none(side: AccountSide) -> None:
+    enrolled(side)
+    assert trail(side) == ["two_factor.enabled"]
+
+    assert side.factors.replace_recovery_codes("usr_ada", STEP, {"new"}, an_event(action="refused")) is False
+    assert side.factors.replace_recovery_codes("usr_ada", STEP + 1, {"new"}, an_event(action="codes")) is True
+    assert side.factors.disable("usr_ada", None, "not-a-code", an_event(action="refused")) is False
+    assert side.factors.disable("usr_ada", STEP + 2, None, an_event(action="off")) is True
+    assert side.factors.disable("usr_ada", STEP + 3, None, an_event(action="refused")) is False
+    assert side.factors.reset("usr_ada", an_event(action="reset")) is True
+    assert side.factors.reset("usr_gone", an_event("usr_gone", action="refused")) is False
+
+    assert trail(side) == ["codes", "off", "reset", "two_factor.enabled"]
+    assert side.audit.page("usr_gone", 50, None).items == []

@@ -11,7 +11,16 @@ from kuploy_access.domain.one_time_tokens import OneTimeToken, TokenKind
 from kuploy_access.domain.users import NOBODY, User
 from kuploy_access.services.ports.tokens import TokenNotUsable
 from kuploy_access.services.ports.users import EmailAlreadyRegistered, EmailTooSimilar
-from tests.contract.account_side import ADA, AccountSide, a_token, a_user, account_side, signed_up, verified
+from tests.contract.account_side import (
+    ADA,
+    AccountSide,
+    a_token,
+    a_user,
+    account_side,
+    an_event,
+    signed_up,
+    verified,
+)
 
 LOOK_ALIKE = "\u0430da@example.com"  # a Cyrillic а for the Latin a
 
@@ -29,7 +38,12 @@ def reset_with(side: AccountSide, token: OneTimeToken, new_hash: str) -> None:
     """As PasswordService.reset calls it: with the account read just before."""
     account = side.users.get(token.user_id)
     assert account is not None
-    side.users.reset_password(token, new_hash, account)
+    side.users.reset_password(token, new_hash, account, an_event(token.user_id, "password.reset"))
+
+
+def trail(side: AccountSide, user_id: str = "usr_ada") -> list[str]:
+    """The account's own trail: its actions, sorted (events of one instant have no order)."""
+    return sorted(event.action for event in side.audit.page(user_id, 50, None).items)
 
 
 # --- create --------------------------------------------------------------------------
@@ -345,16 +359,56 @@ def test_a_password_hash_of_an_account_nobody_has_is_not_changed(side: AccountSi
     assert side.users.get("usr_gone") is None
 
 
-def test_a_password_change_may_end_the_pending_reset_link(side: AccountSide) -> None:
+def test_a_password_change_ends_the_pending_reset_link(side: AccountSide) -> None:
     user = verified(side)
     reset = a_token(user.id, "reset", TokenKind.PASSWORD_RESET)
     side.users.start_password_reset(user, reset)
 
-    assert side.users.update_password_hash(user.id, "$argon2id$first", "$argon2id$changed", end_pending_reset=True)
+    assert side.users.change_password(
+        user.id, "$argon2id$first", "$argon2id$changed", an_event(action="password.changed")
+    )
 
     assert side.users.get(user.id).reset_token_hash is None  # type: ignore[union-attr]
     with pytest.raises(TokenNotUsable):
         reset_with(side, reset, "$argon2id$by-reset")
+
+
+def test_a_password_change_records_its_event_with_it(side: AccountSide) -> None:
+    user = verified(side)
+    event = an_event(user.id, "password.changed")
+
+    assert side.users.change_password(user.id, "$argon2id$first", "$argon2id$changed", event)
+
+    assert side.audit.page(user.id, 50, None).items == [event]
+    assert side.users.get(user.id).password_hash == "$argon2id$changed"  # type: ignore[union-attr]
+
+
+def test_a_password_change_from_a_stale_hash_writes_neither_the_change_nor_its_event(side: AccountSide) -> None:
+    user = verified(side)
+
+    assert not side.users.change_password(user.id, "$argon2id$stale", "$argon2id$changed", an_event(user.id))
+
+    assert trail(side, user.id) == []
+    assert side.users.get(user.id).password_hash == "$argon2id$first"  # type: ignore[union-attr]
+
+
+def test_a_reset_records_its_event_with_it(side: AccountSide) -> None:
+    user = verified(side)
+
+    reset_with(side, started_reset(side, user), "$argon2id$by-reset")
+
+    assert trail(side, user.id) == ["password.reset"]
+
+
+def test_a_refused_reset_records_no_event(side: AccountSide) -> None:
+    user = verified(side)
+    reset = started_reset(side, user)
+    reset_with(side, reset, "$argon2id$by-reset")
+
+    with pytest.raises(TokenNotUsable):
+        side.users.reset_password(reset, "$argon2id$again", user, an_event(user.id, "password.reset"))
+
+    assert trail(side, user.id) == ["password.reset"]
 
 
 def test_a_rehash_leaves_the_pending_reset_link_working(side: AccountSide) -> None:
@@ -518,6 +572,7 @@ def test_a_reset_cannot_verify_a_look_alike_of_a_verified_address(side: AccountS
         reset_with(side, reset, "$argon2id$by-reset")
 
     assert side.users.get(user.id) == before
+    assert trail(side, user.id) == []
     assert before is not None and not before.email_verified
     assert side.tokens.get(TokenKind.PASSWORD_RESET, reset.token_hash) == reset
     assert verification_of(side, first.token_hash) == first
@@ -545,7 +600,7 @@ def test_a_reset_that_read_the_account_before_its_address_was_verified_is_refuse
     side.users.verify_email(first, ADA)
 
     with pytest.raises(TokenNotUsable):
-        side.users.reset_password(reset, "$argon2id$by-reset", user)
+        side.users.reset_password(reset, "$argon2id$by-reset", user, an_event(user.id, "password.reset"))
 
     assert side.users.get(user.id).password_hash == "$argon2id$first"  # type: ignore[union-attr]
 

@@ -26,6 +26,7 @@ from kuploy_access.adapters.dynamodb.sessions import DynamoSessionRepository
 from kuploy_access.adapters.dynamodb.tokens import DynamoTokenRepository
 from kuploy_access.adapters.dynamodb.transactions import ConditionFailed
 from kuploy_access.adapters.dynamodb.users import DynamoUserRepository
+from kuploy_access.domain.audit import account_event
 from kuploy_access.domain.emails import email_skeleton
 from kuploy_access.domain.ids import new_id
 from kuploy_access.domain.one_time_tokens import OneTimeToken, RequestOrigin, TokenKind, hash_secret, new_secret
@@ -306,7 +307,9 @@ def test_verification_ends_a_pending_reset_link(aws):
 
     assert repository.get(user.id).reset_token_hash is None  # type: ignore[union-attr]
     with pytest.raises(TokenNotUsable):
-        repository.reset_password(reset, "$argon2id$by-reset", user)
+        repository.reset_password(
+            reset, "$argon2id$by-reset", user, account_event(user.id, user.email, NOW, "password.reset", "", "")
+        )
 
 
 def test_discard_verifications_deletes_the_other_pending_links_and_forgets_them(aws):

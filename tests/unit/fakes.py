@@ -179,8 +179,10 @@ class FakeUsers:
     verifying gives the account the link's password hash (none for a resent link). Whatever
     verifies an address (its link, or a reset of a pending account) claims its look."""
 
-    def __init__(self, tokens: FakeTokens) -> None:
+    def __init__(self, tokens: FakeTokens, trail: FakeAccountTrail | None = None) -> None:
         self.tokens = tokens
+        # Where the password changes record their events, in the same step as the change.
+        self.trail = trail if trail is not None else FakeAccountTrail()
         self.by_id: dict[str, User] = {}
         self.by_email: dict[str, str] = {}
         self.by_skeleton: dict[str, str] = {}
@@ -251,13 +253,21 @@ class FakeUsers:
         self.by_id[user_id] = replace(user, name=name)
         return self.by_id[user_id]
 
-    def update_password_hash(self, user_id: str, old_hash: str, new_hash: str, end_pending_reset: bool = False) -> bool:
+    def update_password_hash(self, user_id: str, old_hash: str, new_hash: str) -> bool:
         with self._lock:
             user = self.by_id.get(user_id)
             if user is None or user.password_hash != old_hash:
                 return False
-            reset_token_hash = None if end_pending_reset else user.reset_token_hash
-            self.by_id[user_id] = replace(user, password_hash=new_hash, reset_token_hash=reset_token_hash)
+            self.by_id[user_id] = replace(user, password_hash=new_hash)
+            return True
+
+    def change_password(self, user_id: str, old_hash: str, new_hash: str, event: AuditEvent) -> bool:
+        with self._lock:
+            user = self.by_id.get(user_id)
+            if user is None or user.password_hash != old_hash:
+                return False
+            self.trail.record(event)
+            self.by_id[user_id] = replace(user, password_hash=new_hash, reset_token_hash=None)
             return True
 
     def start_password_reset(self, user: User, token: OneTimeToken) -> None:
@@ -270,7 +280,7 @@ class FakeUsers:
             self.tokens.put(token)
             self.by_id[user.id] = replace(current, reset_token_hash=token.token_hash)
 
-    def reset_password(self, token: OneTimeToken, new_hash: str, account: User) -> None:
+    def reset_password(self, token: OneTimeToken, new_hash: str, account: User, event: AuditEvent) -> None:
         """As verify_email when the reset verifies the address (the account was pending
         as `account` read it): it claims the look, or is refused while a verified
         look-alike holds it."""
@@ -285,6 +295,7 @@ class FakeUsers:
                 if self.by_skeleton.get(look, user.id) != user.id:
                     raise EmailTooSimilar()
                 self.by_skeleton[look] = user.id
+            self.trail.record(event)
             self.tokens.delete(token.kind, token.token_hash)
             self.by_id[user.id] = replace(
                 user,

@@ -75,7 +75,7 @@ class World:
     counted: CountedEvents = field(default_factory=CountedEvents)
 
     def __post_init__(self) -> None:
-        self.users = FakeUsers(self.tokens)
+        self.users = FakeUsers(self.tokens, self.trail)
         self.identities = FakeIdentities(self.users)
         self.limiter = FakeRateLimiter(self.users)
         self.throttle = FakeLoginThrottle(self.users, self.limiter, self.trail)
@@ -100,7 +100,6 @@ class World:
             clock=self.clock,
             limiter=self.limiter,
             throttle=self.throttle,
-            audit=self.trail,
             public_base_url=PUBLIC_BASE_URL,
         )
 

@@ -388,10 +388,11 @@ def test_change_for_a_vanished_account_is_unauthorized(world):
 def test_change_losing_a_race_with_another_change_changes_nothing(world, monkeypatch):
     user = world.add_user()
     other = log_in(world)
-    monkeypatch.setattr(world.users, "update_password_hash", lambda *_args, **_kwargs: False)
+    monkeypatch.setattr(world.users, "change_password", lambda *_args, **_kwargs: False)
     with pytest.raises(WrongPassword):
         world.passwords().change(user.id, "ses_x", PASSWORD, NEW_PASSWORD)
     assert world.mailer.sent == []
+    assert "password.changed" not in world.trail.actions(user.id)
     world.session_service().refresh(other.refresh_token, CLIENT)
 
 

@@ -8,6 +8,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from kuploy_access.domain.audit import AuditEvent
 from kuploy_access.domain.organizations import Member
 from kuploy_access.domain.sessions import SUDO_MODE_WINDOW, Session
 from kuploy_access.domain.two_factor import (
@@ -42,6 +43,13 @@ class FakeTwoFactor:
         self.users.by_id[user_id] = replace(user, **changes)  # type: ignore[arg-type]
         return True
 
+    def _recorded(self, event: AuditEvent, user_id: str, holds: bool, **changes: object) -> bool:
+        """As the adapter's transaction: the change and its event on the account's trail, or neither."""
+        applied = self._apply(user_id, holds, **changes)
+        if applied:
+            self.users.trail.record(event)
+        return applied
+
     def _user(self, user_id: str) -> User | None:
         return self.users.by_id.get(user_id)
 
@@ -52,10 +60,13 @@ class FakeTwoFactor:
     def set_pending(self, user_id: str, sealed_secret: str) -> bool:
         return self._apply(user_id, True, totp_pending_sealed=sealed_secret)
 
-    def enable(self, user_id: str, pending_sealed: str, step: int, recovery_hashes: set[str]) -> bool:
+    def enable(
+        self, user_id: str, pending_sealed: str, step: int, recovery_hashes: set[str], event: AuditEvent
+    ) -> bool:
         user = self._user(user_id)
         holds = user is not None and user.totp_pending_sealed == pending_sealed and not user.two_factor_enabled
-        return self._apply(
+        return self._recorded(
+            event,
             user_id,
             holds,
             totp_secret_sealed=pending_sealed,
@@ -74,15 +85,16 @@ class FakeTwoFactor:
         left = user.recovery_code_hashes - {code_hash} if user is not None else frozenset()
         return self._apply(user_id, holds, recovery_code_hashes=left)
 
-    def replace_recovery_codes(self, user_id: str, step: int, recovery_hashes: set[str]) -> bool:
-        return self._apply(
+    def replace_recovery_codes(self, user_id: str, step: int, recovery_hashes: set[str], event: AuditEvent) -> bool:
+        return self._recorded(
+            event,
             user_id,
             self._step_unused(user_id, step),
             recovery_code_hashes=frozenset(recovery_hashes),
             totp_last_step=step,
         )
 
-    def disable(self, user_id: str, step: int | None, recovery_hash: str | None) -> bool:
+    def disable(self, user_id: str, step: int | None, recovery_hash: str | None, event: AuditEvent) -> bool:
         user = self._user(user_id)
         if step is not None:
             holds = self._step_unused(user_id, step)
@@ -90,7 +102,8 @@ class FakeTwoFactor:
             holds = user is not None and user.two_factor_enabled and recovery_hash in user.recovery_code_hashes
         else:
             return False
-        return self._apply(
+        return self._recorded(
+            event,
             user_id,
             holds,
             two_factor_enabled=False,
@@ -100,8 +113,9 @@ class FakeTwoFactor:
             totp_last_step=step if step is not None else (user.totp_last_step if user else None),
         )
 
-    def reset(self, user_id: str) -> bool:
-        return self._apply(
+    def reset(self, user_id: str, event: AuditEvent) -> bool:
+        return self._recorded(
+            event,
             user_id,
             True,
             two_factor_enabled=False,

@@ -11,7 +11,6 @@ from kuploy_access.domain.audit import Actor, audit_event
 from kuploy_access.domain.emails import canonical_email
 from kuploy_access.domain.errors import NotFound
 from kuploy_access.services.delivery import send_quietly
-from kuploy_access.services.ports.audit import AuditRecorder
 from kuploy_access.services.ports.clock import Clock
 from kuploy_access.services.ports.mail import Mailer
 from kuploy_access.services.ports.two_factor import FactorReset
@@ -32,7 +31,6 @@ class AdminService:
     users: UserLookup
     factors: FactorReset
     sessions: SessionService
-    audit: AuditRecorder
     mailer: Mailer
     clock: Clock
     public_base_url: str
@@ -42,16 +40,14 @@ class AdminService:
         user = self.users.get_by_email(canonical_email(email))
         if user is None:
             raise NotFound(f"No account with the address {email}")
-        self.factors.set_member_copies(user.id, False)
-        self.factors.reset(user.id)
-        revoked = self.sessions.revoke_all(user.id)
         now = self.clock.now()
         details = {"reason": reason} if reason else {}
-        self.audit.record(
-            audit_event(
-                user.id, now, Actor("operator", operator), "two_factor.reset_by_operator", user.id, "", "", **details
-            )
+        event = audit_event(
+            user.id, now, Actor("operator", operator), "two_factor.reset_by_operator", user.id, "", "", **details
         )
+        self.factors.set_member_copies(user.id, False)
+        self.factors.reset(user.id, event)
+        revoked = self.sessions.revoke_all(user.id)
         send_quietly(
             self.mailer,
             email_messages.security_notice_email(

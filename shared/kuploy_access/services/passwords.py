@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kuploy_access.domain import email_messages
-from kuploy_access.domain.audit import Actor, audit_event
+from kuploy_access.domain.audit import Actor, AuditEvent, audit_event
 from kuploy_access.domain.client_address import limit_key
 from kuploy_access.domain.emails import LOOK_ALIKE_REFUSAL, canonical_email
 from kuploy_access.domain.errors import Conflict, InvalidToken, TokenExpired, Unauthorized, WrongPassword
@@ -23,7 +23,6 @@ from kuploy_access.domain.rate_limits import DECOY_EMAILS_PER_ADDRESS, RESET_EMA
 from kuploy_access.domain.users import NOBODY, User, nobody
 from kuploy_access.services.delivery import send_quietly
 from kuploy_access.services.pacing import NO_FLOOR, AnswerFloor
-from kuploy_access.services.ports.audit import AuditRecorder
 from kuploy_access.services.ports.clock import Clock
 from kuploy_access.services.ports.crypto import PasswordHasher
 from kuploy_access.services.ports.mail import Mailer
@@ -43,7 +42,6 @@ class PasswordService:
     clock: Clock
     limiter: RateLimiter
     throttle: LoginThrottle
-    audit: AuditRecorder
     public_base_url: str
     floor: AnswerFloor = NO_FLOOR
 
@@ -97,7 +95,7 @@ class PasswordService:
         if user is None:  # the account is gone: its link is as good as unknown
             raise InvalidToken()
         try:
-            self.users.reset_password(token, new_hash, user)
+            self.users.reset_password(token, new_hash, user, self._event(user, "password.reset", client_ip))
         except TokenNotUsable:
             raise InvalidToken() from None
         except EmailTooSimilar:
@@ -107,7 +105,6 @@ class PasswordService:
             raise InvalidToken(LOOK_ALIKE_REFUSAL) from None
         self.sessions.revoke_all(token.user_id)
         self.throttle.clear_lock(user.email, limit_key(client_ip), self.clock.now())
-        self._record(user, "password.reset", client_ip)
         self._send(email_messages.password_changed_email(user.email, self.public_base_url, self.clock.now()))
 
     def change(
@@ -135,15 +132,16 @@ class PasswordService:
         self.throttle.succeeded(attempt)
         normalized = check_new_password(new_password)
         new_hash = self.hasher.hash(normalized)
-        if not self.users.update_password_hash(user.id, user.password_hash, new_hash, end_pending_reset=True):
+        event = self._event(user, "password.changed", client_ip)
+        if not self.users.change_password(user.id, user.password_hash, new_hash, event):
             raise WrongPassword("The password was changed meanwhile; try again")
         self.sessions.revoke_all(user.id, keep=session_id)
-        self._record(user, "password.changed", client_ip)
         self._send(email_messages.password_changed_email(user.email, self.public_base_url, self.clock.now()))
 
-    def _record(self, user: User, action: str, client_ip: str) -> None:
+    def _event(self, user: User, action: str, client_ip: str) -> AuditEvent:
+        """The account's own event, written by the change's own transaction."""
         actor = Actor("user", user.id, user.email)
-        self.audit.record(audit_event(user.id, self.clock.now(), actor, action, user.id, client_ip, ""))
+        return audit_event(user.id, self.clock.now(), actor, action, user.id, client_ip, "")
 
     def _send(self, email: email_messages.OutgoingEmail) -> None:
         send_quietly(self.mailer, email)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kuploy_access.domain import email_messages
-from kuploy_access.domain.audit import account_event
+from kuploy_access.domain.audit import AuditEvent, account_event
 from kuploy_access.domain.client_address import limit_key
 from kuploy_access.domain.errors import Conflict, InvalidCode, Unauthorized, WrongCode, WrongPassword
 from kuploy_access.domain.login_throttle import AttemptRefused, Refusal
@@ -102,11 +102,12 @@ class TwoFactorService:
         self._right(user)
         codes = new_recovery_codes()
         hashes = {h for h in (hash_recovery_code(c, self.box.keyed_hash) for c in codes) if h}
-        if not self.factors.enable(user.id, user.totp_pending_sealed, step, hashes):
+        event = self._event(user, "two_factor.enabled", client)
+        if not self.factors.enable(user.id, user.totp_pending_sealed, step, hashes, event):
             raise Conflict("The setup changed meanwhile; start again with POST /me/2fa/setup")
         self.factors.set_member_copies(user.id, True)
         self.sessions.revoke_all(user.id, keep=keep_session)
-        self._record(user, "two_factor.enabled", client, "Two-factor authentication was turned on")
+        self._notify(user, "Two-factor authentication was turned on")
         return codes
 
     def disable(
@@ -121,11 +122,12 @@ class TwoFactorService:
         # The copies go first: a member whose copy says "off" while 2FA is still on is
         # only refused more, never let through an org's policy.
         self.factors.set_member_copies(user.id, False)
-        if not self.factors.disable(user.id, proof.step, proof.recovery_hash):
+        event = self._event(user, "two_factor.disabled", client)
+        if not self.factors.disable(user.id, proof.step, proof.recovery_hash, event):
             self.factors.set_member_copies(user.id, True)
             self._refused_replay(user, client)
         self.sessions.revoke_all(user.id, keep=keep_session)
-        self._record(user, "two_factor.disabled", client, "Two-factor authentication was turned off")
+        self._notify(user, "Two-factor authentication was turned off")
 
     def _check_password(self, user: User, password: str, client: ClientInfo) -> None:
         """Under the login's budgets (domain/login_throttle.py): a stolen access token
@@ -155,10 +157,11 @@ class TwoFactorService:
         self._right(user)
         codes = new_recovery_codes()
         hashes = {h for h in (hash_recovery_code(c, self.box.keyed_hash) for c in codes) if h}
-        if not self.factors.replace_recovery_codes(user.id, step, hashes):
+        event = self._event(user, "two_factor.recovery_codes_replaced", client)
+        if not self.factors.replace_recovery_codes(user.id, step, hashes, event):
             self._refused_replay(user, client)
         self.sessions.revoke_all(user.id, keep=keep_session)
-        self._record(user, "two_factor.recovery_codes_replaced", client, "New recovery codes were made")
+        self._notify(user, "New recovery codes were made")
         return codes
 
     # --- the second step of a sign-in --------------------------------------------------------
@@ -261,16 +264,25 @@ class TwoFactorService:
         self.limiter.release(MFA_ATTEMPTS_PER_ACCOUNT, user.id, self.clock.now())
 
     def _record(self, user: User, action: str, client: ClientInfo, headline: str, detail: str = "") -> None:
-        now = self.clock.now()
-        event = account_event(user.id, user.email, now, action, client.ip, client.user_agent)
+        event = self._event(user, action, client)
         try:
             self.audit.record(event)
         except Exception:
             self.audit.record(event)
+        self._notify(user, headline, detail)
+
+    def _event(self, user: User, action: str, client: ClientInfo) -> AuditEvent:
+        return account_event(user.id, user.email, self.clock.now(), action, client.ip, client.user_agent)
+
+    def _notify(self, user: User, headline: str, detail: str = "") -> None:
         send_quietly(
             self.mailer,
             email_messages.security_notice_email(
-                user.email, self.public_base_url, headline, now, detail or "No action is needed if it was you."
+                user.email,
+                self.public_base_url,
+                headline,
+                self.clock.now(),
+                detail or "No action is needed if it was you.",
             ),
         )
 

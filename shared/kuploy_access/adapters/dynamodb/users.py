@@ -7,6 +7,7 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
+from kuploy_access.adapters.dynamodb.audit import audit_item
 from kuploy_access.adapters.dynamodb.conditions import absent, present, update_if
 from kuploy_access.adapters.dynamodb.keys import (
     EMAIL_GUARD_SK,
@@ -20,6 +21,7 @@ from kuploy_access.adapters.dynamodb.models import EmailGuardItem, OneTimeTokenI
 from kuploy_access.adapters.dynamodb.tokens import token_item, token_ref
 from kuploy_access.adapters.dynamodb.transactions import ConditionFailed, Transaction
 from kuploy_access.config import settings
+from kuploy_access.domain.audit import AuditEvent
 from kuploy_access.domain.emails import email_skeleton
 from kuploy_access.domain.one_time_tokens import OneTimeToken, TokenKind
 from kuploy_access.domain.users import User
@@ -206,11 +208,23 @@ class DynamoUserRepository:
             return None
         return user_of(item)
 
-    def update_password_hash(self, user_id: str, old_hash: str, new_hash: str, end_pending_reset: bool = False) -> bool:
-        actions: list[Action] = [UserItem.password_hash.set(new_hash)]
-        if end_pending_reset:
-            actions.append(UserItem.reset_token_hash.remove())
-        return update_if(user_ref(user_id), actions, UserItem.password_hash == old_hash)
+    def update_password_hash(self, user_id: str, old_hash: str, new_hash: str) -> bool:
+        return update_if(user_ref(user_id), [UserItem.password_hash.set(new_hash)], UserItem.password_hash == old_hash)
+
+    def change_password(self, user_id: str, old_hash: str, new_hash: str, event: AuditEvent) -> bool:
+        # One TransactWriteItems for the change and its event: a throttled write leaves
+        # both or neither (two writes could leave a change whose event is lost).
+        changes: list[Action] = [UserItem.password_hash.set(new_hash), UserItem.reset_token_hash.remove()]
+        try:
+            (
+                Transaction(self._connection)
+                .update("account", user_ref(user_id), changes, UserItem.password_hash == old_hash)
+                .put("audit", audit_item(event))
+                .commit()
+            )
+        except ConditionFailed:
+            return False
+        return True
 
     def start_password_reset(self, user: User, token: OneTimeToken) -> None:
         transaction = (
@@ -225,10 +239,14 @@ class DynamoUserRepository:
         except ConditionFailed:
             raise TokenNotUsable() from None
 
-    def reset_password(self, token: OneTimeToken, new_hash: str, account: User) -> None:
+    def reset_password(self, token: OneTimeToken, new_hash: str, account: User, event: AuditEvent) -> None:
         # Only the account's newest reset link works, and only until the password changes.
         link_is_current: Condition = UserItem.reset_token_hash == token.token_hash
-        transaction = Transaction(self._connection).delete("token", token_item(token), condition=present())
+        transaction = (
+            Transaction(self._connection)
+            .delete("token", token_item(token), condition=present())
+            .put("audit", audit_item(event))
+        )
         changes: list[Action] = [
             UserItem.password_hash.set(new_hash),
             UserItem.email_verified.set(True),

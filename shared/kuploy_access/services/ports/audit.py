@@ -14,8 +14,9 @@ from kuploy_access.domain.paging import Page
 
 
 class AuditRecorder(Protocol):
-    """For SessionService, PasswordService, TwoFactorService, ReauthenticationService
-    and AdminService. Raises nothing the services catch (an event id is never reused)."""
+    """For SessionService, TwoFactorService and ReauthenticationService (PasswordService
+    and AdminService hand their events to the change's own transaction). Raises nothing
+    the services catch (an event id is never reused)."""
 
     def record(self, event: AuditEvent) -> None: ...
 

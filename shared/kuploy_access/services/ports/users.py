@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from kuploy_access.domain.audit import AuditEvent
 from kuploy_access.domain.one_time_tokens import OneTimeToken
 from kuploy_access.domain.users import User
 
@@ -74,29 +75,35 @@ class UserRegistry(UserLookup, Protocol):  # SignUpService
 class Credentials(UserLookup, Protocol):  # LoginService
     """Raises nothing: a lost condition answers False."""
 
-    def update_password_hash(self, user_id: str, old_hash: str, new_hash: str, end_pending_reset: bool = False) -> bool:
+    def update_password_hash(self, user_id: str, old_hash: str, new_hash: str) -> bool:
         """Replace the hash only if it is still `old_hash` (a rehash must not undo a
-        change); False when it was not. `end_pending_reset` also kills any reset link."""
+        change); False when it was not."""
 
 
 class PasswordResets(Credentials, Protocol):  # PasswordService
-    """Raises TokenNotUsable (ports/tokens.py) and EmailTooSimilar where a method says so."""
+    """Raises TokenNotUsable (ports/tokens.py) and EmailTooSimilar where a method says so.
+    The changes a person makes write their audit `event` in the same transaction: the
+    change and its event are stored together or not at all."""
+
+    def change_password(self, user_id: str, old_hash: str, new_hash: str, event: AuditEvent) -> bool:
+        """Replace the hash only if it is still `old_hash`, end any pending reset link and
+        record `event`, atomically; False (nothing written) when the hash was not."""
 
     def start_password_reset(self, user: User, token: OneTimeToken) -> None:
         """Store `token` as the account's only working reset link. Raises TokenNotUsable
         (and writes nothing) when the account does not exist."""
 
-    def reset_password(self, token: OneTimeToken, new_hash: str, account: User) -> None:
+    def reset_password(self, token: OneTimeToken, new_hash: str, account: User, event: AuditEvent) -> None:
         """Consume a reset token and set the password (and mark the address verified:
-        the link proved it, so pending verification links are refused from then on),
-        atomically. `account` is the token's account as the caller read it; when it was
+        the link proved it, so pending verification links are refused from then on), and
+        record `event`, atomically. `account` is the token's account as the caller read it; when it was
         unverified, the same transaction claims the address's confusable look, as
         `verify_email` does.
 
         Raises TokenNotUsable when the token is gone (or is no longer the account's reset
         link, or the account's verification changed since `account` was read);
-        EmailTooSimilar, changing nothing, when the account was unverified and a verified
-        look-alike address holds the look."""
+        EmailTooSimilar, changing nothing (the event neither), when the account was
+        unverified and a verified look-alike address holds the look."""
 
 
 class ProfileStore(UserLookup, Protocol):  # AccountService
