@@ -169,7 +169,7 @@ faults: $(VENV)/.installed
 # for SOAK_SECONDS (the first SOAK_WARMUP of them a warm-up); prints requests/s, p50/p99
 # and statuses per route and the DynamoDB requests per operation, and fails on a 5xx, an
 # unexpected answer, a broken invariant or the server's memory growing past its bound.
-# A 40-second version with 10 clients runs in `make test` (tests/e2e/test_soak_e2e.py).
+# A 25-second version with 6 clients runs in `make test` (tests/e2e/test_soak_e2e.py).
 .PHONY: soak-load
 SOAK_CLIENTS ?= 50
 SOAK_SECONDS ?= 600

@@ -1,5 +1,5 @@
-"""The soak (tools/soak, `make soak-load`) in small: the same tool with 10 clients for
-35 seconds against a server of its own. Zero 5xx, zero unexpected answers, zero broken
+"""The soak (tools/soak, `make soak-load`) in small: the same tool with 6 clients for
+25 seconds against a server of its own. Zero 5xx, zero unexpected answers, zero broken
 invariants. No latency or memory threshold here: `make test` loads the machine, so
 those are judged only in the long run."""
 
@@ -11,7 +11,7 @@ from tools.soak.workload import ACCEPT, INVITE, LOGIN, REFRESH
 
 # Not primed (tools/soak/runner.py _prime): starting a copy of each function for each
 # client at once is there for the long run's memory judgement, and costs a minute here.
-OPTIONS = SoakOptions(clients=10, duration_s=35.0, warmup_s=5.0, seed=16, invitees=2, prime=False)
+OPTIONS = SoakOptions(clients=6, duration_s=25.0, warmup_s=5.0, seed=16, invitees=2, prime=False)
 
 
 def test_a_short_soak_finds_no_server_error_and_no_broken_invariant(start_server):
