@@ -217,6 +217,26 @@ def count_dynamodb_calls() -> None:
         handlers.BUILTIN_HANDLERS.append(entry)
 
 
+class _UntrackedInstances(list[Any]):
+    """A model class's `instances_tracked` that keeps nothing."""
+
+    def append(self, _instance: Any) -> None:
+        pass
+
+
+def stop_tracking_model_instances() -> None:
+    """moto keeps every model object it ever creates (`BaseModel.__new__` appends it to its
+    class's `instances_tracked`, for moto's server dashboard) until the mock stops. Each
+    TransactWriteItems deep-copies the whole table (to undo a cancelled one): every Item,
+    the Table and its stream shard, all kept. The local server grew by the table's size on
+    every transaction (gigabytes within minutes of tools/soak); nothing here reads the list."""
+    from moto.core.model_instances import model_data
+
+    for models in model_data.values():
+        for model in models.values():
+            model.instances_tracked = _UntrackedInstances()  # type: ignore[attr-defined]
+
+
 @contextmanager
 def embedded_aws(
     table: dict[str, Any], environment: dict[str, str], state_file: str | None = None, streams: bool = False
@@ -240,6 +260,8 @@ def embedded_aws(
         verify_sender(environment["SENDER_EMAIL"])
         if environment.get("SES_CONFIGURATION_SET"):
             create_configuration_set(environment["SES_CONFIGURATION_SET"])
+        # After the setup above: each service's models are imported (and registered) by then.
+        stop_tracking_model_instances()
         yield outbox
 
 
