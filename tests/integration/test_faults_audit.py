@@ -5,7 +5,6 @@ the change without its event; the same request succeeds once the fault is gone."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -14,34 +13,15 @@ import pytest
 
 from kuploy_access.adapters.dynamodb.keys import PROFILE_SK, user_pk
 from kuploy_access.adapters.retry_policy import DYNAMODB, is_unavailable
-from kuploy_access.domain.errors import SERVICE_UNAVAILABLE_RETRY_AFTER
-from tests.integration.declared_answers import declared_answers
-from tests.integration.faults import Faults, dynamodb_error, injected
+from tests.integration.fault_fixtures import assert_unavailable, client, faults  # noqa: F401 - fixtures
+from tests.integration.faults import Faults, dynamodb_error
 from tests.integration.gateway_client import GatewayClient
 from tests.integration.org_support import PASSWORD, new_user
-from tests.integration.support import assert_problem, items_with_prefix, raw_item
+from tests.integration.support import items_with_prefix, raw_item
 
 ADA = "ada@example.com"
 NEW_PASSWORD = "a brand new passphrase"
 THROTTLED = dynamodb_error("ProvisionedThroughputExceededException")
-
-
-@pytest.fixture
-def client(aws, cheap_password_hashing, service_clock) -> GatewayClient:
-    client = GatewayClient(aws)
-    client.contract = declared_answers()
-    return client
-
-
-@pytest.fixture
-def faults(aws, monkeypatch) -> Iterator[Faults]:
-    with injected(monkeypatch) as faults:
-        yield faults
-
-
-def assert_unavailable(answer: Any) -> None:
-    assert_problem(answer, 503, "service_unavailable")
-    assert answer.headers["retry-after"] == str(SERVICE_UNAVAILABLE_RETRY_AFTER)
 
 
 def trail(user_id: str) -> list[str]:

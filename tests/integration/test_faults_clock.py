@@ -9,12 +9,11 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pyotp
-import pytest
 
 from kuploy_access.adapters.dynamodb.keys import PROFILE_SK, REFRESH_TOKEN_PK_PREFIX, user_pk
 from kuploy_access.domain.login_throttle import LOGIN_FAILURES_PER_ACCOUNT_AND_IP
 from kuploy_access.domain.sessions import ACCESS_TOKEN_LIFETIME, SESSION_ABSOLUTE_LIFETIME
-from tests.integration.declared_answers import declared_answers
+from tests.integration.fault_fixtures import client  # noqa: F401 - fixtures
 from tests.integration.gateway_client import GatewayClient
 from tests.integration.org_support import PASSWORD, new_user
 from tests.integration.support import assert_problem, items_with_prefix, rate_counters, raw_item, users
@@ -22,13 +21,6 @@ from tests.integration.support import assert_problem, items_with_prefix, rate_co
 ADA = "ada@example.com"
 STEP = timedelta(seconds=30)
 WRONG = "not the passphrase"
-
-
-@pytest.fixture
-def client(aws, cheap_password_hashing, service_clock) -> GatewayClient:
-    client = GatewayClient(aws)
-    client.contract = declared_answers()
-    return client
 
 
 def log_in(client: GatewayClient, password: str = PASSWORD):

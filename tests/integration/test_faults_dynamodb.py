@@ -6,45 +6,23 @@ fault is gone."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from kuploy_access.adapters.dynamodb.keys import member_sk, org_pk
 from kuploy_access.adapters.retry_policy import AUTHORIZER_DYNAMODB, DYNAMODB, TRANSACTION_ATTEMPTS
-from kuploy_access.domain.errors import SERVICE_UNAVAILABLE_RETRY_AFTER
-from tests.integration.declared_answers import declared_answers
-from tests.integration.faults import Faults, dynamodb_error, injected, transaction_cancelled
+from tests.integration.fault_fixtures import assert_unavailable, client, faults  # noqa: F401 - fixtures
+from tests.integration.faults import dynamodb_error, transaction_cancelled
 from tests.integration.gateway_client import GatewayClient
 from tests.integration.org_support import PASSWORD, create_org, invitation_token, invite, new_user
-from tests.integration.support import assert_problem, email_guards, items_with_prefix, raw_item, users
+from tests.integration.support import email_guards, items_with_prefix, raw_item, users
 
 THROTTLING = ("ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded")
 ADA = "ada@example.com"
 GRACE = "grace@example.com"
 
 
-@pytest.fixture
-def client(aws, cheap_password_hashing, service_clock) -> GatewayClient:
-    client = GatewayClient(aws)
-    # Every answer here, the 503s first, must be one the OpenAPI document declares.
-    client.contract = declared_answers()
-    return client
-
-
-@pytest.fixture
-def faults(aws, monkeypatch) -> Iterator[Faults]:
-    with injected(monkeypatch) as faults:
-        yield faults
-
-
 def sign_up(client: GatewayClient, email: str = ADA):
     return client.request("POST", "/auth/signup", {"email": email, "password": PASSWORD, "name": "Ada"})
-
-
-def assert_unavailable(answer) -> None:
-    assert_problem(answer, 503, "service_unavailable")
-    assert answer.headers["retry-after"] == str(SERVICE_UNAVAILABLE_RETRY_AFTER)
 
 
 def audit_actions(org_id: str) -> list[str]:

@@ -5,15 +5,12 @@ that works."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from kuploy_access.adapters.dynamodb.keys import PROFILE_SK, invitation_sk, org_pk, user_pk
 from kuploy_access.adapters.retry_policy import SES
-from tests.integration.declared_answers import declared_answers
-from tests.integration.faults import Answer, Faults, injected, read_timeout, rest_json_error, unreachable
-from tests.integration.gateway_client import GatewayClient
+from tests.integration.fault_fixtures import client, faults  # noqa: F401 - fixtures
+from tests.integration.faults import Answer, read_timeout, rest_json_error, unreachable
 from tests.integration.org_support import PASSWORD, create_org, invitation_token, new_user
 from tests.integration.support import raw_item, users, verification_tokens
 
@@ -28,19 +25,6 @@ OUTAGES: dict[str, Answer] = {
     "timing_out": read_timeout,
     "unreachable": unreachable,
 }
-
-
-@pytest.fixture
-def client(aws, cheap_password_hashing, service_clock) -> GatewayClient:
-    client = GatewayClient(aws)
-    client.contract = declared_answers()
-    return client
-
-
-@pytest.fixture
-def faults(aws, monkeypatch) -> Iterator[Faults]:
-    with injected(monkeypatch) as faults:
-        yield faults
 
 
 def user_item(email: str) -> dict:

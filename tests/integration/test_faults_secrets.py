@@ -5,7 +5,6 @@ without the TOTP key. Once the secret is readable again, everything works as bef
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -22,17 +21,15 @@ from kuploy_access.adapters.dynamodb.keys import (
     user_pk,
 )
 from kuploy_access.adapters.retry_policy import SECRETS_MANAGER
-from tests.integration.declared_answers import declared_answers
+from tests.integration.fault_fixtures import assert_unavailable, client, faults  # noqa: F401 - fixtures
 from tests.integration.faults import (
     Answer,
-    Faults,
-    injected,
     json_service_error,
     read_timeout,
 )
 from tests.integration.gateway_client import GatewayClient
 from tests.integration.org_support import PASSWORD, new_user
-from tests.integration.support import assert_problem, forget_containers, items_with_prefix, raw_item, scan
+from tests.integration.support import forget_containers, items_with_prefix, raw_item, scan
 
 ADA = "ada@example.com"
 SIGNING_KEY_ID = LOCAL_ENVIRONMENT["SIGNING_KEY_SECRET_ID"]
@@ -50,19 +47,6 @@ OUTAGES: dict[str, Answer] = {
 }
 
 
-@pytest.fixture
-def client(aws, cheap_password_hashing, service_clock) -> GatewayClient:
-    client = GatewayClient(aws)
-    client.contract = declared_answers()
-    return client
-
-
-@pytest.fixture
-def faults(aws, monkeypatch) -> Iterator[Faults]:
-    with injected(monkeypatch) as faults:
-        yield faults
-
-
 def new_container() -> None:
     """What a cold start holds: no key read yet."""
     forget_containers()
@@ -76,11 +60,6 @@ def sessions() -> list[dict[str, Any]]:
 
 def log_in(client: GatewayClient):
     return client.request("POST", "/auth/login", {"email": ADA, "password": PASSWORD})
-
-
-def assert_unavailable(answer) -> None:
-    assert_problem(answer, 503, "service_unavailable")
-    assert int(answer.headers["retry-after"]) > 0
 
 
 @pytest.mark.parametrize("outage", OUTAGES)
