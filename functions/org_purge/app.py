@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from kuploy_access.observability import count, instrumented, logger, metrics
+from kuploy_access.observability import add_to_count, count, instrumented, logger
 from kuploy_access.wiring import org_purge_service
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
@@ -48,7 +47,7 @@ def purge_deleted_org(record: DynamoDBRecord, lambda_context: LambdaContext) -> 
         logger.exception("organization purge failed")
         raise
     else:
-        metrics.add_metric(name="OrgPurgeItems", unit=MetricUnit.Count, value=outcome.removed)
+        add_to_count("OrgPurgeItems", outcome.removed)
         done = "organization purged" if outcome.finished else "organization purge left to a new run"
         logger.info(done, extra={"items_removed": outcome.removed})
     finally:

@@ -20,6 +20,7 @@ import functools
 import logging
 import os
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -41,6 +42,10 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+# Powertools keeps one metric set per process. Lambda runs one invocation per process,
+# but the local server runs many at once on threads: adding and publishing take turns,
+# so one request's flush never finds the set another just emptied.
+_metric_set_turn = threading.Lock()
 
 
 def _structure_package_logs() -> None:
@@ -72,13 +77,19 @@ def count(metric: str, **dimensions: str) -> None:
     EMF document, published as the request ends; with them it is published at once in a
     document of its own (EMF gives every metric of a document the same dimensions)."""
     if not dimensions:
-        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+        add_to_count(metric, 1)
         return
     with single_metric(
         name=metric, unit=MetricUnit.Count, value=1, namespace=NAMESPACE, default_dimensions={"service": SERVICE}
     ) as one:
         for name, value in dimensions.items():
             one.add_dimension(name=name, value=value)
+
+
+def add_to_count(metric: str, value: float) -> None:
+    """`value` more of the count `metric` in the request's EMF document."""
+    with _metric_set_turn:
+        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=value)
 
 
 class EmfCounter:
@@ -127,8 +138,9 @@ def _publishing_metrics(handler: Handler) -> Handler:
         try:
             return handler(event, context)
         finally:
-            if metrics.metric_set:
-                metrics.flush_metrics()
+            with _metric_set_turn:
+                if metrics.metric_set:
+                    metrics.flush_metrics()
 
     return publish
 

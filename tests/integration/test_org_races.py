@@ -274,10 +274,16 @@ def test_demotions_and_removals_racing_a_transfer_keep_exactly_one_owner(client,
     found = race(client, crew, threads, act)
 
     assert found[0].status == 200, found[0].text
-    for answer in found[1:]:
+    for i, answer in enumerate(found[1:], start=1):
         assert answer.status in (200, 204, 403, 404), (answer.status, answer.text)
         if answer.status == 403:
-            assert answer.json()["code"] == "owner_protected", answer.text
+            # admin1's own attempts may come after admin2 demoted them (thread 1): the
+            # author's role is checked in the same transaction, so they are refused.
+            by_admin1 = i > 1 and i % 2 == 1
+            allowed = {"owner_protected", "forbidden"} if by_admin1 else {"owner_protected"}
+            assert answer.json()["code"] in allowed, (i, answer.text)
+            if answer.json()["code"] == "forbidden":
+                assert found[1].status == 200, (found[1].status, found[1].text)
     assert assert_one_owner(crew.org_id) == heir
     # Every change answered as done is in the log. (A demotion of the old owner that
     # committed just before a removal may still answer 404: see the test below.)

@@ -171,3 +171,37 @@ def test_the_event_is_never_logged_whatever_the_environment_says(logged, monkeyp
     request["headers"]["authorization"] = "Bearer s3cr3t-never-logged"
     entry(request, CONTEXT)
     assert "s3cr3t-never-logged" not in logged.getvalue()
+
+
+def test_invocations_running_at_once_in_one_process_publish_without_failing(capsys):
+    """Lambda runs one invocation per process, but the local server runs many on threads
+    and Powertools keeps one metric set per process: one request's flush must not find
+    the set another request just emptied (the soak met a 500 on sign-up that way)."""
+    import threading
+
+    counting = observability.instrumented(counts_one_metric)
+    failures: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def invoke_many() -> None:
+        start.wait()
+        for i in range(300):
+            try:
+                counting({"requestContext": {"requestId": f"r{i}"}}, CONTEXT)
+            except BaseException as failure:
+                failures.append(failure)
+
+    threads = [threading.Thread(target=invoke_many) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    published = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert sum(len(document["Counted"]) for document in published if "Counted" in document) == 8 * 300
+
+
+def counts_one_metric(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    observability.count("Counted")
+    return {"statusCode": 200}
