@@ -21,6 +21,8 @@ from typing import Any
 
 import boto3
 
+from devserver.moto_transactions import transactions_copy_only_what_they_touch
+
 REGION = "us-east-1"
 LOCAL_ENVIRONMENT = {
     "AWS_DEFAULT_REGION": REGION,
@@ -248,6 +250,7 @@ def embedded_aws(
 
     with mock_aws():
         serialize_dynamodb_requests()
+        transactions_copy_only_what_they_touch()
         boto3.setup_default_session(region_name=REGION)
         outbox = Outbox()
         capture_emails(outbox)
