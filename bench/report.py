@@ -195,7 +195,9 @@ def import_rows(results: imports.ImportResults) -> list[Row]:
     rows = [Row("cold import: import boto3 (reference)", f"{baseline.median_ms:.0f} ms", "", None, "python3.13")]
     for name in imports.FUNCTION_NAMES:
         sample = results.samples[name]
-        limit = t.AUTHORIZER_IMPORT_MAX_RATIO if name == "authorizer" else t.HANDLER_IMPORT_MAX_RATIO
+        limit = {"authorizer": t.AUTHORIZER_IMPORT_MAX_RATIO, "oauth": t.OAUTH_IMPORT_MAX_RATIO}.get(
+            name, t.HANDLER_IMPORT_MAX_RATIO
+        )
         judged = name != "openapi"
         rows.append(
             Row(
