@@ -36,6 +36,7 @@ class _Saved:
 
 
 def _named_items(backend: Any, transact_items: list[dict[str, Any]]) -> list[_Saved]:
+    from moto.core.exceptions import JsonRESTError
     from moto.dynamodb.models.dynamo_type import DynamoType
 
     saved: list[_Saved] = []
@@ -46,9 +47,9 @@ def _named_items(backend: Any, transact_items: list[dict[str, Any]]) -> list[_Sa
             key = request["Item"] if operation == "Put" else request["Key"]
             hash_key = DynamoType(key[table.hash_key_attr])
             range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
-        except (AttributeError, KeyError, TypeError, ValueError):
-            continue  # malformed: moto refuses it before it writes anything for it
-        current = table.get_item(hash_key, range_key)
+            current = table.get_item(hash_key, range_key)
+        except (AttributeError, KeyError, TypeError, ValueError, JsonRESTError):
+            continue  # malformed: moto answers it itself, and writes nothing for it
         saved.append(_Saved(table, hash_key, range_key, copy.deepcopy(current)))
     return saved
 

@@ -184,3 +184,20 @@ def test_a_backup_is_still_a_copy_of_the_table(client):
     client.restore_table_from_backup(TargetTableName="restored", BackupArn=arn)
 
     assert [item["pk"]["S"] for item in everything(client, "restored")] == ["SEED#0", "SEED#1", "SEED#2"]
+
+
+def test_an_entry_with_half_its_key_cancels_what_came_before_it(client):
+    seed(client)
+    before = everything(client)
+    half_a_key = {
+        "ConditionCheck": {
+            "TableName": table_name(),
+            "Key": {"pk": {"S": "SEED#2"}},
+            "ConditionExpression": "attribute_exists(pk)",
+        }
+    }
+
+    error = cancelled(client, [*three_writes(), half_a_key])
+
+    assert error.response["Error"]["Code"] in ("TransactionCanceledException", "ValidationException")
+    assert everything(client) == before
