@@ -332,6 +332,13 @@ class ServiceClock:
         if left < margin.total_seconds():
             self.advance(timedelta(seconds=left + 1))
 
+    def clear_of_window_start(self, margin: timedelta = timedelta(minutes=2)) -> None:
+        """Step forward until this window began at least `margin` ago, for a test that moves
+        the clock back and must stay in the window it started in."""
+        since = self.now().timestamp() % RATE_WINDOW_SECONDS
+        if since < margin.total_seconds():
+            self.advance(timedelta(seconds=margin.total_seconds() - since + 1))
+
 
 @contextmanager
 def service_clock() -> Iterator[ServiceClock]:
